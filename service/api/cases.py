@@ -1,0 +1,132 @@
+"""Cases (process instances): start, list, read, message, cancel."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import marshmallow as ma
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from service.api.schemas import PageArgsSchema, PageSchema, TaskSchema
+from service.api.security import BEARER, current_actor, services
+from service.commands import cases as commands
+from service.commands.cases import CaseView
+
+blp = Blueprint("cases", __name__, url_prefix="/api/cases", description="Cases: one complaint each")
+
+
+class HistorySchema(ma.Schema):
+    id = ma.fields.Integer()
+    task_id = ma.fields.String(allow_none=True)
+    element_id = ma.fields.String(allow_none=True)
+    actor = ma.fields.String(allow_none=True)
+    action = ma.fields.String()
+    at = ma.fields.DateTime()
+    data = ma.fields.Dict()
+    hash = ma.fields.String()
+
+
+class CaseSummarySchema(ma.Schema):
+    id = ma.fields.String(attribute="case.id")
+    definition_key = ma.fields.Function(lambda v: v.case.definition.key)
+    version = ma.fields.Function(lambda v: v.case.definition.version)
+    unit = ma.fields.Function(lambda v: v.case.unit.code)
+    status = ma.fields.String(attribute="case.status")
+    business_key = ma.fields.String(attribute="case.business_key", allow_none=True)
+    next_timer_at = ma.fields.DateTime(attribute="case.next_timer_at", allow_none=True)
+    created_at = ma.fields.DateTime(attribute="case.created_at")
+    completed_at = ma.fields.DateTime(attribute="case.completed_at", allow_none=True)
+
+
+class CaseSchema(CaseSummarySchema):
+    data = ma.fields.Dict(attribute="case.data")
+    tasks = ma.fields.List(ma.fields.Nested(TaskSchema))
+    history = ma.fields.List(ma.fields.Nested(HistorySchema))
+
+
+class CaseListSchema(PageSchema):
+    items = ma.fields.List(ma.fields.Nested(CaseSummarySchema))
+
+
+class StartCaseSchema(ma.Schema):
+    definition_key = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
+    version = ma.fields.Integer(validate=ma.validate.Range(min=1))
+    business_key = ma.fields.String(validate=ma.validate.Length(max=200))
+    data = ma.fields.Dict(load_default=dict)
+
+
+class CaseQueryArgsSchema(PageArgsSchema):
+    definition_key = ma.fields.String()
+    status = ma.fields.String(validate=ma.validate.OneOf(["running", "completed", "cancelled", "error"]))
+    business_key = ma.fields.String()
+    unit = ma.fields.String()
+
+
+class MessageSchema(ma.Schema):
+    name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
+    data = ma.fields.Dict(load_default=dict)
+
+
+class MessageResultSchema(ma.Schema):
+    delivered = ma.fields.Boolean()
+    buffered = ma.fields.Boolean()
+
+
+class CancelSchema(ma.Schema):
+    reason = ma.fields.String(validate=ma.validate.Length(max=1000))
+
+
+@blp.route("")
+class Cases(MethodView):
+    @blp.doc(security=BEARER)
+    @blp.arguments(CaseQueryArgsSchema, location="query")
+    @blp.response(200, CaseListSchema)
+    def get(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Cases of your units, newest first"""
+        items, total = commands.list_cases(services(), current_actor(), commands.CaseQuery(**args))
+        return {"items": items, "total": total, "page": args["page"], "per_page": args["per_page"]}
+
+    @blp.doc(security=BEARER)
+    @blp.arguments(StartCaseSchema)
+    @blp.response(201, CaseSchema)
+    @blp.alt_response(403, description="Your roles may not start this SOP")
+    @blp.alt_response(422, description="The start form's data is not valid")
+    def post(self, body: dict[str, Any]) -> CaseView:
+        """Start a case of an SOP (latest active revision, or a pinned version)"""
+        actor = current_actor()
+        case = commands.start_case(services(), actor, commands.StartRequest(**body))
+        return commands.get_case(services(), actor, case.id)
+
+
+@blp.route("/<string:case_id>")
+class OneCase(MethodView):
+    @blp.doc(security=BEARER)
+    @blp.response(200, CaseSchema)
+    def get(self, case_id: str) -> CaseView:
+        """One case with its ready tasks and its history"""
+        return commands.get_case(services(), current_actor(), case_id)
+
+
+@blp.route("/<string:case_id>/messages")
+class Messages(MethodView):
+    @blp.doc(security=BEARER)
+    @blp.arguments(MessageSchema)
+    @blp.response(200, MessageResultSchema)
+    @blp.alt_response(202, schema=MessageResultSchema, description="Buffered until the process can catch it")
+    def post(self, body: dict[str, Any], case_id: str) -> tuple[dict[str, bool], int]:
+        """Send a BPMN message to a case"""
+        delivered = commands.send_message(services(), current_actor(), case_id, body["name"], body["data"])
+        return {"delivered": delivered, "buffered": not delivered}, 200 if delivered else 202
+
+
+@blp.route("/<string:case_id>/cancel")
+class Cancel(MethodView):
+    @blp.doc(security=BEARER)
+    @blp.arguments(CancelSchema)
+    @blp.response(200, CaseSchema)
+    def post(self, body: dict[str, Any], case_id: str) -> CaseView:
+        """Cancel a running case (administrators of its unit)"""
+        actor = current_actor()
+        commands.cancel_case(services(), actor, case_id, body.get("reason"))
+        return commands.get_case(services(), actor, case_id)

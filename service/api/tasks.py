@@ -1,0 +1,102 @@
+"""The caller's task list and the work on one task."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import marshmallow as ma
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from service.api.cases import CaseSchema
+from service.api.schemas import PageArgsSchema, PageSchema, TaskSchema
+from service.api.security import BEARER, current_actor, services
+from service.commands import cases as case_commands
+from service.commands import tasks as commands
+from service.commands.cases import CaseView
+from service.commands.tasks import TaskView
+from service.store.models import Task
+
+blp = Blueprint("tasks", __name__, url_prefix="/api/tasks", description="Human tasks of your lanes")
+
+
+class TaskListSchema(PageSchema):
+    items = ma.fields.List(ma.fields.Nested(TaskSchema))
+
+
+class TaskQueryArgsSchema(PageArgsSchema):
+    lane = ma.fields.String()
+    unit = ma.fields.String()
+    mine = ma.fields.Boolean(load_default=False)
+    overdue = ma.fields.Boolean()
+    definition_key = ma.fields.String()
+    sort = ma.fields.String(load_default="due_at", validate=ma.validate.OneOf(sorted(commands.SORTS)))
+
+
+class TaskDetailSchema(TaskSchema):
+    form = ma.fields.Dict(allow_none=True)
+    case_data = ma.fields.Dict()
+    case_status = ma.fields.String()
+
+
+class CompleteSchema(ma.Schema):
+    data = ma.fields.Raw(load_default=dict)
+
+
+def _detail(view: TaskView) -> dict[str, Any]:
+    fields = TaskSchema().dump(view.task)
+    return {**fields, "form": view.form, "case_data": view.case_data, "case_status": view.case_status}
+
+
+@blp.route("")
+class Tasks(MethodView):
+    @blp.doc(security=BEARER)
+    @blp.arguments(TaskQueryArgsSchema, location="query")
+    @blp.response(200, TaskListSchema)
+    def get(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Ready tasks of every (lane, unit) you hold; mine=true for the ones you claimed"""
+        items, total = commands.list_tasks(services(), current_actor(), commands.TaskQuery(**args))
+        return {"items": items, "total": total, "page": args["page"], "per_page": args["per_page"]}
+
+
+@blp.route("/<string:task_id>")
+class OneTask(MethodView):
+    @blp.doc(security=BEARER)
+    @blp.response(200, TaskDetailSchema)
+    def get(self, task_id: str) -> dict[str, Any]:
+        """A task with its form (JSON Schema + UI schema) and the case data"""
+        return _detail(commands.get_task(services(), current_actor(), task_id))
+
+
+@blp.route("/<string:task_id>/claim")
+class Claim(MethodView):
+    @blp.doc(security=BEARER)
+    @blp.response(200, TaskSchema)
+    @blp.alt_response(409, description="Someone else holds the task")
+    def post(self, task_id: str) -> Task:
+        """Claim a task"""
+        return commands.claim(services(), current_actor(), task_id)
+
+
+@blp.route("/<string:task_id>/unclaim")
+class Unclaim(MethodView):
+    @blp.doc(security=BEARER)
+    @blp.response(200, TaskSchema)
+    def post(self, task_id: str) -> Task:
+        """Give a claimed task back"""
+        return commands.unclaim(services(), current_actor(), task_id)
+
+
+@blp.route("/<string:task_id>/complete")
+class Complete(MethodView):
+    @blp.doc(security=BEARER)
+    @blp.arguments(CompleteSchema)
+    @blp.response(200, CaseSchema)
+    @blp.alt_response(422, description="Form errors, each naming its field")
+    @blp.alt_response(409, description="No longer ready, or changed at the same time")
+    @blp.alt_response(403, description="Not your lane or unit")
+    def post(self, body: dict[str, Any], task_id: str) -> CaseView:
+        """Complete a task with its form data"""
+        actor = current_actor()
+        case = commands.complete(services(), actor, task_id, body["data"])
+        return case_commands.get_case(services(), actor, case.id)

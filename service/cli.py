@@ -1,0 +1,198 @@
+"""``alur`` — the command line for operators: database, units, users, deploy, demo, serve, worker."""
+
+from __future__ import annotations
+
+import secrets
+import sys
+from pathlib import Path
+
+import click
+from sqlalchemy import select
+
+from service.catalogue import BUNDLED_OFFICES
+from service.commands import accounts
+from service.commands.context import ADMIN_ROLE, Actor, Services
+from service.commands.definitions import DeployRequest, deploy
+from service.commands.passwords import hash_password
+from service.config import ConfigError, Settings
+from service.engine import outline
+from service.errors import ServiceError
+from service.store.db import Database
+from service.store.migrate import upgrade
+from service.store.models import Definition, Membership, Unit, User
+
+SYSTEM = Actor(user_id=0, username="system:cli", is_admin=True, roles_by_unit={})
+
+
+def _services() -> Services:
+    try:
+        settings = Settings.from_env()
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+    return Services(db=Database(settings.database_url), settings=settings)
+
+
+def _fail(error: ServiceError) -> click.ClickException:
+    details = "".join(f"\n  - {d}" for d in error.details)
+    return click.ClickException(f"{error.message}{details}")
+
+
+@click.group()
+def main() -> None:
+    """Alur: BPMN orchestration of complaint-handling SOPs."""
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the database schema to the latest version."""
+    settings = Settings.from_env()
+    upgrade(settings.database_url)
+    click.echo("database is up to date")
+
+
+@main.group()
+def units() -> None:
+    """Offices."""
+
+
+@units.command("create")
+@click.argument("code")
+@click.option("--name", required=True)
+@click.option("--timezone", default="Asia/Jakarta", show_default=True)
+def units_create(code: str, name: str, timezone: str) -> None:
+    """Create a unit (office)."""
+    try:
+        accounts.create_unit(_services(), code, name, timezone)
+    except ServiceError as exc:
+        raise _fail(exc) from exc
+    click.echo(f"unit {code} created")
+
+
+@main.group()
+def users() -> None:
+    """User accounts."""
+
+
+@users.command("create")
+@click.argument("username")
+@click.option("--password", required=True)
+@click.option("--role", "roles", multiple=True, help="ROLE@UNIT, repeatable")
+@click.option("--admin", is_flag=True, help="may do everything in every unit")
+def users_create(username: str, password: str, roles: tuple[str, ...], admin: bool) -> None:
+    """Create a user with roles in units."""
+    try:
+        accounts.create_user(_services(), username, password, list(roles), is_admin=admin)
+    except ServiceError as exc:
+        raise _fail(exc) from exc
+    click.echo(f"user {username} created")
+
+
+def _dependency_order(files: list[Path]) -> list[Path]:
+    """Called SOPs first, so a call activity finds its target already deployed."""
+    outlines = {path: outline(path.read_bytes()) for path in files}
+    keys = {o.key: path for path, o in outlines.items()}
+    ordered: list[Path] = []
+
+    def visit(path: Path, trail: tuple[Path, ...] = ()) -> None:
+        if path in ordered or path in trail:
+            return
+        for called in outlines[path].called_elements:
+            if called in keys:
+                visit(keys[called], (*trail, path))
+        ordered.append(path)
+
+    for path in files:
+        visit(path)
+    return ordered
+
+
+@main.command("deploy")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--unit", default=None, help="unit code (default: the diagram's 'unit' property)")
+def deploy_command(files: tuple[Path, ...], unit: str | None) -> None:
+    """Deploy BPMN files (same bytes again → same revision)."""
+    services = _services()
+    try:
+        for path in _dependency_order(list(files)):
+            definition, created = deploy(services, SYSTEM, DeployRequest(bpmn=path.read_bytes(), unit=unit))
+            state = "deployed" if created else "unchanged"
+            click.echo(f"{path.name}: {definition.key} v{definition.version} ({state})")
+    except ServiceError as exc:
+        raise _fail(exc) from exc
+
+
+@main.command("demo")
+@click.option("--bpmn-dir", default="bpmn", type=click.Path(file_okay=False, path_type=Path))
+def demo(bpmn_dir: Path) -> None:
+    """Units of the bundled SOPs, the SOPs themselves, and one demo user per role (passwords printed)."""
+    services = _services()
+    with services.db.transaction() as session:
+        for office in BUNDLED_OFFICES:
+            if session.scalar(select(Unit).where(Unit.code == office.code)) is None:
+                session.add(Unit(code=office.code, name=office.name, timezone=office.timezone))
+    files = tuple(sorted(bpmn_dir.glob("*.bpmn")))
+    if files:
+        deploy_command.callback(files, None)  # type: ignore[misc]
+    roles = {(office.code, ADMIN_ROLE) for office in BUNDLED_OFFICES}
+    with services.db.reading() as session:
+        for definition in session.scalars(select(Definition).where(Definition.status == "active")):
+            roles.update((definition.unit.code, lane) for lane in outline(definition.bpmn_xml.encode()).lanes)
+    click.echo("Demo accounts (passwords are new on every run):")
+    _demo_user(services, "admin", [], admin=True)
+    for unit_code, role in sorted(roles):
+        _demo_user(services, f"{role.lower().replace(' ', '-')}.{unit_code}", [f"{role}@{unit_code}"])
+
+
+def _demo_user(services: Services, username: str, roles: list[str], admin: bool = False) -> None:
+    """Create the user, or give an existing one a new password."""
+    password = secrets.token_urlsafe(9)
+    with services.db.transaction() as session:
+        user = session.scalar(select(User).where(User.username == username))
+        if user is None:
+            user = User(username=username, password_hash=hash_password(password), is_admin=admin,
+                        display_name=username)
+            session.add(user)
+            session.flush()
+            for spec in roles:
+                role, code = accounts.parse_role_spec(spec)
+                session.add(Membership(user_id=user.id, unit_id=accounts.unit_by_code(session, code).id,
+                                       role=role))
+        else:
+            user.password_hash = hash_password(password)
+    click.echo(f"  {username:45s} {password}  {' '.join(roles) or '(admin of every unit)'}")
+
+
+@main.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+def serve(host: str, port: int) -> None:
+    """Serve the API and pages (development server; use gunicorn in production)."""
+    from service.app import create_app
+
+    create_app().run(host=host, port=port, threaded=True)
+
+
+@main.command("worker")
+@click.option("--once", is_flag=True, help="fire every due timer, then exit")
+@click.option("--interval", default=5.0, show_default=True, help="seconds between sweeps")
+def worker(once: bool, interval: float) -> None:
+    """Fire due timers (SLA boundaries, waits, cycles)."""
+    import logging
+
+    from service.worker.loop import run_forever, run_once
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    services = _services()
+    if once:
+        run_once(services)
+        return
+    run_forever(services, interval)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,148 @@
+"""Starting, reading, messaging and cancelling cases."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from service import forms as form_files
+from service.commands.context import Actor, Services
+from service.commands.definitions import compiled_for, startable
+from service.commands.history import HistoryWriter
+from service.commands.sync import deliver_buffered, write_back
+from service.engine import CaseRun, CaseStatus, WorkCalendar, utc_now
+from service.errors import Conflict, Forbidden, NotFound
+from service.store.models import BufferedMessage, Case, Definition, HistoryEntry, Task, Unit
+
+
+@dataclass
+class StartRequest:
+    definition_key: str
+    version: int | None = None
+    business_key: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+def calendar_of(unit: Unit) -> WorkCalendar:
+    return WorkCalendar(timezone=unit.timezone)
+
+
+def restore(services: Services, session: Session, case: Case) -> CaseRun:
+    return CaseRun.restore(compiled_for(services, session, case.definition), case.state, calendar_of(case.unit))
+
+
+def start_case(services: Services, actor: Actor, request: StartRequest) -> Case:
+    with services.db.transaction() as session:
+        definition = startable(session, request.definition_key, request.version)
+        compiled = compiled_for(services, session, definition)
+        start_lane = compiled.spec.start.outputs[0].lane if compiled.spec.start.outputs else None
+        if not (actor.administers(definition.unit_id)
+                or (start_lane is not None and start_lane in actor.roles_in(definition.unit_id))):
+            raise Forbidden(f"Starting '{definition.key}' needs the role {start_lane or 'admin'} "
+                            f"in unit {definition.unit.code}")
+        form_key = compiled.start_form_key
+        form_files.validate_data((definition.forms or {}).get(form_key) if form_key else None, request.data)
+        run = CaseRun.start(compiled, request.data, calendar_of(definition.unit))
+        case = Case(id=str(uuid.uuid4()), definition=definition, definition_id=definition.id,
+                    unit=definition.unit, unit_id=definition.unit_id, business_key=request.business_key,
+                    status=CaseStatus.RUNNING.value, state={}, data={}, started_by=actor.user_id)
+        session.add(case)
+        session.flush()
+        history = HistoryWriter(session, case.id, actor.username)
+        history.add("case_started", {"definition_key": definition.key, "version": definition.version})
+        write_back(session, case, run, history, data_delta=request.data)
+        return case
+
+
+def _visible_case(session: Session, actor: Actor, case_id: str) -> Case:
+    case = session.get(Case, case_id)
+    if case is None or not actor.is_member(case.unit_id):
+        raise NotFound(f"Case {case_id} does not exist or is not visible to you")
+    return case
+
+
+@dataclass(frozen=True)
+class CaseView:
+    case: Case
+    tasks: list[Task]
+    history: list[HistoryEntry]
+
+
+def get_case(services: Services, actor: Actor, case_id: str) -> CaseView:
+    with services.db.reading() as session:
+        case = _visible_case(session, actor, case_id)
+        tasks = session.scalars(select(Task).where(Task.case_id == case.id, Task.status == "ready")
+                                .order_by(Task.created_at)).all()
+        history = session.scalars(select(HistoryEntry).where(HistoryEntry.case_id == case.id)
+                                  .order_by(HistoryEntry.id)).all()
+        return CaseView(case, list(tasks), list(history))
+
+
+@dataclass
+class CaseQuery:
+    definition_key: str | None = None
+    status: str | None = None
+    business_key: str | None = None
+    unit: str | None = None
+    page: int = 1
+    per_page: int = 20
+
+
+def list_cases(services: Services, actor: Actor, query: CaseQuery) -> tuple[list[CaseView], int]:
+    with services.db.reading() as session:
+        statement = select(Case)
+        if not actor.is_admin:
+            statement = statement.where(Case.unit_id.in_(list(actor.roles_by_unit)))
+        if query.definition_key:
+            statement = statement.join(Definition).where(Definition.key == query.definition_key)
+        if query.status:
+            statement = statement.where(Case.status == query.status)
+        if query.business_key:
+            statement = statement.where(Case.business_key == query.business_key)
+        if query.unit:
+            statement = statement.join(Unit, Case.unit_id == Unit.id).where(Unit.code == query.unit)
+        total = session.scalar(select(func.count()).select_from(statement.subquery())) or 0
+        rows = session.scalars(statement.order_by(Case.created_at.desc(), Case.id)
+                               .offset((query.page - 1) * query.per_page).limit(query.per_page)).all()
+        return [CaseView(row, [], []) for row in rows], total
+
+
+def send_message(services: Services, actor: Actor, case_id: str, name: str, payload: dict[str, Any]) -> bool:
+    """Deliver a message to a case; buffer it when the process cannot catch it yet. True if delivered."""
+    with services.db.transaction() as session:
+        case = _visible_case(session, actor, case_id)
+        if case.status != CaseStatus.RUNNING.value:
+            raise Conflict(f"Case {case_id} is {case.status}; it takes no more messages")
+        run = restore(services, session, case)
+        history = HistoryWriter(session, case.id, actor.username)
+        delivered = run.deliver_message(name, payload)
+        if not delivered:
+            session.add(BufferedMessage(case_id=case.id, name=name, payload=payload))
+            history.add("message_buffered", {"name": name})
+            return False
+        history.add("message_delivered", {"name": name})
+        deliver_buffered(session, case, run, history)
+        write_back(session, case, run, history, data_delta={name: payload})
+        return True
+
+
+def cancel_case(services: Services, actor: Actor, case_id: str, reason: str | None = None) -> Case:
+    with services.db.transaction() as session:
+        case = _visible_case(session, actor, case_id)
+        if not actor.administers(case.unit_id):
+            raise Forbidden("Only an administrator of the unit may cancel a case")
+        if case.status != CaseStatus.RUNNING.value:
+            raise Conflict(f"Case {case_id} is already {case.status}")
+        run = restore(services, session, case)
+        run.cancel()
+        history = HistoryWriter(session, case.id, actor.username)
+        case.status = CaseStatus.CANCELLED.value
+        case.completed_at = utc_now()
+        write_back(session, case, run, history)
+        history.add("case_cancelled", {"reason": reason or ""})
+        case.next_timer_at = None
+        return case

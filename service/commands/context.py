@@ -1,0 +1,52 @@
+"""What every command needs: the database, settings, the compiled-spec cache, and who is acting."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from service.config import Settings
+from service.engine import SpecCache
+from service.store.db import Database
+from service.store.models import User
+
+#: Where the Flask app keeps its :class:`Services` (``app.extensions[SERVICES_KEY]``).
+SERVICES_KEY = "alur.services"
+ADMIN_ROLE = "admin"
+PROCESS_OWNER_ROLE = "process_owner"
+
+
+@dataclass
+class Services:
+    db: Database
+    settings: Settings
+    specs: SpecCache = field(default_factory=SpecCache)
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The authenticated user of a request, with roles per unit id."""
+
+    user_id: int
+    username: str
+    is_admin: bool
+    roles_by_unit: dict[int, frozenset[str]]
+
+    @classmethod
+    def of(cls, user: User) -> Actor:
+        roles: dict[int, set[str]] = defaultdict(set)
+        for membership in user.memberships:
+            roles[membership.unit_id].add(membership.role)
+        return cls(user.id, user.username, user.is_admin, {u: frozenset(r) for u, r in roles.items()})
+
+    def roles_in(self, unit_id: int) -> frozenset[str]:
+        return self.roles_by_unit.get(unit_id, frozenset())
+
+    def is_member(self, unit_id: int) -> bool:
+        return self.is_admin or bool(self.roles_in(unit_id))
+
+    def administers(self, unit_id: int) -> bool:
+        return self.is_admin or ADMIN_ROLE in self.roles_in(unit_id)
+
+    def may_work_as(self, unit_id: int, candidate_roles: set[str] | frozenset[str]) -> bool:
+        return self.is_admin or bool(self.roles_in(unit_id) & set(candidate_roles))

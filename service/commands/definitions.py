@@ -1,0 +1,173 @@
+"""Deploying SOP revisions and reading them back."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from service import forms as form_files
+from service.commands.accounts import unit_by_code
+from service.commands.context import PROCESS_OWNER_ROLE, Actor, Services
+from service.engine import CompiledDefinition, compile_definition, outline
+from service.errors import Conflict, Forbidden, InvalidInput, NotFound
+from service.store.models import Definition
+
+ACTIVE, DRAFT = "active", "draft"
+
+
+@dataclass
+class DeployRequest:
+    bpmn: bytes
+    forms: Mapping[str, Any] = field(default_factory=dict)
+    unit: str | None = None
+    title: str | None = None
+    sop_number: str | None = None
+    effective_on: str | None = None
+    approved_by: str | None = None
+
+
+def _date(value: str | None, field_name: str) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise InvalidInput(f"{field_name} must be a date like 2026-01-31",
+                           [{"field": field_name, "message": f"not a date: {value!r}"}]) from exc
+
+
+def _resolve_forms(services: Services, keys: frozenset[str], uploaded: Mapping[str, Any]) -> dict[str, Any]:
+    snapshot: dict[str, Any] = {}
+    for key in sorted(keys):
+        if key in uploaded:
+            snapshot[key] = form_files.check_form(key, uploaded[key])
+            continue
+        found = form_files.load_directory_form(services.settings.forms_dir, key)
+        if found is not None:
+            snapshot[key] = form_files.check_form(key, found)
+    return snapshot
+
+
+def _latest_active(session: Session, key: str, unit_id: int | None = None) -> Definition | None:
+    query = select(Definition).where(Definition.key == key, Definition.status == ACTIVE)
+    if unit_id is not None:
+        query = query.where(Definition.unit_id == unit_id)
+    return session.scalar(query.order_by(Definition.version.desc()).limit(1))
+
+
+def deploy(services: Services, actor: Actor, request: DeployRequest) -> tuple[Definition, bool]:
+    """Deploy a revision; returns it and whether it is new (same bytes and forms → same revision)."""
+    diagram = outline(request.bpmn)
+    unit_code = request.unit or diagram.metadata.get("unit")
+    if not unit_code:
+        raise InvalidInput("Say which unit the SOP belongs to", [{"field": "unit", "message": "required"}])
+    with services.db.transaction() as session:
+        unit = unit_by_code(session, unit_code)
+        if actor.administers(unit.id):
+            status = ACTIVE
+        elif PROCESS_OWNER_ROLE in actor.roles_in(unit.id):
+            status = DRAFT
+        else:
+            raise Forbidden(f"Only administrators or process owners of {unit.code} may deploy")
+        other_unit = session.scalar(
+            select(Definition.unit_id).where(Definition.key == diagram.key, Definition.unit_id != unit.id).limit(1)
+        )
+        if other_unit is not None:
+            raise Conflict(f"The key '{diagram.key}' belongs to another unit",
+                           [{"element_id": diagram.key, "message": "process id already used by another unit"}])
+        dependencies = [
+            dep for called in sorted(diagram.called_elements - diagram.process_ids)
+            if (dep := _latest_active(session, called, unit.id)) is not None
+        ]
+        snapshot = _resolve_forms(services, diagram.form_keys, request.forms)
+        compiled = compile_definition(
+            request.bpmn, snapshot.__contains__, [dep.bpmn_xml.encode() for dep in dependencies]
+        )
+        checksum = hashlib.sha256(request.bpmn + form_files.forms_checksum(snapshot)).hexdigest()
+        same = session.scalar(select(Definition).where(Definition.key == diagram.key,
+                                                       Definition.checksum == checksum))
+        if same is not None:
+            return same, False
+        meta = diagram.metadata
+        latest = session.scalar(select(func.max(Definition.version)).where(Definition.key == diagram.key))
+        definition = Definition(
+            key=diagram.key, version=(latest or 0) + 1, unit_id=unit.id, unit=unit,
+            title=request.title or meta.get("judul") or diagram.title,
+            bpmn_xml=request.bpmn.decode("utf-8"), checksum=checksum, forms=snapshot,
+            dependencies=[dep.id for dep in dependencies],
+            sop_number=request.sop_number or meta.get("nomor_sop"),
+            created_on=_date(meta.get("tanggal_pembuatan"), "tanggal_pembuatan"),
+            revised_on=_date(meta.get("tanggal_revisi"), "tanggal_revisi"),
+            effective_on=_date(request.effective_on or meta.get("tanggal_efektif"), "effective_on"),
+            approved_by=request.approved_by or meta.get("disahkan_oleh"),
+            sop_metadata=dict(meta), status=status, deployed_by=actor.user_id,
+        )
+        session.add(definition)
+        session.flush()
+        services.specs.get(definition.id, lambda: compiled)
+        return definition, True
+
+
+def compiled_for(services: Services, session: Session, definition: Definition) -> CompiledDefinition:
+    """The compiled spec of a revision, from the cache or compiled from its stored XML."""
+
+    def build() -> CompiledDefinition:
+        deps = [session.get(Definition, dep_id) for dep_id in definition.dependencies]
+        forms = definition.forms or {}
+        return compile_definition(
+            definition.bpmn_xml.encode(), forms.__contains__, [d.bpmn_xml.encode() for d in deps if d]
+        )
+
+    return services.specs.get(definition.id, build)
+
+
+def _visible(actor: Actor, definition: Definition) -> bool:
+    return actor.is_member(definition.unit_id)
+
+
+def latest_per_key(services: Services, actor: Actor) -> list[Definition]:
+    with services.db.reading() as session:
+        newest = (select(Definition.key, func.max(Definition.version).label("v"))
+                  .group_by(Definition.key).subquery())
+        rows = session.scalars(
+            select(Definition).join(newest, (Definition.key == newest.c.key) & (Definition.version == newest.c.v))
+            .order_by(Definition.key)
+        ).all()
+        return [row for row in rows if _visible(actor, row)]
+
+
+def versions(services: Services, actor: Actor, key: str) -> list[Definition]:
+    with services.db.reading() as session:
+        rows = session.scalars(select(Definition).where(Definition.key == key).order_by(Definition.version)).all()
+        if not rows or not _visible(actor, rows[0]):
+            raise NotFound(f"No SOP with key '{key}'")
+        return list(rows)
+
+
+def version(services: Services, actor: Actor, key: str, number: int) -> Definition:
+    with services.db.reading() as session:
+        row = session.scalar(select(Definition).where(Definition.key == key, Definition.version == number))
+        if row is None or not _visible(actor, row):
+            raise NotFound(f"SOP '{key}' has no version {number}")
+        return row
+
+
+def startable(session: Session, key: str, number: int | None) -> Definition:
+    """The revision a new case runs on: the pinned version, else the latest active one."""
+    if number is not None:
+        row = session.scalar(select(Definition).where(Definition.key == key, Definition.version == number))
+        if row is None:
+            raise NotFound(f"SOP '{key}' has no version {number}", [{"field": "version", "message": "unknown"}])
+        if row.status != ACTIVE:
+            raise Conflict(f"Version {number} of '{key}' is {row.status}, not active")
+        return row
+    row = _latest_active(session, key)
+    if row is None:
+        raise NotFound(f"No active SOP with key '{key}'", [{"field": "definition_key", "message": "unknown"}])
+    return row

@@ -1,0 +1,153 @@
+"""The task list and the work on one task: claim, unclaim, complete.
+
+Listing reads only the projection tables (``tasks`` and ``task_candidates``): no workflow is
+restored to show a task list.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
+
+from service import forms as form_files
+from service.commands.cases import restore
+from service.commands.context import Actor, Services
+from service.commands.history import HistoryWriter
+from service.commands.sync import deliver_buffered, write_back
+from service.engine import CaseStatus, TaskStatus, utc_now
+from service.errors import Conflict, Forbidden, NotFound
+from service.store.models import Case, Task, TaskCandidate, Unit
+
+SORTS = {
+    "due_at": (Task.due_at.is_(None), Task.due_at.asc(), Task.created_at.asc()),
+    "-due_at": (Task.due_at.is_(None), Task.due_at.desc(), Task.created_at.asc()),
+    "created_at": (Task.created_at.asc(),),
+    "-created_at": (Task.created_at.desc(),),
+}
+
+
+@dataclass
+class TaskQuery:
+    lane: str | None = None
+    unit: str | None = None
+    mine: bool = False
+    overdue: bool | None = None
+    definition_key: str | None = None
+    sort: str = "due_at"
+    page: int = 1
+    per_page: int = 20
+
+
+def _candidate_filter(actor: Actor) -> ColumnElement[bool]:
+    clauses = [and_(TaskCandidate.unit_id == unit_id, TaskCandidate.role.in_(sorted(roles)))
+               for unit_id, roles in actor.roles_by_unit.items()]
+    return exists().where(TaskCandidate.task_id == Task.id, or_(*clauses) if clauses else False)
+
+
+def list_tasks(services: Services, actor: Actor, query: TaskQuery, now: datetime | None = None
+               ) -> tuple[list[Task], int]:
+    with services.db.reading() as session:
+        statement = select(Task).where(Task.status == TaskStatus.READY.value)
+        if query.mine:
+            statement = statement.where(Task.claimed_by == actor.user_id)
+        elif not actor.is_admin:
+            statement = statement.where(_candidate_filter(actor))
+        if query.lane:
+            statement = statement.where(exists().where(TaskCandidate.task_id == Task.id,
+                                                       TaskCandidate.role == query.lane))
+        if query.unit:
+            statement = statement.where(Task.unit_id == select(Unit.id).where(Unit.code == query.unit)
+                                        .scalar_subquery())
+        if query.definition_key:
+            statement = statement.where(Task.definition_key == query.definition_key)
+        if query.overdue is not None:
+            moment = now or utc_now()
+            statement = statement.where(Task.due_at < moment if query.overdue
+                                        else or_(Task.due_at.is_(None), Task.due_at >= moment))
+        total = session.scalar(select(func.count()).select_from(statement.subquery())) or 0
+        rows = session.scalars(statement.order_by(*SORTS[query.sort])
+                               .offset((query.page - 1) * query.per_page).limit(query.per_page)).all()
+        return list(rows), total
+
+
+def _task_for(session: Session, actor: Actor, task_id: str) -> Task:
+    """The task if the actor may see it: 404 outside their units, 403 in their unit but not their lane."""
+    task = session.get(Task, task_id)
+    if task is None or not actor.is_member(task.unit_id):
+        raise NotFound(f"Task {task_id} does not exist or is not visible to you")
+    roles = {candidate.role for candidate in task.candidates} or {task.lane or ""}
+    if not actor.may_work_as(task.unit_id, roles):
+        raise Forbidden(f"Task {task_id} belongs to the lane {', '.join(sorted(roles))}, not one of your roles")
+    return task
+
+
+@dataclass(frozen=True)
+class TaskView:
+    task: Task
+    form: dict[str, Any] | None
+    case_data: dict[str, Any]
+    case_status: str
+
+
+def get_task(services: Services, actor: Actor, task_id: str) -> TaskView:
+    with services.db.reading() as session:
+        task = _task_for(session, actor, task_id)
+        case = session.get(Case, task.case_id)
+        assert case is not None
+        forms = case.definition.forms or {}
+        return TaskView(task, forms.get(task.form_key) if task.form_key else None, dict(case.data or {}),
+                        case.status)
+
+
+def claim(services: Services, actor: Actor, task_id: str) -> Task:
+    with services.db.transaction() as session:
+        task = _task_for(session, actor, task_id)
+        if task.status != TaskStatus.READY.value:
+            raise Conflict(f"Task {task_id} is {task.status}")
+        if task.claimed_by not in (None, actor.user_id):
+            raise Conflict(f"Task {task_id} is already claimed by someone else")
+        task.claimed_by = actor.user_id
+        HistoryWriter(session, task.case_id, actor.username).add("task_claimed", task_id=task.id,
+                                                                  element_id=task.element_id)
+        return task
+
+
+def unclaim(services: Services, actor: Actor, task_id: str) -> Task:
+    with services.db.transaction() as session:
+        task = _task_for(session, actor, task_id)
+        if task.claimed_by not in (None, actor.user_id) and not actor.administers(task.unit_id):
+            raise Conflict(f"Task {task_id} is claimed by someone else")
+        task.claimed_by = None
+        HistoryWriter(session, task.case_id, actor.username).add("task_unclaimed", task_id=task.id,
+                                                                  element_id=task.element_id)
+        return task
+
+
+def complete(services: Services, actor: Actor, task_id: str, data: Any) -> Case:
+    """Validate the form data, run the engine one step, write everything back in one transaction."""
+    with services.db.transaction() as session:
+        task = _task_for(session, actor, task_id)
+        if task.status != TaskStatus.READY.value:
+            raise Conflict(f"Task {task_id} is already {task.status}")
+        if task.claimed_by not in (None, actor.user_id):
+            raise Conflict(f"Task {task_id} is claimed by someone else")
+        case = session.get(Case, task.case_id)
+        assert case is not None
+        if case.status != CaseStatus.RUNNING.value:
+            raise Conflict(f"Case {case.id} is {case.status}")
+        forms = case.definition.forms or {}
+        form_files.validate_data(forms.get(task.form_key) if task.form_key else None, data)
+        run = restore(services, session, case)
+        run.complete(task.id, data)
+        history = HistoryWriter(session, case.id, actor.username)
+        history.add("task_completed", {"name": task.name, "data": data}, task_id=task.id,
+                    element_id=task.element_id)
+        deliver_buffered(session, case, run, history)
+        write_back(session, case, run, history, completed={task.id: actor.user_id}, data_delta=data)
+        return case
+

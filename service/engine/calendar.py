@@ -1,0 +1,104 @@
+"""Working-time calendar of a unit: ``hari_kerja(n)`` and ``jam_kerja(n)`` in timer expressions.
+
+A unit has a timezone (WIB/WITA/WIT), office hours per weekday, Indonesia's public holidays (the
+``holidays`` package) and extra closed days (cuti bersama, local closures) that an admin adds.
+Timer expressions must yield an ISO 8601 duration for SpiffWorkflow, so the calendar functions
+compute the due instant and return the distance from *now* to it as ``PT<seconds>S``.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import holidays
+
+from service.errors import ExpressionError
+
+OfficeHours = Mapping[int, tuple[time, time]]
+#: Monday (0) to Friday (4), 08:00–16:00 local time.
+DEFAULT_HOURS: dict[int, tuple[time, time]] = {day: (time(8, 0), time(16, 0)) for day in range(5)}
+MAX_WORKING_DAYS = 3660
+
+
+@functools.lru_cache(maxsize=64)
+def _national_holidays(year: int) -> frozenset[date]:
+    return frozenset(holidays.country_holidays("ID", years=year).keys())
+
+
+@dataclass(frozen=True)
+class WorkCalendar:
+    timezone: str = "Asia/Jakarta"
+    hours: OfficeHours = field(default_factory=lambda: dict(DEFAULT_HOURS))
+    closed_days: frozenset[date] = frozenset()
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def is_working_day(self, day: date) -> bool:
+        return (
+            day.weekday() in self.hours
+            and day not in self.closed_days
+            and day not in _national_holidays(day.year)
+        )
+
+    def _working_days_after(self, day: date) -> Iterable[date]:
+        for offset in range(1, MAX_WORKING_DAYS + 1):
+            candidate = day + timedelta(days=offset)
+            if self.is_working_day(candidate):
+                yield candidate
+
+    def add_working_days(self, start: datetime, days: int) -> datetime:
+        """Closing time of the ``days``-th working day after the day of ``start`` (local time)."""
+        if days < 0 or days > MAX_WORKING_DAYS:
+            raise ExpressionError(f"hari_kerja() takes 0 to {MAX_WORKING_DAYS} days, not {days}")
+        local = start.astimezone(self.zone)
+        if days == 0:
+            return start
+        day = local.date()
+        for count, day in enumerate(self._working_days_after(local.date()), start=1):  # noqa: B007
+            if count == days:
+                break
+        closing = self.hours[day.weekday()][1]
+        return datetime.combine(day, closing, tzinfo=self.zone).astimezone(timezone.utc)
+
+    def add_working_hours(self, start: datetime, hours: float) -> datetime:
+        """The instant ``hours`` of office time after ``start``, skipping closed hours and days."""
+        if hours < 0 or hours > 24 * MAX_WORKING_DAYS:
+            raise ExpressionError(f"jam_kerja() takes a positive number of hours, not {hours}")
+        remaining = timedelta(hours=hours)
+        cursor = start.astimezone(self.zone)
+        day = cursor.date()
+        while True:
+            if self.is_working_day(day):
+                opens, closes = self.hours[day.weekday()]
+                window_start = max(cursor, datetime.combine(day, opens, tzinfo=self.zone))
+                window_end = datetime.combine(day, closes, tzinfo=self.zone)
+                if window_start < window_end:
+                    available = window_end - window_start
+                    if remaining <= available:
+                        return (window_start + remaining).astimezone(timezone.utc)
+                    remaining -= available
+            day = next(iter(self._working_days_after(day)))
+            cursor = datetime.combine(day, time(0, 0), tzinfo=self.zone)
+
+    def timer_functions(self, now: Callable[[], datetime]) -> dict[str, Callable[..., Any]]:
+        """``hari_kerja``/``jam_kerja`` for expressions: each returns an ISO duration from now."""
+
+        def until(due: datetime) -> str:
+            seconds = max((due - now()).total_seconds(), 0.0)
+            return f"PT{seconds:.3f}S"
+
+        return {
+            "hari_kerja": lambda days: until(self.add_working_days(now(), int(days))),
+            "jam_kerja": lambda hours: until(self.add_working_hours(now(), float(hours))),
+        }
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)

@@ -1,0 +1,159 @@
+"""Turn a deployed revision's BPMN into a compiled, cached SpiffWorkflow spec.
+
+``outline`` reads what a diagram refers to (its key, the SOPs it calls, the forms it uses) so the
+caller can gather those before ``compile_definition`` checks and parses everything. Parsing costs
+milliseconds, so compiled revisions are cached by the caller's revision key (:class:`SpecCache`).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterable, Mapping
+from dataclasses import dataclass
+from functools import cache
+
+from lxml import etree
+from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+
+from service.engine.deploy_checks import NS, CheckContext, bpmn, camunda, check_elements, issue
+from service.engine.parser import AlurParser
+from service.engine.safe_xml import parse_xml
+from service.errors import InvalidDiagram
+
+_EXECUTABLE = "//bpmn:process[@isExecutable='true']"
+
+
+@dataclass(frozen=True)
+class DiagramOutline:
+    key: str
+    title: str
+    process_ids: frozenset[str]
+    called_elements: frozenset[str]
+    form_keys: frozenset[str]
+    metadata: Mapping[str, str]
+    lanes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CompiledDefinition:
+    key: str
+    spec: BpmnProcessSpec
+    subprocess_specs: Mapping[str, BpmnProcessSpec]
+    outline: DiagramOutline
+
+    @property
+    def start_form_key(self) -> str | None:
+        start = self.spec.start.outputs[0] if self.spec.start.outputs else None
+        return None if start is None else start.extensions.get("camunda:formKey")
+
+
+def _root(data: bytes) -> etree._Element:
+    root = parse_xml(data).getroot()
+    if root.tag != bpmn("definitions"):
+        raise InvalidDiagram(
+            "Not a BPMN 2.0 file", [issue(root, "The root element must be bpmn:definitions")]
+        )
+    return root
+
+
+def outline(data: bytes) -> DiagramOutline:
+    """What the diagram is and refers to; raises :class:`InvalidDiagram` without an executable process."""
+    root = _root(data)
+    executable = root.xpath(_EXECUTABLE, namespaces=NS)
+    if not executable:
+        processes = root.xpath("//bpmn:process", namespaces=NS)
+        details = [issue(p, "Process is not executable (isExecutable is not 'true')") for p in processes]
+        raise InvalidDiagram(
+            "The file has no executable process",
+            details or [{"line": root.sourceline, "message": "The file has no bpmn:process"}],
+        )
+    main = executable[0]
+    properties = main.xpath("./bpmn:extensionElements/camunda:properties/camunda:property", namespaces=NS)
+    return DiagramOutline(
+        key=main.get("id"),
+        title=main.get("name") or main.get("id"),
+        process_ids=frozenset(p.get("id") for p in root.xpath("//bpmn:process", namespaces=NS)),
+        called_elements=frozenset(c.get("calledElement") for c in root.iter(bpmn("callActivity"))) - {None},
+        form_keys=frozenset(e.get(camunda("formKey")) for e in root.iter() if e.get(camunda("formKey"))),
+        metadata={p.get("name"): p.get("value") or "" for p in properties if p.get("name")},
+        lanes=tuple(dict.fromkeys(lane.get("name") for lane in main.xpath(".//bpmn:lane[@name]", namespaces=NS))),
+    )
+
+
+@cache
+def _schema_validator() -> BpmnValidator:
+    return BpmnValidator()
+
+
+def _translate(exc: Exception, root: etree._Element) -> InvalidDiagram:
+    element_id = getattr(exc, "id", None) or None
+    line = getattr(exc, "line_number", None) or None
+    if element_id and not line:
+        found = root.xpath("//*[@id=$id]", id=element_id)
+        line = found[0].sourceline if found else None
+    message = str(exc).strip() or type(exc).__name__
+    return InvalidDiagram(
+        f"The diagram cannot be executed: {message}",
+        [{"element_id": element_id, "line": line, "message": message}],
+    )
+
+
+def compile_definition(
+    data: bytes,
+    form_exists: Callable[[str], bool],
+    dependencies: Iterable[bytes] = (),
+) -> CompiledDefinition:
+    """Check and parse a diagram; ``dependencies`` are the deployed SOPs its call activities name."""
+    diagram = outline(data)
+    root = _root(data)
+    parser = AlurParser(validator=_schema_validator())
+    try:
+        dependency_roots = [_root(dep) for dep in dependencies]
+        for position, dep_root in enumerate(dependency_roots):
+            parser.add_bpmn_xml(dep_root, filename=f"dependency-{position}.bpmn")
+    except (SpiffWorkflowException, InvalidDiagram) as exc:
+        raise InvalidDiagram(f"A called SOP cannot be loaded: {exc}") from exc
+    known = set(diagram.process_ids)
+    for dep_root in dependency_roots:
+        known.update(p.get("id") for p in dep_root.xpath("//bpmn:process", namespaces=NS))
+    problems = check_elements(root, CheckContext(form_exists=form_exists, known_processes=known))
+    if problems:
+        raise InvalidDiagram(f"The diagram has {len(problems)} problem(s)", problems)
+    try:
+        parser.add_bpmn_xml(root, filename=f"{diagram.key}.bpmn")
+        spec = parser.get_spec(diagram.key)
+        subprocess_specs = parser.get_subprocess_specs(diagram.key)
+    except ValidationException as exc:
+        raise _translate(exc, root) from exc
+    except Exception as exc:  # SpiffWorkflow's parser raises anything on odd input: never a 500
+        raise _translate(exc, root) from exc
+    return CompiledDefinition(diagram.key, spec, subprocess_specs, diagram)
+
+
+class SpecCache:
+    """A thread-safe LRU of compiled revisions, keyed by the caller's revision key."""
+
+    def __init__(self, capacity: int = 256) -> None:
+        self.capacity = capacity
+        self._items: OrderedDict[Hashable, CompiledDefinition] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable, build: Callable[[], CompiledDefinition]) -> CompiledDefinition:
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        compiled = build()
+        with self._lock:
+            self._items[key] = compiled
+            while len(self._items) > self.capacity:
+                self._items.popitem(last=False)
+        return compiled
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()

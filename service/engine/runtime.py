@@ -1,0 +1,266 @@
+"""Running one case: start, complete a human task, deliver a message, fire due timers.
+
+A :class:`CaseRun` wraps a SpiffWorkflow ``BpmnWorkflow`` restored from state-only JSON and the
+revision's compiled spec. Every step ends with ``do_engine_steps`` so the workflow rests at human
+tasks, timers or message catches. SpiffWorkflow errors are translated here, at the engine's edge,
+keeping the element id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
+from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
+from SpiffWorkflow.camunda.specs.event_definitions import MessageEventDefinition
+from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException, WorkflowException
+from SpiffWorkflow.task import Task
+from SpiffWorkflow.util.task import TaskState
+
+from service.engine import expressions
+from service.engine.calendar import WorkCalendar, utc_now
+from service.engine.compiler import CompiledDefinition
+from service.engine.script_engine import safe_script_engine
+from service.engine.serialization import dump_state, load_state
+from service.engine.states import TaskStatus
+from service.errors import Conflict, ExpressionError, InvalidInput, NotFound
+
+_DUE_KEY = "alur_due_at"
+
+
+@dataclass(frozen=True)
+class HumanTask:
+    """A READY user task as the task list shows it."""
+
+    id: str
+    element_id: str
+    name: str
+    lane: str | None
+    candidate_groups: tuple[str, ...]
+    form_key: str | None
+    due_at: datetime | None
+    properties: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def roles(self) -> tuple[str, ...]:
+        """The roles that may work on the task: candidateGroups when given, else the lane."""
+        if self.candidate_groups:
+            return self.candidate_groups
+        return (self.lane,) if self.lane else ()
+
+
+@dataclass(frozen=True)
+class FiredTimer:
+    element_id: str
+    name: str
+    attached_to: str | None
+    escalate_to: str | None
+
+
+@dataclass(frozen=True)
+class Notification:
+    """A message the process throws to the outside (e.g. ``notifikasi_pelapor``)."""
+
+    name: str
+    payload: Any
+
+
+def _timer_due(task: Task) -> datetime | None:
+    value = task.internal_data.get("event_value")
+    if isinstance(value, dict):  # a cycle: the next occurrence, while cycles remain
+        value = value.get("next") if value.get("cycles") != 0 else None
+    if not isinstance(value, str):
+        return None
+    try:
+        return TimerEventDefinition.get_datetime(value)
+    except ValueError:
+        return None
+
+
+def _is_timer(task: Task) -> bool:
+    definition = getattr(task.task_spec, "event_definition", None)
+    return isinstance(definition, TimerEventDefinition)
+
+
+def _element_id(task: Task) -> str:
+    return str(task.task_spec.bpmn_id or task.task_spec.name)
+
+
+def _translate(exc: SpiffWorkflowException) -> InvalidInput:
+    task = getattr(exc, "task", None)
+    element = _element_id(task) if task is not None else getattr(exc, "id", None)
+    cause = getattr(exc, "exception", None)
+    message = cause.message if isinstance(cause, ExpressionError) else str(exc)
+    return ExpressionError(
+        f"The process failed at element {element}: {message}",
+        [{"element_id": element, "message": message}],
+    )
+
+
+class CaseRun:
+    def __init__(self, compiled: CompiledDefinition, workflow: BpmnWorkflow, calendar: WorkCalendar,
+                 now: Callable[[], datetime] = utc_now) -> None:
+        self.compiled = compiled
+        self.workflow = workflow
+        self.calendar = calendar
+        self.now = now
+        self.functions = calendar.timer_functions(now)
+        workflow.script_engine = safe_script_engine(self.functions)
+
+    @classmethod
+    def start(cls, compiled: CompiledDefinition, data: Mapping[str, Any], calendar: WorkCalendar) -> CaseRun:
+        workflow = BpmnWorkflow(compiled.spec, dict(compiled.subprocess_specs))
+        run = cls(compiled, workflow, calendar)
+        workflow.task_tree.data.update(data)
+        run._advance()
+        return run
+
+    @classmethod
+    def restore(cls, compiled: CompiledDefinition, state: Mapping[str, Any], calendar: WorkCalendar) -> CaseRun:
+        workflow = load_state(state, compiled.spec, compiled.subprocess_specs)
+        return cls(compiled, workflow, calendar)
+
+    def dump(self) -> dict[str, Any]:
+        return dump_state(self.workflow)
+
+    @property
+    def completed(self) -> bool:
+        return bool(self.workflow.is_completed())
+
+    def _advance(self) -> None:
+        try:
+            self.workflow.do_engine_steps()
+            self.workflow.refresh_waiting_tasks()
+            self.workflow.do_engine_steps()
+        except SpiffWorkflowException as exc:
+            raise _translate(exc) from exc
+
+    # --- human tasks -------------------------------------------------------------------------
+    def _ready_user_tasks(self) -> Iterator[Task]:
+        return iter(self.workflow.get_tasks(state=TaskState.READY, manual=True))
+
+    def ready_tasks(self) -> list[HumanTask]:
+        return [self._describe(task) for task in self._ready_user_tasks()]
+
+    def _describe(self, task: Task) -> HumanTask:
+        extensions: Mapping[str, str] = getattr(task.task_spec, "extensions", {}) or {}
+        groups = tuple(g.strip() for g in extensions.get("camunda:candidateGroups", "").split(",") if g.strip())
+        properties = {k: v for k, v in extensions.items() if not k.startswith("camunda:")}
+        return HumanTask(
+            id=str(task.id),
+            element_id=_element_id(task),
+            name=task.task_spec.bpmn_name or _element_id(task),
+            lane=task.task_spec.lane,
+            candidate_groups=groups,
+            form_key=extensions.get("camunda:formKey"),
+            due_at=self._due_at(task, extensions.get("camunda:dueDate")),
+            properties=properties,
+        )
+
+    def _due_at(self, task: Task, due_expression: str | None) -> datetime | None:
+        if due_expression:
+            stored = task.internal_data.get(_DUE_KEY)
+            if stored is None:
+                stored = self._evaluate_instant(task, due_expression).isoformat()
+                task.internal_data[_DUE_KEY] = stored
+            return datetime.fromisoformat(stored)
+        # A fired (COMPLETED) non-interrupting timer keeps its instant: the task is then overdue.
+        timers = [
+            _timer_due(sibling) for sibling in (task.parent.children if task.parent else [])
+            if isinstance(sibling.task_spec, BoundaryEvent) and _is_timer(sibling)
+            and sibling.state in (TaskState.WAITING, TaskState.COMPLETED)
+        ]
+        dues = [due for due in timers if due is not None]
+        return min(dues) if dues else None
+
+    def _evaluate_instant(self, task: Task, expression: str) -> datetime:
+        value = expressions.evaluate(expression, task.data, self.functions)
+        text = str(value)
+        if text.startswith("P"):
+            return self.now() + TimerEventDefinition.get_timedelta_from_start(
+                TimerEventDefinition.parse_iso_duration(text)
+            )
+        return TimerEventDefinition.get_datetime(text)
+
+    def _find_task(self, task_id: str) -> Task:
+        try:
+            task = self.workflow.get_task_from_id(UUID(task_id))
+        except (ValueError, TaskNotFoundException):
+            task = None
+        if task is None:
+            raise NotFound(f"Task {task_id} is not part of this case")
+        return task
+
+    def complete(self, task_id: str, data: Mapping[str, Any]) -> None:
+        """Complete a READY user task with its form data (the caller checked lane and unit)."""
+        task = self._find_task(task_id)
+        if task.state != TaskState.READY or not task.task_spec.manual:
+            raise Conflict(f"Task {task_id} is {TaskStatus.of(task.state).value}, not ready")
+        task.data.update(data)
+        try:
+            task.run()
+        except SpiffWorkflowException as exc:
+            raise _translate(exc) from exc
+        self._advance()
+
+    # --- events --------------------------------------------------------------------------------
+    def deliver_message(self, name: str, payload: Mapping[str, Any]) -> bool:
+        """Deliver a message; False when nothing waits for it now (the caller buffers it)."""
+        waiting = [
+            task for task in self.workflow.get_tasks(state=TaskState.WAITING)
+            if isinstance(task.task_spec, CatchingEvent)
+            and getattr(getattr(task.task_spec, "event_definition", None), "name", None) == name
+        ]
+        if not waiting:
+            return False
+        event = BpmnEvent(MessageEventDefinition(name), {"payload": dict(payload), "result_var": name})
+        try:
+            self.workflow.send_event(event)
+        except WorkflowException:
+            return False
+        self._advance()
+        return True
+
+    def take_notifications(self) -> list[Notification]:
+        return [
+            Notification(event.event_definition.name, (event.payload or {}).get("payload"))
+            for event in self.workflow.get_events()
+            if isinstance(event.event_definition, MessageEventDefinition)
+        ]
+
+    def _waiting_timers(self) -> list[Task]:
+        return [t for t in self.workflow.get_tasks(state=TaskState.WAITING) if _is_timer(t)]
+
+    def next_timer_at(self) -> datetime | None:
+        dues = [due for due in map(_timer_due, self._waiting_timers()) if due is not None]
+        return min(dues) if dues else None
+
+    def fire_due_timers(self) -> list[FiredTimer]:
+        """Fire every timer whose time has come; returns what fired (escalations included)."""
+        before = {task.id: (task, repr(task.internal_data.get("event_value"))) for task in self._waiting_timers()}
+        self._advance()
+        fired = []
+        for task, value in before.values():
+            if task.state != TaskState.WAITING or repr(task.internal_data.get("event_value")) != value:
+                extensions = getattr(task.task_spec, "extensions", {}) or {}
+                activities = [
+                    sibling for sibling in (task.parent.children if task.parent else [])
+                    if not isinstance(sibling.task_spec, BoundaryEvent)
+                ]
+                fired.append(FiredTimer(
+                    element_id=_element_id(task),
+                    name=task.task_spec.bpmn_name or _element_id(task),
+                    attached_to=_element_id(activities[0]) if activities else None,
+                    escalate_to=extensions.get("eskalasi_ke"),
+                ))
+        return fired
+
+    def cancel(self) -> None:
+        self.workflow.cancel()
+

@@ -1,0 +1,1 @@
+"""Background work: due timers now; the outbox (mail) arrives with the public-intake issue."""

@@ -1,0 +1,45 @@
+"""The worker loop: a thin shell around ``run_once`` so tests can call one sweep directly."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from types import FrameType
+
+from service.commands.context import Services
+from service.commands.timers import fire_due_timers
+
+log = logging.getLogger("alur.worker")
+
+
+def run_once(services: Services, batch: int = 100) -> bool:
+    """Fire every due timer, one batch of cases at a time; True if anything fired."""
+    fired_any = False
+    while True:
+        fired = fire_due_timers(services, limit=batch)
+        if fired:
+            log.info("fired %d timer(s)", fired)
+        fired_any = fired_any or bool(fired)
+        if fired < 1:
+            return fired_any
+
+
+def run_forever(services: Services, interval: float = 5.0) -> None:
+    stop = threading.Event()
+
+    def _stop(_signum: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    log.info("worker started (sweep every %.1fs)", interval)
+    while not stop.is_set():
+        try:
+            busy = run_once(services)
+        except Exception:  # a failing sweep must not kill the worker; the next one retries
+            log.exception("timer sweep failed")
+            busy = False
+        if not busy:
+            stop.wait(interval)
+    log.info("worker stopped")

@@ -1,0 +1,139 @@
+"""Shared fixtures: real SQLite and PostgreSQL databases, the app, and personas.
+
+Store and API tests take ``db_url``, parametrized over both backends. The PostgreSQL server is
+started once per session from the PostgreSQL binaries (``support/postgres.py``); each test gets a
+fresh database copied from a migrated template, and each SQLite test a copy of a migrated file.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from support.postgres import create_database, running_postgres  # noqa: E402
+
+from service.app import create_app  # noqa: E402
+from service.commands import accounts  # noqa: E402
+from service.commands.context import Services  # noqa: E402
+from service.config import Settings  # noqa: E402
+from service.store.db import Database  # noqa: E402
+from service.store.migrate import upgrade  # noqa: E402
+
+TESTS = Path(__file__).parent
+ROOT = TESTS.parent
+ENGINE_DATA = TESTS / "engine" / "data"
+TEST_FORMS = TESTS / "data" / "forms"
+CORPUS = ROOT.parent / "shared" / "corpus"
+
+
+@pytest.fixture(scope="session")
+def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with running_postgres(tmp_path_factory.mktemp("pg")) as url:
+        template = create_database(url, "alur_template")
+        upgrade(template)
+        yield url
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("sqlite") / "template.db"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        target = tmp_path / "alur.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), target)
+        return f"sqlite:///{target}"
+    server = request.getfixturevalue("postgres_server")
+    return create_database(server, f"t_{uuid.uuid4().hex[:16]}", template="alur_template")
+
+
+@pytest.fixture
+def settings(db_url: str, tmp_path: Path) -> Settings:
+    return Settings(database_url=db_url, secret_key="test-secret-key", data_dir=tmp_path / "data",
+                    forms_dir=TEST_FORMS, testing=True)
+
+
+@pytest.fixture
+def services(settings: Settings) -> Iterator[Services]:
+    found = Services(db=Database(settings.database_url), settings=settings)
+    yield found
+    found.db.dispose()
+
+
+@pytest.fixture
+def app(settings: Settings) -> Iterator[Any]:
+    flask_app = create_app({"database_url": settings.database_url, "secret_key": settings.secret_key,
+                            "forms_dir": settings.forms_dir, "data_dir": settings.data_dir, "testing": True})
+    yield flask_app
+    flask_app.extensions["alur.services"].db.dispose()
+
+
+@dataclass
+class Persona:
+    username: str
+    token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+PASSWORD = "rahasia-uji-123"
+
+
+@pytest.fixture
+def make_persona(app: Any) -> Callable[..., Persona]:
+    """Create a user with ``roles`` (``ROLE@UNIT``) and sign in through the API."""
+    services = app.extensions["alur.services"]
+    client = app.test_client()
+
+    def make(username: str, *roles: str, admin: bool = False) -> Persona:
+        accounts.create_user(services, username, PASSWORD, list(roles), is_admin=admin)
+        response = client.post("/api/auth/token", json={"username": username, "password": PASSWORD})
+        assert response.status_code == 200, response.json
+        return Persona(username, response.json["token"])
+
+    return make
+
+
+@pytest.fixture
+def units(app: Any) -> dict[str, str]:
+    """Two units: A (WIB) and B (WITA)."""
+    services = app.extensions["alur.services"]
+    accounts.create_unit(services, "unit-a", "Unit A", "Asia/Jakarta")
+    accounts.create_unit(services, "unit-b", "Unit B", "Asia/Makassar")
+    return {"a": "unit-a", "b": "unit-b"}
+
+
+@pytest.fixture
+def admin(make_persona: Callable[..., Persona], units: dict[str, str]) -> Persona:
+    return make_persona("admin", admin=True)
+
+
+def deploy_file(client: Any, persona: Persona, path: Path, unit: str = "unit-a", **fields: Any) -> Any:
+    with path.open("rb") as handle:
+        return client.post("/api/definitions", headers=persona.headers,
+                           data={"bpmn": (handle, path.name), "unit": unit, **fields},
+                           content_type="multipart/form-data")
+
+
+def deploy_bytes(client: Any, persona: Persona, data: bytes, name: str = "diagram.bpmn",
+                 unit: str = "unit-a", **fields: Any) -> Any:
+    import io
+
+    return client.post("/api/definitions", headers=persona.headers,
+                       data={"bpmn": (io.BytesIO(data), name), "unit": unit, **fields},
+                       content_type="multipart/form-data")

@@ -1,0 +1,427 @@
+"""Seed fidelity of the SOP diagrams in bpmn/ (lxml + jsonschema only, no service imports).
+
+The tables below transcribe shared/seeds/STEPS.md: for every diagram, the seed's numbered steps per
+actor (lane), the reporter's "receive" steps (modelled as thrown notification messages, not user
+tasks), each step's Waktu, and what the diagram adds that the seed does not state (inferred tasks
+and notifications, which carry no ``langkah``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from jsonschema import Draft202012Validator
+from lxml import etree
+
+ROOT = Path(__file__).resolve().parents[2]
+BPMN_DIR = ROOT / "bpmn"
+FORMS_DIR = ROOT / "forms"
+NS = {
+    "bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
+    "bpmndi": "http://www.omg.org/spec/BPMN/20100524/DI",
+    "dc": "http://www.omg.org/spec/DD/20100524/DC",
+    "di": "http://www.omg.org/spec/DD/20100524/DI",
+    "camunda": "http://camunda.org/schema/1.0/bpmn",
+}
+CAM = "{{{}}}".format(NS["camunda"])
+FLOW_NODES = (
+    "startEvent",
+    "endEvent",
+    "userTask",
+    "callActivity",
+    "exclusiveGateway",
+    "intermediateThrowEvent",
+    "boundaryEvent",
+)
+
+
+@dataclass
+class Seed:
+    unit: str
+    lanes: dict[str, set[int]]  # lane -> langkah of the seed's user tasks (not the start event)
+    start: set[int]  # langkah covered by the start event (the reporter's filing)
+    receive: dict[str, set[int]] = field(default_factory=dict)  # lane -> langkah modelled as notifications
+    waktu: dict[int, str] = field(default_factory=dict)  # langkah -> seed Waktu (user tasks only)
+    seed_steps: int = 0  # numbered steps of the seed document in this diagram
+    inferred_tasks: dict[str, int] = field(default_factory=dict)  # lane -> user tasks not in the seed
+    inferred_notifications: int = 0  # thrown messages not backed by a seed step
+    period: str | None = None  # timer start cycle of a periodic report process
+
+
+SEEDS: dict[str, Seed] = {
+    # 000: Masyarakat/Pemohon 1 · Kasi 2,3,7,9,10 · Kepala Bidang 4,5,8 · Bidang Terkait 6
+    "wbs-dpmptsp-kukar": Seed(
+        unit="dpmptsp-kukar",
+        start={1},
+        lanes={"Pelapor": set(), "Kasi": {2, 3, 7, 9, 10}, "Kabid": {4, 5, 8}, "Bidang Terkait": {6}},
+        waktu={
+            2: "5 Menit",
+            3: "10 Menit",
+            4: "3 Menit",
+            5: "3 Jam",
+            6: "3 Jam",
+            7: "10 Menit",
+            8: "5 Menit",
+            9: "40 Menit",
+            10: "3 Menit",
+        },
+        seed_steps=10,
+        inferred_notifications=1,  # surat balasan distributed (langkah 9) -> notification to the reporter
+    ),
+    # not a seed: the "SOP penanganan surat keluar" referenced by 000 langkah 8; own numbering 1-2
+    "surat-keluar": Seed(
+        unit="dpmptsp-kukar",
+        start=set(),
+        lanes={"Subbag Umum": {1, 2}},
+        seed_steps=2,
+    ),
+    # 001 (all actors inferred in STEPS.md): Pemohon 1, 7(receive) · Sekretariat 2,6,8 · Tim Telaah 3 ·
+    # Kepala DPMPTSP 4 · Tim Audit 5
+    "wbs-dpmptsp-lamandau": Seed(
+        unit="dpmptsp-lamandau",
+        start={1},
+        lanes={
+            "Pelapor": set(),
+            "Sekretariat": {2, 6, 8},
+            "Tim Telaah": {3},
+            "Tim Audit": {5},
+            "Kepala Dinas": {4},
+        },
+        receive={"Pelapor": {7}},
+        waktu={2: "30 Menit", 3: "30 Menit", 4: "1 Jam", 5: "1 Jam", 6: "1 Jam", 8: "15 Menit"},
+        seed_steps=8,
+    ),
+    # 002: Pemohon 1-5 (one online form = the start event); the Tim Penerima's checks D1/D2 and the
+    # Sekretariat Penanganan come from the Keterangan column only; no Waktu.
+    "wbs-disperindagkop-kebumen": Seed(
+        unit="disperindagkop-kebumen",
+        start={1, 2, 3, 4, 5},
+        lanes={"Pelapor": set(), "Tim Penerima Pengaduan": set(), "Sekretariat Penanganan": set()},
+        seed_steps=5,
+        inferred_tasks={"Pelapor": 1, "Tim Penerima Pengaduan": 2, "Sekretariat Penanganan": 1},
+        inferred_notifications=1,  # konfirmasi awal
+    ),
+    # 003a: Masyarakat 1 · Petugas 2,3 · Sekretaris 4,6 · Kepala Bidang 5 · Kadis none
+    "pengaduan-langsung-dinsos-kukar": Seed(
+        unit="dinsos-kukar",
+        start={1},
+        lanes={
+            "Pelapor": set(),
+            "Petugas": {2, 3},
+            "Kabid": {5},
+            "Sekretaris": {4, 6},
+            "Kepala Dinas": set(),
+        },
+        waktu={2: "10 Menit", 3: "10 Menit", 4: "10 Menit", 5: "2 hari kerja", 6: "10 hari kerja"},
+        seed_steps=6,
+        inferred_notifications=1,  # result of the follow-up
+    ),
+    # 003b: Admin 1,2,3,4,8 · Sekretaris 5 (9 -> laporan berkala) · Kabid 6,7; the reporter receives
+    # the acknowledgement (3) and the reply (8); the submission itself has no number (start event).
+    "pengaduan-online-dinsos-kukar": Seed(
+        unit="dinsos-kukar",
+        start=set(),
+        lanes={
+            "Pelapor": set(),
+            "Admin Media Sosial": {1, 2, 3, 4, 8},
+            "Kabid": {6, 7},
+            "Sekretaris": {5},
+            "Kepala Dinas": set(),
+        },
+        receive={"Pelapor": {3, 8}},
+        waktu={
+            1: "5 Menit",
+            2: "10 Menit",
+            3: "5 Menit",
+            4: "10 Menit",
+            5: "10 Menit",
+            6: "30 Menit",
+            7: "10 Menit",
+            8: "30 Menit",
+        },
+        seed_steps=8,
+    ),
+    "pengaduan-online-dinsos-kukar-laporan-berkala": Seed(
+        unit="dinsos-kukar",
+        start=set(),
+        lanes={"Sekretaris": {9}, "Kepala Dinas": set()},
+        seed_steps=1,
+        period="R/P3M",
+    ),
+    # 004: Pelapor 1, 7(receive) · Inspektorat 2 · Inspektur 3,5 (9 -> laporan berkala) · Sekretariat
+    # Inspektorat 4 · Eselon II 6 · Instansi Lain 8
+    "dumas-inspektorat-katingan": Seed(
+        unit="inspektorat-katingan",
+        start={1},
+        lanes={
+            "Pelapor": set(),
+            "Inspektorat": {2},
+            "Inspektur": {3, 5},
+            "Sekretariat Inspektorat": {4},
+            "Eselon II": {6},
+            "Instansi Lain": {8},
+        },
+        receive={"Pelapor": {7}},
+        waktu={5: "60 Hari", 6: "14 hari kerja"},
+        seed_steps=8,
+        inferred_tasks={"Pelapor": 1},  # Melengkapi laporan (D1 incomplete)
+        inferred_notifications=2,  # laporan tidak dapat diproses; tembusan to the Inspektur
+    ),
+    "dumas-inspektorat-katingan-laporan-berkala": Seed(
+        unit="inspektorat-katingan",
+        start=set(),
+        lanes={"Sekretariat Inspektorat": set(), "Inspektur": {9}},
+        seed_steps=1,
+        period="R/P6M",
+    ),
+}
+
+
+def expected_timer(waktu: str) -> str:
+    """Seed Waktu -> timer text: minutes/hours/days as ISO 8601, hari kerja as hari_kerja(N)."""
+    m = re.fullmatch(r"(\d+)\s+(menit|jam|hari kerja|hari)", waktu.strip().lower())
+    assert m, waktu
+    n, unit = int(m.group(1)), m.group(2)
+    return {"menit": f"PT{n}M", "jam": f"PT{n}H", "hari kerja": f"hari_kerja({n})", "hari": f"P{n}D"}[unit]
+
+
+def props(el: etree._Element) -> dict[str, str]:
+    return {
+        p.get("name"): p.get("value")
+        for p in el.findall("bpmn:extensionElements/camunda:properties/camunda:property", NS)
+    }
+
+
+def langkah(el: etree._Element) -> set[int]:
+    v = props(el).get("langkah", "")
+    return {int(x) for x in v.split(",") if x.strip()}
+
+
+class Diagram:
+    def __init__(self, key: str) -> None:
+        self.key = key
+        self.tree = etree.parse(str(BPMN_DIR / f"{key}.bpmn"))
+        procs = self.tree.findall("bpmn:process", NS)
+        assert len(procs) == 1
+        self.proc = procs[0]
+        self.lanes = {ln.get("name"): ln for ln in self.proc.findall("bpmn:laneSet/bpmn:lane", NS)}
+        self.lane_of: dict[str, str] = {}
+        for name, ln in self.lanes.items():
+            for ref in ln.findall("bpmn:flowNodeRef", NS):
+                assert ref.text not in self.lane_of, f"{ref.text} is in two lanes"
+                self.lane_of[ref.text] = name
+        self.nodes = {el.get("id"): el for tag in FLOW_NODES for el in self.proc.findall(f"bpmn:{tag}", NS)}
+        self.flows = {f.get("id"): f for f in self.proc.findall("bpmn:sequenceFlow", NS)}
+
+    def of(self, tag: str) -> list[etree._Element]:
+        return self.proc.findall(f"bpmn:{tag}", NS)
+
+    def notifications(self) -> list[etree._Element]:
+        return [
+            e
+            for tag in ("intermediateThrowEvent", "endEvent")
+            for e in self.of(tag)
+            if e.find("bpmn:messageEventDefinition", NS) is not None
+        ]
+
+    def forms_of_process(self) -> dict[str, dict]:
+        keys = {e.get(CAM + "formKey") for e in self.nodes.values() if e.get(CAM + "formKey")}
+        return {k: json.loads((FORMS_DIR / f"{k}.schema.json").read_text("utf-8")) for k in keys}
+
+
+@pytest.fixture(scope="module", params=sorted(SEEDS))
+def case(request: pytest.FixtureRequest) -> tuple[Diagram, Seed]:
+    return Diagram(request.param), SEEDS[request.param]
+
+
+def test_every_diagram_is_covered() -> None:
+    assert {p.stem for p in BPMN_DIR.glob("*.bpmn")} == set(SEEDS)
+
+
+def test_process_collaboration_and_metadata(case: tuple[Diagram, Seed]) -> None:
+    d, seed = case
+    assert d.proc.get("id") == d.key and d.proc.get("isExecutable") == "true"
+    parts = d.tree.findall("bpmn:collaboration/bpmn:participant", NS)
+    assert len(parts) == 1 and parts[0].get("processRef") == d.key
+    meta = props(d.proc)
+    assert {
+        "nomor_sop",
+        "tanggal_pembuatan",
+        "tanggal_revisi",
+        "tanggal_efektif",
+        "disahkan_oleh",
+        "unit",
+        "judul",
+    } <= set(meta)
+    assert meta["unit"] == seed.unit
+    for k in ("tanggal_pembuatan", "tanggal_revisi", "tanggal_efektif"):
+        assert meta[k] == "" or re.fullmatch(r"\d{4}-\d{2}-\d{2}", meta[k])
+    assert (d.proc.findtext("bpmn:documentation", namespaces=NS) or "").strip()
+
+
+def test_lanes_are_the_seed_actors(case: tuple[Diagram, Seed]) -> None:
+    d, seed = case
+    assert list(d.lanes) == list(seed.lanes)
+    assert set(d.lane_of) == set(d.nodes), "every flow node in exactly one lane"
+
+
+def test_step_count(case: tuple[Diagram, Seed]) -> None:
+    """seed steps == user tasks with a langkah + start event langkah + notification langkah."""
+    d, seed = case
+    task_steps = [n for t in d.of("userTask") for n in langkah(t)]
+    start_steps = [n for s in d.of("startEvent") for n in langkah(s)]
+    notif_steps = [n for e in d.notifications() for n in langkah(e)]
+    assert len(task_steps) == len(set(task_steps)), "a seed step is one user task"
+    assert set(start_steps) == seed.start
+    assert (
+        len(task_steps) + len(start_steps) + len([n for n in notif_steps if n not in task_steps])
+        == seed.seed_steps
+    )
+    assert (
+        len(d.notifications()) - len([e for e in d.notifications() if langkah(e)])
+        == seed.inferred_notifications
+    )
+
+
+def test_lanes_hold_the_seed_steps(case: tuple[Diagram, Seed]) -> None:
+    d, seed = case
+    for lane, steps in seed.lanes.items():
+        tasks = [t for t in d.of("userTask") if d.lane_of[t.get("id")] == lane]
+        assert {n for t in tasks for n in langkah(t)} == steps, lane
+        assert len([t for t in tasks if not langkah(t)]) == seed.inferred_tasks.get(lane, 0), lane
+    for s in d.of("startEvent"):
+        if langkah(s):
+            assert d.lane_of[s.get("id")] == "Pelapor"
+    for lane in d.lanes:
+        got = {n for e in d.notifications() if d.lane_of[e.get("id")] == lane for n in langkah(e)}
+        assert got == seed.receive.get(lane, set()), lane
+
+
+def test_notifications_reference_messages(case: tuple[Diagram, Seed]) -> None:
+    d, _ = case
+    messages = {m.get("id"): m.get("name") for m in d.tree.findall("bpmn:message", NS)}
+    for e in d.notifications():
+        ref = e.find("bpmn:messageEventDefinition", NS).get("messageRef")
+        assert ref in messages
+        if messages[ref] == "notifikasi_pelapor":
+            assert d.lane_of[e.get("id")] == "Pelapor"
+
+
+def test_user_tasks_have_forms_and_mutu_baku(case: tuple[Diagram, Seed]) -> None:
+    d, _ = case
+    for t in [*d.of("userTask"), *[s for s in d.of("startEvent") if s.get(CAM + "formKey")]]:
+        key = t.get(CAM + "formKey")
+        assert key, t.get("id")
+        schema_path, ui_path = FORMS_DIR / f"{key}.schema.json", FORMS_DIR / f"{key}.ui.json"
+        assert schema_path.exists() and ui_path.exists(), key
+        schema = json.loads(schema_path.read_text("utf-8"))
+        Draft202012Validator.check_schema(schema)
+        assert schema["type"] == "object" and schema["additionalProperties"] is False and schema["title"]
+        for name, prop in schema["properties"].items():
+            assert prop.get("title"), (key, name)
+            if prop.get("type") == "string" and "enum" not in prop:
+                assert "maxLength" in prop, (key, name)
+        ui = json.loads(ui_path.read_text("utf-8"))
+        assert set(ui["ui:order"]) == set(schema["properties"]), key
+        if t.tag.endswith("userTask"):
+            assert {"kelengkapan", "waktu", "output"} <= set(props(t)), t.get("id")
+
+
+def test_timers_match_seed_waktu(case: tuple[Diagram, Seed]) -> None:
+    d, seed = case
+    boundaries = {b.get("attachedToRef"): b for b in d.of("boundaryEvent")}
+    for t in d.of("userTask"):
+        steps = langkah(t)
+        waktu = {seed.waktu[n] for n in steps if n in seed.waktu}
+        b = boundaries.get(t.get("id"))
+        if not waktu:
+            assert b is None, f"{t.get('id')} has a timer but the seed gives no Waktu"
+            continue
+        (w,) = waktu
+        assert props(t)["waktu"].lower() == w.lower()
+        assert b is not None, f"{t.get('id')} lacks its timer ({w})"
+        assert b.get("cancelActivity") == "false"
+        assert b.findtext(
+            "bpmn:timerEventDefinition/bpmn:timeDuration", namespaces=NS
+        ).strip() == expected_timer(w)
+        assert props(b).get("eskalasi_ke"), t.get("id")
+        (out,) = b.findall("bpmn:outgoing", NS)
+        target = d.nodes[d.flows[out.text].get("targetRef")]
+        assert target.tag.endswith("endEvent") and target.get("name").startswith("Eskalasi SLA")
+    assert set(boundaries) <= {t.get("id") for t in d.of("userTask")}
+    cycles = [c.text for c in d.proc.findall("bpmn:startEvent/bpmn:timerEventDefinition/bpmn:timeCycle", NS)]
+    assert cycles == ([seed.period] if seed.period else [])
+
+
+def test_gateways_have_defaults_and_conditions_on_form_fields(case: tuple[Diagram, Seed]) -> None:
+    d, _ = case
+    forms = d.forms_of_process()
+    fields = {name: prop for f in forms.values() for name, prop in f["properties"].items()}
+    for g in d.of("exclusiveGateway"):
+        outs = [f for f in d.flows.values() if f.get("sourceRef") == g.get("id")]
+        if len(outs) < 2:
+            continue
+        assert g.get("default") in {f.get("id") for f in outs}, g.get("id")
+        for f in outs:
+            cond = f.findtext("bpmn:conditionExpression", namespaces=NS)
+            if f.get("id") == g.get("default"):
+                assert cond is None
+                continue
+            assert cond and "${" not in cond
+            for name, value in re.findall(r"(\w+) == (\"[^\"]*\"|True|False)", cond):
+                prop = fields[name]
+                if value in ("True", "False"):
+                    assert prop["type"] == "boolean"
+                else:
+                    assert value.strip('"') in prop["enum"], (name, value)
+
+
+def test_call_activities_resolve() -> None:
+    d = Diagram("wbs-dpmptsp-kukar")
+    (call,) = d.of("callActivity")
+    assert call.get("calledElement") == "surat-keluar"
+    assert (BPMN_DIR / "surat-keluar.bpmn").exists()
+
+
+def _bounds(d: Diagram) -> dict[str, tuple[float, float, float, float]]:
+    out = {}
+    for s in d.tree.findall(".//bpmndi:BPMNShape", NS):
+        b = s.find("dc:Bounds", NS)
+        out[s.get("bpmnElement")] = tuple(float(b.get(k)) for k in ("x", "y", "width", "height"))
+    return out
+
+
+def test_diagram_interchange(case: tuple[Diagram, Seed]) -> None:
+    d, _ = case
+    shapes = _bounds(d)
+    edges = {e.get("bpmnElement") for e in d.tree.findall(".//bpmndi:BPMNEdge", NS)}
+    assert set(d.nodes) <= set(shapes)
+    assert set(d.flows) <= edges
+    for ln in d.lanes.values():
+        assert ln.get("id") in shapes
+    attached = {b.get("id"): b.get("attachedToRef") for b in d.of("boundaryEvent")}
+    sizes = {"userTask": (100, 80), "callActivity": (100, 80), "exclusiveGateway": (50, 50)}
+    for nid, el in d.nodes.items():
+        w, h = sizes.get(etree.QName(el).localname, (36, 36))
+        assert shapes[nid][2:] == (w, h), nid
+        lx, ly, lw, lh = shapes[d.lanes[d.lane_of[nid]].get("id")]
+        x, y, _, _ = shapes[nid]
+        assert lx <= x and x + w <= lx + lw and ly <= y and y + h <= ly + lh, f"{nid} outside its lane"
+    for bid, tid in attached.items():
+        bx, by, bw, bh = shapes[bid]
+        tx, ty, tw, th = shapes[tid]
+        assert by + bh / 2 == ty + th and tx <= bx + bw / 2 <= tx + tw, (
+            f"{bid} not on the task's bottom border"
+        )
+    ids = sorted(d.nodes)
+    for i, a in enumerate(ids):
+        for b in ids[i + 1 :]:
+            if d.lane_of[a] != d.lane_of[b] or attached.get(a) == b or attached.get(b) == a:
+                continue
+            ax, ay, aw, ah = shapes[a]
+            bx, by, bw, bh = shapes[b]
+            assert ax + aw <= bx or bx + bw <= ax or ay + ah <= by or by + bh <= ay, f"{a} overlaps {b}"

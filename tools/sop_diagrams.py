@@ -1,0 +1,1112 @@
+"""Compact descriptions of the seed SOPs (shared/seeds/STEPS.md) as BPMN processes.
+
+Run ``.venv/bin/python tools/sop_diagrams.py`` to (re)generate ``bpmn/*.bpmn``. The generated files
+are the source of truth once committed; after editing one in a modeler, do not regenerate it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bpmn_layout import Flow, Node, Process, Timer, write
+
+NOTIF = "notifikasi_pelapor"
+TEMBUSAN = "tembusan_inspektur"
+
+
+def task(
+    id: str,
+    name: str,
+    lane: str,
+    col: int,
+    form: str,
+    langkah: str,
+    kelengkapan: str,
+    waktu: str,
+    output: str,
+    timer: str | None = None,
+    eskalasi: str | None = None,
+    kind: str = "userTask",
+) -> Node:
+    props = {"langkah": langkah, "kelengkapan": kelengkapan, "waktu": waktu, "output": output}
+    if not langkah:
+        props.pop("langkah")
+    t = Timer(timer, eskalasi) if timer and eskalasi else None
+    return Node(id, kind, name, lane, col, form_key=form, props=props, timer=t)
+
+
+def notif(
+    id: str,
+    name: str,
+    col: int,
+    langkah: str = "",
+    lane: str = "Pelapor",
+    message: str = NOTIF,
+    waktu: str = "",
+) -> Node:
+    props = {"langkah": langkah} if langkah else {}
+    if waktu:
+        props["waktu"] = waktu
+    return Node(id, "intermediateThrowEvent", name, lane, col, props=props, message=message)
+
+
+def start(id: str, name: str, lane: str, form: str | None, langkah: str = "", **props: str) -> Node:
+    p = {"langkah": langkah, **props} if langkah else dict(props)
+    return Node(id, "startEvent", name, lane, 0, form_key=form, props=p)
+
+
+def end(id: str, name: str, lane: str, col: int) -> Node:
+    return Node(id, "endEvent", name, lane, col)
+
+
+def gw(id: str, name: str, lane: str, col: int) -> Node:
+    return Node(id, "exclusiveGateway", name, lane, col)
+
+
+def seq(*ids: str) -> list[Flow]:
+    return [Flow(a, b) for a, b in itertools.pairwise(ids)]
+
+
+def meta(
+    nomor: str, buat: str, revisi: str, efektif: str, oleh: str, unit: str, judul: str
+) -> dict[str, str]:
+    return {
+        "nomor_sop": nomor,
+        "tanggal_pembuatan": buat,
+        "tanggal_revisi": revisi,
+        "tanggal_efektif": efektif,
+        "disahkan_oleh": oleh,
+        "unit": unit,
+        "judul": judul,
+    }
+
+
+# --------------------------------------------------------------------------------------------- 000
+FP = "Form Pengaduan"
+FPSB = "Form Pengaduan, Surat Balasan"
+WBS_KUKAR = Process(
+    id="wbs-dpmptsp-kukar",
+    name="Penanganan Whistle Blower System",
+    participant="DPMPTSP Kab. Kutai Kartanegara — Penanganan Whistle Blower System",
+    documentation=(
+        "SOP Penanganan Whistle Blower System, Dinas Penanaman Modal dan Pelayanan Terpadu Satu Pintu "
+        "Kabupaten Kutai Kartanegara, Bidang Pengaduan dan Advokasi (seed 000).\n"
+        "Pelaksana → lane: Masyarakat / Pemohon → Pelapor; Kasi → Kasi; Kepala Bidang → Kabid; "
+        "Bidang Terkait → Bidang Terkait. Sub Bagian Umum dan Ketatalaksanaan (langkah 8, SOP surat keluar) "
+        "→ call activity surat-keluar (lane Subbag Umum di proses itu).\n"
+        "Langkah 1 = start event (form pengaduan). D1 (langkah 2): ada_keluhan == False → selesai. "
+        "D2 (langkah 4–5): jenis_aduan informasi / rekomendasi teknik / evaluasi layanan → Kabid menjawab "
+        "(langkah 5), selain itu → Bidang Terkait (langkah 6); kedua cabang lanjut ke langkah 7 (inferred).\n"
+        "Inferred: control returns from the surat keluar SOP to langkah 9; the reporter gets a notification "
+        "(pesan notifikasi_pelapor) when the surat balasan is distributed (langkah 9). Eskalasi SLA: "
+        "Kasi → Kabid, Kabid → Kepala Dinas, Bidang Terkait → Kabid."
+    ),
+    props=meta(
+        "P. 20.2/DPMPSTP/BID.II.3/067/01/2020",
+        "2020-01-07",
+        "",
+        "2020-01-07",
+        "Dr. H. Bambang Arwanto, AP, M.Si (Kepala Dinas)",
+        "dpmptsp-kukar",
+        "Penanganan Whistle Blower System",
+    ),
+    lanes=["Pelapor", "Kasi", "Kabid", "Bidang Terkait"],
+    nodes=[
+        start(
+            "Start_pengaduan",
+            "Menuliskan aduan di website/form WBS",
+            "Pelapor",
+            "wbs-kukar-pengaduan",
+            "1",
+            kelengkapan=FP,
+            waktu="10 Menit",
+            output=FP,
+        ),
+        task(
+            "Task_pemeriksaan",
+            "Memeriksa kotak pengaduan dan website",
+            "Kasi",
+            1,
+            "wbs-kukar-pemeriksaan",
+            "2",
+            FP,
+            "5 Menit",
+            "—",
+            "PT5M",
+            "Kabid",
+        ),
+        gw("Gateway_ada_keluhan", "Ada keluhan?", "Kasi", 2),
+        end("End_tidak_ada_keluhan", "Tidak ada keluhan: aktifitas selesai", "Pelapor", 3),
+        task(
+            "Task_pemilahan",
+            "Pemilahan jenis aduan dan menyerahkan kepada Kabid",
+            "Kasi",
+            3,
+            "wbs-kukar-pemilahan",
+            "3",
+            FP,
+            "10 Menit",
+            "—",
+            "PT10M",
+            "Kabid",
+        ),
+        task(
+            "Task_disposisi",
+            "Menerima hasil pemilahan dan menyerahkan ke bidang terkait",
+            "Kabid",
+            4,
+            "wbs-kukar-disposisi",
+            "4",
+            FP,
+            "3 Menit",
+            "—",
+            "PT3M",
+            "Kepala Dinas",
+        ),
+        gw(
+            "Gateway_jenis_aduan", "Aduan bidang informasi, rekomendasi teknik, evaluasi layanan?", "Kabid", 5
+        ),
+        task(
+            "Task_jawaban_kabid",
+            "Kabid menjawab aduan pada form Whistle Blower System",
+            "Kabid",
+            6,
+            "wbs-kukar-jawaban-kabid",
+            "5",
+            FP,
+            "3 Jam",
+            "—",
+            "PT3H",
+            "Kepala Dinas",
+        ),
+        task(
+            "Task_tindak_lanjut_bidang",
+            "Menindaklanjuti keluhan/aduan dan menyerahkan ke bidang pengaduan",
+            "Bidang Terkait",
+            6,
+            "wbs-kukar-tindak-lanjut-bidang",
+            "6",
+            FP,
+            "3 Jam",
+            "—",
+            "PT3H",
+            "Kabid",
+        ),
+        gw("Gateway_gabung", "", "Kasi", 7),
+        task(
+            "Task_surat_balasan",
+            "Membuat surat balasan hasil tindak lanjut",
+            "Kasi",
+            8,
+            "wbs-kukar-surat-balasan",
+            "7",
+            FPSB,
+            "10 Menit",
+            "—",
+            "PT10M",
+            "Kabid",
+        ),
+        task(
+            "Task_tanda_tangan",
+            "Membubuhi tanda tangan pada surat balasan",
+            "Kabid",
+            9,
+            "wbs-kukar-tanda-tangan",
+            "8",
+            FPSB,
+            "5 Menit",
+            "—",
+            "PT5M",
+            "Kepala Dinas",
+        ),
+        Node(
+            "Call_surat_keluar",
+            "callActivity",
+            "SOP penanganan surat keluar",
+            "Kabid",
+            10,
+            called="surat-keluar",
+            doc="Langkah 8 (R1): diserahkan kepada Sub Bagian Umum dan Ketatalaksanaan, lanjut ke SOP "
+            "penanganan surat keluar (proses surat-keluar).",
+        ),
+        task(
+            "Task_distribusi",
+            "Mendistribusikan surat balasan beserta hasil tindak lanjut kepada pemohon",
+            "Kasi",
+            11,
+            "wbs-kukar-distribusi",
+            "9",
+            FPSB,
+            "40 Menit",
+            "—",
+            "PT40M",
+            "Kabid",
+        ),
+        notif("Event_notifikasi_balasan", "Notifikasi ke Pelapor: surat balasan", 12),
+        task(
+            "Task_arsip",
+            "Mengarsip berkas/dokumen penanganan aduan",
+            "Kasi",
+            13,
+            "wbs-kukar-arsip",
+            "10",
+            FPSB,
+            "3 Menit",
+            "Arsip",
+            "PT3M",
+            "Kabid",
+        ),
+        end("End_selesai", "Selesai", "Kasi", 14),
+    ],
+    flows=[
+        Flow("Start_pengaduan", "Task_pemeriksaan"),
+        Flow("Task_pemeriksaan", "Gateway_ada_keluhan"),
+        Flow("Gateway_ada_keluhan", "End_tidak_ada_keluhan", "tidak ada keluhan", "ada_keluhan == False"),
+        Flow("Gateway_ada_keluhan", "Task_pemilahan", "ada keluhan", default=True),
+        Flow("Task_pemilahan", "Task_disposisi"),
+        Flow("Task_disposisi", "Gateway_jenis_aduan"),
+        Flow(
+            "Gateway_jenis_aduan",
+            "Task_jawaban_kabid",
+            "informasi, rekomendasi teknik, evaluasi layanan",
+            'jenis_aduan == "informasi" or jenis_aduan == "rekomendasi teknik" '
+            'or jenis_aduan == "evaluasi layanan"',
+        ),
+        Flow("Gateway_jenis_aduan", "Task_tindak_lanjut_bidang", "bidang lain", default=True),
+        Flow("Task_jawaban_kabid", "Gateway_gabung"),
+        Flow("Task_tindak_lanjut_bidang", "Gateway_gabung"),
+        *seq(
+            "Gateway_gabung",
+            "Task_surat_balasan",
+            "Task_tanda_tangan",
+            "Call_surat_keluar",
+            "Task_distribusi",
+            "Event_notifikasi_balasan",
+            "Task_arsip",
+            "End_selesai",
+        ),
+    ],
+)
+
+SURAT_KELUAR = Process(
+    id="surat-keluar",
+    name="Penanganan Surat Keluar",
+    participant="DPMPTSP Kab. Kutai Kartanegara — Penanganan Surat Keluar",
+    documentation=(
+        "INFERRED, not a seed: SOP 000 langkah 8 hands the signed surat balasan to the Sub Bagian Umum dan "
+        'Ketatalaksanaan ("Lanjut ke SOP penanganan surat keluar"); that SOP is not among the seeds. This '
+        "minimal process (register the letter number, send the letter) stands in for it so that the call "
+        "activity of wbs-dpmptsp-kukar can run. Pelaksana → lane: Sub Bagian Umum dan Ketatalaksanaan → "
+        "Subbag Umum. No Waktu is known, so there are no timers; langkah numbers are this process's own."
+    ),
+    props=meta("", "", "", "", "", "dpmptsp-kukar", "Penanganan Surat Keluar (inferred)"),
+    lanes=["Subbag Umum"],
+    nodes=[
+        start("Start_surat_keluar", "Surat keluar diterima", "Subbag Umum", None),
+        task(
+            "Task_registrasi",
+            "Mencatat nomor surat keluar di buku agenda",
+            "Subbag Umum",
+            1,
+            "surat-keluar-registrasi",
+            "1",
+            "Surat yang telah ditandatangani",
+            "—",
+            "Nomor surat keluar",
+        ),
+        task(
+            "Task_pengiriman",
+            "Mengirim surat keluar",
+            "Subbag Umum",
+            2,
+            "surat-keluar-pengiriman",
+            "2",
+            "Surat bernomor",
+            "—",
+            "Bukti pengiriman",
+        ),
+        end("End_surat_terkirim", "Surat terkirim", "Subbag Umum", 3),
+    ],
+    flows=seq("Start_surat_keluar", "Task_registrasi", "Task_pengiriman", "End_surat_terkirim"),
+)
+
+# --------------------------------------------------------------------------------------------- 001
+LAMANDAU = Process(
+    id="wbs-dpmptsp-lamandau",
+    name="Whistle Blowing System (WBS)",
+    participant="DPMPTSP Kab. Lamandau — Whistle Blowing System (WBS)",
+    documentation=(
+        "SOP Whistle Blowing System (WBS), Dinas Penanaman Modal dan Pelayanan Terpadu Satu Pintu Kabupaten "
+        "Lamandau (seed 001). All actors are inferred (STEPS.md). Pelaksana → lane: Pemohon → Pelapor; "
+        "Sekretariat → Sekretariat; Tim Telaah → Tim Telaah; Tim Audit → Tim Audit; Kepala DPMPTSP → "
+        "Kepala Dinas.\n"
+        "Langkah 1 = start event; langkah 7 (Pemohon menerima tanggapan, 15 Menit) = pesan "
+        "notifikasi_pelapor, not a user task. No decisions in the seed: one sequence 1 → 8. "
+        "Tanggal Efektif is not printed; the Tanggal Pengesahan (2024-01-01) is used. Eskalasi SLA: all "
+        "to the Kepala Dinas (for his own langkah 4 the reminder goes to himself)."
+    ),
+    props=meta(
+        "503.7101.411/DPMPTSP-2024",
+        "2024-01-01",
+        "",
+        "2024-01-01",
+        "MUL'ATMIDY, S.Sos., M.A.P. (Kepala DPMPTSP)",
+        "dpmptsp-lamandau",
+        "Whistle Blowing System (WBS)",
+    ),
+    lanes=["Pelapor", "Sekretariat", "Tim Telaah", "Tim Audit", "Kepala Dinas"],
+    nodes=[
+        start(
+            "Start_pengaduan",
+            "Menyampaikan permasalahan (sms, telepon, email, kotak saran)",
+            "Pelapor",
+            "wbs-lamandau-pengaduan",
+            "1",
+            kelengkapan="n/r",
+            waktu="n/r",
+            output="n/r",
+        ),
+        task(
+            "Task_pencatatan",
+            "Mencatat permasalahan yang disampaikan masyarakat",
+            "Sekretariat",
+            1,
+            "wbs-lamandau-pencatatan",
+            "2",
+            "n/r",
+            "30 Menit",
+            "Catatan Pengaduan WBS",
+            "PT30M",
+            "Kepala Dinas",
+        ),
+        task(
+            "Task_pengkajian",
+            "Pengkajian pengaduan dan menyampaikan kepada Kepala Dinas",
+            "Tim Telaah",
+            2,
+            "wbs-lamandau-pengkajian",
+            "3",
+            "n/r",
+            "30 Menit",
+            "Surat Pengaduan WBS",
+            "PT30M",
+            "Kepala Dinas",
+        ),
+        task(
+            "Task_rapat",
+            "Rapat membahas pengaduan dan teknis penyelesaian",
+            "Kepala Dinas",
+            3,
+            "wbs-lamandau-rapat",
+            "4",
+            "n/r",
+            "1 Jam",
+            "Menyusun Berita Acara Penyelesaian Pengaduan WBS",
+            "PT1H",
+            "Kepala Dinas",
+        ),
+        task(
+            "Task_berita_acara",
+            "Membuat berita acara hasil rapat",
+            "Tim Audit",
+            4,
+            "wbs-lamandau-berita-acara",
+            "5",
+            "n/r",
+            "1 Jam",
+            "Berita Acara Penyelesaian Pengaduan WBS",
+            "PT1H",
+            "Kepala Dinas",
+        ),
+        task(
+            "Task_tanggapan",
+            "Menyampaikan tanggapan atas pengaduan secara tertulis",
+            "Sekretariat",
+            5,
+            "wbs-lamandau-tanggapan",
+            "6",
+            "n/r",
+            "1 Jam",
+            "Tanggapan Pengaduan WBS",
+            "PT1H",
+            "Kepala Dinas",
+        ),
+        notif(
+            "Event_tanggapan_pelapor",
+            "Menerima tanggapan pengaduan (notifikasi ke Pelapor)",
+            6,
+            "7",
+            waktu="15 Menit",
+        ),
+        task(
+            "Task_arsip",
+            "Mengarsipkan berkas pengaduan",
+            "Sekretariat",
+            7,
+            "wbs-lamandau-arsip",
+            "8",
+            "n/r",
+            "15 Menit",
+            "Tanggapan Pengaduan WBS",
+            "PT15M",
+            "Kepala Dinas",
+        ),
+        end("End_selesai", "Selesai", "Sekretariat", 8),
+    ],
+    flows=seq(
+        "Start_pengaduan",
+        "Task_pencatatan",
+        "Task_pengkajian",
+        "Task_rapat",
+        "Task_berita_acara",
+        "Task_tanggapan",
+        "Event_tanggapan_pelapor",
+        "Task_arsip",
+        "End_selesai",
+    ),
+)
+
+# --------------------------------------------------------------------------------------------- 002
+KEBUMEN = Process(
+    id="wbs-disperindagkop-kebumen",
+    name="Pelayanan Pengaduan Whistle Blowing System",
+    participant="Disperindag KUKM Kab. Kebumen — Pelayanan Pengaduan WBS",
+    documentation=(
+        "SOP Pelayanan Pengaduan Whistle Blowing System, Dinas Perindustrian, Perdagangan, Koperasi, Usaha "
+        "Kecil dan Menengah Kabupaten Kebumen (seed 002). Pelaksana → lane: Pemohon (Pelapor, an ASN) → "
+        'Pelapor; "tim penerima aduan/pengaduan" (Keterangan only) → Tim Penerima Pengaduan; "sekretariat '
+        'penanganan pengaduan" (Keterangan only) → Sekretariat Penanganan.\n'
+        "Langkah 1–5 (menyampaikan aduan, login, isi formulir, upload lampiran, Kirim Pengaduan) are all the "
+        'reporter filling one online form: together they are the start event (langkah "1,2,3,4,5"). '
+        "D1 (data administrasi lengkap?) and D2 (dokumen lengkap?) come from the Keterangan column and are "
+        "user tasks of the Tim Penerima Pengaduan without a seed step number.\n"
+        "Inferred: incomplete data or documents → the reporter completes the report (user task "
+        '"Melengkapi laporan" in lane Pelapor) and the check starts again; the konfirmasi awal to the '
+        "reporter is a pesan notifikasi_pelapor; the Sekretariat Penanganan's work after receiving the "
+        "report is not described and is one user task. No Waktu in the seed, so no timers."
+    ),
+    props=meta(
+        "000.8.3.3/5430/2024",
+        "2024-08-01",
+        "",
+        "2024-08-01",
+        "HARYONO WAHYUDI, ST, MT. (Kepala Dinas)",
+        "disperindagkop-kebumen",
+        "Pelayanan Pengaduan Whistle Blowing System",
+    ),
+    lanes=["Pelapor", "Tim Penerima Pengaduan", "Sekretariat Penanganan"],
+    nodes=[
+        start(
+            "Start_pengaduan",
+            "Menyampaikan aduan melalui WBS online (Kirim Pengaduan)",
+            "Pelapor",
+            "wbs-kebumen-pengaduan",
+            "1,2,3,4,5",
+            kelengkapan="Pengisian Formulir online; data diri pelapor; lampiran bukti",
+            waktu="—",
+            output="Form pengaduan yang telah diisi lengkap dengan identitas pemohon dan bukti-bukti",
+        ),
+        gw("Gateway_cek_ulang", "", "Tim Penerima Pengaduan", 1),
+        task(
+            "Task_cek_administrasi",
+            "Memeriksa kelengkapan data administrasi",
+            "Tim Penerima Pengaduan",
+            2,
+            "wbs-kebumen-cek-administrasi",
+            "",
+            "Form pengaduan",
+            "—",
+            "Hasil pemeriksaan data administrasi",
+        ),
+        gw("Gateway_administrasi", "Data administrasi lengkap?", "Tim Penerima Pengaduan", 3),
+        task(
+            "Task_melengkapi",
+            "Melengkapi laporan",
+            "Pelapor",
+            4,
+            "wbs-kebumen-melengkapi",
+            "",
+            "Permintaan kelengkapan",
+            "—",
+            "Laporan yang telah dilengkapi",
+        ),
+        notif("Event_konfirmasi_awal", "Konfirmasi awal ke Pelapor", 5),
+        task(
+            "Task_cek_dokumen",
+            "Konfirmasi awal dan memeriksa kelengkapan dokumen",
+            "Tim Penerima Pengaduan",
+            6,
+            "wbs-kebumen-cek-dokumen",
+            "",
+            "Form pengaduan, lampiran bukti",
+            "—",
+            "Laporan diteruskan ke sekretariat penanganan pengaduan",
+        ),
+        gw("Gateway_dokumen", "Dokumen lengkap?", "Tim Penerima Pengaduan", 7),
+        task(
+            "Task_penanganan",
+            "Menerima dan menangani laporan pengaduan",
+            "Sekretariat Penanganan",
+            8,
+            "wbs-kebumen-penanganan",
+            "",
+            "Laporan pengaduan",
+            "—",
+            "Catatan penanganan pengaduan",
+        ),
+        end("End_selesai", "Selesai", "Sekretariat Penanganan", 9),
+    ],
+    flows=[
+        *seq("Start_pengaduan", "Gateway_cek_ulang", "Task_cek_administrasi", "Gateway_administrasi"),
+        Flow(
+            "Gateway_administrasi",
+            "Task_melengkapi",
+            "tidak lengkap",
+            'kelengkapan_administrasi == "tidak lengkap"',
+        ),
+        Flow("Gateway_administrasi", "Event_konfirmasi_awal", "lengkap", default=True),
+        Flow("Task_melengkapi", "Gateway_cek_ulang"),
+        *seq("Event_konfirmasi_awal", "Task_cek_dokumen", "Gateway_dokumen"),
+        Flow("Gateway_dokumen", "Task_melengkapi", "tidak lengkap", 'kelengkapan_dokumen == "tidak lengkap"'),
+        Flow("Gateway_dokumen", "Task_penanganan", "lengkap", default=True),
+        Flow("Task_penanganan", "End_selesai"),
+    ],
+)
+
+# --------------------------------------------------------------------------------------------- 003
+DINSOS_META = dict(
+    nomor="10/DINSOS/SET.1/337/12/2022",
+    buat="2022-12-23",
+    revisi="",
+    efektif="2023-01-02",
+    oleh="Kepala Dinas Sosial Kabupaten Kutai Kartanegara (nama tidak terbaca)",
+    unit="dinsos-kukar",
+)
+LANGSUNG = Process(
+    id="pengaduan-langsung-dinsos-kukar",
+    name="SOP Penanganan Pengaduan secara Langsung",
+    participant="Dinas Sosial Kab. Kutai Kartanegara — Pengaduan secara Langsung",
+    documentation=(
+        "SOP Penanganan Pengaduan Masyarakat secara Langsung, Dinas Sosial Kabupaten Kutai Kartanegara "
+        "(seed 003, Lampiran 1 Keputusan Nomor 1167/DINSOS/SET.1/337/12/2022). Pelaksana → lane: "
+        "Masyarakat → Pelapor; Petugas (Petugas Loket/Resepsionis) → Petugas; Kepala Bidang (Anggota Tim "
+        "Pengaduan) → Kabid; Sekretaris (Ketua Tim Pengaduan) → Sekretaris; Kadis → Kepala Dinas.\n"
+        "Langkah 1 = start event. No decisions: langkah 4 routes to the bidang terkait (field "
+        "bidang_terkait). Inferred: the reporter is notified of the follow-up after langkah 5 (pesan "
+        "notifikasi_pelapor; the seed states no reply), and the Laporan of langkah 6 goes to the Kepala "
+        "Dinas (end event in his lane; he has no numbered step). Eskalasi SLA: Petugas → Sekretaris "
+        "(Ketua Tim Pengaduan), Sekretaris → Kepala Dinas, Kabid → Kepala Dinas."
+    ),
+    props=meta(judul="SOP Penanganan Pengaduan secara Langsung", **DINSOS_META),
+    lanes=["Pelapor", "Petugas", "Kabid", "Sekretaris", "Kepala Dinas"],
+    nodes=[
+        start(
+            "Start_pengaduan",
+            "Pengaduan masyarakat secara langsung",
+            "Pelapor",
+            "dinsos-langsung-pengaduan",
+            "1",
+            kelengkapan="Materi aduan",
+            waktu="10 Menit",
+            output="Dokumen materi pengaduan",
+        ),
+        task(
+            "Task_pencatatan",
+            "Petugas loket mencatat pengaduan",
+            "Petugas",
+            1,
+            "dinsos-langsung-pencatatan",
+            "2",
+            "Buku Registrasi Pengaduan, Formulir Pengaduan",
+            "10 Menit",
+            "Tercatat di buku registrasi, formulir pengaduan",
+            "PT10M",
+            "Sekretaris",
+        ),
+        task(
+            "Task_penerusan",
+            "Meneruskan pengaduan kepada Ketua Tim Pengaduan",
+            "Petugas",
+            2,
+            "dinsos-langsung-penerusan",
+            "3",
+            "Dokumen materi pengaduan, formulir pengaduan",
+            "10 Menit",
+            "Formulir pengaduan yang telah diisi",
+            "PT10M",
+            "Sekretaris",
+        ),
+        task(
+            "Task_disposisi",
+            "Ketua Tim Pengaduan mendisposisi ke bidang terkait",
+            "Sekretaris",
+            3,
+            "dinsos-langsung-disposisi",
+            "4",
+            "Dokumen materi pengaduan, formulir pengaduan yang telah diisi",
+            "10 Menit",
+            "Formulir penyaluran pengaduan",
+            "PT10M",
+            "Kepala Dinas",
+        ),
+        task(
+            "Task_tindak_lanjut",
+            "Kepala Bidang menindaklanjuti pengaduan",
+            "Kabid",
+            4,
+            "dinsos-langsung-tindak-lanjut",
+            "5",
+            "Formulir penyelesaian pengaduan",
+            "2 hari kerja",
+            "Formulir penyelesaian pengaduan yang telah diisi dan dokumen terkait",
+            "hari_kerja(2)",
+            "Kepala Dinas",
+        ),
+        notif("Event_notifikasi_tindak_lanjut", "Notifikasi ke Pelapor: hasil tindak lanjut", 5),
+        task(
+            "Task_pelaporan",
+            "Pelaporan dan pengarsipan",
+            "Sekretaris",
+            6,
+            "dinsos-langsung-pelaporan",
+            "6",
+            "—",
+            "10 hari kerja",
+            "Laporan",
+            "hari_kerja(10)",
+            "Kepala Dinas",
+        ),
+        end("End_laporan", "Laporan diterima Kepala Dinas", "Kepala Dinas", 7),
+    ],
+    flows=seq(
+        "Start_pengaduan",
+        "Task_pencatatan",
+        "Task_penerusan",
+        "Task_disposisi",
+        "Task_tindak_lanjut",
+        "Event_notifikasi_tindak_lanjut",
+        "Task_pelaporan",
+        "End_laporan",
+    ),
+)
+
+HKMJ = "Handphone, Komputer, Media Online, Jaringan Internet"
+ONLINE = Process(
+    id="pengaduan-online-dinsos-kukar",
+    name="SOP Penanganan Pengaduan secara Online",
+    participant="Dinas Sosial Kab. Kutai Kartanegara — Pengaduan secara Online",
+    documentation=(
+        "SOP Penanganan Pengaduan Masyarakat secara Online, Dinas Sosial Kabupaten Kutai Kartanegara "
+        "(seed 003, Lampiran 2). Pelaksana → lane: Masyarakat/Pelapor → Pelapor; Admin (Admin Media Sosial) "
+        "→ Admin Media Sosial; Anggota Tim Pengaduan/Kepala Bidang → Kabid; Ketua Tim Pengaduan/Sekdis → "
+        "Sekretaris; Kepala Dinas → Kepala Dinas (no step in the seed; the lane stays empty).\n"
+        "The reporter's submission has no step number (implicit in langkah 1): it is the start event. "
+        "Langkah 1–8 are user tasks; the acknowledgement of langkah 3 and the reply of langkah 8 reach the "
+        "reporter as pesan notifikasi_pelapor. D1 (langkah 2, inferred branch): hasil_verifikasi_pesan "
+        '"tidak terkait pengaduan" → selesai. Langkah 9 (Pelaporan dan Pengarsipan, 3 bulan/6 bulan) runs '
+        "across cases: process pengaduan-online-dinsos-kukar-laporan-berkala (R/P3M). Eskalasi SLA: Admin "
+        "→ Sekretaris (Ketua Tim Pengaduan), Sekretaris → Kepala Dinas, Kabid → Kepala Dinas."
+    ),
+    props=meta(judul="SOP Penanganan Pengaduan secara Online", **DINSOS_META),
+    lanes=["Pelapor", "Admin Media Sosial", "Kabid", "Sekretaris", "Kepala Dinas"],
+    nodes=[
+        start("Start_pengaduan", "Pengaduan melalui media online", "Pelapor", "dinsos-online-pengaduan"),
+        task(
+            "Task_penerimaan",
+            "Admin menerima pengaduan secara online",
+            "Admin Media Sosial",
+            1,
+            "dinsos-online-penerimaan",
+            "1",
+            HKMJ,
+            "5 Menit",
+            "Dokumen materi pengaduan",
+            "PT5M",
+            "Sekretaris",
+        ),
+        task(
+            "Task_verifikasi",
+            "Admin memverifikasi dan menindaklanjuti pesan/komentar",
+            "Admin Media Sosial",
+            2,
+            "dinsos-online-verifikasi",
+            "2",
+            HKMJ,
+            "10 Menit",
+            "Bukti elektronik balasan admin",
+            "PT10M",
+            "Sekretaris",
+        ),
+        gw("Gateway_terkait_pengaduan", "Terkait pengaduan?", "Admin Media Sosial", 3),
+        end("End_bukan_pengaduan", "Bukan pengaduan: selesai", "Pelapor", 4),
+        task(
+            "Task_respon",
+            "Admin memberikan respon bahwa pengaduan diterima dan akan diproses",
+            "Admin Media Sosial",
+            4,
+            "dinsos-online-respon",
+            "3",
+            HKMJ,
+            "5 Menit",
+            "Bukti elektronik balasan admin",
+            "PT5M",
+            "Sekretaris",
+        ),
+        notif("Event_respon", "Notifikasi ke Pelapor: pengaduan diterima", 5, "3"),
+        task(
+            "Task_penerusan",
+            "Admin meneruskan laporan kepada Ketua Tim Pengaduan/Sekdis",
+            "Admin Media Sosial",
+            6,
+            "dinsos-online-penerusan",
+            "4",
+            HKMJ,
+            "10 Menit",
+            "Bukti elektronik penyaluran pengaduan",
+            "PT10M",
+            "Sekretaris",
+        ),
+        task(
+            "Task_disposisi",
+            "Ketua Tim Pengaduan mendisposisi kepada Kepala Bidang",
+            "Sekretaris",
+            7,
+            "dinsos-online-disposisi",
+            "5",
+            HKMJ,
+            "10 Menit",
+            "Bukti elektronik penyaluran pengaduan",
+            "PT10M",
+            "Kepala Dinas",
+        ),
+        task(
+            "Task_tindak_lanjut",
+            "Kepala Bidang menindaklanjuti pengaduan",
+            "Kabid",
+            8,
+            "dinsos-online-tindak-lanjut",
+            "6",
+            HKMJ,
+            "30 Menit",
+            "Balasan/tindaklanjut pengaduan secara manual atau elektronik",
+            "PT30M",
+            "Kepala Dinas",
+        ),
+        task(
+            "Task_balasan",
+            "Kabid memberikan balasan tindak lanjut kepada admin",
+            "Kabid",
+            9,
+            "dinsos-online-balasan",
+            "7",
+            HKMJ,
+            "10 Menit",
+            "Balasan/tindaklanjut secara manual atau elektronik",
+            "PT10M",
+            "Kepala Dinas",
+        ),
+        task(
+            "Task_publikasi",
+            "Admin meneruskan balasan/tindak lanjut di media online",
+            "Admin Media Sosial",
+            10,
+            "dinsos-online-publikasi",
+            "8",
+            HKMJ,
+            "30 Menit",
+            "Balasan/tindaklanjut pengaduan secara elektronik",
+            "PT30M",
+            "Sekretaris",
+        ),
+        notif("Event_balasan", "Notifikasi ke Pelapor: balasan di media online", 11, "8"),
+        end("End_selesai", "Selesai", "Pelapor", 12),
+    ],
+    flows=[
+        *seq("Start_pengaduan", "Task_penerimaan", "Task_verifikasi", "Gateway_terkait_pengaduan"),
+        Flow(
+            "Gateway_terkait_pengaduan",
+            "End_bukan_pengaduan",
+            "tidak terkait pengaduan",
+            'hasil_verifikasi_pesan == "tidak terkait pengaduan"',
+        ),
+        Flow("Gateway_terkait_pengaduan", "Task_respon", "terkait pengaduan", default=True),
+        *seq(
+            "Task_respon",
+            "Event_respon",
+            "Task_penerusan",
+            "Task_disposisi",
+            "Task_tindak_lanjut",
+            "Task_balasan",
+            "Task_publikasi",
+            "Event_balasan",
+            "End_selesai",
+        ),
+    ],
+)
+
+ONLINE_BERKALA = Process(
+    id="pengaduan-online-dinsos-kukar-laporan-berkala",
+    name="Pelaporan dan Pengarsipan Berkala (Pengaduan secara Online)",
+    participant="Dinas Sosial Kab. Kutai Kartanegara — Laporan Berkala Pengaduan Online",
+    documentation=(
+        'Langkah 9 of SOP Penanganan Pengaduan secara Online (seed 003, Lampiran 2): "Pelaporan dan '
+        'Pengarsipan", Waktu "3 bulan/6 bulan", Output Laporan Berkala. It spans cases, so it is its own '
+        "process started by a timer. Chosen period: every 3 months (R/P3M) — the shorter of the two, a "
+        "semester report is two quarterly ones. Pelaksana (inferred, STEPS.md): Sekretaris (Ketua Tim "
+        "Pengaduan/Sekdis). Inferred: the Laporan Berkala goes to the Kepala Dinas (end event in his lane)."
+    ),
+    props=meta(judul="Laporan Berkala Pengaduan secara Online", **DINSOS_META),
+    lanes=["Sekretaris", "Kepala Dinas"],
+    nodes=[
+        Node("Start_berkala", "startEvent", "Setiap 3 bulan", "Sekretaris", 0, cycle="R/P3M"),
+        task(
+            "Task_laporan_berkala",
+            "Pelaporan dan pengarsipan berkala",
+            "Sekretaris",
+            1,
+            "dinsos-online-laporan-berkala",
+            "9",
+            "Komputer, ATK",
+            "3 bulan/6 bulan",
+            "Laporan Berkala",
+        ),
+        end("End_laporan_berkala", "Laporan berkala diterima Kepala Dinas", "Kepala Dinas", 2),
+    ],
+    flows=seq("Start_berkala", "Task_laporan_berkala", "End_laporan_berkala"),
+)
+
+# --------------------------------------------------------------------------------------------- 004
+MEMO = "Memo Kepala Inspektorat/laporan hasil penelaahan pengaduan masyarakat"
+LAPORAN = "Laporan penyimpangan atau penyalahgunaan wewenang pegawai negeri sipil"
+DUMAS = Process(
+    id="dumas-inspektorat-katingan",
+    name="Penanganan Pengaduan Masyarakat (DUMAS)",
+    participant="Inspektorat Kab. Katingan — Pengaduan Masyarakat (DUMAS)",
+    documentation=(
+        "SOP Alur Proses / Penanganan Pengaduan Masyarakat (DUMAS), Inspektorat Kabupaten Katingan (seed "
+        "004). Pelaksana → lane: Pelapor (Pengadu) → Pelapor; Inspektorat → Inspektorat; Inspektur "
+        "(Kepala Inspektorat) → Inspektur; Sekretariat Inspektorat (bagian tata usaha / sekretariat) → "
+        "Sekretariat Inspektorat; Pejabat Eselon II/Unit Kerja yang terlapor → Eselon II; Kepala Instansi"
+        " lain / Instansi Lain → Instansi Lain.\n"
+        "Langkah 1 = start event (identitas pelapor wajib). Langkah 7 (Pelapor menerima laporan tindak "
+        "lanjut) = pesan notifikasi_pelapor, not a user task. D1 (langkah 2, hasil_verifikasi): lengkap →"
+        ' langkah 3; tidak lengkap → Pelapor "Melengkapi laporan" and back to langkah 2 (inferred); tidak'
+        " dapat diproses → Pelapor notified, case closed (inferred). D2 (langkah 3, kategori_telaah): "
+        "berkadar pengawasan → langkah 4 → langkah 5 (60 hari, P60D); tidak berkadar pengawasan atau "
+        "tidak logis → langkah 6 (14 hari kerja) with a tembusan to the Inspektur (pesan "
+        "tembusan_inspektur); bukan kewenangan → langkah 8 (Instansi Lain), no notice to the reporter (as"
+        " in the seed). Branches a and b meet at langkah 7. D3 (langkah 5, bentuk_tindak_lanjut) is "
+        "recorded, not branched. Langkah 9 (semesteran) is process dumas-inspektorat-katingan-laporan-"
+        "berkala. Nomor SOP, tanggal and pengesahan are not in the source. Eskalasi SLA: Inspektur "
+        "(langkah 5) → Inspektur himself as head of the office; Eselon II (langkah 6) → Inspektur."
+    ),
+    props=meta(
+        "",
+        "",
+        "",
+        "",
+        "",
+        "inspektorat-katingan",
+        "Standar Operasional Prosedur Alur Proses Pengaduan Masyarakat (DUMAS)",
+    ),
+    lanes=["Pelapor", "Inspektorat", "Inspektur", "Sekretariat Inspektorat", "Eselon II", "Instansi Lain"],
+    nodes=[
+        start(
+            "Start_pengaduan",
+            "Melaporkan penyimpangan/penyalahgunaan wewenang",
+            "Pelapor",
+            "dumas-pengaduan",
+            "1",
+            kelengkapan="Identitas Pelapor dan bukti pendukung laporan",
+            waktu="—",
+            output=LAPORAN,
+        ),
+        gw("Gateway_verifikasi_ulang", "", "Inspektorat", 1),
+        task(
+            "Task_verifikasi",
+            "Menerima, mencatat dan memverifikasi laporan",
+            "Inspektorat",
+            2,
+            "dumas-verifikasi",
+            "2",
+            LAPORAN,
+            "—",
+            "Laporan Hasil verifikasi",
+        ),
+        gw("Gateway_hasil_verifikasi", "Laporan lengkap?", "Inspektorat", 3),
+        task(
+            "Task_melengkapi",
+            "Melengkapi laporan",
+            "Pelapor",
+            4,
+            "dumas-melengkapi",
+            "",
+            "Permintaan kelengkapan dari Inspektorat",
+            "—",
+            "Laporan yang telah dilengkapi",
+        ),
+        notif("Event_ditutup", "Notifikasi ke Pelapor: laporan tidak dapat diproses", 5),
+        end("End_ditutup", "Laporan ditutup", "Pelapor", 6),
+        task(
+            "Task_penelaahan",
+            "Mengkoordinasikan penelaahan dan menyalurkan hasil penelaahan",
+            "Inspektur",
+            4,
+            "dumas-penelaahan",
+            "3",
+            "Laporan Hasil verifikasi",
+            "—",
+            MEMO,
+        ),
+        gw("Gateway_kategori", "Kategori hasil penelaahan?", "Inspektur", 5),
+        task(
+            "Task_penyaluran",
+            "Menindaklanjuti penyaluran hasil penelaahan yang berkadar pengawasan",
+            "Sekretariat Inspektorat",
+            6,
+            "dumas-penyaluran-sekretariat",
+            "4",
+            MEMO,
+            "—",
+            "—",
+        ),
+        task(
+            "Task_tindak_lanjut_inspektur",
+            "Tindak lanjut pengaduan berkadar pengawasan (tanggapan/audit)",
+            "Inspektur",
+            7,
+            "dumas-tindak-lanjut-inspektur",
+            "5",
+            MEMO,
+            "60 Hari",
+            "Audit/laporan penanganan tindak lanjut",
+            "P60D",
+            "Inspektur",
+        ),
+        task(
+            "Task_tindak_lanjut_eselon2",
+            "Menindaklanjuti pengaduan tidak berkadar pengawasan",
+            "Eselon II",
+            6,
+            "dumas-tindak-lanjut-eselon2",
+            "6",
+            MEMO,
+            "14 hari kerja",
+            "Laporan Penanganan Tindak lanjut",
+            "hari_kerja(14)",
+            "Inspektur",
+        ),
+        notif(
+            "Event_tembusan",
+            "Tembusan laporan tindak lanjut ke Inspektur",
+            7,
+            lane="Eselon II",
+            message=TEMBUSAN,
+        ),
+        task(
+            "Task_instansi_lain",
+            "Menerima hasil penelaahan yang bukan kewenangan Inspektorat",
+            "Instansi Lain",
+            6,
+            "dumas-penerusan-instansi-lain",
+            "8",
+            MEMO,
+            "—",
+            "—",
+        ),
+        end("End_instansi_lain", "Disalurkan ke instansi lain", "Instansi Lain", 7),
+        gw("Gateway_gabung", "", "Pelapor", 8),
+        notif(
+            "Event_laporan_tindak_lanjut", "Menerima laporan tindak lanjut (notifikasi ke Pelapor)", 9, "7"
+        ),
+        end("End_selesai", "Selesai", "Pelapor", 10),
+    ],
+    flows=[
+        *seq("Start_pengaduan", "Gateway_verifikasi_ulang", "Task_verifikasi", "Gateway_hasil_verifikasi"),
+        Flow(
+            "Gateway_hasil_verifikasi",
+            "Task_melengkapi",
+            "tidak lengkap",
+            'hasil_verifikasi == "tidak lengkap"',
+        ),
+        Flow(
+            "Gateway_hasil_verifikasi",
+            "Event_ditutup",
+            "tidak dapat diproses",
+            'hasil_verifikasi == "tidak dapat diproses"',
+        ),
+        Flow("Gateway_hasil_verifikasi", "Task_penelaahan", "lengkap", default=True),
+        Flow("Task_melengkapi", "Gateway_verifikasi_ulang"),
+        Flow("Event_ditutup", "End_ditutup"),
+        Flow("Task_penelaahan", "Gateway_kategori"),
+        Flow("Gateway_kategori", "Task_penyaluran", "berkadar pengawasan", default=True),
+        Flow(
+            "Gateway_kategori",
+            "Task_tindak_lanjut_eselon2",
+            "tidak berkadar pengawasan/tidak logis",
+            'kategori_telaah == "tidak berkadar pengawasan atau tidak logis"',
+        ),
+        Flow(
+            "Gateway_kategori",
+            "Task_instansi_lain",
+            "bukan kewenangan",
+            'kategori_telaah == "bukan kewenangan"',
+        ),
+        Flow("Task_penyaluran", "Task_tindak_lanjut_inspektur"),
+        Flow("Task_tindak_lanjut_inspektur", "Gateway_gabung"),
+        Flow("Task_tindak_lanjut_eselon2", "Event_tembusan"),
+        Flow("Event_tembusan", "Gateway_gabung"),
+        Flow("Task_instansi_lain", "End_instansi_lain"),
+        *seq("Gateway_gabung", "Event_laporan_tindak_lanjut", "End_selesai"),
+    ],
+)
+
+DUMAS_BERKALA = Process(
+    id="dumas-inspektorat-katingan-laporan-berkala",
+    name="Laporan Berkala Hasil Tindak Lanjut DUMAS (semesteran)",
+    participant="Inspektorat Kab. Katingan — Laporan Berkala DUMAS",
+    documentation=(
+        "Langkah 9 of the DUMAS SOP (seed 004): the Inspektur receives the report on the follow-up of "
+        'complaints "secara berkala (semesteran)" from the bagian sekretariat. It spans cases, so it is its '
+        "own process started by a timer every 6 months (R/P6M). Pelaksana → lane: Inspektur → Inspektur; the "
+        "sender, bagian sekretariat → Sekretariat Inspektorat (start event)."
+    ),
+    props=meta("", "", "", "", "", "inspektorat-katingan", "Laporan Berkala Hasil Tindak Lanjut DUMAS"),
+    lanes=["Sekretariat Inspektorat", "Inspektur"],
+    nodes=[
+        Node("Start_berkala", "startEvent", "Setiap semester", "Sekretariat Inspektorat", 0, cycle="R/P6M"),
+        task(
+            "Task_laporan_berkala",
+            "Menerima laporan hasil tindak lanjut pengaduan (semesteran)",
+            "Inspektur",
+            1,
+            "dumas-laporan-berkala",
+            "9",
+            "Laporan Audit/Laporan Penanganan Tindak lanjut pengaduan masyarakat",
+            "semesteran",
+            "—",
+        ),
+        end("End_laporan_berkala", "Laporan berkala diterima", "Inspektur", 2),
+    ],
+    flows=seq("Start_berkala", "Task_laporan_berkala", "End_laporan_berkala"),
+)
+
+ALL = [WBS_KUKAR, SURAT_KELUAR, LAMANDAU, KEBUMEN, LANGSUNG, ONLINE, ONLINE_BERKALA, DUMAS, DUMAS_BERKALA]
+
+
+def main() -> None:
+    out = Path(__file__).resolve().parent.parent / "bpmn"
+    out.mkdir(exist_ok=True)
+    only = set(sys.argv[1:])
+    for p in ALL:
+        if not only or p.id in only:
+            write(p, str(out / f"{p.id}.bpmn"))
+            print(f"bpmn/{p.id}.bpmn")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,647 @@
+"""Compact definitions of the SOP task forms; writes ``forms/<formKey>.schema.json`` + ``.ui.json``.
+
+Each form is JSON Schema draft 2020-12 (rendered with react-jsonschema-form using the uiSchema).
+Decision fields that gateways read are enums with distinct names per decision (see bpmn/*.bpmn).
+Run ``.venv/bin/python tools/sop_forms.py``. The committed JSON files are the source of truth.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+DRAFT = "https://json-schema.org/draft/2020-12/schema"
+NIK = "^[0-9]{16}$"
+NIP = "^[0-9]{18}$"
+PHONE = "^(\\+62|0)[0-9]{8,13}$"
+
+
+@dataclass
+class F:
+    """One form field: its JSON Schema, its uiSchema entry, whether it is required."""
+
+    schema: dict[str, Any]
+    required: bool = True
+    ui: dict[str, Any] = field(default_factory=dict)
+
+
+def text(title: str, max_len: int = 200, req: bool = True, help: str | None = None, **kw: Any) -> F:
+    ui: dict[str, Any] = {}
+    if max_len >= 1000:
+        ui["ui:widget"] = "textarea"
+    if help:
+        ui["ui:help"] = help
+    return F(
+        {"type": "string", "title": title, "minLength": 1 if req else 0, "maxLength": max_len, **kw}, req, ui
+    )
+
+
+def long(title: str, req: bool = True, help: str | None = None, max_len: int = 5000) -> F:
+    return text(title, max_len, req, help)
+
+
+def enum(title: str, values: list[str], req: bool = True, help: str | None = None) -> F:
+    ui: dict[str, Any] = {"ui:widget": "radio"} if len(values) <= 4 else {}
+    if help:
+        ui["ui:help"] = help
+    return F({"type": "string", "title": title, "enum": values}, req, ui)
+
+
+def boolean(title: str, must_be_true: bool = False, help: str | None = None) -> F:
+    s: dict[str, Any] = {"type": "boolean", "title": title}
+    if must_be_true:
+        s["const"] = True
+    return F(s, True, {"ui:help": help} if help else {})
+
+
+def date(title: str, req: bool = True, help: str | None = None) -> F:
+    return F(
+        {"type": "string", "title": title, "format": "date", "maxLength": 10},
+        req,
+        {"ui:help": help} if help else {},
+    )
+
+
+def integer(title: str, help: str | None = None) -> F:
+    return F({"type": "integer", "title": title, "minimum": 0}, True, {"ui:help": help} if help else {})
+
+
+def lampiran(
+    title: str = "Lampiran", help: str = "Foto atau dokumen pendukung, paling banyak 5 berkas."
+) -> F:
+    return F(
+        {"type": "array", "title": title, "items": {"type": "string", "format": "data-url"}, "maxItems": 5},
+        False,
+        {"ui:help": help},
+    )
+
+
+def nama(req: bool = True) -> F:
+    return text("Nama lengkap", 200, req)
+
+
+def nik(req: bool = True) -> F:
+    return text("No. KTP (NIK)", 16, req, "16 digit angka sesuai KTP.", pattern=NIK)
+
+
+def telepon(req: bool = True) -> F:
+    return text("No. HP", 16, req, "Contoh: 081234567890 atau +6281234567890.", pattern=PHONE)
+
+
+def email(req: bool = True) -> F:
+    return text("Email", 254, req, format="email")
+
+
+def alamat(req: bool = True) -> F:
+    return text("Alamat", 500, req)
+
+
+def catatan(title: str = "Catatan") -> F:
+    return long(title, req=False, max_len=2000)
+
+
+def form(title: str, description: str, fields: dict[str, F]) -> tuple[dict[str, Any], dict[str, Any]]:
+    schema = {
+        "$schema": DRAFT,
+        "title": title,
+        "description": description,
+        "type": "object",
+        "properties": {k: f.schema for k, f in fields.items()},
+        "required": [k for k, f in fields.items() if f.required],
+        "additionalProperties": False,
+    }
+    ui: dict[str, Any] = {"ui:order": list(fields)}
+    for k, f in fields.items():
+        if f.ui:
+            ui[k] = f.ui
+    return schema, ui
+
+
+FORMS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
+    # ------------------------------------------------------------------ 000 wbs-dpmptsp-kukar
+    "wbs-kukar-pengaduan": form(
+        "Form Pengaduan Whistle Blower System",
+        "Langkah 1: tuliskan isi aduan/keluhan.",
+        {
+            "saluran": enum("Disampaikan melalui", ["website", "kotak Whistle Blower System"]),
+            "nama": nama(req=False),
+            "telepon": telepon(req=False),
+            "email": email(req=False),
+            "uraian": long("Isi aduan/keluhan"),
+            "lampiran": lampiran(),
+        },
+    ),
+    "wbs-kukar-pemeriksaan": form(
+        "Pemeriksaan Kotak Pengaduan dan Website",
+        "Langkah 2 (Kasi).",
+        {
+            "ada_keluhan": boolean(
+                "Ada keluhan/aduan yang perlu diproses?", help="Jika tidak ada keluhan, aktifitas selesai."
+            ),
+            "catatan_pemeriksaan": catatan(),
+        },
+    ),
+    "wbs-kukar-pemilahan": form(
+        "Pemilahan Jenis Aduan",
+        "Langkah 3 (Kasi): pilah jenis aduan, serahkan ke Kabid.",
+        {
+            "jenis_aduan": enum(
+                "Jenis aduan",
+                [
+                    "informasi",
+                    "rekomendasi teknik",
+                    "evaluasi layanan",
+                    "perizinan",
+                    "penanaman modal",
+                    "kesekretariatan",
+                    "lainnya",
+                ],
+                help="Informasi, rekomendasi teknik dan evaluasi layanan dijawab langsung oleh Kabid.",
+            ),
+            "bidang_tujuan": text("Bidang/sub bagian yang dituju"),
+            "catatan_pemilahan": catatan(),
+        },
+    ),
+    "wbs-kukar-disposisi": form(
+        "Disposisi Kabid",
+        "Langkah 4 (Kabid): terima hasil pemilahan, serahkan ke bidang.",
+        {
+            "bidang_terkait": text("Bidang terkait penerima disposisi", req=False),
+            "catatan_disposisi": catatan("Catatan disposisi"),
+        },
+    ),
+    "wbs-kukar-jawaban-kabid": form(
+        "Jawaban Kabid",
+        "Langkah 5 (Kabid): jawab aduan pada form WBS.",
+        {
+            "jawaban_kabid": long("Jawaban atas aduan"),
+            "lampiran": lampiran(),
+        },
+    ),
+    "wbs-kukar-tindak-lanjut-bidang": form(
+        "Tindak Lanjut Bidang Terkait",
+        "Langkah 6 (Bidang Terkait).",
+        {
+            "hasil_tindak_lanjut": long("Hasil tindak lanjut keluhan/aduan"),
+            "lampiran": lampiran(),
+        },
+    ),
+    "wbs-kukar-surat-balasan": form(
+        "Surat Balasan",
+        "Langkah 7 (Kasi): buat surat balasan hasil tindak lanjut.",
+        {
+            "perihal_surat_balasan": text("Perihal surat balasan"),
+            "surat_balasan": long("Isi surat balasan"),
+            "lampiran": lampiran("Draf surat balasan"),
+        },
+    ),
+    "wbs-kukar-tanda-tangan": form(
+        "Tanda Tangan Surat Balasan",
+        "Langkah 8 (Kabid), lalu SOP surat keluar.",
+        {
+            "surat_ditandatangani": boolean("Surat balasan telah ditandatangani", must_be_true=True),
+            "catatan_tanda_tangan": catatan(),
+        },
+    ),
+    "wbs-kukar-distribusi": form(
+        "Distribusi Surat Balasan",
+        "Langkah 9 (Kasi): kirim surat balasan ke pemohon.",
+        {
+            "cara_distribusi": enum("Cara distribusi", ["website", "email", "pos", "diambil langsung"]),
+            "tanggal_distribusi": date("Tanggal distribusi"),
+            "catatan_distribusi": catatan(),
+        },
+    ),
+    "wbs-kukar-arsip": form(
+        "Arsip Berkas Pengaduan",
+        "Langkah 10 (Kasi): arsipkan berkas penanganan aduan.",
+        {
+            "nomor_arsip": text("Nomor arsip", 100),
+            "lokasi_arsip": text("Lokasi arsip", req=False),
+        },
+    ),
+    # ------------------------------------------------------------------ surat-keluar (inferred)
+    "surat-keluar-registrasi": form(
+        "Registrasi Surat Keluar",
+        "Catat nomor surat keluar di buku agenda.",
+        {
+            "nomor_surat": text("Nomor surat", 100),
+            "tanggal_surat": date("Tanggal surat"),
+        },
+    ),
+    "surat-keluar-pengiriman": form(
+        "Pengiriman Surat Keluar",
+        "Kirim surat keluar.",
+        {
+            "cara_pengiriman": enum("Cara pengiriman", ["pos", "kurir", "email", "diantar langsung"]),
+            "tanggal_kirim": date("Tanggal kirim"),
+            "lampiran": lampiran("Bukti pengiriman"),
+        },
+    ),
+    # ------------------------------------------------------------------ 001 wbs-dpmptsp-lamandau
+    "wbs-lamandau-pengaduan": form(
+        "Pengaduan Whistle Blowing System",
+        "Langkah 1: sampaikan permasalahan.",
+        {
+            "saluran": enum("Disampaikan melalui", ["sms", "telepon", "email", "kotak saran", "lainnya"]),
+            "nama": nama(req=False),
+            "telepon": telepon(req=False),
+            "email": email(req=False),
+            "uraian": long("Uraian permasalahan"),
+            "lampiran": lampiran(),
+        },
+    ),
+    "wbs-lamandau-pencatatan": form(
+        "Pencatatan Pengaduan",
+        "Langkah 2 (Sekretariat): Catatan Pengaduan WBS.",
+        {
+            "nomor_agenda": text("Nomor Buku Agenda Permohonan", 100),
+            "catatan_pengaduan": long("Catatan Pengaduan WBS"),
+        },
+    ),
+    "wbs-lamandau-pengkajian": form(
+        "Pengkajian Pengaduan",
+        "Langkah 3 (Tim Telaah): kaji, sampaikan ke Kepala Dinas.",
+        {
+            "hasil_pengkajian": long("Hasil pengkajian"),
+            "surat_pengaduan": long("Surat Pengaduan WBS"),
+            "lampiran": lampiran(),
+        },
+    ),
+    "wbs-lamandau-rapat": form(
+        "Rapat Pembahasan Pengaduan",
+        "Langkah 4 (Kepala Dinas): rapat pembahasan.",
+        {
+            "tanggal_rapat": date("Tanggal rapat"),
+            "peserta_rapat": long("Peserta rapat", max_len=2000),
+            "teknis_penyelesaian": long("Teknis penyelesaian pengaduan"),
+        },
+    ),
+    "wbs-lamandau-berita-acara": form(
+        "Berita Acara Penyelesaian Pengaduan",
+        "Langkah 5 (Tim Audit).",
+        {
+            "nomor_berita_acara": text("Nomor berita acara", 100),
+            "berita_acara": long("Berita Acara Penyelesaian Pengaduan WBS"),
+            "lampiran": lampiran(),
+        },
+    ),
+    "wbs-lamandau-tanggapan": form(
+        "Tanggapan Pengaduan",
+        "Langkah 6 (Sekretariat): tanggapan tertulis.",
+        {
+            "nomor_surat_tanggapan": text("Nomor surat tanggapan", 100, req=False),
+            "tanggapan": long("Tanggapan Pengaduan WBS", help="Dikirim kepada pelapor."),
+            "lampiran": lampiran(),
+        },
+    ),
+    "wbs-lamandau-arsip": form(
+        "Arsip Berkas Pengaduan",
+        "Langkah 8 (Sekretariat).",
+        {
+            "nomor_arsip": text("Nomor arsip", 100),
+            "lokasi_arsip": text("Lokasi arsip", req=False),
+        },
+    ),
+    # ------------------------------------------------------------------ 002 wbs-disperindagkop-kebumen
+    "wbs-kebumen-pengaduan": form(
+        "Pengaduan Whistle Blowing System",
+        "Langkah 1–5: isi formulir pengaduan baru.",
+        {
+            "nama": nama(),
+            "nip": text("NIP", 18, False, "18 digit angka (bagi ASN).", pattern=NIP),
+            "unit_kerja": text("Unit kerja"),
+            "telepon": telepon(),
+            "email": email(),
+            "jenis_pelanggaran": enum(
+                "Jenis pelanggaran", ["pelanggaran", "penyelewengan", "tindak pidana korupsi"]
+            ),
+            "judul": text("Judul pengaduan"),
+            "pihak_terlapor": text("Pihak terlapor", 500, False),
+            "lokasi_kejadian": text("Lokasi kejadian", 500, False),
+            "tanggal_kejadian": date("Tanggal kejadian", req=False),
+            "uraian": long("Uraian pengaduan"),
+            "lampiran": lampiran("Lampiran bukti pengaduan"),
+        },
+    ),
+    "wbs-kebumen-cek-administrasi": form(
+        "Pemeriksaan Data Administrasi",
+        "Tim penerima pengaduan (D1).",
+        {
+            "kelengkapan_administrasi": enum("Data administrasi", ["lengkap", "tidak lengkap"]),
+            "kekurangan_administrasi": catatan("Kekurangan yang harus dilengkapi pelapor"),
+        },
+    ),
+    "wbs-kebumen-melengkapi": form(
+        "Melengkapi Laporan",
+        "Lengkapi data atau dokumen yang diminta.",
+        {
+            "uraian_tambahan": long("Keterangan tambahan"),
+            "lampiran": lampiran("Lampiran tambahan"),
+        },
+    ),
+    "wbs-kebumen-cek-dokumen": form(
+        "Konfirmasi Awal dan Kelengkapan Dokumen",
+        "Tim penerima pengaduan (D2).",
+        {
+            "hasil_konfirmasi_awal": long("Hasil konfirmasi awal dengan pelapor", max_len=2000),
+            "kelengkapan_dokumen": enum(
+                "Dokumen",
+                ["lengkap", "tidak lengkap"],
+                help="Jika lengkap, laporan diteruskan ke sekretariat penanganan pengaduan.",
+            ),
+            "kekurangan_dokumen": catatan("Kekurangan dokumen"),
+        },
+    ),
+    "wbs-kebumen-penanganan": form(
+        "Penanganan Pengaduan",
+        "Sekretariat penanganan pengaduan.",
+        {
+            "nomor_registrasi": text("Nomor registrasi", 100),
+            "catatan_penanganan": long("Catatan penanganan"),
+        },
+    ),
+    # ------------------------------------------------------------------ 003a pengaduan-langsung-dinsos-kukar
+    "dinsos-langsung-pengaduan": form(
+        "Pengaduan secara Langsung",
+        "Langkah 1: materi aduan.",
+        {
+            "nama": nama(),
+            "nik": nik(req=False),
+            "alamat": alamat(req=False),
+            "telepon": telepon(req=False),
+            "materi_aduan": long("Materi aduan"),
+            "lampiran": lampiran(),
+        },
+    ),
+    "dinsos-langsung-pencatatan": form(
+        "Registrasi Pengaduan",
+        "Langkah 2 (Petugas loket).",
+        {
+            "nomor_registrasi": text("Nomor buku registrasi pengaduan", 100),
+            "tanggal_registrasi": date("Tanggal registrasi"),
+            "ringkasan_pengaduan": long("Ringkasan pengaduan (formulir pengaduan)", max_len=2000),
+        },
+    ),
+    "dinsos-langsung-penerusan": form(
+        "Penerusan ke Ketua Tim Pengaduan",
+        "Langkah 3 (Petugas).",
+        {
+            "formulir_pengaduan_lengkap": boolean("Formulir pengaduan telah diisi", must_be_true=True),
+            "catatan_penerusan": catatan(),
+        },
+    ),
+    "dinsos-langsung-disposisi": form(
+        "Disposisi Ketua Tim Pengaduan",
+        "Langkah 4: formulir penyaluran pengaduan.",
+        {
+            "bidang_terkait": text("Bidang terkait sesuai materi pengaduan"),
+            "isi_disposisi": long("Isi disposisi", max_len=2000),
+        },
+    ),
+    "dinsos-langsung-tindak-lanjut": form(
+        "Penyelesaian Pengaduan",
+        "Langkah 5 (Kepala Bidang): paling lama 2 hari kerja.",
+        {
+            "hasil_tindak_lanjut": long(
+                "Formulir penyelesaian pengaduan", help="Disampaikan kepada pelapor."
+            ),
+            "lampiran": lampiran("Dokumen terkait"),
+        },
+    ),
+    "dinsos-langsung-pelaporan": form(
+        "Pelaporan dan Pengarsipan",
+        "Langkah 6: paling lama 10 hari kerja.",
+        {
+            "laporan": long("Laporan"),
+            "nomor_arsip": text("Nomor arsip", 100),
+        },
+    ),
+    # ------------------------------------------------------------------ 003b pengaduan-online-dinsos-kukar
+    "dinsos-online-pengaduan": form(
+        "Pengaduan secara Online",
+        "Pesan atau komentar di media online Dinas Sosial.",
+        {
+            "media": enum(
+                "Media online",
+                ["Facebook", "Instagram", "X/Twitter", "WhatsApp", "website", "email", "lainnya"],
+            ),
+            "akun_pengirim": text("Nama akun/nomor pengirim", req=False),
+            "nama": nama(req=False),
+            "isi_pesan": long("Isi pesan/komentar"),
+            "tautan": text("Tautan pesan/komentar", 500, False, format="uri"),
+            "lampiran": lampiran(),
+        },
+    ),
+    "dinsos-online-penerimaan": form(
+        "Penerimaan Pengaduan Online",
+        "Langkah 1 (Admin).",
+        {
+            "ringkasan_pengaduan": long("Dokumen materi pengaduan (ringkasan)", max_len=2000),
+        },
+    ),
+    "dinsos-online-verifikasi": form(
+        "Verifikasi Pesan/Komentar",
+        "Langkah 2 (Admin) (D1).",
+        {
+            "hasil_verifikasi_pesan": enum(
+                "Hasil verifikasi",
+                ["terkait pengaduan", "tidak terkait pengaduan"],
+                help="Pesan yang tidak terkait pengaduan tidak diproses lebih lanjut.",
+            ),
+            "catatan_verifikasi": catatan(),
+        },
+    ),
+    "dinsos-online-respon": form(
+        "Respon kepada Masyarakat",
+        "Langkah 3 (Admin): pengaduan diterima dan diproses.",
+        {
+            "respon_admin": long("Respon admin", help="Dikirim kepada pelapor.", max_len=2000),
+            "lampiran": lampiran("Bukti elektronik balasan admin"),
+        },
+    ),
+    "dinsos-online-penerusan": form(
+        "Penerusan ke Ketua Tim Pengaduan/Sekdis",
+        "Langkah 4 (Admin).",
+        {
+            "catatan_penerusan": catatan(),
+            "lampiran": lampiran("Bukti elektronik penyaluran pengaduan"),
+        },
+    ),
+    "dinsos-online-disposisi": form(
+        "Disposisi Ketua Tim Pengaduan",
+        "Langkah 5 (Sekretaris).",
+        {
+            "bidang_terkait": text("Kepala Bidang/bidang terkait"),
+            "isi_disposisi": long("Isi disposisi", max_len=2000),
+        },
+    ),
+    "dinsos-online-tindak-lanjut": form(
+        "Tindak Lanjut Pengaduan",
+        "Langkah 6 (Kepala Bidang).",
+        {
+            "hasil_tindak_lanjut": long("Hasil tindak lanjut"),
+            "lampiran": lampiran(),
+        },
+    ),
+    "dinsos-online-balasan": form(
+        "Balasan Tindak Lanjut kepada Admin",
+        "Langkah 7 (Kepala Bidang).",
+        {
+            "balasan_tindak_lanjut": long("Balasan tindak lanjut pengaduan"),
+        },
+    ),
+    "dinsos-online-publikasi": form(
+        "Balasan di Media Online",
+        "Langkah 8 (Admin).",
+        {
+            "balasan_publik": long("Balasan yang diteruskan di media online", help="Dikirim kepada pelapor."),
+            "tautan_balasan": text("Tautan balasan", 500, False, format="uri"),
+            "lampiran": lampiran("Bukti elektronik balasan"),
+        },
+    ),
+    "dinsos-online-laporan-berkala": form(
+        "Laporan Berkala Pengaduan Online",
+        "Langkah 9: pelaporan dan pengarsipan.",
+        {
+            "periode_awal": date("Periode awal"),
+            "periode_akhir": date("Periode akhir"),
+            "jumlah_pengaduan": integer("Jumlah pengaduan"),
+            "laporan_berkala": long("Laporan Berkala"),
+            "lampiran": lampiran(),
+        },
+    ),
+    # ------------------------------------------------------------------ 004 dumas-inspektorat-katingan
+    "dumas-pengaduan": form(
+        "Pengaduan Masyarakat (DUMAS)",
+        "Langkah 1: identitas pelapor wajib diisi.",
+        {
+            "nama": nama(),
+            "nik": nik(),
+            "alamat": alamat(),
+            "email": email(req=False),
+            "telepon": telepon(),
+            "pekerjaan": text("Jenis pekerjaan"),
+            "kategori_terlapor": enum("Terlapor", ["Pegawai Negeri Sipil", "Kepala Desa", "Aparat Desa"]),
+            "jenis_laporan": enum(
+                "Jenis laporan",
+                ["penyimpangan", "penyalahgunaan wewenang", "sumbang saran", "kritik yang konstruktif"],
+            ),
+            "saluran": enum("Disampaikan secara", ["langsung", "tertulis", "surat elektronik"]),
+            "uraian": long("Uraian pengaduan"),
+            "lokasi_kasus": text("Lokasi kasus", 500),
+            "lampiran": lampiran("Bukti pendukung laporan"),
+        },
+    ),
+    "dumas-verifikasi": form(
+        "Pencatatan dan Verifikasi Laporan",
+        "Langkah 2 (Inspektorat) (D1).",
+        {
+            "nomor_registrasi": text("Nomor registrasi", 100),
+            "laporan_hasil_verifikasi": long("Laporan Hasil verifikasi"),
+            "hasil_verifikasi": enum(
+                "Hasil verifikasi",
+                ["lengkap", "tidak lengkap", "tidak dapat diproses"],
+                help="Tidak lengkap: pelapor diminta melengkapi. Tidak dapat diproses: laporan ditutup.",
+            ),
+            "kekurangan_laporan": catatan("Kekurangan yang harus dilengkapi pelapor"),
+        },
+    ),
+    "dumas-melengkapi": form(
+        "Melengkapi Laporan",
+        "Lengkapi laporan sesuai permintaan Inspektorat.",
+        {
+            "uraian_tambahan": long("Keterangan tambahan"),
+            "lampiran": lampiran("Bukti tambahan"),
+        },
+    ),
+    "dumas-penelaahan": form(
+        "Penelaahan Pengaduan",
+        "Langkah 3 (Inspektur): kategori hasil penelaahan (D2).",
+        {
+            "inti_masalah": long("Inti masalah", max_len=2000),
+            "kategori_telaah": enum(
+                "Kategori",
+                ["berkadar pengawasan", "tidak berkadar pengawasan atau tidak logis", "bukan kewenangan"],
+            ),
+            "memo_kepala_inspektorat": long("Memo Kepala Inspektorat/laporan hasil penelaahan"),
+            "unit_kerja_tujuan": text("Unit kerja Eselon II / instansi lain tujuan", req=False),
+        },
+    ),
+    "dumas-penyaluran-sekretariat": form(
+        "Penyaluran Pengaduan Berkadar Pengawasan",
+        "Langkah 4 (Sekretariat).",
+        {
+            "nomor_agenda": text("Nomor agenda", 100),
+            "tanggal_diterima": date(
+                "Tanggal diterima sekretariat", help="Awal batas waktu 60 hari tindak lanjut."
+            ),
+            "catatan_penyaluran": catatan(),
+        },
+    ),
+    "dumas-tindak-lanjut-inspektur": form(
+        "Tindak Lanjut Berkadar Pengawasan",
+        "Langkah 5 (Inspektur): 60 hari.",
+        {
+            "bentuk_tindak_lanjut": enum(
+                "Bentuk tindak lanjut",
+                ["tanggapan tertulis", "audit dengan tujuan tertentu", "audit investigasi"],
+            ),
+            "laporan_tindak_lanjut": long(
+                "Laporan penanganan tindak lanjut", help="Disampaikan kepada pelapor."
+            ),
+            "kesimpulan": long("Kesimpulan", max_len=2000),
+            "saran_tindak_lanjut": catatan("Saran tindak lanjut"),
+            "lampiran": lampiran("Laporan audit"),
+        },
+    ),
+    "dumas-tindak-lanjut-eselon2": form(
+        "Tindak Lanjut oleh Unit Kerja Eselon II",
+        "Langkah 6: 14 hari kerja.",
+        {
+            "laporan_tindak_lanjut": long(
+                "Laporan penanganan tindak lanjut",
+                help="Disampaikan kepada pelapor, tembusan kepada Inspektur.",
+            ),
+            "kesimpulan": long("Kesimpulan", max_len=2000),
+            "saran_tindak_lanjut": catatan("Saran tindak lanjut"),
+            "lampiran": lampiran(),
+        },
+    ),
+    "dumas-penerusan-instansi-lain": form(
+        "Penerimaan oleh Instansi Lain",
+        "Langkah 8: bukan kewenangan Inspektorat.",
+        {
+            "nama_instansi": text("Nama instansi penerima"),
+            "tanggal_diterima": date("Tanggal diterima"),
+            "catatan_penerimaan": catatan(),
+        },
+    ),
+    "dumas-laporan-berkala": form(
+        "Laporan Berkala Tindak Lanjut DUMAS",
+        "Langkah 9 (Inspektur): semesteran.",
+        {
+            "periode_awal": date("Periode awal"),
+            "periode_akhir": date("Periode akhir"),
+            "jumlah_pengaduan": integer("Jumlah pengaduan"),
+            "jumlah_selesai": integer("Jumlah pengaduan selesai ditindaklanjuti"),
+            "laporan_berkala": long("Laporan hasil tindak lanjut"),
+            "lampiran": lampiran(),
+        },
+    ),
+}
+
+
+def main() -> None:
+    out = Path(__file__).resolve().parent.parent / "forms"
+    out.mkdir(exist_ok=True)
+    for key, (schema, ui) in FORMS.items():
+        for suffix, doc in ((".schema.json", schema), (".ui.json", ui)):
+            (out / f"{key}{suffix}").write_text(json.dumps(doc, ensure_ascii=False, indent=2) + "\n", "utf-8")
+    print(f"{len(FORMS)} forms written to {out}")
+
+
+if __name__ == "__main__":
+    main()
