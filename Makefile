@@ -97,14 +97,8 @@ run: venv assets
 	@mkdir -p instance
 	echo "run: database: $${ALUR_DATABASE_URL:-default (SQLite under ./instance)}"
 	$(BIN)/alur db upgrade
-	shopt -s nullglob
-	diagrams=(bpmn/*.bpmn)
-	if [[ $${#diagrams[@]} -eq 0 ]]; then echo "run: no bpmn/*.bpmn to deploy" >&2; fi
-	for diagram in "$${diagrams[@]}"; do
-	  echo "run: deploying $$diagram"
-	  $(BIN)/alur deploy "$$diagram" || { echo "run: deploy of $$diagram failed" >&2; exit 1; }
-	done
-	$(BIN)/alur demo
+	# demo: the bundled offices (units), deploy of bpmn/*.bpmn in call order, demo users
+	$(BIN)/alur demo --bpmn-dir bpmn
 	exec $(BIN)/alur serve --host $(RUN_HOST) --port $(RUN_PORT)
 
 # --- Housekeeping --------------------------------------------------------------

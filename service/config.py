@@ -67,9 +67,11 @@ class Settings:
         )
 
     def with_overrides(self, overrides: Mapping[str, Any]) -> Settings:
-        known = {k: v for k, v in overrides.items() if k in self.__dataclass_fields__}
-        converted = {k: Path(v) if k in ("data_dir", "forms_dir") else v for k, v in known.items()}
-        return replace(self, **converted)
+        known: dict[str, Any] = {k: v for k, v in overrides.items() if k in self.__dataclass_fields__}
+        for name in ("data_dir", "forms_dir"):
+            if name in known:
+                known[name] = Path(known[name])
+        return replace(self, **known)
 
 
 def _instance_secret(instance: Path) -> str:

@@ -19,14 +19,14 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from support.postgres import create_database, running_postgres  # noqa: E402
+from support.postgres import create_database, running_postgres
 
-from service.app import create_app  # noqa: E402
-from service.commands import accounts  # noqa: E402
-from service.commands.context import Services  # noqa: E402
-from service.config import Settings  # noqa: E402
-from service.store.db import Database  # noqa: E402
-from service.store.migrate import upgrade  # noqa: E402
+from service.app import create_app
+from service.commands import accounts
+from service.commands.context import Services
+from service.config import Settings
+from service.store.db import Database
+from service.store.migrate import upgrade
 
 TESTS = Path(__file__).parent
 ROOT = TESTS.parent

@@ -8,7 +8,7 @@ from service.commands.accounts import actor_from_token
 from service.commands.context import SERVICES_KEY, Actor, Services
 from service.errors import Unauthorized
 
-BEARER = [{"bearerAuth": []}]
+BEARER: list[dict[str, list[str]]] = [{"bearerAuth": []}]
 
 
 def services() -> Services:

@@ -25,7 +25,10 @@ class Services:
 
 @dataclass(frozen=True)
 class Actor:
-    """The authenticated user of a request, with roles per unit id."""
+    """The authenticated user of a request, with roles per unit id.
+
+    ``user_id`` 0 is the system itself (CLI, worker): it is stored as no user.
+    """
 
     user_id: int
     username: str

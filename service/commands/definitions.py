@@ -101,12 +101,12 @@ def deploy(services: Services, actor: Actor, request: DeployRequest) -> tuple[De
             title=request.title or meta.get("judul") or diagram.title,
             bpmn_xml=request.bpmn.decode("utf-8"), checksum=checksum, forms=snapshot,
             dependencies=[dep.id for dep in dependencies],
-            sop_number=request.sop_number or meta.get("nomor_sop"),
+            sop_number=request.sop_number or meta.get("nomor_sop") or None,
             created_on=_date(meta.get("tanggal_pembuatan"), "tanggal_pembuatan"),
             revised_on=_date(meta.get("tanggal_revisi"), "tanggal_revisi"),
             effective_on=_date(request.effective_on or meta.get("tanggal_efektif"), "effective_on"),
-            approved_by=request.approved_by or meta.get("disahkan_oleh"),
-            sop_metadata=dict(meta), status=status, deployed_by=actor.user_id,
+            approved_by=request.approved_by or meta.get("disahkan_oleh") or None,
+            sop_metadata=dict(meta), status=status, deployed_by=actor.user_id or None,
         )
         session.add(definition)
         session.flush()

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import and_, exists, false, func, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -46,7 +46,7 @@ class TaskQuery:
 def _candidate_filter(actor: Actor) -> ColumnElement[bool]:
     clauses = [and_(TaskCandidate.unit_id == unit_id, TaskCandidate.role.in_(sorted(roles)))
                for unit_id, roles in actor.roles_by_unit.items()]
-    return exists().where(TaskCandidate.task_id == Task.id, or_(*clauses) if clauses else False)
+    return exists().where(TaskCandidate.task_id == Task.id, or_(false(), *clauses))
 
 
 def list_tasks(services: Services, actor: Actor, query: TaskQuery, now: datetime | None = None

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -65,7 +65,7 @@ class WorkCalendar:
             if count == days:
                 break
         closing = self.hours[day.weekday()][1]
-        return datetime.combine(day, closing, tzinfo=self.zone).astimezone(timezone.utc)
+        return datetime.combine(day, closing, tzinfo=self.zone).astimezone(UTC)
 
     def add_working_hours(self, start: datetime, hours: float) -> datetime:
         """The instant ``hours`` of office time after ``start``, skipping closed hours and days."""
@@ -82,7 +82,7 @@ class WorkCalendar:
                 if window_start < window_end:
                     available = window_end - window_start
                     if remaining <= available:
-                        return (window_start + remaining).astimezone(timezone.utc)
+                        return (window_start + remaining).astimezone(UTC)
                     remaining -= available
             day = next(iter(self._working_days_after(day)))
             cursor = datetime.combine(day, time(0, 0), tzinfo=self.zone)
@@ -101,4 +101,4 @@ class WorkCalendar:
 
 
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)

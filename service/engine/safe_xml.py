@@ -38,8 +38,8 @@ def parse_xml(data: bytes) -> etree._ElementTree:
     try:
         root = etree.fromstring(data, parser=_parser())
     except etree.XMLSyntaxError as exc:
-        line = exc.lineno if exc.lineno else None
+        error_line: int | None = exc.lineno or None
         raise InvalidDiagram(
-            "The file is not well-formed XML", [{"line": line, "message": str(exc.msg or exc)}]
+            "The file is not well-formed XML", [{"line": error_line, "message": str(exc.msg or exc)}]
         ) from exc
     return etree.ElementTree(root)

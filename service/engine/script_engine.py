@@ -18,7 +18,7 @@ from service.engine import expressions
 from service.errors import ExpressionError
 
 
-class SafeEnvironment(BasePythonScriptEngineEnvironment):  # type: ignore[misc]
+class SafeEnvironment(BasePythonScriptEngineEnvironment):
     def __init__(self, functions: Mapping[str, Callable[..., Any]]) -> None:
         super().__init__()
         self.functions = dict(functions)
