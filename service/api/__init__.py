@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask
 from flask_smorest import Api
 
-from service.api import auth, cases, definitions, docs, errors, health, tasks
+from service.api import auth, cases, definitions, docs, errors, health, metrics, tasks
 
 
 def init_app(app: Flask) -> None:
@@ -25,4 +25,5 @@ def init_app(app: Flask) -> None:
         rest.register_blueprint(module.blp)
     app.register_blueprint(health.blp)
     app.register_blueprint(docs.blp)
+    metrics.init_app(app)
     errors.init_app(app)
