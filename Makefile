@@ -28,6 +28,8 @@ RUN_PORT ?= 5000
 apt_need = $(if $(shell { $(2) ; } >/dev/null 2>&1 && echo present),,$(1))
 APT_PACKAGES_NEEDED = $(strip \
 	$(call apt_need,postgresql,command -v pg_ctl || ls /usr/lib/postgresql/*/bin/pg_ctl) \
+	$(call apt_need,chromium,command -v chromium) \
+	$(call apt_need,fonts-liberation,fc-match Arial | grep -q Liberation) \
 	)
 APT_INSTALL_FLAGS ?= --no-install-recommends
 
@@ -37,8 +39,8 @@ ASSETS_STAMP := node_modules/.installed
 
 help:
 	@echo "make venv      - create $(VENV) and install the package with [dev,server] (when pyproject.toml changed)"
-	@echo "make sysdeps   - apt-get install missing system packages (PostgreSQL server binaries)"
-	@echo "make assets    - npm ci + npm run build, when package.json exists and changed"
+	@echo "make sysdeps   - apt-get install missing system packages (PostgreSQL server binaries, Chromium)"
+	@echo "make assets    - npm ci + npm run build (bpmn-js into service/web/static/dist/), when package.json changed"
 	@echo "make lint      - ruff + mypy"
 	@echo "make test      - everything above, then pytest (PYTEST_ARGS='-k foo' to narrow)"
 	@echo "make run       - migrate, deploy bpmn/*.bpmn, load the demo and serve on http://$(RUN_HOST):$(RUN_PORT)"
@@ -77,7 +79,7 @@ sysdeps:
 # --- Front-end assets --------------------------------------------------------
 assets: $(if $(wildcard package.json),$(ASSETS_STAMP))
 
-$(ASSETS_STAMP): package.json $(wildcard package-lock.json)
+$(ASSETS_STAMP): package.json $(wildcard package-lock.json tools/build_assets.mjs)
 	if [[ -f package-lock.json ]]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi
 	if node -e 'process.exit(((require("./package.json").scripts) || {}).build ? 0 : 1)'; then npm run build; fi
 	mkdir -p $(@D)
@@ -103,7 +105,7 @@ run: venv assets
 
 # --- Housekeeping --------------------------------------------------------------
 clean:
-	rm -rf build dist .tmp .pytest_cache .mypy_cache .ruff_cache ./*.egg-info
+	rm -rf build dist .tmp .pytest_cache .mypy_cache .ruff_cache ./*.egg-info service/web/static/dist $(ASSETS_STAMP)
 	find . -path ./$(VENV) -prune -o -path ./node_modules -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
 
 distclean: clean

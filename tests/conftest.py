@@ -137,3 +137,76 @@ def deploy_bytes(client: Any, persona: Persona, data: bytes, name: str = "diagra
     return client.post("/api/definitions", headers=persona.headers,
                        data={"bpmn": (io.BytesIO(data), name), "unit": unit, **fields},
                        content_type="multipart/form-data")
+
+
+# --- shared by the API tests (added with the acceptance tests of issue #2) -------------------------
+
+@pytest.fixture
+def client(app: Any) -> Any:
+    return app.test_client()
+
+
+@pytest.fixture
+def review(client: Any, admin: Persona) -> dict[str, Any]:
+    """``review.bpmn`` deployed (v1, active) in unit A; the response body."""
+    response = deploy_file(client, admin, ENGINE_DATA / "review.bpmn")
+    assert response.status_code == 201, response.json
+    return dict(response.json)
+
+
+@pytest.fixture
+def staff(make_persona: Callable[..., Persona], units: dict[str, str]) -> dict[str, Persona]:
+    """One persona per role of ``review.bpmn`` in unit A, and some in unit B."""
+    return {
+        "pelapor_a": make_persona("pelapor.a", "Pelapor@unit-a"),
+        "kasi_a": make_persona("kasi.a", "Kasi@unit-a"),
+        "kasi2_a": make_persona("kasi2.a", "Kasi@unit-a"),
+        "kabid_a": make_persona("kabid.a", "Kabid@unit-a"),
+        "audit_a": make_persona("audit.a", "Tim Audit@unit-a"),
+        "admin_a": make_persona("admin.a", "admin@unit-a"),
+        "pelapor_b": make_persona("pelapor.b", "Pelapor@unit-b"),
+        "kasi_b": make_persona("kasi.b", "Kasi@unit-b"),
+        "kabid_b": make_persona("kabid.b", "Kabid@unit-b"),
+    }
+
+
+@pytest.fixture
+def start_review(client: Any, review: dict[str, Any], staff: dict[str, Persona]) -> Callable[..., dict[str, Any]]:
+    """Start a case of ``review`` (as Pelapor of unit A unless told); returns the case body."""
+
+    def start(persona: Persona | None = None, **body: Any) -> dict[str, Any]:
+        payload = {"definition_key": "review", "data": {"judul": "Pungli di loket"}, **body}
+        response = client.post("/api/cases", headers=(persona or staff["pelapor_a"]).headers, json=payload)
+        assert response.status_code == 201, response.json
+        return dict(response.json)
+
+    return start
+
+
+def review_variant(key: str, *replacements: tuple[str, str]) -> bytes:
+    """``review.bpmn`` with its process id changed to ``key`` and optional text replacements."""
+    text = (ENGINE_DATA / "review.bpmn").read_text(encoding="utf-8")
+    text = text.replace('processRef="review"', f'processRef="{key}"').replace('<bpmn:process id="review"',
+                                                                             f'<bpmn:process id="{key}"')
+    for old, new in replacements:
+        assert old in text, old
+        text = text.replace(old, new)
+    return text.encode()
+
+
+@pytest.fixture
+def review_b(client: Any, admin: Persona) -> dict[str, Any]:
+    """The review SOP deployed in unit B under the key ``review_b``."""
+    response = deploy_bytes(client, admin, review_variant("review_b"), unit="unit-b")
+    assert response.status_code == 201, response.json
+    return dict(response.json)
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Real argon2, with the cheapest parameters: the default ones cost ~0.2 s per hash and verify."""
+    from argon2 import PasswordHasher
+
+    from service.commands import passwords
+
+    monkeypatch.setattr(passwords, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))

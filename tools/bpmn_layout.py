@@ -28,10 +28,16 @@ NSMAP = {"bpmn": BPMN, "bpmndi": BPMNDI, "dc": DC, "di": DI, "camunda": CAMUNDA,
 # geometry
 P_X, P_Y = 160, 80  # participant origin
 HEADER_W = 30  # participant label band
-LANE_H = 200
-COL_W = 150
+LANE_H = 210
+COL_W = 170
 FIRST_COL_X = P_X + HEADER_W + 90  # centre x of column 0
-ROW_DY = 80  # node centre below the lane top
+ROW_DY = 70  # node centre below the lane top
+LOOP_DY = 8  # loop-back flows run this far below the top of a lane
+# external labels (bpmn-js: 11px Arial, line height 1.2, wrapped at the label's width)
+LABEL_W = 90
+LINE_H = 13.2
+CHAR_W = 6.2  # a generous average advance of 11px Arial, so that estimated labels are never too small
+TASK_TEXT_OVERFLOW = 10  # long task names spill this far above and below a 100x80 task
 SIZES: dict[str, tuple[int, int]] = {
     "userTask": (100, 80),
     "callActivity": (100, 80),
@@ -118,6 +124,31 @@ class Box:
         lo_y, hi_y = sorted((y1, y2))
         return lo_x < self.x + self.w and hi_x > self.x and lo_y < self.y + self.h and hi_y > self.y
 
+    def overlaps(self, o: Box) -> bool:
+        return self.x < o.x + o.w and o.x < self.x + self.w and self.y < o.y + o.h and o.y < self.y + self.h
+
+    def inside(self, o: Box) -> bool:
+        return o.x <= self.x and self.x + self.w <= o.x + o.w and o.y <= self.y and self.y + self.h <= o.y + o.h
+
+
+def text_height(text: str, width: float) -> float:
+    """Height of ``text`` wrapped at ``width`` as bpmn-js lays out an external label (an estimate)."""
+    lines, cur = 0, 0.0
+    for para in text.split("\n"):
+        lines += 1
+        cur = 0.0
+        for word in para.split():
+            w = len(word) * CHAR_W
+            if cur and cur + CHAR_W + w > width:
+                lines += 1
+                cur = w
+            else:
+                cur += (CHAR_W if cur else 0) + w
+            while cur > width:  # a word longer than the line is broken
+                lines += 1
+                cur -= width
+    return lines * LINE_H + 4
+
 
 def lane_id(name: str) -> str:
     return "Lane_" + "".join(c if c.isalnum() else "_" for c in name)
@@ -154,8 +185,9 @@ class Layout:
             self.lane_of[n.id] = n.lane
             if n.timer:
                 tb = self.boxes[n.id]
-                self.boxes[self.timer_id(n)] = Box(tb.cx - 18, tb.y + tb.h - 18, 36, 36)
-                self.boxes[self.sla_end_id(n)] = Box(tb.cx - 18, tb.y + tb.h + 32, 36, 36)
+                # on the right of the task's bottom border (clear of the name), its SLA end below it
+                self.boxes[self.timer_id(n)] = Box(tb.x + tb.w - 38, tb.y + tb.h - 18, 36, 36)
+                self.boxes[self.sla_end_id(n)] = Box(tb.x + tb.w - 38, tb.y + tb.h + 46, 36, 36)
                 self.lane_of[self.timer_id(n)] = n.lane
                 self.lane_of[self.sla_end_id(n)] = n.lane
 
@@ -166,6 +198,16 @@ class Layout:
     @staticmethod
     def sla_end_id(n: Node) -> str:
         return f"End_SLA_{n.id}"
+
+    @staticmethod
+    def timer_name(n: Node) -> str:
+        assert n.timer
+        return f"Batas waktu {n.props.get('waktu', n.timer.duration)}"
+
+    @staticmethod
+    def sla_end_name(n: Node) -> str:
+        assert n.timer
+        return f"Eskalasi SLA langkah {n.props.get('langkah', '')} ke {n.timer.eskalasi_ke}".replace("  ", " ")
 
     def lane_top(self, lane: str) -> float:
         return P_Y + self.lane_index[lane] * LANE_H
@@ -201,7 +243,7 @@ class Layout:
         else:  # loop back: over the top of the target's (or the source's) lane
             out_x = s.cx + COL_W / 2
             for lane in (self.lane_of[f.target], self.lane_of[f.source]):
-                yr = self.lane_top(lane) + 18
+                yr = self.lane_top(lane) + LOOP_DY
                 cands.append([sright, (out_x, s.cy), (out_x, yr), (t.cx, yr), (t.cx, t.y)])
         for c in cands:
             if self._free(c, skip):
@@ -301,12 +343,11 @@ class Layout:
 
     def _timer(self, proc: etree._Element, n: Node) -> None:
         assert n.timer
-        waktu = n.props.get("waktu", n.timer.duration)
         b = etree.SubElement(
             proc,
             q(BPMN, "boundaryEvent"),
             id=self.timer_id(n),
-            name=f"Batas waktu {waktu}",
+            name=self.timer_name(n),
             cancelActivity="false",
             attachedToRef=n.id,
         )
@@ -316,13 +357,7 @@ class Layout:
         td = etree.SubElement(ted, q(BPMN, "timeDuration"))
         td.set(q(XSI, "type"), "bpmn:tFormalExpression")
         td.text = n.timer.duration
-        langkah = n.props.get("langkah", "")
-        end = etree.SubElement(
-            proc,
-            q(BPMN, "endEvent"),
-            id=self.sla_end_id(n),
-            name=f"Eskalasi SLA langkah {langkah} ke {n.timer.eskalasi_ke}".replace("  ", " "),
-        )
+        end = etree.SubElement(proc, q(BPMN, "endEvent"), id=self.sla_end_id(n), name=self.sla_end_name(n))
         etree.SubElement(end, q(BPMN, "incoming")).text = f"Flow_{self.timer_id(n)}"
 
     def _di(self, defs: etree._Element, collab_id: str, part_id: str) -> None:
@@ -331,7 +366,7 @@ class Layout:
         plane = etree.SubElement(diag, q(BPMNDI, "BPMNPlane"), id=f"BPMNPlane_{p.id.replace('-', '_')}")
         plane.set("bpmnElement", collab_id)
 
-        def shape(el_id: str, box: Box, horizontal: bool = False, marker: bool = False) -> None:
+        def shape(el_id: str, box: Box, horizontal: bool = False, marker: bool = False) -> etree._Element:
             s = etree.SubElement(plane, q(BPMNDI, "BPMNShape"), id=f"{el_id}_di", bpmnElement=el_id)
             if horizontal:
                 s.set("isHorizontal", "true")
@@ -340,6 +375,7 @@ class Layout:
             etree.SubElement(
                 s, q(DC, "Bounds"), x=f"{box.x:g}", y=f"{box.y:g}", width=f"{box.w:g}", height=f"{box.h:g}"
             )
+            return s
 
         total_h = LANE_H * len(p.lanes)
         shape(part_id, Box(P_X, P_Y, self.width, total_h), horizontal=True)
@@ -347,21 +383,141 @@ class Layout:
             shape(
                 lane_id(lane), Box(P_X + HEADER_W, self.lane_top(lane), self.width - HEADER_W, LANE_H), True
             )
-        kinds = {n.id: n.kind for n in p.nodes}
-        for nid, box in self.boxes.items():
-            shape(nid, box, marker=kinds.get(nid) == "exclusiveGateway")
-
-        def edge(fid: str, pts: Sequence[tuple[float, float]]) -> None:
-            e = etree.SubElement(plane, q(BPMNDI, "BPMNEdge"), id=f"{fid}_di", bpmnElement=fid)
-            for x, y in pts:
-                etree.SubElement(e, q(DI, "waypoint"), x=f"{x:g}", y=f"{y:g}")
-
-        for f in p.flows:
-            edge(f.id, self.route(f))
+        routes: dict[str, list[tuple[float, float]]] = {f.id: self.route(f) for f in p.flows}
         for n in p.nodes:
             if n.timer:
                 tb, eb = self.boxes[self.timer_id(n)], self.boxes[self.sla_end_id(n)]
-                edge(f"Flow_{self.timer_id(n)}", [(tb.cx, tb.y + tb.h), (eb.cx, eb.y)])
+                routes[f"Flow_{self.timer_id(n)}"] = [(tb.cx, tb.y + tb.h), (eb.cx, eb.y)]
+        labels = self._labels(routes)
+
+        def label(parent: etree._Element, el_id: str) -> None:
+            if el_id in labels:
+                b = labels[el_id]
+                lab = etree.SubElement(parent, q(BPMNDI, "BPMNLabel"))
+                etree.SubElement(
+                    lab, q(DC, "Bounds"), x=f"{b.x:g}", y=f"{b.y:g}", width=f"{b.w:g}", height=f"{b.h:g}"
+                )
+
+        kinds = {n.id: n.kind for n in p.nodes}
+        for nid, box in self.boxes.items():
+            label(shape(nid, box, marker=kinds.get(nid) == "exclusiveGateway"), nid)
+
+        for fid, pts in routes.items():
+            e = etree.SubElement(plane, q(BPMNDI, "BPMNEdge"), id=f"{fid}_di", bpmnElement=fid)
+            for x, y in pts:
+                etree.SubElement(e, q(DI, "waypoint"), x=f"{x:g}", y=f"{y:g}")
+            label(e, fid)
+
+    def _labels(self, routes: dict[str, list[tuple[float, float]]]) -> dict[str, Box]:
+        """Place every external label (events, gateways, named flows) where it overlaps no shape, no
+        flow and no other label, inside its lane (flows: inside the pool); else at its first choice."""
+        p = self.proc
+        kinds = {n.id: n.kind for n in p.nodes}
+        obstacles = [
+            Box(b.x, b.y - TASK_TEXT_OVERFLOW, b.w, b.h + 2 * TASK_TEXT_OVERFLOW)
+            if kinds.get(nid) in ("userTask", "callActivity")
+            else b
+            for nid, b in self.boxes.items()
+        ]
+        segments = [(a, b) for pts in routes.values() for a, b in itertools.pairwise(pts)]
+        segments += [  # lane borders: a label stays in one lane
+            ((P_X + HEADER_W, self.lane_top(lane)), (P_X + self.width, self.lane_top(lane))) for lane in p.lanes[1:]
+        ]
+        pool = Box(P_X + HEADER_W, P_Y, self.width - HEADER_W, LANE_H * len(p.lanes))
+        placed: dict[str, Box] = {}
+
+        def free(c: Box, area: Box) -> bool:
+            return (
+                c.inside(area)
+                and not any(c.overlaps(o) for o in obstacles)
+                and not any(c.overlaps(o) for o in placed.values())
+                and not any(c.hit(a, b) for a, b in segments)
+            )
+
+        def place(el_id: str, cands: Sequence[Box], area: Box) -> None:
+            if cands:
+                placed[el_id] = next((c for c in cands if free(c, area)), cands[0])
+
+        def lane_box(nid: str) -> Box:
+            return Box(P_X + HEADER_W, self.lane_top(self.lane_of[nid]), self.width - HEADER_W, LANE_H)
+
+        def around(b: Box, text: str) -> list[Box]:
+            """below, above, then the four corners (the default of bpmn-js is below)."""
+            h = text_height(text, LABEL_W)
+            return [
+                Box(b.cx - LABEL_W / 2, b.y + b.h + 4, LABEL_W, h),
+                Box(b.cx - LABEL_W / 2, b.y - 4 - h, LABEL_W, h),
+                Box(b.x - LABEL_W + 8, b.y + b.h - 2, LABEL_W, h),
+                Box(b.x - LABEL_W + 8, b.y - h + 2, LABEL_W, h),
+                Box(b.x + b.w - 8, b.y + b.h - 2, LABEL_W, h),
+                Box(b.x + b.w - 8, b.y - h + 2, LABEL_W, h),
+            ]
+
+        def beside(b: Box, text: str, top: float) -> list[Box]:
+            """left of b, then right of it, from ``top`` down; narrower if need be."""
+            out = []
+            for w in (LABEL_W, 70):
+                h = text_height(text, w)
+                out += [Box(b.x - 4 - w, top, w, h), Box(b.x + b.w + 4, top, w, h)]
+            return out
+
+        for n in p.nodes:
+            if n.kind in ("startEvent", "endEvent", "intermediateThrowEvent", "exclusiveGateway") and n.name:
+                place(n.id, around(self.boxes[n.id], n.name), lane_box(n.id))
+        for n in p.nodes:
+            if n.timer:
+                task, tb, eb = self.boxes[n.id], self.boxes[self.timer_id(n)], self.boxes[self.sla_end_id(n)]
+                tid, eid = self.timer_id(n), self.sla_end_id(n)
+                place(tid, beside(tb, self.timer_name(n), task.y + task.h + TASK_TEXT_OVERFLOW + 1), lane_box(tid))
+                place(eid, [*beside(eb, self.sla_end_name(n), eb.y - 2), *around(eb, self.sla_end_name(n))],
+                      lane_box(eid))
+
+        def shared(a: tuple[float, float], b: tuple[float, float], fid: str) -> bool:
+            """Does another flow run along the segment a-b (a common trunk)?"""
+            for other, pts in routes.items():
+                if other == fid:
+                    continue
+                for c, d in itertools.pairwise(pts):
+                    if a[0] == b[0] == c[0] == d[0] and min(a[1], b[1]) < max(c[1], d[1]) and \
+                            min(c[1], d[1]) < max(a[1], b[1]):
+                        return True
+                    if a[1] == b[1] == c[1] == d[1] and min(a[0], b[0]) < max(c[0], d[0]) and \
+                            min(c[0], d[0]) < max(a[0], b[0]):
+                        return True
+            return False
+
+        for f in p.flows:
+            if not f.name:
+                continue
+            pts = routes[f.id]
+            segs = list(itertools.pairwise(pts))
+            # the first segment (nearest the gateway), the last, then the longest; never a common trunk
+            middle = sorted(segs[1:-1], key=lambda s: -abs(s[1][0] - s[0][0]) - abs(s[1][1] - s[0][1]))
+            order = [segs[0], *segs[1:][-1:], *middle]
+            cands: list[Box] = []
+            for a, b in order:
+                if shared(a, b, f.id):
+                    continue
+                if a[1] == b[1]:  # horizontal: above, then below, at the end nearest the source
+                    lo, hi = sorted((a[0], b[0]))
+                    w = min(LABEL_W, hi - lo - 10)
+                    if w < 40:
+                        continue
+                    h = text_height(f.name, w)
+                    x = lo + 5 if a[0] <= b[0] else hi - 5 - w
+                    cands += [Box(x, a[1] - 3 - h, w, h), Box(x, a[1] + 3, w, h)]
+                else:  # vertical: right, then left, at the end nearest the source
+                    h = text_height(f.name, LABEL_W)
+                    lo, hi = sorted((a[1], b[1]))
+                    if hi - lo < h + 10:
+                        continue
+                    y = lo + 5 if a[1] <= b[1] else hi - 5 - h
+                    cands += [Box(a[0] + 4, y, LABEL_W, h), Box(a[0] - 4 - LABEL_W, y, LABEL_W, h)]
+            if not cands:  # fall back to the middle of the first segment
+                (a, b), h = segs[0], text_height(f.name, LABEL_W)
+                cands = [Box((a[0] + b[0]) / 2 - LABEL_W / 2, (a[1] + b[1]) / 2 - h - 3, LABEL_W, h)]
+            place(f.id, cands, pool)
+        return placed
 
 
 def write(proc: Process, path: str) -> None:

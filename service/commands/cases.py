@@ -10,11 +10,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from service import forms as form_files
+from service.commands.calendars import calendar_for
 from service.commands.context import Actor, Services
-from service.commands.definitions import compiled_for, startable
+from service.commands.definitions import startable
 from service.commands.history import HistoryWriter
+from service.commands.specs import compiled_for
 from service.commands.sync import deliver_buffered, write_back
-from service.engine import CaseRun, CaseStatus, WorkCalendar, utc_now
+from service.engine import CaseRun, CaseStatus, utc_now
 from service.errors import Conflict, Forbidden, NotFound
 from service.store.models import BufferedMessage, Case, Definition, HistoryEntry, Task, Unit
 
@@ -27,12 +29,9 @@ class StartRequest:
     data: dict[str, Any] = field(default_factory=dict)
 
 
-def calendar_of(unit: Unit) -> WorkCalendar:
-    return WorkCalendar(timezone=unit.timezone)
-
-
 def restore(services: Services, session: Session, case: Case) -> CaseRun:
-    return CaseRun.restore(compiled_for(services, session, case.definition), case.state, calendar_of(case.unit))
+    return CaseRun.restore(compiled_for(services, session, case.definition), case.state,
+                           calendar_for(session, case.unit))
 
 
 def start_case(services: Services, actor: Actor, request: StartRequest) -> Case:
@@ -46,16 +45,24 @@ def start_case(services: Services, actor: Actor, request: StartRequest) -> Case:
                             f"in unit {definition.unit.code}")
         form_key = compiled.start_form_key
         form_files.validate_data((definition.forms or {}).get(form_key) if form_key else None, request.data)
-        run = CaseRun.start(compiled, request.data, calendar_of(definition.unit))
-        case = Case(id=str(uuid.uuid4()), definition=definition, definition_id=definition.id,
-                    unit=definition.unit, unit_id=definition.unit_id, business_key=request.business_key,
-                    status=CaseStatus.RUNNING.value, state={}, data={}, started_by=actor.user_id)
-        session.add(case)
-        session.flush()
-        history = HistoryWriter(session, case.id, actor.username)
-        history.add("case_started", {"definition_key": definition.key, "version": definition.version})
-        write_back(session, case, run, history, data_delta=request.data)
-        return case
+        run = CaseRun.start(compiled, request.data, calendar_for(session, definition.unit))
+        return record_new_case(session, definition, run, actor.username, started_by=actor.user_id or None,
+                               business_key=request.business_key, data=request.data)
+
+
+def record_new_case(session: Session, definition: Definition, run: CaseRun, actor_name: str, *,
+                    started_by: int | None, business_key: str | None, data: dict[str, Any],
+                    action: str = "case_started") -> Case:
+    """Insert a case that the engine just started, with its first history rows and tasks."""
+    case = Case(id=str(uuid.uuid4()), definition=definition, definition_id=definition.id, unit=definition.unit,
+                unit_id=definition.unit_id, business_key=business_key, status=CaseStatus.RUNNING.value,
+                state={}, data={}, started_by=started_by)
+    session.add(case)
+    session.flush()
+    history = HistoryWriter(session, case.id, actor_name)
+    history.add(action, {"definition_key": definition.key, "version": definition.version})
+    write_back(session, case, run, history, data_delta=data)
+    return case
 
 
 def _visible_case(session: Session, actor: Actor, case_id: str) -> Case:

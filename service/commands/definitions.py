@@ -8,15 +8,16 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from service import forms as form_files
 from service.commands.accounts import unit_by_code
 from service.commands.context import PROCESS_OWNER_ROLE, Actor, Services
-from service.engine import CompiledDefinition, compile_definition, outline
+from service.engine import compile_definition, outline, utc_now
+from service.engine.schedule import first_run
 from service.errors import Conflict, Forbidden, InvalidInput, NotFound
-from service.store.models import Definition
+from service.store.models import Definition, Schedule
 
 ACTIVE, DRAFT = "active", "draft"
 
@@ -110,21 +111,20 @@ def deploy(services: Services, actor: Actor, request: DeployRequest) -> tuple[De
         )
         session.add(definition)
         session.flush()
+        schedule_revision(session, definition, diagram.start_timer)
         services.specs.get(definition.id, lambda: compiled)
         return definition, True
 
 
-def compiled_for(services: Services, session: Session, definition: Definition) -> CompiledDefinition:
-    """The compiled spec of a revision, from the cache or compiled from its stored XML."""
-
-    def build() -> CompiledDefinition:
-        deps = [session.get(Definition, dep_id) for dep_id in definition.dependencies]
-        forms = definition.forms or {}
-        return compile_definition(
-            definition.bpmn_xml.encode(), forms.__contains__, [d.bpmn_xml.encode() for d in deps if d]
-        )
-
-    return services.specs.get(definition.id, build)
+def schedule_revision(session: Session, definition: Definition, start_timer: str | None) -> None:
+    """Called at deploy: the new active revision replaces the schedules of older ones of its key."""
+    if definition.status != "active":
+        return
+    older = select(Definition.id).where(Definition.key == definition.key, Definition.id != definition.id)
+    session.execute(delete(Schedule).where(Schedule.definition_id.in_(older)))
+    if start_timer:
+        session.add(Schedule(definition_id=definition.id, expression=start_timer,
+                             next_run_at=first_run(start_timer, utc_now())))
 
 
 def _visible(actor: Actor, definition: Definition) -> bool:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from service.commands.history import HistoryWriter
@@ -44,7 +44,14 @@ def deliver_buffered(session: Session, case: Case, run: CaseRun, history: Histor
 
 
 def record_fired_timers(case: Case, timers: list[FiredTimer], history: HistoryWriter, session: Session) -> None:
+    """History, breach marks on the open tasks and escalation outbox rows for fired timers."""
+    now = utc_now()
     for timer in timers:
+        if timer.attached_to:
+            session.execute(update(Task).where(
+                Task.case_id == case.id, Task.element_id == timer.attached_to,
+                Task.status == TaskStatus.READY.value, Task.breached_at.is_(None),
+            ).values(breached_at=now))
         history.add("timer_fired", {"name": timer.name, "attached_to": timer.attached_to,
                                     "escalate_to": timer.escalate_to}, element_id=timer.element_id)
         if timer.escalate_to:

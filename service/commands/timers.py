@@ -7,19 +7,21 @@ so that several workers share the work, and the optimistic lock guards SQLite.
 
 from __future__ import annotations
 
-from datetime import datetime
+import logging
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
 from service.commands.cases import restore
-from service.commands.context import Services
+from service.commands.context import Actor, Services
 from service.commands.history import HistoryWriter
 from service.commands.sync import deliver_buffered, record_fired_timers, write_back
 from service.engine import CaseStatus, utc_now
-from service.errors import Conflict
+from service.errors import Conflict, Forbidden, NotFound
 from service.store.models import Case
 
 WORKER_ACTOR = "system:timer"
+log = logging.getLogger("alur.worker")
 
 
 def due_case_ids(services: Services, now: datetime, limit: int = 100) -> list[str]:
@@ -30,8 +32,21 @@ def due_case_ids(services: Services, now: datetime, limit: int = 100) -> list[st
         ))
 
 
+MAX_TIMER_FAILURES = 5
+
+
+def backoff(failures: int) -> timedelta:
+    """1, 2, 4, 8 … minutes, at most a day, after the n-th consecutive failure."""
+    return timedelta(minutes=min(2 ** (failures - 1), 24 * 60))
+
+
 def fire_case_timers(services: Services, case_id: str, now: datetime) -> int:
-    """Fire what is due in one case; returns how many timers fired (0 if another worker took it)."""
+    """Fire what is due in one case; returns how many timers fired (0 if another worker took it).
+
+    A failure (an expression that breaks, a bug) rolls the step back, then is counted on the case
+    with a retry after :func:`backoff`; after :data:`MAX_TIMER_FAILURES` the case becomes an
+    incident (status ``error``) that an administrator can retry.
+    """
     try:
         with services.db.transaction() as session:
             statement = select(Case).where(Case.id == case_id)
@@ -47,9 +62,47 @@ def fire_case_timers(services: Services, case_id: str, now: datetime) -> int:
             record_fired_timers(case, fired, history, session)
             deliver_buffered(session, case, run, history)
             write_back(session, case, run, history)
+            case.timer_failures = 0
             return len(fired)
     except Conflict:
         return 0
+    except Exception as exc:
+        log.warning("timer of case %s failed: %s", case_id, exc)
+        _count_failure(services, case_id, now, exc)
+        return 0
+
+
+def _count_failure(services: Services, case_id: str, now: datetime, error: Exception) -> None:
+    with services.db.transaction() as session:
+        case = session.get(Case, case_id)
+        if case is None:
+            return
+        case.timer_failures += 1
+        case.last_error = f"{type(error).__name__}: {error}"[:2000]
+        history = HistoryWriter(session, case.id, WORKER_ACTOR)
+        if case.timer_failures >= MAX_TIMER_FAILURES:
+            case.status = CaseStatus.ERROR.value
+            history.add("incident", {"error": case.last_error, "failures": case.timer_failures})
+        else:
+            case.next_timer_at = now + backoff(case.timer_failures)
+            history.add("timer_failed", {"error": case.last_error, "retry_at": case.next_timer_at.isoformat()})
+
+
+def retry_case(services: Services, actor: Actor, case_id: str) -> Case:
+    """An administrator puts an incident back to work: the worker retries it at its next sweep."""
+    with services.db.transaction() as session:
+        case = session.get(Case, case_id)
+        if case is None or not actor.is_member(case.unit_id):
+            raise NotFound(f"Case {case_id} does not exist or is not visible to you")
+        if not actor.administers(case.unit_id):
+            raise Forbidden("Only an administrator of the unit may retry a case")
+        if case.status != CaseStatus.ERROR.value:
+            raise Conflict(f"Case {case_id} is {case.status}, not in error")
+        case.status = CaseStatus.RUNNING.value
+        case.timer_failures = 0
+        case.next_timer_at = utc_now()
+        HistoryWriter(session, case.id, actor.username).add("incident_retried", {"error": case.last_error})
+        return case
 
 
 def fire_due_timers(services: Services, now: datetime | None = None, limit: int = 100) -> int:

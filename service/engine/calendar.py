@@ -27,7 +27,9 @@ MAX_WORKING_DAYS = 3660
 
 @functools.lru_cache(maxsize=64)
 def _national_holidays(year: int) -> frozenset[date]:
-    return frozenset(holidays.country_holidays("ID", years=year).keys())
+    """Indonesia's public holidays and cuti bersama (the package's "government" category)."""
+    days = holidays.country_holidays("ID", years=year, categories=("public", "government"))
+    return frozenset(days.keys())
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,30 @@ class WorkCalendar:
                     remaining -= available
             day = next(iter(self._working_days_after(day)))
             cursor = datetime.combine(day, time(0, 0), tzinfo=self.zone)
+
+    def working_seconds(self, start: datetime, end: datetime) -> float:
+        """Office time between two instants (for SLA reports): the overlap with the open windows."""
+        if end <= start:
+            return 0.0
+        day, last = start.astimezone(self.zone).date(), end.astimezone(self.zone).date()
+        total = 0.0
+        while day <= last and (day - start.date()).days <= MAX_WORKING_DAYS:
+            if self.is_working_day(day):
+                opens, closes = self.hours[day.weekday()]
+                window_start = max(start, datetime.combine(day, opens, tzinfo=self.zone))
+                window_end = min(end, datetime.combine(day, closes, tzinfo=self.zone))
+                total += max((window_end - window_start).total_seconds(), 0.0)
+            day += timedelta(days=1)
+        return total
+
+    @classmethod
+    def of(cls, timezone_name: str, hours: Mapping[str, Any] | None, closed_days: Iterable[date]) -> WorkCalendar:
+        """A calendar from stored settings: ``hours`` maps weekday "0"–"6" to ["08:00", "16:00"]."""
+        office_hours = DEFAULT_HOURS if not hours else {
+            int(day): (time.fromisoformat(window[0]), time.fromisoformat(window[1]))
+            for day, window in hours.items()
+        }
+        return cls(timezone=timezone_name, hours=office_hours, closed_days=frozenset(closed_days))
 
     def timer_functions(self, now: Callable[[], datetime]) -> dict[str, Callable[..., Any]]:
         """``hari_kerja``/``jam_kerja`` for expressions: each returns an ISO duration from now."""

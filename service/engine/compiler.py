@@ -36,6 +36,8 @@ class DiagramOutline:
     form_keys: frozenset[str]
     metadata: Mapping[str, str]
     lanes: tuple[str, ...]
+    #: text of the main process's timer start event (a periodic SOP), if it has one
+    start_timer: str | None = None
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,8 @@ def outline(data: bytes) -> DiagramOutline:
         form_keys=frozenset(e.get(camunda("formKey")) for e in root.iter() if e.get(camunda("formKey"))),
         metadata={p.get("name"): p.get("value") or "" for p in properties if p.get("name")},
         lanes=tuple(dict.fromkeys(lane.get("name") for lane in main.xpath(".//bpmn:lane[@name]", namespaces=NS))),
+        start_timer=next(iter(main.xpath(
+            "./bpmn:startEvent/bpmn:timerEventDefinition/*/text()", namespaces=NS)), None),
     )
 
 

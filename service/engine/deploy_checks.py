@@ -36,9 +36,14 @@ class CheckContext:
     known_processes: Container[str]
 
 
+def _names_a_shape(element: etree._Element) -> bool:
+    """Event definitions carry ids too, but a modeler selects the event that holds them."""
+    return element.get("id") is not None and not str(element.tag).endswith("EventDefinition")
+
+
 def issue(element: etree._Element, message: str) -> ErrorDetail:
     owner = element
-    while owner is not None and owner.get("id") is None:
+    while owner is not None and not _names_a_shape(owner):
         owner = owner.getparent()
     return {
         "element_id": owner.get("id") if owner is not None else None,

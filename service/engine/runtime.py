@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -114,12 +114,26 @@ class CaseRun:
         workflow.script_engine = safe_script_engine(self.functions)
 
     @classmethod
-    def start(cls, compiled: CompiledDefinition, data: Mapping[str, Any], calendar: WorkCalendar) -> CaseRun:
+    def start(cls, compiled: CompiledDefinition, data: Mapping[str, Any], calendar: WorkCalendar,
+              scheduled: bool = False) -> CaseRun:
+        """Start a case; ``scheduled`` (the worker's periodic starts) lets a timer start event fire now."""
         workflow = BpmnWorkflow(compiled.spec, dict(compiled.subprocess_specs))
         run = cls(compiled, workflow, calendar)
         workflow.task_tree.data.update(data)
         run._advance()
+        if scheduled:
+            run._fire_start_timers()
         return run
+
+    def _fire_start_timers(self) -> None:
+        due = (self.now() - timedelta(seconds=1)).isoformat()
+        for task in self._waiting_timers():
+            if task.parent is not None and task.parent.task_spec.name == "Start":
+                value = task.internal_data.get("event_value")
+                task.internal_data["event_value"] = (
+                    {**value, "cycles": 1, "next": due} if isinstance(value, dict) else due
+                )
+        self._advance()
 
     @classmethod
     def restore(cls, compiled: CompiledDefinition, state: Mapping[str, Any], calendar: WorkCalendar) -> CaseRun:

@@ -42,4 +42,17 @@ def parse_xml(data: bytes) -> etree._ElementTree:
         raise InvalidDiagram(
             "The file is not well-formed XML", [{"line": error_line, "message": str(exc.msg or exc)}]
         ) from exc
-    return etree.ElementTree(root)
+    tree = etree.ElementTree(root)
+    # The byte scan above misses a DOCTYPE in UTF-16/32; lxml reports it once decoded.
+    if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:
+        raise InvalidDiagram(
+            "A DOCTYPE or ENTITY declaration is not allowed in a diagram",
+            [{"line": 1, "message": "DOCTYPE/ENTITY declarations are refused (XXE and entity expansion)"}],
+        )
+    # Diagrams are stored and served as UTF-8 text.
+    if (tree.docinfo.encoding or "UTF-8").upper().replace("_", "-") not in ("UTF-8", "UTF8", "ASCII", "US-ASCII"):
+        raise InvalidDiagram(
+            "Diagrams must be UTF-8 encoded",
+            [{"line": 1, "message": f"the file is encoded as {tree.docinfo.encoding}; save it as UTF-8"}],
+        )
+    return tree

@@ -34,6 +34,21 @@ class Unit(Base):
     code: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     timezone: Mapped[str] = mapped_column(String(64), default="Asia/Jakarta")
+    #: weekday "0" (Monday) … "6" → ["08:00", "16:00"]; null means Monday–Friday 08:00–16:00
+    working_hours: Mapped[dict[str, Any] | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class ClosedDay(Base):
+    """A day a unit's office is closed besides the national holidays (cuti bersama, local closures)."""
+
+    __tablename__ = "unit_closed_days"
+    __table_args__ = (UniqueConstraint("unit_id", "day"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"), index=True)
+    day: Mapped[date] = mapped_column(Date)
+    kind: Mapped[str] = mapped_column(String(40), default="libur")
+    note: Mapped[str] = mapped_column(String(300), default="")
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
 
 
@@ -109,6 +124,9 @@ class Case(Base):
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
     updated_at: Mapped[datetime] = mapped_column(default=utc_now)
     completed_at: Mapped[datetime | None] = mapped_column()
+    #: consecutive failed timer sweeps; at the limit the case becomes status "error" (an incident)
+    timer_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_error: Mapped[str | None] = mapped_column(Text)
     definition: Mapped[Definition] = relationship(lazy="joined")
     unit: Mapped[Unit] = relationship(lazy="joined")
 
@@ -134,6 +152,8 @@ class Task(Base):
     status: Mapped[str] = mapped_column(String(20))
     claimed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     due_at: Mapped[datetime | None] = mapped_column()
+    #: when an SLA timer on the task fired (the task stays open: the timers are non-interrupting)
+    breached_at: Mapped[datetime | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
     completed_at: Mapped[datetime | None] = mapped_column()
     completed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
@@ -155,6 +175,18 @@ class TaskCandidate(Base):
     role: Mapped[str] = mapped_column(String(100), primary_key=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
     task: Mapped[Task] = relationship(back_populates="candidates")
+
+
+class Schedule(Base):
+    """A timer start event of a deployed revision: the worker starts a case at each ``next_run_at``."""
+
+    __tablename__ = "schedules"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    definition_id: Mapped[int] = mapped_column(ForeignKey("definitions.id", ondelete="CASCADE"), unique=True)
+    expression: Mapped[str] = mapped_column(String(200))
+    next_run_at: Mapped[datetime | None] = mapped_column(index=True)
+    last_run_at: Mapped[datetime | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
 
 
 class HistoryEntry(Base):

@@ -1,1 +1,1 @@
-"""Background work: due timers now; the outbox (mail) arrives with the public-intake issue."""
+"""Background work: periodic SOP starts and due timers; the outbox (mail) comes with public intake."""

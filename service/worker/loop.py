@@ -8,13 +8,23 @@ import threading
 from types import FrameType
 
 from service.commands.context import Services
+from service.commands.schedules import start_due_schedule
 from service.commands.timers import fire_due_timers
+from service.engine import utc_now
 
 log = logging.getLogger("alur.worker")
 
 
 def run_once(services: Services, batch: int = 100) -> bool:
-    """Fire every due timer, one batch of cases at a time; True if anything fired."""
+    """Start the due periodic cases, then fire every due timer, a batch of cases at a time.
+
+    True if anything happened.
+    """
+    started = 0
+    while start_due_schedule(services, utc_now()):
+        started += 1
+    if started:
+        log.info("started %d scheduled case(s)", started)
     fired_any = False
     while True:
         fired = fire_due_timers(services, limit=batch)
@@ -22,7 +32,7 @@ def run_once(services: Services, batch: int = 100) -> bool:
             log.info("fired %d timer(s)", fired)
         fired_any = fired_any or bool(fired)
         if fired < 1:
-            return fired_any
+            return fired_any or bool(started)
 
 
 def run_forever(services: Services, interval: float = 5.0) -> None:

@@ -1,0 +1,255 @@
+"""Baseline throughput: N cases of a bundled SOP over HTTP (gunicorn) vs. the engine alone.
+
+    .venv/bin/python benchmarks/throughput.py --backend both --cases 200 --concurrency 4
+
+For each backend: a fresh database (SQLite file in a temp dir, or a private PostgreSQL server from
+``tests/support/postgres.py``), migrations, the unit and one user per lane, the SOP deployed; then the
+real app under gunicorn on a free 127.0.0.1 port and C client threads, each driving one case at a time
+along one full path (start → each lane lists its tasks and completes its step → case completed).
+Then the same path in-process through the engine alone (no DB, no HTTP), state JSON round-tripped
+between steps. Every phase stops starting cases after ``--max-seconds``. Not a test: no assertions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import json
+import pstats
+import signal
+import sys
+import tempfile
+import threading
+import time
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+
+from _harness import INTAKE, PASSWORD, ROOT, STEPS, USERS, Client, gunicorn, percentile, prepare_database
+
+from service.engine import CaseRun, WorkCalendar, compile_definition
+
+KINDS = ("token", "start", "list", "complete")
+
+
+@dataclass
+class HttpResult:
+    backend: str
+    cases: int = 0
+    completions: int = 0
+    seconds: float = 0.0
+    latencies: dict[str, list[float]] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+
+
+def run_case(client: Client, tokens: dict[str, str], key: str) -> tuple[bool, int]:
+    """One case along the path; returns (completed, task completions)."""
+    started = client.call("start", "POST", "/api/cases", {"definition_key": key, "data": INTAKE}, tokens["Pelapor"])
+    if started is None:
+        return False, 0
+    case_id, result, done = started["id"], started, 0
+    for lane, element, data in STEPS:
+        listed = client.call("list", "GET", f"/api/tasks?definition_key={key}&per_page=200", token=tokens[lane])
+        if listed is None:
+            return False, done
+        task = next((t for t in listed["items"] if t["case_id"] == case_id and t["element_id"] == element), None)
+        if task is None:
+            client.errors.append(f"list: {element} of case {case_id} is not in {lane}'s task list")
+            return False, done
+        result = client.call("complete", "POST", f"/api/tasks/{task['id']}/complete", {"data": data}, tokens[lane])
+        if result is None:
+            return False, done
+        done += 1
+    if result.get("status") != "completed":
+        client.errors.append(f"case {case_id} ended {result.get('status')!r}, not completed")
+        return False, done
+    return True, done
+
+
+def drive_http(backend: str, port: int, key: str, cases: int, concurrency: int, max_seconds: float,
+               stop: threading.Event) -> HttpResult:
+    result = HttpResult(backend)
+    lock = threading.Lock()
+    issued = [0]
+    clock = [0.0, 0.0]  # start, deadline: set when every client holds its tokens
+
+    def start_clock() -> None:
+        clock[0] = time.monotonic()
+        clock[1] = clock[0] + max_seconds
+
+    barrier = threading.Barrier(concurrency + 1, action=start_clock)
+
+    def next_case() -> bool:
+        with lock:
+            if stop.is_set() or issued[0] >= cases or time.monotonic() > clock[1]:
+                return False
+            issued[0] += 1
+            return True
+
+    def worker() -> None:
+        client = Client(port)
+        try:
+            tokens: dict[str, str] = {}
+            for lane, username in USERS.items():
+                answer = client.call("token", "POST", "/api/auth/token", {"username": username, "password": PASSWORD})
+                if answer is not None:
+                    tokens[lane] = answer["token"]
+            barrier.wait()
+            while len(tokens) == len(USERS) and next_case():
+                completed, done = run_case(client, tokens, key)
+                with lock:
+                    result.cases += completed
+                    result.completions += done
+        except threading.BrokenBarrierError:
+            pass
+        finally:
+            client.close()
+            with lock:
+                for kind, values in client.latencies.items():
+                    result.latencies.setdefault(kind, []).extend(values)
+                result.errors.extend(client.errors)
+
+    threads = [threading.Thread(target=worker, daemon=True, name=f"client-{i}") for i in range(concurrency)]
+    for thread in threads:
+        thread.start()
+    try:
+        barrier.wait()  # every client holds its tokens: the clock starts now
+        for thread in threads:
+            while thread.is_alive():
+                thread.join(timeout=0.5)
+        result.seconds = time.monotonic() - clock[0]
+    except BaseException:
+        stop.set()
+        barrier.abort()
+        raise
+    return result
+
+
+@dataclass
+class EngineResult:
+    cases: int
+    steps: int
+    seconds: float
+    errors: int
+
+
+def drive_engine(bpmn: Path, forms_dir: Path, cases: int, max_seconds: float) -> EngineResult:
+    """The same path in-process: compile once, then start/complete with a JSON round trip between steps."""
+    compiled = compile_definition(bpmn.read_bytes(), lambda form: (forms_dir / f"{form}.schema.json").is_file())
+    calendar = WorkCalendar(timezone="Asia/Jakarta")
+    done = steps = errors = 0
+    started = time.monotonic()
+    while done < cases and time.monotonic() - started < max_seconds:
+        run = CaseRun.start(compiled, dict(INTAKE), calendar)
+        state = json.loads(json.dumps(run.dump()))
+        for lane, element, data in STEPS:
+            run = CaseRun.restore(compiled, state, calendar)
+            task = next(t for t in run.ready_tasks() if t.element_id == element)
+            if lane not in task.roles:
+                errors += 1
+            run.complete(task.id, data)
+            state = json.loads(json.dumps(run.dump()))
+            steps += 1
+        errors += not run.completed
+        done += 1
+    return EngineResult(done, steps, time.monotonic() - started, errors)
+
+
+def ms(value: float) -> str:
+    return f"{value * 1000:.1f}"
+
+
+def report(http: HttpResult, engine: EngineResult) -> None:
+    rate = http.cases / http.seconds if http.seconds else 0.0
+    engine_rate = engine.cases / engine.seconds if engine.seconds else 0.0
+    print(f"\n== {http.backend}: {http.cases} cases completed in {http.seconds:.1f} s")
+    print(f"   cases/s {rate:.2f} · task completions/s {http.completions / max(http.seconds, 1e-9):.2f}"
+          f" · errors {len(http.errors)}")
+    print(f"   {'request':10s} {'count':>6s} {'p50 ms':>8s} {'p99 ms':>8s} {'max ms':>8s}")
+    for kind in KINDS:
+        values = http.latencies.get(kind, [])
+        print(f"   {kind:10s} {len(values):6d} {ms(percentile(values, 0.5)):>8s} {ms(percentile(values, 0.99)):>8s}"
+              f" {ms(max(values, default=0.0)):>8s}")
+    print(f"   HTTP/engine cases/s ratio {rate / engine_rate if engine_rate else 0.0:.4f}"
+          f" (engine alone is {engine_rate / rate if rate else float('inf'):.1f}× faster)")
+    for error in http.errors[:20]:
+        print(f"   ! {error}")
+    if len(http.errors) > 20:
+        print(f"   ! … and {len(http.errors) - 20} more")
+
+
+def profile_engine(bpmn: Path, forms_dir: Path, cases: int) -> None:
+    profiler = cProfile.Profile()
+    profiler.enable()
+    drive_engine(bpmn, forms_dir, cases, 600)
+    profiler.disable()
+    print(f"\n== cProfile of {cases} engine cases ({cases * (len(STEPS) + 1)} steps), top 25 by own time")
+    pstats.Stats(profiler, stream=sys.stdout).sort_stats("tottime").print_stats(25)
+    print("== top 25 by cumulative time")
+    pstats.Stats(profiler, stream=sys.stdout).sort_stats("cumulative").print_stats(25)
+
+
+def http_phase(backend: str, args: argparse.Namespace, stop: threading.Event) -> HttpResult:
+    with ExitStack() as stack:
+        workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix=f"alur-bench-{backend}-")))
+        if backend == "sqlite":
+            url = f"sqlite:///{workdir / 'alur.db'}"
+        else:
+            from support.postgres import create_database, running_postgres
+
+            url = create_database(stack.enter_context(running_postgres(workdir)), "alur_bench")
+        t0 = time.monotonic()
+        key = prepare_database(url, args.bpmn, args.forms, workdir / "data")
+        print(f"[{backend}] database ready ({time.monotonic() - t0:.1f} s): {url.split('@')[-1]}", flush=True)
+        port = stack.enter_context(gunicorn(url, args.forms, workdir, args.workers, args.threads))
+        print(f"[{backend}] gunicorn -w {args.workers} --threads {args.threads} on 127.0.0.1:{port}; "
+              f"{args.cases} cases × {len(STEPS)} tasks, {args.concurrency} clients", flush=True)
+        result = drive_http(backend, port, key, args.cases, args.concurrency, args.max_seconds, stop)
+        if result.errors:  # the server's side of the story, before its temp dir goes
+            tail = (workdir / "gunicorn.log").read_text(errors="replace").splitlines()[-60:]
+            print(f"[{backend}] gunicorn log (tail):\n" + "\n".join(tail), flush=True)
+        return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--backend", choices=("sqlite", "postgres", "both"), default="both")
+    parser.add_argument("--cases", type=int, default=200)
+    parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--max-seconds", type=float, default=300.0, help="cap per phase (default 300)")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
+    parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker (default 4)")
+    parser.add_argument("--bpmn", type=Path, default=ROOT / "bpmn" / "dumas-inspektorat-katingan.bpmn")
+    parser.add_argument("--forms", type=Path, default=ROOT / "forms")
+    parser.add_argument("--profile", type=int, default=0, metavar="N", help="also cProfile N engine cases")
+    args = parser.parse_args(argv)
+    if args.cases < 1 or args.concurrency < 1 or args.max_seconds <= 0:
+        parser.error("--cases, --concurrency and --max-seconds must be positive")
+
+    def on_term(_signum: int, _frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_term)
+    stop = threading.Event()
+    backends = ("sqlite", "postgres") if args.backend == "both" else (args.backend,)
+    try:
+        engine = drive_engine(args.bpmn, args.forms, args.cases, args.max_seconds)
+        print(f"== engine alone: {engine.cases} cases ({engine.steps} completions) in {engine.seconds:.2f} s: "
+              f"{engine.cases / engine.seconds:.1f} cases/s, {engine.steps / engine.seconds:.1f} completions/s, "
+              f"errors {engine.errors}", flush=True)
+        results = [http_phase(backend, args, stop) for backend in backends]
+        for result in results:
+            report(result, engine)
+        if args.profile:
+            profile_engine(args.bpmn, args.forms, args.profile)
+    except KeyboardInterrupt:
+        stop.set()
+        print("\ninterrupted: servers stopped, temp dirs removed", file=sys.stderr)
+        return 130
+    failed = sum(len(r.errors) for r in results) + engine.errors
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,79 @@
+"""Working-day calendars of units: office hours and closed days an admin manages."""
+
+from __future__ import annotations
+
+from datetime import date, time
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service.commands.accounts import unit_by_code
+from service.commands.context import Actor, Services
+from service.engine import WorkCalendar
+from service.errors import Conflict, Forbidden, InvalidInput, NotFound
+from service.store.models import ClosedDay, Unit
+
+CLOSED_DAY_KINDS = ("cuti_bersama", "libur_daerah", "libur_kantor")
+
+
+def calendar_for(session: Session, unit: Unit) -> WorkCalendar:
+    """The unit's calendar: its timezone and hours, national holidays and its own closed days."""
+    days = session.scalars(select(ClosedDay.day).where(ClosedDay.unit_id == unit.id))
+    return WorkCalendar.of(unit.timezone, unit.working_hours, days)
+
+
+def _admin_unit(session: Session, actor: Actor, code: str) -> Unit:
+    unit = unit_by_code(session, code)
+    if not actor.administers(unit.id):
+        raise Forbidden(f"Only an administrator of {code} may change its calendar")
+    return unit
+
+
+def list_closed_days(services: Services, actor: Actor, code: str) -> list[ClosedDay]:
+    with services.db.reading() as session:
+        unit = unit_by_code(session, code)
+        if not actor.is_member(unit.id):
+            raise NotFound(f"Unit '{code}' does not exist")
+        return list(session.scalars(select(ClosedDay).where(ClosedDay.unit_id == unit.id).order_by(ClosedDay.day)))
+
+
+def add_closed_day(services: Services, actor: Actor, code: str, day: date, kind: str, note: str = "") -> ClosedDay:
+    if kind not in CLOSED_DAY_KINDS:
+        raise InvalidInput(f"kind must be one of {', '.join(CLOSED_DAY_KINDS)}", [{"field": "kind", "message": kind}])
+    with services.db.transaction() as session:
+        unit = _admin_unit(session, actor, code)
+        if session.scalar(select(ClosedDay).where(ClosedDay.unit_id == unit.id, ClosedDay.day == day)):
+            raise Conflict(f"{day.isoformat()} is already a closed day of {code}")
+        closed = ClosedDay(unit_id=unit.id, day=day, kind=kind, note=note)
+        session.add(closed)
+        return closed
+
+
+def remove_closed_day(services: Services, actor: Actor, code: str, day: date) -> None:
+    with services.db.transaction() as session:
+        unit = _admin_unit(session, actor, code)
+        closed = session.scalar(select(ClosedDay).where(ClosedDay.unit_id == unit.id, ClosedDay.day == day))
+        if closed is None:
+            raise NotFound(f"{day.isoformat()} is not a closed day of {code}")
+        session.delete(closed)
+
+
+def set_working_hours(services: Services, actor: Actor, code: str, hours: dict[str, Any]) -> Unit:
+    """Replace the office hours: {"0": ["08:00", "16:00"], …}; weekdays left out are closed."""
+    checked: dict[str, list[str]] = {}
+    for day, window in hours.items():
+        try:
+            opens, closes = time.fromisoformat(window[0]), time.fromisoformat(window[1])
+            weekday = int(day)
+        except (ValueError, TypeError, IndexError) as exc:
+            raise InvalidInput("Hours look like {\"0\": [\"08:00\", \"16:00\"]}",
+                               [{"field": f"hours.{day}", "message": str(exc)}]) from exc
+        if not 0 <= weekday <= 6 or opens >= closes:
+            raise InvalidInput("Each weekday 0–6 needs an opening before its closing",
+                               [{"field": f"hours.{day}", "message": f"{window}"}])
+        checked[str(weekday)] = [opens.strftime("%H:%M"), closes.strftime("%H:%M")]
+    with services.db.transaction() as session:
+        unit = _admin_unit(session, actor, code)
+        unit.working_hours = checked
+        return unit
