@@ -134,6 +134,7 @@ class Client:
     """One benchmark client: a keep-alive connection, its latencies per request kind, its errors."""
 
     port: int
+    keep_alive: bool = True
     latencies: dict[str, list[float]] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
     conn: http.client.HTTPConnection | None = None
@@ -157,6 +158,8 @@ class Client:
             self.errors.append(f"{kind} {method} {path}: {type(exc).__name__}: {exc}")
             return None
         self.latencies.setdefault(kind, []).append(time.perf_counter() - started)
+        if not self.keep_alive:
+            self.close()
         if not 200 <= response.status < 300:
             self.errors.append(f"{kind} {method} {path}: HTTP {response.status} {raw[:300]!r}")
             return None

@@ -67,9 +67,23 @@ def run_case(client: Client, tokens: dict[str, str], key: str) -> tuple[bool, in
     return True, done
 
 
+def warm_up(port: int, key: str, cases: int) -> list[str]:
+    """Untimed cases, one after the other, a new connection per request so every worker compiles the
+    spec and builds its validators alone (two threads compiling at once can fail: see RESULTS.md)."""
+    client = Client(port, keep_alive=False)
+    tokens = {}
+    for lane, username in USERS.items():
+        answer = client.call("token", "POST", "/api/auth/token", {"username": username, "password": PASSWORD})
+        tokens[lane] = answer["token"] if answer else ""
+    for _ in range(cases):
+        run_case(client, tokens, key)
+    return client.errors
+
+
 def drive_http(backend: str, port: int, key: str, cases: int, concurrency: int, max_seconds: float,
-               stop: threading.Event) -> HttpResult:
+               stop: threading.Event, warmup: int) -> HttpResult:
     result = HttpResult(backend)
+    result.errors.extend(f"warm-up: {error}" for error in warm_up(port, key, warmup))
     lock = threading.Lock()
     issued = [0]
     clock = [0.0, 0.0]  # start, deadline: set when every client holds its tokens
@@ -203,9 +217,10 @@ def http_phase(backend: str, args: argparse.Namespace, stop: threading.Event) ->
         key = prepare_database(url, args.bpmn, args.forms, workdir / "data")
         print(f"[{backend}] database ready ({time.monotonic() - t0:.1f} s): {url.split('@')[-1]}", flush=True)
         port = stack.enter_context(gunicorn(url, args.forms, workdir, args.workers, args.threads))
-        print(f"[{backend}] gunicorn -w {args.workers} --threads {args.threads} on 127.0.0.1:{port}; "
+        print(f"[{backend}] gunicorn -w {args.workers} --threads {args.threads} on 127.0.0.1:{port}: "
+              f"{args.warmup} warm-up + "
               f"{args.cases} cases × {len(STEPS)} tasks, {args.concurrency} clients", flush=True)
-        result = drive_http(backend, port, key, args.cases, args.concurrency, args.max_seconds, stop)
+        result = drive_http(backend, port, key, args.cases, args.concurrency, args.max_seconds, stop, args.warmup)
         if result.errors:  # the server's side of the story, before its temp dir goes
             tail = (workdir / "gunicorn.log").read_text(errors="replace").splitlines()[-60:]
             print(f"[{backend}] gunicorn log (tail):\n" + "\n".join(tail), flush=True)
@@ -222,6 +237,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker (default 4)")
     parser.add_argument("--bpmn", type=Path, default=ROOT / "bpmn" / "dumas-inspektorat-katingan.bpmn")
     parser.add_argument("--forms", type=Path, default=ROOT / "forms")
+    parser.add_argument("--warmup", type=int, default=4, metavar="N", help="untimed sequential cases first")
     parser.add_argument("--profile", type=int, default=0, metavar="N", help="also cProfile N engine cases")
     args = parser.parse_args(argv)
     if args.cases < 1 or args.concurrency < 1 or args.max_seconds <= 0:

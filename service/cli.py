@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import click
@@ -11,6 +12,7 @@ from sqlalchemy import select
 
 from service.catalogue import BUNDLED_OFFICES
 from service.commands import accounts
+from service.commands.calendars import CLOSED_DAY_KINDS, add_closed_day
 from service.commands.context import ADMIN_ROLE, Actor, Services
 from service.commands.definitions import DeployRequest, deploy
 from service.commands.passwords import hash_password
@@ -71,6 +73,20 @@ def units_create(code: str, name: str, timezone: str) -> None:
     except ServiceError as exc:
         raise _fail(exc) from exc
     click.echo(f"unit {code} created")
+
+
+@units.command("closed-day")
+@click.argument("code")
+@click.argument("day", type=click.DateTime(formats=["%Y-%m-%d"]))
+@click.option("--kind", default="cuti_bersama", show_default=True, type=click.Choice(CLOSED_DAY_KINDS))
+@click.option("--note", default="")
+def units_closed_day(code: str, day: datetime, kind: str, note: str) -> None:
+    """Add a day the unit's office is closed (cuti bersama, local holiday)."""
+    try:
+        add_closed_day(_services(), SYSTEM, code, day.date(), kind, note)
+    except ServiceError as exc:
+        raise _fail(exc) from exc
+    click.echo(f"{day:%Y-%m-%d} is a closed day of {code}")
 
 
 @main.group()
@@ -180,18 +196,20 @@ def serve(host: str, port: int) -> None:
 @main.command("worker")
 @click.option("--once", is_flag=True, help="fire every due timer, then exit")
 @click.option("--interval", default=5.0, show_default=True, help="seconds between sweeps")
-def worker(once: bool, interval: float) -> None:
+@click.option("--name", default=None, help="worker name; its history entries say system:timer:NAME")
+def worker(once: bool, interval: float, name: str | None) -> None:
     """Fire due timers (SLA boundaries, waits, cycles)."""
     import logging
 
+    from service.commands.timers import worker_actor
     from service.worker.loop import run_forever, run_once
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     services = _services()
     if once:
-        run_once(services)
+        run_once(services, actor=worker_actor(name))
         return
-    run_forever(services, interval)
+    run_forever(services, interval, actor=worker_actor(name))
 
 
 if __name__ == "__main__":

@@ -210,3 +210,10 @@ def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
     from service.commands import passwords
 
     monkeypatch.setattr(passwords, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+
+
+def signed_in_now(client: Any, persona: Persona) -> Persona:
+    """The same user with a token issued at the current (possibly travelled) time."""
+    response = client.post("/api/auth/token", json={"username": persona.username, "password": PASSWORD})
+    assert response.status_code == 200, response.json
+    return Persona(persona.username, response.json["token"])

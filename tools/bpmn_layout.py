@@ -29,7 +29,7 @@ NSMAP = {"bpmn": BPMN, "bpmndi": BPMNDI, "dc": DC, "di": DI, "camunda": CAMUNDA,
 P_X, P_Y = 160, 80  # participant origin
 HEADER_W = 30  # participant label band
 LANE_H = 210
-COL_W = 170
+COL_W = 190
 FIRST_COL_X = P_X + HEADER_W + 90  # centre x of column 0
 ROW_DY = 70  # node centre below the lane top
 LOOP_DY = 8  # loop-back flows run this far below the top of a lane
@@ -171,6 +171,7 @@ class Layout:
         self.lane_index = {name: i for i, name in enumerate(proc.lanes)}
         self.boxes: dict[str, Box] = {}
         self.lane_of: dict[str, str] = {}
+        self.reserved: list[Box] = []  # label areas that flows avoid
         ncols = max(n.col for n in proc.nodes) + 1
         self.width = HEADER_W + 90 + ncols * COL_W
         seen: set[tuple[str, int]] = set()
@@ -190,6 +191,8 @@ class Layout:
                 self.boxes[self.sla_end_id(n)] = Box(tb.x + tb.w - 38, tb.y + tb.h + 46, 36, 36)
                 self.lane_of[self.timer_id(n)] = n.lane
                 self.lane_of[self.sla_end_id(n)] = n.lane
+                # kept clear of flows: the timer's and the SLA end's labels go left of them
+                self.reserved.append(Box(tb.x - 32, tb.y + tb.h, tb.w + 30, LANE_H - ROW_DY - tb.h / 2 - 4))
 
     @staticmethod
     def timer_id(n: Node) -> str:
@@ -218,6 +221,8 @@ class Layout:
             for nid, box in self.boxes.items():
                 if nid not in skip and box.hit(a, b):
                     return False
+            if any(box.hit(a, b) for box in self.reserved):
+                return False
         return True
 
     def route(self, f: Flow) -> list[tuple[float, float]]:
@@ -413,12 +418,12 @@ class Layout:
         flow and no other label, inside its lane (flows: inside the pool); else at its first choice."""
         p = self.proc
         kinds = {n.id: n.kind for n in p.nodes}
-        obstacles = [
-            Box(b.x, b.y - TASK_TEXT_OVERFLOW, b.w, b.h + 2 * TASK_TEXT_OVERFLOW)
+        obstacles = {
+            nid: Box(b.x, b.y - TASK_TEXT_OVERFLOW, b.w, b.h + 2 * TASK_TEXT_OVERFLOW)
             if kinds.get(nid) in ("userTask", "callActivity")
             else b
             for nid, b in self.boxes.items()
-        ]
+        }
         segments = [(a, b) for pts in routes.values() for a, b in itertools.pairwise(pts)]
         segments += [  # lane borders: a label stays in one lane
             ((P_X + HEADER_W, self.lane_top(lane)), (P_X + self.width, self.lane_top(lane))) for lane in p.lanes[1:]
@@ -426,32 +431,44 @@ class Layout:
         pool = Box(P_X + HEADER_W, P_Y, self.width - HEADER_W, LANE_H * len(p.lanes))
         placed: dict[str, Box] = {}
 
-        def free(c: Box, area: Box) -> bool:
+        def clashes(c: Box, area: Box, own: str) -> int:
             return (
-                c.inside(area)
-                and not any(c.overlaps(o) for o in obstacles)
-                and not any(c.overlaps(o) for o in placed.values())
-                and not any(c.hit(a, b) for a, b in segments)
+                (0 if c.inside(area) else 1)
+                + sum(c.overlaps(o) for nid, o in obstacles.items() if nid != own)
+                + sum(c.overlaps(o) for o in placed.values())
+                + sum(c.hit(a, b) for a, b in segments)
             )
 
         def place(el_id: str, cands: Sequence[Box], area: Box) -> None:
-            if cands:
-                placed[el_id] = next((c for c in cands if free(c, area)), cands[0])
+            """The first candidate that clashes with nothing, else the one with the fewest clashes."""
+            best: tuple[int, Box] | None = None
+            for c in cands:
+                n = clashes(c, area, el_id)
+                if n == 0:
+                    placed[el_id] = c
+                    return
+                if best is None or n < best[0]:
+                    best = (n, c)
+            if best:
+                placed[el_id] = best[1]
 
         def lane_box(nid: str) -> Box:
             return Box(P_X + HEADER_W, self.lane_top(self.lane_of[nid]), self.width - HEADER_W, LANE_H)
 
         def around(b: Box, text: str) -> list[Box]:
-            """below, above, then the four corners (the default of bpmn-js is below)."""
-            h = text_height(text, LABEL_W)
-            return [
-                Box(b.cx - LABEL_W / 2, b.y + b.h + 4, LABEL_W, h),
-                Box(b.cx - LABEL_W / 2, b.y - 4 - h, LABEL_W, h),
-                Box(b.x - LABEL_W + 8, b.y + b.h - 2, LABEL_W, h),
-                Box(b.x - LABEL_W + 8, b.y - h + 2, LABEL_W, h),
-                Box(b.x + b.w - 8, b.y + b.h - 2, LABEL_W, h),
-                Box(b.x + b.w - 8, b.y - h + 2, LABEL_W, h),
-            ]
+            """below, above, then the four corners (the default of bpmn-js is below); then wider."""
+            out = []
+            for w in (LABEL_W, 130):
+                h = text_height(text, w)
+                out += [
+                    Box(b.cx - w / 2, b.y + b.h + 4, w, h),
+                    Box(b.cx - w / 2, b.y - 4 - h, w, h),
+                    Box(b.x - w + 8, b.y + b.h - 2, w, h),
+                    Box(b.x - w + 8, b.y - h + 2, w, h),
+                    Box(b.x + b.w - 8, b.y + b.h - 2, w, h),
+                    Box(b.x + b.w - 8, b.y - h + 2, w, h),
+                ]
+            return out
 
         def beside(b: Box, text: str, top: float) -> list[Box]:
             """left of b, then right of it, from ``top`` down; narrower if need be."""
@@ -498,14 +515,14 @@ class Layout:
             for a, b in order:
                 if shared(a, b, f.id):
                     continue
-                if a[1] == b[1]:  # horizontal: above, then below, at the end nearest the source
+                if a[1] == b[1]:  # horizontal: above, then below, from the end nearest the source
                     lo, hi = sorted((a[0], b[0]))
-                    w = min(LABEL_W, hi - lo - 10)
+                    w = min(130, hi - lo - 10)
                     if w < 40:
                         continue
                     h = text_height(f.name, w)
-                    x = lo + 5 if a[0] <= b[0] else hi - 5 - w
-                    cands += [Box(x, a[1] - 3 - h, w, h), Box(x, a[1] + 3, w, h)]
+                    xs = (lo + 5, hi - 5 - w) if a[0] <= b[0] else (hi - 5 - w, lo + 5)
+                    cands += [Box(x, a[1] + dy, w, h) for x in xs for dy in (-3 - h, 3)]
                 else:  # vertical: right, then left, at the end nearest the source
                     h = text_height(f.name, LABEL_W)
                     lo, hi = sorted((a[1], b[1]))

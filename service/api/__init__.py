@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask
 from flask_smorest import Api
 
-from service.api import auth, cases, definitions, docs, errors, health, metrics, tasks
+from service.api import auth, cases, definitions, docs, errors, health, metrics, reports, tasks, units
 
 
 def init_app(app: Flask) -> None:
@@ -21,7 +21,7 @@ def init_app(app: Flask) -> None:
         },
     )
     rest = Api(app)
-    for module in (auth, definitions, cases, tasks):
+    for module in (auth, definitions, cases, tasks, units, reports):
         rest.register_blueprint(module.blp)
     app.register_blueprint(health.blp)
     app.register_blueprint(docs.blp)

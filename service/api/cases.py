@@ -12,6 +12,7 @@ from service.api.schemas import PageArgsSchema, PageSchema, TaskSchema
 from service.api.security import BEARER, current_actor, services
 from service.commands import cases as commands
 from service.commands.cases import CaseView
+from service.commands.timers import retry_case
 
 blp = Blueprint("cases", __name__, url_prefix="/api/cases", description="Cases: one complaint each")
 
@@ -129,4 +130,16 @@ class Cancel(MethodView):
         """Cancel a running case (administrators of its unit)"""
         actor = current_actor()
         commands.cancel_case(services(), actor, case_id, body.get("reason"))
+        return commands.get_case(services(), actor, case_id)
+
+
+@blp.route("/<string:case_id>/retry")
+class Retry(MethodView):
+    @blp.doc(security=BEARER)
+    @blp.response(200, CaseSchema)
+    @blp.alt_response(409, description="The case is not in error")
+    def post(self, case_id: str) -> CaseView:
+        """Retry a case whose timers failed repeatedly (an incident; administrators of its unit)"""
+        actor = current_actor()
+        retry_case(services(), actor, case_id)
         return commands.get_case(services(), actor, case_id)

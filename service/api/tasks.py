@@ -29,6 +29,7 @@ class TaskQueryArgsSchema(PageArgsSchema):
     unit = ma.fields.String()
     mine = ma.fields.Boolean(load_default=False)
     overdue = ma.fields.Boolean()
+    due_before = ma.fields.AwareDateTime(default_timezone=None)
     definition_key = ma.fields.String()
     sort = ma.fields.String(load_default="due_at", validate=ma.validate.OneOf(sorted(commands.SORTS)))
 

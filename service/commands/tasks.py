@@ -37,6 +37,7 @@ class TaskQuery:
     unit: str | None = None
     mine: bool = False
     overdue: bool | None = None
+    due_before: datetime | None = None
     definition_key: str | None = None
     sort: str = "due_at"
     page: int = 1
@@ -69,6 +70,8 @@ def list_tasks(services: Services, actor: Actor, query: TaskQuery, now: datetime
             moment = now or utc_now()
             statement = statement.where(Task.due_at < moment if query.overdue
                                         else or_(Task.due_at.is_(None), Task.due_at >= moment))
+        if query.due_before is not None:
+            statement = statement.where(Task.due_at < query.due_before)
         total = session.scalar(select(func.count()).select_from(statement.subquery())) or 0
         rows = session.scalars(statement.order_by(*SORTS[query.sort])
                                .offset((query.page - 1) * query.per_page).limit(query.per_page)).all()

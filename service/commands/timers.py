@@ -24,6 +24,11 @@ WORKER_ACTOR = "system:timer"
 log = logging.getLogger("alur.worker")
 
 
+def worker_actor(name: str | None = None) -> str:
+    """The history actor of a worker: ``system:timer``, or ``system:timer:<name>`` for a named one."""
+    return f"{WORKER_ACTOR}:{name}" if name else WORKER_ACTOR
+
+
 def due_case_ids(services: Services, now: datetime, limit: int = 100) -> list[str]:
     with services.db.reading() as session:
         return list(session.scalars(
@@ -40,7 +45,7 @@ def backoff(failures: int) -> timedelta:
     return timedelta(minutes=min(2 ** (failures - 1), 24 * 60))
 
 
-def fire_case_timers(services: Services, case_id: str, now: datetime) -> int:
+def fire_case_timers(services: Services, case_id: str, now: datetime, actor: str = WORKER_ACTOR) -> int:
     """Fire what is due in one case; returns how many timers fired (0 if another worker took it).
 
     A failure (an expression that breaks, a bug) rolls the step back, then is counted on the case
@@ -58,7 +63,7 @@ def fire_case_timers(services: Services, case_id: str, now: datetime) -> int:
                 return 0
             run = restore(services, session, case)
             fired = run.fire_due_timers()
-            history = HistoryWriter(session, case.id, WORKER_ACTOR)
+            history = HistoryWriter(session, case.id, actor)
             record_fired_timers(case, fired, history, session)
             deliver_buffered(session, case, run, history)
             write_back(session, case, run, history)
@@ -68,18 +73,19 @@ def fire_case_timers(services: Services, case_id: str, now: datetime) -> int:
         return 0
     except Exception as exc:
         log.warning("timer of case %s failed: %s", case_id, exc)
-        _count_failure(services, case_id, now, exc)
+        _count_failure(services, case_id, now, exc, actor)
         return 0
 
 
-def _count_failure(services: Services, case_id: str, now: datetime, error: Exception) -> None:
+def _count_failure(services: Services, case_id: str, now: datetime, error: Exception,
+                   actor: str = WORKER_ACTOR) -> None:
     with services.db.transaction() as session:
         case = session.get(Case, case_id)
         if case is None:
             return
         case.timer_failures += 1
         case.last_error = f"{type(error).__name__}: {error}"[:2000]
-        history = HistoryWriter(session, case.id, WORKER_ACTOR)
+        history = HistoryWriter(session, case.id, actor)
         if case.timer_failures >= MAX_TIMER_FAILURES:
             case.status = CaseStatus.ERROR.value
             history.add("incident", {"error": case.last_error, "failures": case.timer_failures})
@@ -105,7 +111,9 @@ def retry_case(services: Services, actor: Actor, case_id: str) -> Case:
         return case
 
 
-def fire_due_timers(services: Services, now: datetime | None = None, limit: int = 100) -> int:
+def fire_due_timers(services: Services, now: datetime | None = None, limit: int = 100,
+                    actor: str = WORKER_ACTOR) -> int:
     """One sweep: fire the timers of up to ``limit`` due cases; returns the number fired."""
     moment = now or utc_now()
-    return sum(fire_case_timers(services, case_id, moment) for case_id in due_case_ids(services, moment, limit))
+    return sum(fire_case_timers(services, case_id, moment, actor)
+               for case_id in due_case_ids(services, moment, limit))

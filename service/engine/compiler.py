@@ -88,6 +88,39 @@ def outline(data: bytes) -> DiagramOutline:
     )
 
 
+@dataclass(frozen=True)
+class StepInfo:
+    """A user task of the diagram with its SOP facts (Mutu Baku) and its SLA timer text."""
+
+    element_id: str
+    name: str
+    lane: str | None
+    properties: Mapping[str, str]
+    sla_timer: str | None
+
+
+def steps(data: bytes) -> list[StepInfo]:
+    """The user tasks of the main process in document order, with lanes, properties and SLA timers."""
+    root = _root(data)
+    main = root.xpath(_EXECUTABLE, namespaces=NS)[0]
+    lane_of = {ref.text: lane.get("name") for lane in main.xpath(".//bpmn:lane", namespaces=NS)
+               for ref in lane.xpath("./bpmn:flowNodeRef", namespaces=NS)}
+    timers = {
+        event.get("attachedToRef"): text
+        for event in main.xpath(".//bpmn:boundaryEvent", namespaces=NS)
+        for text in event.xpath("./bpmn:timerEventDefinition/*/text()", namespaces=NS)[:1]
+    }
+    return [
+        StepInfo(
+            element_id=task.get("id"), name=task.get("name") or task.get("id"), lane=lane_of.get(task.get("id")),
+            properties={p.get("name"): p.get("value") or "" for p in task.xpath(
+                "./bpmn:extensionElements/camunda:properties/camunda:property", namespaces=NS)},
+            sla_timer=timers.get(task.get("id")),
+        )
+        for task in main.xpath(".//bpmn:userTask", namespaces=NS)
+    ]
+
+
 @cache
 def _schema_validator() -> BpmnValidator:
     return BpmnValidator()

@@ -9,16 +9,16 @@ from types import FrameType
 
 from service.commands.context import Services
 from service.commands.schedules import start_due_schedule
-from service.commands.timers import fire_due_timers
+from service.commands.timers import WORKER_ACTOR, fire_due_timers
 from service.engine import utc_now
 
 log = logging.getLogger("alur.worker")
 
 
-def run_once(services: Services, batch: int = 100) -> bool:
+def run_once(services: Services, batch: int = 100, actor: str = WORKER_ACTOR) -> bool:
     """Start the due periodic cases, then fire every due timer, a batch of cases at a time.
 
-    True if anything happened.
+    ``actor`` names the worker in the history of the cases it moves. True if anything happened.
     """
     started = 0
     while start_due_schedule(services, utc_now()):
@@ -27,7 +27,7 @@ def run_once(services: Services, batch: int = 100) -> bool:
         log.info("started %d scheduled case(s)", started)
     fired_any = False
     while True:
-        fired = fire_due_timers(services, limit=batch)
+        fired = fire_due_timers(services, limit=batch, actor=actor)
         if fired:
             log.info("fired %d timer(s)", fired)
         fired_any = fired_any or bool(fired)
@@ -35,7 +35,7 @@ def run_once(services: Services, batch: int = 100) -> bool:
             return fired_any or bool(started)
 
 
-def run_forever(services: Services, interval: float = 5.0) -> None:
+def run_forever(services: Services, interval: float = 5.0, actor: str = WORKER_ACTOR) -> None:
     stop = threading.Event()
 
     def _stop(_signum: int, _frame: FrameType | None) -> None:
@@ -43,10 +43,10 @@ def run_forever(services: Services, interval: float = 5.0) -> None:
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    log.info("worker started (sweep every %.1fs)", interval)
+    log.info("worker %s started (sweep every %.1fs)", actor, interval)
     while not stop.is_set():
         try:
-            busy = run_once(services)
+            busy = run_once(services, actor=actor)
         except Exception:  # a failing sweep must not kill the worker; the next one retries
             log.exception("timer sweep failed")
             busy = False

@@ -104,6 +104,11 @@ def form(form_key: str, **values: Any) -> dict[str, Any]:
     return data
 
 
+def enum(form_key: str, name: str) -> list[Any]:
+    """The allowed values of a form field (a gateway's decision field)."""
+    return list(_schema(form_key)["properties"][name]["enum"])
+
+
 # --- working days, computed independently of service.engine.calendar --------------------------------
 
 def working_days_due(start: datetime, days: int, timezone: str, closing: time = time(16, 0)) -> datetime:

@@ -1,0 +1,66 @@
+"""Reports: the SLA table per SOP step (JSON or CSV)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import asdict
+from typing import Any
+
+import marshmallow as ma
+from flask import Response
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from service.api.security import BEARER, current_actor, services
+from service.commands.reports import SlaRow, sla_report
+
+blp = Blueprint("reports", __name__, url_prefix="/api/reports", description="Mutu Baku measured against reality")
+
+
+class SlaQueryArgsSchema(ma.Schema):
+    definition_key = ma.fields.String(required=True)
+    unit = ma.fields.String()
+    start = ma.fields.AwareDateTime(data_key="from", default_timezone=None)
+    end = ma.fields.AwareDateTime(data_key="to", default_timezone=None)
+    format = ma.fields.String(load_default="json", validate=ma.validate.OneOf(["json", "csv"]))
+
+
+class SlaRowSchema(ma.Schema):
+    definition_key = ma.fields.String()
+    element_id = ma.fields.String()
+    name = ma.fields.String()
+    lane = ma.fields.String(allow_none=True)
+    target = ma.fields.String(allow_none=True)
+    sla_timer = ma.fields.String(allow_none=True)
+    count = ma.fields.Integer()
+    median_seconds = ma.fields.Float(allow_none=True)
+    p90_seconds = ma.fields.Float(allow_none=True)
+    within_target = ma.fields.Float(allow_none=True)
+
+
+class SlaReportSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(SlaRowSchema))
+
+
+def _csv(rows: list[SlaRow]) -> Response:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(SlaRowSchema().fields))
+    writer.writeheader()
+    for row in rows:
+        writer.writerow(asdict(row))
+    name = rows[0].definition_key if rows else "kosong"
+    return Response(buffer.getvalue(), mimetype="text/csv",
+                    headers={"Content-Disposition": f"attachment; filename=sla-{name}.csv"})
+
+
+@blp.route("/sla")
+class SlaReport(MethodView):
+    @blp.doc(security=BEARER)
+    @blp.arguments(SlaQueryArgsSchema, location="query")
+    @blp.response(200, SlaReportSchema)
+    def get(self, args: dict[str, Any]) -> Any:
+        """Per SOP step: count, median and p90 office time, the SOP's target, share within target"""
+        rows = sla_report(services(), current_actor(), args["definition_key"], args.get("unit"),
+                          args.get("start"), args.get("end"))
+        return _csv(rows) if args["format"] == "csv" else {"items": rows}

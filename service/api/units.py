@@ -1,0 +1,76 @@
+"""Unit calendars: closed days (cuti bersama, local closures) and office hours."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import marshmallow as ma
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from service.api.security import BEARER, current_actor, services
+from service.commands import calendars as commands
+from service.store.models import ClosedDay, Unit
+
+blp = Blueprint("units", __name__, url_prefix="/api/units", description="Offices and their working-day calendars")
+
+
+class ClosedDaySchema(ma.Schema):
+    day = ma.fields.Date(required=True)
+    kind = ma.fields.String(load_default="cuti_bersama", validate=ma.validate.OneOf(commands.CLOSED_DAY_KINDS))
+    note = ma.fields.String(load_default="", validate=ma.validate.Length(max=300))
+
+
+class WorkingHoursSchema(ma.Schema):
+    hours = ma.fields.Dict(
+        keys=ma.fields.String(),
+        values=ma.fields.List(ma.fields.String(), validate=ma.validate.Length(equal=2)),
+        required=True,
+    )
+
+
+class UnitSchema(ma.Schema):
+    code = ma.fields.String()
+    name = ma.fields.String()
+    timezone = ma.fields.String()
+    working_hours = ma.fields.Dict(allow_none=True)
+
+
+@blp.route("/<string:code>/closed-days")
+class ClosedDays(MethodView):
+    @blp.doc(security=BEARER)
+    @blp.response(200, ClosedDaySchema(many=True))
+    def get(self, code: str) -> list[ClosedDay]:
+        """Closed days of a unit besides the national holidays"""
+        return commands.list_closed_days(services(), current_actor(), code)
+
+    @blp.doc(security=BEARER)
+    @blp.arguments(ClosedDaySchema)
+    @blp.response(201, ClosedDaySchema)
+    def post(self, body: dict[str, Any], code: str) -> ClosedDay:
+        """Add a closed day (administrators of the unit)"""
+        return commands.add_closed_day(services(), current_actor(), code, body["day"], body["kind"], body["note"])
+
+
+@blp.route("/<string:code>/closed-days/<string:day>")
+class OneClosedDay(MethodView):
+    @blp.doc(security=BEARER)
+    @blp.response(204)
+    def delete(self, code: str, day: str) -> None:
+        """Remove a closed day"""
+        try:
+            parsed = date.fromisoformat(day)
+        except ValueError as exc:
+            raise ma.ValidationError({"day": ["Not a date like 2026-03-20."]}) from exc
+        commands.remove_closed_day(services(), current_actor(), code, parsed)
+
+
+@blp.route("/<string:code>/working-hours")
+class WorkingHours(MethodView):
+    @blp.doc(security=BEARER)
+    @blp.arguments(WorkingHoursSchema)
+    @blp.response(200, UnitSchema)
+    def put(self, body: dict[str, Any], code: str) -> Unit:
+        """Replace the office hours: {"hours": {"0": ["07:30", "16:00"], …}}"""
+        return commands.set_working_hours(services(), current_actor(), code, body["hours"])

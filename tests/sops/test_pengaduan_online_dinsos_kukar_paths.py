@@ -1,0 +1,86 @@
+"""Pengaduan secara online, Dinas Sosial Kab. Kutai Kartanegara (seed 003, Lampiran 2).
+
+``pengaduan-online-dinsos-kukar.bpmn``: the Admin Media Sosial receives (1) and verifies (2) the
+message; D1 (``hasil_verifikasi_pesan``) ends the case when it is not a complaint, else the Admin
+acknowledges it (3; the reporter is notified) and forwards it (4); the Sekretaris disposes (5), the
+Kabid follows up (6) and drafts the reply (7), the Admin publishes it (8; the reporter is notified).
+Every step has an SLA: the Admin's escalate to the Sekretaris, the others to the Kepala Dinas.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from conftest import Sop, Step, actions, assert_data, completed, enum, form, ready, sqlite_only, walk
+
+KEY = "pengaduan-online-dinsos-kukar"
+UNIT = "dinsos-kukar"
+MIN = timedelta(minutes=1)
+ADMIN = "Admin Media Sosial"
+PENGADUAN = form("dinsos-online-pengaduan", media="Facebook", akun_pengirim="@warga.tenggarong",
+                 isi_pesan="PKH belum cair, mohon ditindaklanjuti", tautan="https://facebook.com/posts/1")
+INTAKE = [
+    Step("Task_penerimaan", ADMIN, form("dinsos-online-penerimaan"), 5 * MIN, "Sekretaris"),
+]
+VERIFIED = [Step("Task_verifikasi", ADMIN, form("dinsos-online-verifikasi", hasil_verifikasi_pesan="terkait pengaduan"),
+                 10 * MIN, "Sekretaris")]
+ACKNOWLEDGE = [Step("Task_respon", ADMIN, form("dinsos-online-respon", respon_admin="Terima kasih, aduan kami terima"),
+                    5 * MIN, "Sekretaris")]
+HANDLING = [
+    Step("Task_penerusan", ADMIN, form("dinsos-online-penerusan", catatan_penerusan="Mohon disposisi"), 10 * MIN,
+         "Sekretaris"),
+    Step("Task_disposisi", "Sekretaris", form("dinsos-online-disposisi", bidang_terkait="Bidang Linjamsos"),
+         10 * MIN, "Kepala Dinas"),
+    Step("Task_tindak_lanjut", "Kabid", form("dinsos-online-tindak-lanjut"), 30 * MIN, "Kepala Dinas"),
+    Step("Task_balasan", "Kabid", form("dinsos-online-balasan"), 10 * MIN, "Kepala Dinas"),
+]
+PUBLISH = [Step("Task_publikasi", ADMIN, form("dinsos-online-publikasi", tautan_balasan="https://facebook.com/r/1"),
+                30 * MIN, "Sekretaris")]
+PATH = INTAKE + VERIFIED + ACKNOWLEDGE + HANDLING + PUBLISH
+ORDER = [step.element_id for step in PATH]
+
+
+def test_complaint_is_acknowledged_handled_and_answered_online(sop: Sop) -> None:
+    case = sop.start(KEY, PENGADUAN)
+    assert ready(case) == ["Task_penerimaan"] and case["tasks"][0]["lane"] == ADMIN
+    case = walk(sop, case, INTAKE + VERIFIED)
+    assert ready(case) == ["Task_respon"] and sop.notifications(case["id"]) == []
+    case = walk(sop, case, ACKNOWLEDGE)
+    # langkah 3: the acknowledgement reaches the reporter
+    assert sop.notifications(case["id"]) == [("Pelapor", "notifikasi_pelapor")]
+    case = walk(sop, case, HANDLING)
+    assert ready(case) == ["Task_publikasi"] and len(sop.notifications(case["id"])) == 1
+    case = walk(sop, case, PUBLISH)
+
+    assert case["status"] == "completed" and ready(case) == []
+    assert completed(case) == ORDER
+    # langkah 8: the published reply reaches the reporter too
+    assert sop.notifications(case["id"]) == [("Pelapor", "notifikasi_pelapor")] * 2
+    assert [h["data"]["message"] for h in actions(case, "notification")] == ["notifikasi_pelapor"] * 2
+    assert_data(case, PENGADUAN, *(step.data for step in PATH))
+    # the Kepala Dinas has no step in this SOP
+    assert sop.tasks("Kepala Dinas", UNIT) == []
+
+
+def test_a_message_that_is_not_a_complaint_ends_after_verification(sop: Sop) -> None:
+    assert enum("dinsos-online-verifikasi", "hasil_verifikasi_pesan") == ["terkait pengaduan",
+                                                                         "tidak terkait pengaduan"]
+    case = walk(sop, sop.start(KEY, PENGADUAN), INTAKE)
+    verifikasi = form("dinsos-online-verifikasi", hasil_verifikasi_pesan="tidak terkait pengaduan",
+                      catatan_verifikasi="Promosi produk")
+    case = sop.work(case, "Task_verifikasi", ADMIN, verifikasi)
+
+    assert case["status"] == "completed" and ready(case) == []
+    assert completed(case) == ["Task_penerimaan", "Task_verifikasi"]
+    assert sop.notifications(case["id"]) == []
+    assert_data(case, PENGADUAN, INTAKE[0].data, verifikasi)
+
+
+@sqlite_only  # eight clock moves; the same diagram runs end to end on PostgreSQL above
+def test_every_sla_escalates(sop: Sop) -> None:
+    case = walk(sop, sop.start(KEY, PENGADUAN), PATH, breach=True)
+    assert case["status"] == "completed" and completed(case) == ORDER
+    assert [h["element_id"] for h in actions(case, "timer_fired")] == [f"Timer_{i}" for i in ORDER]
+    assert [(row.recipient_role, row.payload["element_id"]) for row in sop.outbox(case["id"], "escalation")] == [
+        (step.escalate_to, step.element_id) for step in PATH]
+    assert len(sop.notifications(case["id"])) == 2
