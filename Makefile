@@ -79,7 +79,7 @@ sysdeps:
 # --- Front-end assets --------------------------------------------------------
 assets: $(if $(wildcard package.json),$(ASSETS_STAMP))
 
-$(ASSETS_STAMP): package.json $(wildcard package-lock.json tools/build_assets.mjs)
+$(ASSETS_STAMP): package.json $(wildcard package-lock.json tools/build_assets.mjs vite.config.mjs) $(wildcard service/web/static/src/*)
 	if [[ -f package-lock.json ]]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi
 	if node -e 'process.exit(((require("./package.json").scripts) || {}).build ? 0 : 1)'; then npm run build; fi
 	mkdir -p $(@D)

@@ -72,7 +72,7 @@ def prepare_database(url: str, bpmn: Path, forms_dir: Path, data_dir: Path) -> s
         for lane, username in USERS.items():
             accounts.create_user(services, username, PASSWORD, [f"{lane}@{UNIT}"])
         definition, _ = deploy(services, SYSTEM, DeployRequest(bpmn=bpmn.read_bytes(), unit=UNIT))
-        return definition.key
+        return str(definition.key)
     finally:
         services.db.dispose()
 

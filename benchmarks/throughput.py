@@ -5,7 +5,8 @@
 For each backend: a fresh database (SQLite file in a temp dir, or a private PostgreSQL server from
 ``tests/support/postgres.py``), migrations, the unit and one user per lane, the SOP deployed; then the
 real app under gunicorn on a free 127.0.0.1 port and C client threads, each driving one case at a time
-along one full path (start → each lane lists its tasks and completes its step → case completed).
+along one full path (start → each lane lists its tasks and completes its step → case completed),
+after a few untimed sequential warm-up cases.
 Then the same path in-process through the engine alone (no DB, no HTTP), state JSON round-tripped
 between steps. Every phase stops starting cases after ``--max-seconds``. Not a test: no assertions.
 """
@@ -71,7 +72,7 @@ def warm_up(port: int, key: str, cases: int) -> list[str]:
     """Untimed cases, one after the other, a new connection per request so every worker compiles the
     spec and builds its validators alone (two threads compiling at once can fail: see RESULTS.md)."""
     client = Client(port, keep_alive=False)
-    tokens = {}
+    tokens: dict[str, str] = {}
     for lane, username in USERS.items():
         answer = client.call("token", "POST", "/api/auth/token", {"username": username, "password": PASSWORD})
         tokens[lane] = answer["token"] if answer else ""
@@ -217,9 +218,8 @@ def http_phase(backend: str, args: argparse.Namespace, stop: threading.Event) ->
         key = prepare_database(url, args.bpmn, args.forms, workdir / "data")
         print(f"[{backend}] database ready ({time.monotonic() - t0:.1f} s): {url.split('@')[-1]}", flush=True)
         port = stack.enter_context(gunicorn(url, args.forms, workdir, args.workers, args.threads))
-        print(f"[{backend}] gunicorn -w {args.workers} --threads {args.threads} on 127.0.0.1:{port}: "
-              f"{args.warmup} warm-up + "
-              f"{args.cases} cases × {len(STEPS)} tasks, {args.concurrency} clients", flush=True)
+        print(f"[{backend}] gunicorn -w {args.workers} --threads {args.threads} on 127.0.0.1:{port}: {args.warmup}"
+              f" warm-up + {args.cases} cases × {len(STEPS)} tasks, {args.concurrency} clients", flush=True)
         result = drive_http(backend, port, key, args.cases, args.concurrency, args.max_seconds, stop, args.warmup)
         if result.errors:  # the server's side of the story, before its temp dir goes
             tail = (workdir / "gunicorn.log").read_text(errors="replace").splitlines()[-60:]
@@ -247,6 +247,7 @@ def main(argv: list[str] | None = None) -> int:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # also when started with SIGINT ignored (`cmd &`)
     stop = threading.Event()
     backends = ("sqlite", "postgres") if args.backend == "both" else (args.backend,)
     try:

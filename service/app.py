@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Flask
 
-from service import api
+from service import api, web
 from service.commands.context import SERVICES_KEY, Services
 from service.config import Settings
 from service.store.db import Database
@@ -25,10 +25,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         MAX_CONTENT_LENGTH=settings.max_upload_bytes,
         JSON_SORT_KEYS=False,
         TESTING=bool(config and config.get("testing")),
+        ALUR_PUBLIC_RATE_LIMIT=settings.public_rate_limit,
     )
     app.extensions[SERVICES_KEY] = Services(db=Database(settings.database_url), settings=settings)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("spiff").setLevel(logging.WARNING)  # a line per task state change otherwise
     api.init_app(app)
+    web.init_app(app)
     return app
 
 

@@ -44,7 +44,19 @@ class Settings:
     forms_dir: Path
     max_upload_bytes: int = 5 * 1024 * 1024
     token_hours: int = 12
+    #: Fernet keys for reporter identities, newest first (older ones still decrypt: rotation)
+    identity_keys: tuple[str, ...] = ()
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_starttls: bool = False
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    mail_from: str = "alur@localhost"
+    mail_lease_seconds: int = 300
+    public_rate_limit: str = "10 per minute;100 per day"
     testing: bool = False
+    #: send the web session cookie over HTTPS only (set ALUR_SESSION_COOKIE_SECURE=1 behind TLS)
+    session_cookie_secure: bool = False
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -64,6 +76,16 @@ class Settings:
             forms_dir=Path(env.get("ALUR_FORMS_DIR") or "forms").resolve(),
             max_upload_bytes=_int("ALUR_MAX_UPLOAD_BYTES", env.get("ALUR_MAX_UPLOAD_BYTES"), 5 * 1024 * 1024),
             token_hours=_int("ALUR_TOKEN_HOURS", env.get("ALUR_TOKEN_HOURS"), 12),
+            session_cookie_secure=env.get("ALUR_SESSION_COOKIE_SECURE", "").lower() in ("1", "true", "yes"),
+            identity_keys=_identity_keys(env, instance),
+            smtp_host=env.get("ALUR_SMTP_HOST") or None,
+            smtp_port=_int("ALUR_SMTP_PORT", env.get("ALUR_SMTP_PORT"), 25),
+            smtp_starttls=env.get("ALUR_SMTP_STARTTLS", "").lower() in ("1", "true", "yes"),
+            smtp_user=env.get("ALUR_SMTP_USER") or None,
+            smtp_password=_env("ALUR_SMTP_PASSWORD", env) or None,
+            mail_from=env.get("ALUR_MAIL_FROM") or "alur@localhost",
+            mail_lease_seconds=_int("ALUR_MAIL_LEASE_SECONDS", env.get("ALUR_MAIL_LEASE_SECONDS"), 300),
+            public_rate_limit=env.get("ALUR_PUBLIC_RATE_LIMIT") or "10 per minute;100 per day",
         )
 
     def with_overrides(self, overrides: Mapping[str, Any]) -> Settings:
@@ -72,6 +94,21 @@ class Settings:
             if name in known:
                 known[name] = Path(known[name])
         return replace(self, **known)
+
+
+def _identity_keys(env: Mapping[str, str], instance: Path) -> tuple[str, ...]:
+    """``ALUR_IDENTITY_KEYS`` (comma-separated, newest first), or a key generated into the instance."""
+    configured = _env("ALUR_IDENTITY_KEYS", env)
+    if configured:
+        return tuple(key.strip() for key in configured.split(",") if key.strip())
+    path = instance / "identity_keys"
+    if not path.is_file():
+        from cryptography.fernet import Fernet
+
+        instance.mkdir(parents=True, exist_ok=True)
+        path.write_text(Fernet.generate_key().decode(), encoding="utf-8")
+        path.chmod(0o600)
+    return tuple(key.strip() for key in path.read_text(encoding="utf-8").split(",") if key.strip())
 
 
 def _instance_secret(instance: Path) -> str:

@@ -69,3 +69,8 @@ class Conflict(ServiceError):
 class PayloadTooLarge(ServiceError):
     status = 413
     code = "payload_too_large"
+
+
+class TooManyRequests(ServiceError):
+    status = 429
+    code = "too_many_requests"

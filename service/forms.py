@@ -21,6 +21,7 @@ from service.errors import FormInvalid, InvalidDiagram
 
 Form = dict[str, Any]  # {"schema": {...}, "ui": {...}}
 _KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,199}$")
+_REQUIRED = re.compile(r"^'(.+)' is a required property$")
 
 
 def load_directory_form(directory: Path, key: str) -> Form | None:
@@ -76,9 +77,9 @@ def validate_data(form: Form | None, data: Any) -> None:
     details = []
     for error in errors:
         path = ".".join(str(part) for part in error.absolute_path)
-        if error.validator == "required" and isinstance(error.instance, dict):
-            missing = [name for name in error.validator_value if name not in error.instance]
-            path = ".".join(filter(None, [path, *missing[:1]]))
+        missing = _REQUIRED.match(error.message) if error.validator == "required" else None
+        if missing is not None:
+            path = ".".join(filter(None, [path, missing.group(1)]))
         details.append({"field": path or "data", "message": error.message[:300]})
     raise FormInvalid(f"The form data has {len(details)} error(s)", details)
 

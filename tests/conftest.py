@@ -11,7 +11,6 @@ import shutil
 import sys
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from support.helpers import ENGINE_DATA, PASSWORD, TEST_FORMS, Persona, deploy_bytes, deploy_file, review_variant
 from support.postgres import create_database, running_postgres
 
 from service.app import create_app
@@ -27,12 +27,6 @@ from service.commands.context import Services
 from service.config import Settings
 from service.store.db import Database
 from service.store.migrate import upgrade
-
-TESTS = Path(__file__).parent
-ROOT = TESTS.parent
-ENGINE_DATA = TESTS / "engine" / "data"
-TEST_FORMS = TESTS / "data" / "forms"
-CORPUS = ROOT.parent / "shared" / "corpus"
 
 
 @pytest.fixture(scope="session")
@@ -81,19 +75,6 @@ def app(settings: Settings) -> Iterator[Any]:
     flask_app.extensions["alur.services"].db.dispose()
 
 
-@dataclass
-class Persona:
-    username: str
-    token: str
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"}
-
-
-PASSWORD = "rahasia-uji-123"
-
-
 @pytest.fixture
 def make_persona(app: Any) -> Callable[..., Persona]:
     """Create a user with ``roles`` (``ROLE@UNIT``) and sign in through the API."""
@@ -122,24 +103,6 @@ def units(app: Any) -> dict[str, str]:
 def admin(make_persona: Callable[..., Persona], units: dict[str, str]) -> Persona:
     return make_persona("admin", admin=True)
 
-
-def deploy_file(client: Any, persona: Persona, path: Path, unit: str = "unit-a", **fields: Any) -> Any:
-    with path.open("rb") as handle:
-        return client.post("/api/definitions", headers=persona.headers,
-                           data={"bpmn": (handle, path.name), "unit": unit, **fields},
-                           content_type="multipart/form-data")
-
-
-def deploy_bytes(client: Any, persona: Persona, data: bytes, name: str = "diagram.bpmn",
-                 unit: str = "unit-a", **fields: Any) -> Any:
-    import io
-
-    return client.post("/api/definitions", headers=persona.headers,
-                       data={"bpmn": (io.BytesIO(data), name), "unit": unit, **fields},
-                       content_type="multipart/form-data")
-
-
-# --- shared by the API tests (added with the acceptance tests of issue #2) -------------------------
 
 @pytest.fixture
 def client(app: Any) -> Any:
@@ -183,17 +146,6 @@ def start_review(client: Any, review: dict[str, Any], staff: dict[str, Persona])
     return start
 
 
-def review_variant(key: str, *replacements: tuple[str, str]) -> bytes:
-    """``review.bpmn`` with its process id changed to ``key`` and optional text replacements."""
-    text = (ENGINE_DATA / "review.bpmn").read_text(encoding="utf-8")
-    text = text.replace('processRef="review"', f'processRef="{key}"').replace('<bpmn:process id="review"',
-                                                                             f'<bpmn:process id="{key}"')
-    for old, new in replacements:
-        assert old in text, old
-        text = text.replace(old, new)
-    return text.encode()
-
-
 @pytest.fixture
 def review_b(client: Any, admin: Persona) -> dict[str, Any]:
     """The review SOP deployed in unit B under the key ``review_b``."""
@@ -210,10 +162,3 @@ def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
     from service.commands import passwords
 
     monkeypatch.setattr(passwords, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
-
-
-def signed_in_now(client: Any, persona: Persona) -> Persona:
-    """The same user with a token issued at the current (possibly travelled) time."""
-    response = client.post("/api/auth/token", json={"username": persona.username, "password": PASSWORD})
-    assert response.status_code == 200, response.json
-    return Persona(persona.username, response.json["token"])

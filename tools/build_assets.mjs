@@ -29,3 +29,10 @@ for (const f of files) {
 }
 writeFileSync(join(out, "VERSION"), `${version}\n`);
 console.log(`build: bpmn-js ${version} -> ${out.slice(root.length + 1)}`);
+
+// htmx (the task list's partial refreshes), from node_modules as well.
+const htmxOut = join(root, "service", "web", "static", "dist", "htmx");
+rmSync(htmxOut, { recursive: true, force: true });
+mkdirSync(htmxOut, { recursive: true });
+for (const f of ["dist/htmx.min.js", "LICENSE"]) cpSync(join(root, "node_modules", "htmx.org", f), join(htmxOut, f.replace(/^dist\//, "")));
+console.log(`build: htmx -> ${htmxOut.slice(root.length + 1)}`);

@@ -31,10 +31,14 @@ def task(
     timer: str | None = None,
     eskalasi: str | None = None,
     kind: str = "userTask",
+    tampilkan: str = "",
 ) -> Node:
+    """A user task; ``tampilkan`` lists case data fields a Pelapor-lane task shows the reporter."""
     props = {"langkah": langkah, "kelengkapan": kelengkapan, "waktu": waktu, "output": output}
     if not langkah:
         props.pop("langkah")
+    if tampilkan:
+        props["tampilkan"] = tampilkan
     t = Timer(timer, eskalasi) if timer and eskalasi else None
     return Node(id, kind, name, lane, col, form_key=form, props=props, timer=t)
 
@@ -47,10 +51,14 @@ def notif(
     lane: str = "Pelapor",
     message: str = NOTIF,
     waktu: str = "",
+    penerima: str = "",
 ) -> Node:
+    """A thrown message; ``penerima`` names the role it is for when that is not the reporter."""
     props = {"langkah": langkah} if langkah else {}
     if waktu:
         props["waktu"] = waktu
+    if penerima:
+        props["penerima"] = penerima
     return Node(id, "intermediateThrowEvent", name, lane, col, props=props, message=message)
 
 
@@ -533,6 +541,7 @@ KEBUMEN = Process(
             "Permintaan kelengkapan",
             "—",
             "Laporan yang telah dilengkapi",
+            tampilkan="kekurangan_administrasi,kekurangan_dokumen",
         ),
         notif("Event_konfirmasi_awal", "Konfirmasi awal ke Pelapor", 5),
         task(
@@ -948,6 +957,7 @@ DUMAS = Process(
             "Permintaan kelengkapan dari Inspektorat",
             "—",
             "Laporan yang telah dilengkapi",
+            tampilkan="kekurangan_laporan",
         ),
         notif("Event_ditutup", "Notifikasi ke Pelapor: laporan tidak dapat diproses", 5),
         end("End_ditutup", "Laporan ditutup", "Pelapor", 6),
@@ -1006,6 +1016,7 @@ DUMAS = Process(
             7,
             lane="Eselon II",
             message=TEMBUSAN,
+            penerima="Inspektur",
         ),
         task(
             "Task_instansi_lain",

@@ -5,7 +5,22 @@ from __future__ import annotations
 from flask import Flask
 from flask_smorest import Api
 
-from service.api import auth, cases, definitions, docs, errors, health, metrics, reports, tasks, units
+from service.api import (
+    auth,
+    cases,
+    definitions,
+    docs,
+    errors,
+    health,
+    metrics,
+    public,
+    reporters,
+    reports,
+    revisions,
+    tasks,
+    units,
+)
+from service.api.limits import limiter
 
 
 def init_app(app: Flask) -> None:
@@ -20,9 +35,12 @@ def init_app(app: Flask) -> None:
             "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}},
         },
     )
+    limiter.init_app(app)
     rest = Api(app)
-    for module in (auth, definitions, cases, tasks, units, reports):
+    for module in (auth, definitions, cases, tasks, units, reports, public, reporters):
         rest.register_blueprint(module.blp)
+    rest.register_blueprint(revisions.blp)
+    rest.register_blueprint(revisions.case_blp)
     app.register_blueprint(health.blp)
     app.register_blueprint(docs.blp)
     metrics.init_app(app)

@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from service import forms as form_files
@@ -67,7 +67,7 @@ def record_new_case(session: Session, definition: Definition, run: CaseRun, acto
 
 def _visible_case(session: Session, actor: Actor, case_id: str) -> Case:
     case = session.get(Case, case_id)
-    if case is None or not actor.is_member(case.unit_id):
+    if case is None or not actor.sees_case(case.unit_id, case.started_by):
         raise NotFound(f"Case {case_id} does not exist or is not visible to you")
     return case
 
@@ -103,7 +103,12 @@ def list_cases(services: Services, actor: Actor, query: CaseQuery) -> tuple[list
     with services.db.reading() as session:
         statement = select(Case)
         if not actor.is_admin:
-            statement = statement.where(Case.unit_id.in_(list(actor.roles_by_unit)))
+            staff_units = [unit for unit in actor.roles_by_unit if not actor.reporter_only(unit)]
+            reporter_units = [unit for unit in actor.roles_by_unit if actor.reporter_only(unit)]
+            statement = statement.where(or_(
+                Case.unit_id.in_(staff_units),
+                and_(Case.unit_id.in_(reporter_units), Case.started_by == actor.user_id),
+            ))
         if query.definition_key:
             statement = statement.join(Definition).where(Definition.key == query.definition_key)
         if query.status:

@@ -13,6 +13,8 @@ from service.store.models import User
 #: Where the Flask app keeps its :class:`Services` (``app.extensions[SERVICES_KEY]``).
 SERVICES_KEY = "alur.services"
 ADMIN_ROLE = "admin"
+#: Reporters with an account: they see only the cases they filed, and only their own Pelapor tasks.
+REPORTER_ROLE = "Pelapor"
 PROCESS_OWNER_ROLE = "process_owner"
 
 
@@ -47,6 +49,15 @@ class Actor:
 
     def is_member(self, unit_id: int) -> bool:
         return self.is_admin or bool(self.roles_in(unit_id))
+
+    def reporter_only(self, unit_id: int) -> bool:
+        """A reporter account in this unit, not staff: limited to its own cases."""
+        return not self.is_admin and self.roles_in(unit_id) == {REPORTER_ROLE}
+
+    def sees_case(self, unit_id: int, started_by: int | None) -> bool:
+        if self.reporter_only(unit_id):
+            return started_by is not None and started_by == self.user_id
+        return self.is_member(unit_id)
 
     def administers(self, unit_id: int) -> bool:
         return self.is_admin or ADMIN_ROLE in self.roles_in(unit_id)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
@@ -17,9 +18,10 @@ from service.commands.context import PROCESS_OWNER_ROLE, Actor, Services
 from service.engine import compile_definition, outline, utc_now
 from service.engine.schedule import first_run
 from service.errors import Conflict, Forbidden, InvalidInput, NotFound
-from service.store.models import Definition, Schedule
+from service.store.models import Definition, DefinitionEvent, Schedule
 
 ACTIVE, DRAFT = "active", "draft"
+APPROVED = "approved"
 
 
 @dataclass
@@ -111,6 +113,8 @@ def deploy(services: Services, actor: Actor, request: DeployRequest) -> tuple[De
         )
         session.add(definition)
         session.flush()
+        session.add(DefinitionEvent(definition_id=definition.id, actor=actor.username, action="deployed",
+                                    data={"status": status, "checksum": checksum}))
         schedule_revision(session, definition, diagram.start_timer)
         services.specs.get(definition.id, lambda: compiled)
         return definition, True
@@ -158,16 +162,35 @@ def version(services: Services, actor: Actor, key: str, number: int) -> Definiti
         return row
 
 
+def unit_today(definition: Definition, now: datetime | None = None) -> date:
+    """Today's date in the revision's unit (Tanggal Efektif is a local date)."""
+    return (now or utc_now()).astimezone(ZoneInfo(definition.unit.timezone)).date()
+
+
+def is_effective(definition: Definition, today: date) -> bool:
+    """May new cases start on this revision today? Active without a Tanggal Efektif counts as effective."""
+    if definition.status == ACTIVE:
+        return definition.effective_on is None or definition.effective_on <= today
+    if definition.status == APPROVED:
+        return definition.effective_on is not None and definition.effective_on <= today
+    return False
+
+
 def startable(session: Session, key: str, number: int | None) -> Definition:
-    """The revision a new case runs on: the pinned version, else the latest active one."""
+    """The revision a new case runs on: the pinned version, else the newest approved or active one
+    whose Tanggal Efektif has come in the unit's timezone (cases started before it keep the older one)."""
     if number is not None:
         row = session.scalar(select(Definition).where(Definition.key == key, Definition.version == number))
         if row is None:
             raise NotFound(f"SOP '{key}' has no version {number}", [{"field": "version", "message": "unknown"}])
-        if row.status != ACTIVE:
+        if row.status not in (ACTIVE, APPROVED):
             raise Conflict(f"Version {number} of '{key}' is {row.status}, not active")
+        if not is_effective(row, unit_today(row)):
+            raise Conflict(f"Version {number} of '{key}' is not effective yet (from {row.effective_on})")
         return row
-    row = _latest_active(session, key)
+    rows = session.scalars(select(Definition).where(Definition.key == key, Definition.status.in_([ACTIVE, APPROVED]))
+                           .order_by(Definition.version.desc()))
+    row = next((row for row in rows if is_effective(row, unit_today(row))), None)
     if row is None:
         raise NotFound(f"No active SOP with key '{key}'", [{"field": "definition_key", "message": "unknown"}])
     return row

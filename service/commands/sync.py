@@ -94,9 +94,10 @@ def write_back(
         history.add("task_created", {"name": task.name, "lane": task.lane}, task_id=task.id,
                     element_id=task.element_id)
     for note in run.take_notifications():
+        payload = {"message": note.name, "data": note.payload, "element_name": note.element_name}
         session.add(OutboxItem(kind="notification", case_id=case.id, unit_id=case.unit_id,
-                               recipient_role="Pelapor", payload={"message": note.name, "data": note.payload}))
-        history.add("notification", {"message": note.name})
+                               recipient_role=note.recipient, payload=payload))
+        history.add("notification", payload, element_id=note.element_id)
     if data_delta:
         case.data = {**(case.data or {}), **data_delta}
     case.state = run.dump()

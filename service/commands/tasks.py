@@ -6,17 +6,18 @@ restored to show a task list.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, exists, false, func, or_, select
+from sqlalchemy import CursorResult, Select, and_, exists, false, func, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from service import forms as form_files
 from service.commands.cases import restore
-from service.commands.context import Actor, Services
+from service.commands.context import REPORTER_ROLE, Actor, Services
 from service.commands.history import HistoryWriter
 from service.commands.sync import deliver_buffered, write_back
 from service.engine import CaseStatus, TaskStatus, utc_now
@@ -39,43 +40,97 @@ class TaskQuery:
     overdue: bool | None = None
     due_before: datetime | None = None
     definition_key: str | None = None
+    #: text in the case's business key or tracking code, or the start of its id (case number)
+    search: str | None = None
+    unclaimed: bool = False
     sort: str = "due_at"
     page: int = 1
     per_page: int = 20
 
 
 def _candidate_filter(actor: Actor) -> ColumnElement[bool]:
-    clauses = [and_(TaskCandidate.unit_id == unit_id, TaskCandidate.role.in_(sorted(roles)))
-               for unit_id, roles in actor.roles_by_unit.items()]
+    """Tasks of the actor's (unit, role) pairs; a reporter's Pelapor tasks only in cases they filed."""
+    own_cases = select(Case.id).where(Case.started_by == actor.user_id)
+    clauses = []
+    for unit_id, roles in actor.roles_by_unit.items():
+        staff_roles = sorted(roles - {REPORTER_ROLE})
+        if staff_roles:
+            clauses.append(and_(TaskCandidate.unit_id == unit_id, TaskCandidate.role.in_(staff_roles)))
+        if REPORTER_ROLE in roles:
+            clauses.append(and_(TaskCandidate.unit_id == unit_id, TaskCandidate.role == REPORTER_ROLE,
+                                Task.case_id.in_(own_cases)))
     return exists().where(TaskCandidate.task_id == Task.id, or_(false(), *clauses))
+
+
+def _like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _search_filter(text: str) -> ColumnElement[bool]:
+    pattern = _like(text.strip().lower())
+    return Task.case_id.in_(select(Case.id).where(or_(
+        func.lower(Case.business_key).like(f"%{pattern}%", escape="\\"),
+        func.lower(Case.tracking_code).like(f"%{pattern}%", escape="\\"),
+        Case.id.like(f"{pattern}%", escape="\\"),
+    )))
 
 
 def list_tasks(services: Services, actor: Actor, query: TaskQuery, now: datetime | None = None
                ) -> tuple[list[Task], int]:
     with services.db.reading() as session:
-        statement = select(Task).where(Task.status == TaskStatus.READY.value)
-        if query.mine:
-            statement = statement.where(Task.claimed_by == actor.user_id)
-        elif not actor.is_admin:
-            statement = statement.where(_candidate_filter(actor))
-        if query.lane:
-            statement = statement.where(exists().where(TaskCandidate.task_id == Task.id,
-                                                       TaskCandidate.role == query.lane))
-        if query.unit:
-            statement = statement.where(Task.unit_id == select(Unit.id).where(Unit.code == query.unit)
-                                        .scalar_subquery())
-        if query.definition_key:
-            statement = statement.where(Task.definition_key == query.definition_key)
-        if query.overdue is not None:
-            moment = now or utc_now()
-            statement = statement.where(Task.due_at < moment if query.overdue
-                                        else or_(Task.due_at.is_(None), Task.due_at >= moment))
-        if query.due_before is not None:
-            statement = statement.where(Task.due_at < query.due_before)
+        statement = _filtered(actor, query, now)
         total = session.scalar(select(func.count()).select_from(statement.subquery())) or 0
         rows = session.scalars(statement.order_by(*SORTS[query.sort])
                                .offset((query.page - 1) * query.per_page).limit(query.per_page)).all()
         return list(rows), total
+
+
+def count_by_definition(services: Services, actor: Actor, query: TaskQuery | None = None,
+                        now: datetime | None = None) -> dict[str, int]:
+    """Open tasks the actor may pick up, per SOP (definition key), under the same filters as the list."""
+    with services.db.reading() as session:
+        inner = _filtered(actor, query or TaskQuery(), now).subquery()
+        rows = session.execute(select(inner.c.definition_key, func.count()).group_by(inner.c.definition_key)
+                               .order_by(inner.c.definition_key)).all()
+        return {key: int(count) for key, count in rows}
+
+
+def case_labels(services: Services, case_ids: Iterable[str]) -> dict[str, str | None]:
+    """Business key (or tracking code) of each case, for a page of tasks; no workflow is restored."""
+    ids = sorted(set(case_ids))
+    if not ids:
+        return {}
+    with services.db.reading() as session:
+        rows = session.execute(select(Case.id, Case.business_key, Case.tracking_code).where(Case.id.in_(ids))).all()
+        return {case_id: business_key or tracking_code for case_id, business_key, tracking_code in rows}
+
+
+def _filtered(actor: Actor, query: TaskQuery, now: datetime | None) -> Select[Any]:
+    """The open tasks the actor may pick up, narrowed by the query (not ordered, not paged)."""
+    statement = select(Task).where(Task.status == TaskStatus.READY.value)
+    if query.mine:
+        statement = statement.where(Task.claimed_by == actor.user_id)
+    elif not actor.is_admin:
+        statement = statement.where(_candidate_filter(actor))
+    if query.lane:
+        statement = statement.where(exists().where(TaskCandidate.task_id == Task.id,
+                                                   TaskCandidate.role == query.lane))
+    if query.unit:
+        statement = statement.where(Task.unit_id == select(Unit.id).where(Unit.code == query.unit)
+                                    .scalar_subquery())
+    if query.definition_key:
+        statement = statement.where(Task.definition_key == query.definition_key)
+    if query.overdue is not None:
+        moment = now or utc_now()
+        statement = statement.where(Task.due_at < moment if query.overdue
+                                    else or_(Task.due_at.is_(None), Task.due_at >= moment))
+    if query.due_before is not None:
+        statement = statement.where(Task.due_at < query.due_before)
+    if query.search and query.search.strip():
+        statement = statement.where(_search_filter(query.search))
+    if query.unclaimed:
+        statement = statement.where(Task.claimed_by.is_(None))
+    return statement
 
 
 def _task_for(session: Session, actor: Actor, task_id: str) -> Task:
@@ -84,6 +139,10 @@ def _task_for(session: Session, actor: Actor, task_id: str) -> Task:
     if task is None or not actor.is_member(task.unit_id):
         raise NotFound(f"Task {task_id} does not exist or is not visible to you")
     roles = {candidate.role for candidate in task.candidates} or {task.lane or ""}
+    if actor.reporter_only(task.unit_id):
+        case = session.get(Case, task.case_id)
+        if case is None or not actor.sees_case(task.unit_id, case.started_by):
+            raise NotFound(f"Task {task_id} does not exist or is not visible to you")
     if not actor.may_work_as(task.unit_id, roles):
         raise Forbidden(f"Task {task_id} belongs to the lane {', '.join(sorted(roles))}, not one of your roles")
     return task
@@ -112,9 +171,15 @@ def claim(services: Services, actor: Actor, task_id: str) -> Task:
         task = _task_for(session, actor, task_id)
         if task.status != TaskStatus.READY.value:
             raise Conflict(f"Task {task_id} is {task.status}")
-        if task.claimed_by not in (None, actor.user_id):
+        # A conditional UPDATE, not read-then-write: of two claims at the same moment one finds the
+        # row taken (PostgreSQL re-checks the WHERE after the other's commit) and gets a 409.
+        taken: CursorResult[Any] = session.execute(  # type: ignore[assignment]
+            update(Task).where(Task.id == task.id, Task.status == TaskStatus.READY.value,
+                               or_(Task.claimed_by.is_(None), Task.claimed_by == actor.user_id))
+            .values(claimed_by=actor.user_id).execution_options(synchronize_session="fetch")
+        )
+        if taken.rowcount != 1:
             raise Conflict(f"Task {task_id} is already claimed by someone else")
-        task.claimed_by = actor.user_id
         HistoryWriter(session, task.case_id, actor.username).add("task_claimed", task_id=task.id,
                                                                   element_id=task.element_id)
         return task
@@ -131,8 +196,12 @@ def unclaim(services: Services, actor: Actor, task_id: str) -> Task:
         return task
 
 
-def complete(services: Services, actor: Actor, task_id: str, data: Any) -> Case:
-    """Validate the form data, run the engine one step, write everything back in one transaction."""
+def complete(services: Services, actor: Actor, task_id: str, data: Any,
+             within: Callable[[Session, Task], None] | None = None) -> Case:
+    """Validate the form data, run the engine one step, write everything back in one transaction.
+
+    ``within`` runs in that transaction after the checks (the web adds the attachment rows there).
+    """
     with services.db.transaction() as session:
         task = _task_for(session, actor, task_id)
         if task.status != TaskStatus.READY.value:
@@ -145,6 +214,8 @@ def complete(services: Services, actor: Actor, task_id: str, data: Any) -> Case:
             raise Conflict(f"Case {case.id} is {case.status}")
         forms = case.definition.forms or {}
         form_files.validate_data(forms.get(task.form_key) if task.form_key else None, data)
+        if within is not None:
+            within(session, task)
         run = restore(services, session, case)
         run.complete(task.id, data)
         history = HistoryWriter(session, case.id, actor.username)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
 from service.commands.cases import restore
 from service.commands.context import Actor, Services
@@ -29,12 +29,15 @@ def worker_actor(name: str | None = None) -> str:
     return f"{WORKER_ACTOR}:{name}" if name else WORKER_ACTOR
 
 
+def due_cases_query(now: datetime, limit: int = 100) -> Select[str]:
+    """The sweep's SELECT: a range scan of the index on ``next_timer_at`` (``benchmarks/idle_sweep.py``)."""
+    return (select(Case.id).where(Case.status == CaseStatus.RUNNING.value, Case.next_timer_at <= now)
+            .order_by(Case.next_timer_at).limit(limit))
+
+
 def due_case_ids(services: Services, now: datetime, limit: int = 100) -> list[str]:
     with services.db.reading() as session:
-        return list(session.scalars(
-            select(Case.id).where(Case.status == CaseStatus.RUNNING.value, Case.next_timer_at <= now)
-            .order_by(Case.next_timer_at).limit(limit)
-        ))
+        return list(session.scalars(due_cases_query(now, limit)))
 
 
 MAX_TIMER_FAILURES = 5

@@ -126,6 +126,10 @@ def _schema_validator() -> BpmnValidator:
     return BpmnValidator()
 
 
+#: lxml's XMLSchema (inside SpiffWorkflow's validator) is not thread-safe: one parse at a time.
+_PARSE_LOCK = threading.Lock()
+
+
 def _translate(exc: Exception, root: etree._Element) -> InvalidDiagram:
     element_id = getattr(exc, "id", None) or None
     line = getattr(exc, "line_number", None) or None
@@ -150,8 +154,9 @@ def compile_definition(
     parser = AlurParser(validator=_schema_validator())
     try:
         dependency_roots = [_root(dep) for dep in dependencies]
-        for position, dep_root in enumerate(dependency_roots):
-            parser.add_bpmn_xml(dep_root, filename=f"dependency-{position}.bpmn")
+        with _PARSE_LOCK:
+            for position, dep_root in enumerate(dependency_roots):
+                parser.add_bpmn_xml(dep_root, filename=f"dependency-{position}.bpmn")
     except (SpiffWorkflowException, InvalidDiagram) as exc:
         raise InvalidDiagram(f"A called SOP cannot be loaded: {exc}") from exc
     known = set(diagram.process_ids)
@@ -161,9 +166,10 @@ def compile_definition(
     if problems:
         raise InvalidDiagram(f"The diagram has {len(problems)} problem(s)", problems)
     try:
-        parser.add_bpmn_xml(root, filename=f"{diagram.key}.bpmn")
-        spec = parser.get_spec(diagram.key)
-        subprocess_specs = parser.get_subprocess_specs(diagram.key)
+        with _PARSE_LOCK:
+            parser.add_bpmn_xml(root, filename=f"{diagram.key}.bpmn")
+            spec = parser.get_spec(diagram.key)
+            subprocess_specs = parser.get_subprocess_specs(diagram.key)
     except ValidationException as exc:
         raise _translate(exc, root) from exc
     except Exception as exc:  # SpiffWorkflow's parser raises anything on odd input: never a 500

@@ -65,10 +65,15 @@ class FiredTimer:
 
 @dataclass(frozen=True)
 class Notification:
-    """A message the process throws to the outside (e.g. ``notifikasi_pelapor``)."""
+    """A message the process throws to the outside (e.g. ``notifikasi_pelapor``), with its element."""
 
     name: str
     payload: Any
+    element_id: str | None = None
+    element_name: str | None = None
+    #: the role the message is for: the throwing event's ``penerima`` property, else the reporter
+    #: for messages named ``…pelapor…``, else nobody in particular
+    recipient: str | None = None
 
 
 def _timer_due(task: Task) -> datetime | None:
@@ -111,6 +116,7 @@ class CaseRun:
         self.calendar = calendar
         self.now = now
         self.functions = calendar.timer_functions(now)
+        self._thrown_by: dict[str, tuple[str | None, str | None, str | None]] = {}
         workflow.script_engine = safe_script_engine(self.functions)
 
     @classmethod
@@ -149,11 +155,20 @@ class CaseRun:
 
     def _advance(self) -> None:
         try:
-            self.workflow.do_engine_steps()
+            self.workflow.do_engine_steps(did_complete_task=self._note_thrown)
             self.workflow.refresh_waiting_tasks()
-            self.workflow.do_engine_steps()
+            self.workflow.do_engine_steps(did_complete_task=self._note_thrown)
         except SpiffWorkflowException as exc:
             raise _translate(exc) from exc
+
+    def _note_thrown(self, task: Task) -> None:
+        """Remember the element that threw each outgoing message (the reporter sees its name)."""
+        definition = getattr(task.task_spec, "event_definition", None)
+        if isinstance(definition, MessageEventDefinition) and not isinstance(task.task_spec, CatchingEvent):
+            recipient = (getattr(task.task_spec, "extensions", {}) or {}).get("penerima")
+            if recipient is None and "pelapor" in definition.name:
+                recipient = "Pelapor"
+            self._thrown_by[definition.name] = (_element_id(task), task.task_spec.bpmn_name, recipient)
 
     # --- human tasks -------------------------------------------------------------------------
     def _ready_user_tasks(self) -> Iterator[Task]:
@@ -242,11 +257,15 @@ class CaseRun:
         return True
 
     def take_notifications(self) -> list[Notification]:
-        return [
-            Notification(event.event_definition.name, (event.payload or {}).get("payload"))
-            for event in self.workflow.get_events()
-            if isinstance(event.event_definition, MessageEventDefinition)
-        ]
+        notes = []
+        for event in self.workflow.get_events():
+            if isinstance(event.event_definition, MessageEventDefinition):
+                element_id, element_name, recipient = self._thrown_by.get(event.event_definition.name,
+                                                                          (None, None, None))
+                notes.append(Notification(event.event_definition.name, (event.payload or {}).get("payload"),
+                                          element_id, element_name, recipient))
+        self._thrown_by.clear()
+        return notes
 
     def _waiting_timers(self) -> list[Task]:
         return [t for t in self.workflow.get_tasks(state=TaskState.WAITING) if _is_timer(t)]

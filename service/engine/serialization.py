@@ -9,6 +9,7 @@ migration in :data:`MIGRATIONS` and a test that loads a frozen old dump.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Mapping
 from copy import deepcopy
 from typing import Any
@@ -69,6 +70,27 @@ def dump_state(workflow: BpmnWorkflow) -> dict[str, Any]:
     return state
 
 
+def _parents_first(state: Mapping[str, Any]) -> dict[str, Any]:
+    """A shallow copy whose ``tasks`` run from the root down.
+
+    SpiffWorkflow stores a task's data as a delta from its parent's and rebuilds it in the order of
+    the mapping: a dump whose keys were reordered (JSONB, ``jq -S``, ``sort_keys``) would load with
+    the case data missing.
+    """
+    dct = dict(state)
+    tasks: Mapping[str, Any] = dct.get("tasks") or {}
+    ordered: dict[str, Any] = {}
+    pending = deque([dct.get("root")])
+    while pending:
+        task_id = pending.popleft()
+        if task_id in tasks and task_id not in ordered:
+            ordered[task_id] = tasks[task_id]
+            pending.extend(tasks[task_id].get("children", []))
+    ordered.update((task_id, task) for task_id, task in tasks.items() if task_id not in ordered)
+    dct["tasks"] = ordered
+    return dct
+
+
 def load_state(
     state: Mapping[str, Any],
     spec: BpmnProcessSpec,
@@ -78,8 +100,8 @@ def load_state(
 
     The dump is read, not changed (the converter pops keys, so it gets shallow copies).
     """
-    dct = dict(state)
-    dct["subprocesses"] = dict(dct.get("subprocesses", {}))
+    dct = _parents_first(state)
+    dct["subprocesses"] = {key: _parents_first(sub) for key, sub in dct.get("subprocesses", {}).items()}
     version = int(dct.pop(FORMAT_KEY, 0))
     while version < FORMAT_VERSION:
         MIGRATIONS[version](dct)

@@ -58,8 +58,12 @@ class User(Base):
     username: Mapped[str] = mapped_column(String(100), unique=True)
     password_hash: Mapped[str] = mapped_column(String(200))
     display_name: Mapped[str] = mapped_column(String(200), default="")
+    email: Mapped[str | None] = mapped_column(String(254))
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: consecutive wrong passwords at the web sign-in; reset by a successful sign-in or a lock
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    locked_until: Mapped[datetime | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
     memberships: Mapped[list[Membership]] = relationship(back_populates="user", lazy="selectin")
 
@@ -99,6 +103,7 @@ class Definition(Base):
     revised_on: Mapped[date | None] = mapped_column(Date)
     effective_on: Mapped[date | None] = mapped_column(Date)
     approved_by: Mapped[str | None] = mapped_column(String(300))
+    approved_at: Mapped[datetime | None] = mapped_column()
     sop_metadata: Mapped[dict[str, Any]] = mapped_column(default=dict)
     status: Mapped[str] = mapped_column(String(20), default="active")
     deployed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
@@ -231,3 +236,94 @@ class OutboxItem(Base):
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
     sent_at: Mapped[datetime | None] = mapped_column(index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    #: pending → sending (claimed until ``lease_until``) → sent | failed | skipped (nobody to mail)
+    status: Mapped[str] = mapped_column(String(20), default="pending", server_default="pending", index=True)
+    lease_until: Mapped[datetime | None] = mapped_column()
+    next_attempt_at: Mapped[datetime | None] = mapped_column()
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class Reporter(Base):
+    """Who filed a public report: the identity encrypted (never for ``anonim``), the follow-up secret hashed."""
+
+    __tablename__ = "reporters"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), unique=True)
+    mode: Mapped[str] = mapped_column(String(10))
+    channel: Mapped[str] = mapped_column(String(30), default="online")
+    identity_ciphertext: Mapped[str | None] = mapped_column(Text)
+    secret_hash: Mapped[str | None] = mapped_column(String(200))
+    failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    locked_at: Mapped[datetime | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class ConversationMessage(Base):
+    """The two-way thread between the reporter and the office handling the case."""
+
+    __tablename__ = "conversation"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    sender: Mapped[str] = mapped_column(String(10))  # "pelapor" or "petugas"
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class DefinitionEvent(Base):
+    """Append-only history of a revision: deployed, edited, approved, activated, retired."""
+
+    __tablename__ = "definition_events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    definition_id: Mapped[int] = mapped_column(ForeignKey("definitions.id", ondelete="CASCADE"), index=True)
+    actor: Mapped[str | None] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(50))
+    at: Mapped[datetime] = mapped_column(default=utc_now)
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class CaseMigration(Base):
+    """A case moved to another revision, with what a revert needs (previous revision and state)."""
+
+    __tablename__ = "case_migrations"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    from_definition_id: Mapped[int] = mapped_column(ForeignKey("definitions.id"))
+    to_definition_id: Mapped[int] = mapped_column(ForeignKey("definitions.id"))
+    previous_state: Mapped[dict[str, Any]] = mapped_column()
+    previous_next_timer_at: Mapped[datetime | None] = mapped_column()
+    #: the case's lock_version right after the migration: a revert is refused once the case moved on
+    lock_version_after: Mapped[int] = mapped_column(Integer)
+    migrated_by: Mapped[str | None] = mapped_column(String(100))
+    migrated_at: Mapped[datetime] = mapped_column(default=utc_now)
+    reverted_at: Mapped[datetime | None] = mapped_column()
+    reverted_by: Mapped[str | None] = mapped_column(String(100))
+
+
+class Attachment(Base):
+    """A file added to a case; the bytes live under ``data_dir`` (content-addressed by sha256), not here."""
+
+    __tablename__ = "attachments"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    task_id: Mapped[str | None] = mapped_column(String(36))
+    field: Mapped[str | None] = mapped_column(String(200))
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    uploaded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class Comment(Base):
+    """A staff note on a case (optionally written on one of its tasks)."""
+
+    __tablename__ = "comments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    task_id: Mapped[str | None] = mapped_column(String(36))
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    author: Mapped[str] = mapped_column(String(100))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)

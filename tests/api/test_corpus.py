@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import CORPUS, deploy_file
+from support.helpers import CORPUS, deploy_file
 
 FILES = sorted((CORPUS / "bpmn-miwg").rglob("*.bpmn"))
 #: Far above the ~0.1 s a deploy takes: only a hang trips it.

@@ -6,7 +6,7 @@ import io
 import json
 from typing import Any
 
-from conftest import ENGINE_DATA, deploy_bytes, deploy_file, review_variant
+from support.helpers import ENGINE_DATA, deploy_bytes, deploy_file, review_variant
 
 RENAMED = ('name="Tindak lanjut"', 'name="Tindak lanjut (revisi)"')
 

@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
-from conftest import ENGINE_DATA, deploy_file, signed_in_now
 from sqlalchemy import select
+from support.helpers import ENGINE_DATA, deploy_file, signed_in_now
 
 from service.store.models import OutboxItem, Task
 from service.worker.loop import run_once

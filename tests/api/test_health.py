@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from conftest import ENGINE_DATA, deploy_file
+from support.helpers import ENGINE_DATA, deploy_file
 
 
 def test_probes_answer_without_token(app: Any) -> None:

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 from sqlalchemy import func, select
+from support.helpers import ENGINE_DATA, deploy_bytes, review_variant
 
-from conftest import ENGINE_DATA, deploy_bytes, review_variant
 from service.store.models import Definition
 
 REVIEW = (ENGINE_DATA / "review.bpmn").read_bytes()

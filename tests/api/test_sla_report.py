@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from conftest import ENGINE_DATA, deploy_file
 from sqlalchemy import select
+from support.helpers import ENGINE_DATA, deploy_file
 
 from service.store.models import Task, Unit
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from conftest import ENGINE_DATA, deploy_file
+from support.helpers import ENGINE_DATA, deploy_file
 
 
 def test_case_runs_from_start_to_end(app: Any, admin: Any, make_persona: Any) -> None:

@@ -7,8 +7,7 @@ from typing import Any
 
 import pytest
 import time_machine
-
-from conftest import deploy_bytes, review_variant
+from support.helpers import deploy_bytes, review_variant
 
 
 def _case(client: Any, persona: Any, case_id: str) -> dict[str, Any]:

@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from conftest import DIAGRAMS, deploy, unit_of
+from support.sop_driver import DIAGRAMS, deploy, unit_of
 
 _FORM_KEY = re.compile(r'camunda:formKey="([^"]+)"')
 _PROPERTY = re.compile(r'<camunda:property name="(nomor_sop|tanggal_efektif|disahkan_oleh)" value="([^"]*)"')

@@ -8,9 +8,9 @@ tidak logis → Eselon II (14 hari kerja, tembusan to the Inspektur) / bukan kew
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
-from conftest import (
+from support.sop_driver import (
     OFFICES,
     START,
     Sop,
@@ -23,6 +23,8 @@ from conftest import (
     sqlite_only,
     working_days_due,
 )
+
+from service.worker.loop import run_once
 
 KEY = "dumas-inspektorat-katingan"
 UNIT = "inspektorat-katingan"
@@ -148,3 +150,26 @@ def test_sla_14_hari_kerja_of_eselon_ii_escalates_to_the_inspektur(sop: Sop) -> 
     case = sop.work(case, "Task_tindak_lanjut_eselon2", "Eselon II", form("dumas-tindak-lanjut-eselon2"))
     assert case["status"] == "completed"
     assert completed(case) == ["Task_verifikasi", "Task_penelaahan", "Task_tindak_lanjut_eselon2"]
+
+
+@sqlite_only
+def test_the_tembusan_to_the_inspektur_is_not_sent_to_the_reporter(sop: Sop) -> None:
+    case, _ = _telaah(sop, "tidak berkadar pengawasan atau tidak logis")
+    case = sop.work(case, "Task_tindak_lanjut_eselon2", "Eselon II", form("dumas-tindak-lanjut-eselon2"))
+    assert sop.notifications(case["id"]) == [("Inspektur", "tembusan_inspektur"), ("Pelapor", "notifikasi_pelapor")]
+
+
+@sqlite_only
+def test_the_semester_report_reaches_the_inspektur_every_six_months(sop: Sop) -> None:
+    """Langkah 9 (semesteran) is ``dumas-inspektorat-katingan-laporan-berkala``, started by the worker."""
+    key = "dumas-inspektorat-katingan-laporan-berkala"
+    sop.clock.move_to(datetime(2026, 4, 6, 1, 0, tzinfo=UTC))  # six months after the deployment at START
+    assert run_once(sop.services) is True
+    [task] = sop.tasks("Inspektur", UNIT)
+    assert (task["definition_key"], task["element_id"], task["lane"]) == (key, "Task_laporan_berkala", "Inspektur")
+    laporan = form("dumas-laporan-berkala", periode_awal="2025-10-06", periode_akhir="2026-04-05",
+                   jumlah_pengaduan=9, jumlah_selesai=7)
+    case = sop.work(sop.case(task["case_id"]), "Task_laporan_berkala", "Inspektur", laporan)
+    assert case["status"] == "completed" and completed(case) == ["Task_laporan_berkala"]
+    assert case["business_key"] == f"{key}@2026-04-06"
+    assert_data(case, laporan)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from conftest import (
+from support.sop_driver import (
     OFFICES,
     START,
     Sop,

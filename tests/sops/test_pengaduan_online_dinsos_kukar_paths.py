@@ -9,9 +9,11 @@ Every step has an SLA: the Admin's escalate to the Sekretaris, the others to the
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
-from conftest import Sop, Step, actions, assert_data, completed, enum, form, ready, sqlite_only, walk
+from support.sop_driver import Sop, Step, actions, assert_data, completed, enum, form, ready, sqlite_only, walk
+
+from service.worker.loop import run_once
 
 KEY = "pengaduan-online-dinsos-kukar"
 UNIT = "dinsos-kukar"
@@ -84,3 +86,22 @@ def test_every_sla_escalates(sop: Sop) -> None:
     assert [(row.recipient_role, row.payload["element_id"]) for row in sop.outbox(case["id"], "escalation")] == [
         (step.escalate_to, step.element_id) for step in PATH]
     assert len(sop.notifications(case["id"])) == 2
+
+
+@sqlite_only
+def test_the_periodic_report_starts_every_three_months(sop: Sop) -> None:
+    """Langkah 9 (3 bulan/6 bulan) is ``pengaduan-online-dinsos-kukar-laporan-berkala``, started by the worker."""
+    key = "pengaduan-online-dinsos-kukar-laporan-berkala"
+    sop.clock.move_to(datetime(2026, 1, 6, 1, 0, tzinfo=UTC) - timedelta(seconds=1))
+    assert run_once(sop.services) is False
+    sop.clock.move_to(datetime(2026, 1, 6, 1, 0, tzinfo=UTC))  # three months after the deployment at START
+    assert run_once(sop.services) is True
+    [task] = sop.tasks("Sekretaris", UNIT)
+    assert (task["definition_key"], task["element_id"], task["lane"]) == (key, "Task_laporan_berkala", "Sekretaris")
+    case = sop.case(task["case_id"])
+    assert case["business_key"] == f"{key}@2026-01-06"
+    laporan = form("dinsos-online-laporan-berkala", periode_awal="2025-10-06", periode_akhir="2026-01-05",
+                   jumlah_pengaduan=12)
+    case = sop.work(case, "Task_laporan_berkala", "Sekretaris", laporan)
+    assert case["status"] == "completed" and completed(case) == ["Task_laporan_berkala"]
+    assert_data(case, laporan)

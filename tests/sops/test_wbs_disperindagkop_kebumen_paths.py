@@ -8,7 +8,7 @@ back to the reporter ("Melengkapi laporan", lane Pelapor), then to D1 again. The
 
 from __future__ import annotations
 
-from conftest import Sop, Step, actions, assert_data, completed, enum, form, ready, sqlite_only, walk
+from support.sop_driver import Sop, Step, actions, assert_data, completed, enum, form, ready, sqlite_only, walk
 
 KEY = "wbs-disperindagkop-kebumen"
 UNIT = "disperindagkop-kebumen"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from conftest import (
+from support.sop_driver import (
     Sop,
     Step,
     actions,
@@ -118,7 +118,8 @@ def test_d2_routes_every_jenis_aduan(sop: Sop) -> None:
     assert kabid | others == set(enum("wbs-kukar-pemilahan", "jenis_aduan"))
     for jenis in sorted(kabid | others):
         case = walk(sop, sop.start(KEY, PENGADUAN), INTAKE + _triage(jenis))
-        expected = ("Task_jawaban_kabid", "Kabid") if jenis in kabid else ("Task_tindak_lanjut_bidang", "Bidang Terkait")
+        expected = ("Task_jawaban_kabid", "Kabid") if jenis in kabid else (
+            "Task_tindak_lanjut_bidang", "Bidang Terkait")
         assert [(t["element_id"], t["lane"]) for t in case["tasks"]] == [expected], jenis
         assert case["data"]["jenis_aduan"] == jenis
 
@@ -141,7 +142,8 @@ def test_every_sla_of_the_kabid_path_escalates(sop: Sop) -> None:
                 + DISTRIBUTION + ARCHIVE, breach=True)
     assert case["status"] == "completed"
     fired = [h["element_id"] for h in actions(case, "timer_fired")]
-    assert fired == ["Timer_" + i for i in _ids(INTAKE, _triage("evaluasi layanan"), KABID_ANSWERS, REPLY, DISTRIBUTION, ARCHIVE)]
+    timed = _ids(INTAKE, _triage("evaluasi layanan"), KABID_ANSWERS, REPLY, DISTRIBUTION, ARCHIVE)
+    assert fired == [f"Timer_{i}" for i in timed]
     assert [row.recipient_role for row in sop.outbox(case["id"], "escalation")] == [
         "Kabid", "Kabid", "Kepala Dinas", "Kepala Dinas", "Kabid", "Kepala Dinas", "Kabid", "Kabid"]
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from conftest import Sop, Step, actions, assert_data, completed, form, ready, walk
+from support.sop_driver import Sop, Step, actions, assert_data, completed, form, ready, walk
 
 KEY = "wbs-dpmptsp-lamandau"
 UNIT = "dpmptsp-lamandau"

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import time_machine
-from conftest import ROOT, deploy_file, signed_in_now
 from sqlalchemy import select
+from support.helpers import ROOT, deploy_file, signed_in_now
 
 from service.commands.schedules import start_due_schedule
 from service.store.models import Case, Schedule

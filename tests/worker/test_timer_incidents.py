@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import time_machine
-from conftest import ENGINE_DATA, deploy_file, signed_in_now
+from support.helpers import ENGINE_DATA, deploy_file, signed_in_now
 
 from service.commands.timers import MAX_TIMER_FAILURES, backoff
 from service.worker.loop import run_once

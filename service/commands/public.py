@@ -1,0 +1,275 @@
+"""Reports from the public: filing (online or registered by staff), follow-up with code + secret.
+
+The reporter's identity never enters the case data: it is split off, encrypted (``identity``)
+or, for ``anonim``, not kept at all. The follow-up secret is stored as an argon2 hash; 20 wrong
+secrets lock the code. Nothing here sees or stores an IP address.
+"""
+
+from __future__ import annotations
+
+import copy
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service import forms as form_files
+from service.commands.accounts import unit_by_code
+from service.commands.calendars import calendar_for
+from service.commands.cases import record_new_case, restore
+from service.commands.context import Actor, Services
+from service.commands.definitions import startable
+from service.commands.history import HistoryWriter
+from service.commands.identity import IDENTITY_FIELDS, IdentityVault
+from service.commands.passwords import hash_password, verify_password
+from service.commands.specs import compiled_for
+from service.commands.sync import deliver_buffered, write_back
+from service.engine import CaseRun, CaseStatus, utc_now
+from service.engine.compiler import steps
+from service.errors import Conflict, Forbidden, InvalidInput, NotFound, TooManyRequests
+from service.store.models import BufferedMessage, Case, ConversationMessage, HistoryEntry, Reporter, Task
+
+MODES = ("anonim", "rahasia", "biasa")
+CHANNELS = ("online", "langsung", "telepon", "sms", "email", "kotak_saran", "surat", "media_sosial")
+PUBLIC_ACTOR = "publik"
+REPORTER_LANE = "Pelapor"
+REPORTER_MESSAGE = "pesan_pelapor"
+MAX_WRONG_SECRETS = 20
+STATUS_TEXT = {
+    CaseStatus.RUNNING.value: "Laporan Anda sedang ditindaklanjuti",
+    CaseStatus.ERROR.value: "Laporan Anda sedang ditindaklanjuti",
+    CaseStatus.COMPLETED.value: "Penanganan laporan Anda telah selesai",
+    CaseStatus.CANCELLED.value: "Laporan Anda tidak dilanjutkan",
+}
+IDENTITY_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "nama": {"type": "string", "minLength": 1, "maxLength": 200},
+        "nik": {"type": "string", "pattern": "^[0-9]{16}$"},
+        "alamat": {"type": "string", "maxLength": 500},
+        "telepon": {"type": "string", "pattern": "^(\\+62|0)[0-9]{8,13}$"},
+        "email": {"type": "string", "format": "email", "maxLength": 254},
+        "pekerjaan": {"type": "string", "maxLength": 200},
+    },
+    "required": ["nama"],
+    "additionalProperties": False,
+}
+
+
+@dataclass
+class PublicReport:
+    unit: str
+    definition_key: str
+    mode: str
+    data: dict[str, Any] = field(default_factory=dict)
+    identity: dict[str, Any] | None = None
+    channel: str = "online"
+
+
+@dataclass(frozen=True)
+class Receipt:
+    tracking_code: str
+    secret: str
+
+
+def _digits(count: int) -> str:
+    return "".join(str(secrets.randbelow(10)) for _ in range(count))
+
+
+def normalize_code(code: str) -> str:
+    return "".join(ch for ch in code if ch.isdigit())
+
+
+def _intake_form(form: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The start form without the identity fields, which travel separately and encrypted."""
+    if form is None:
+        return None
+    schema = copy.deepcopy(form["schema"])
+    for name in IDENTITY_FIELDS:
+        schema.get("properties", {}).pop(name, None)
+    schema["required"] = [name for name in schema.get("required", []) if name not in IDENTITY_FIELDS]
+    return {"schema": schema, "ui": form.get("ui", {})}
+
+
+def _check_identity(mode: str, identity: dict[str, Any] | None) -> dict[str, Any] | None:
+    filled = {k: v for k, v in (identity or {}).items() if v not in (None, "")}
+    if mode == "anonim":
+        if filled:
+            raise InvalidInput("An anonim report keeps no identity: leave identity empty",
+                               [{"field": "identity", "message": "must be empty for mode anonim"}])
+        return None
+    try:
+        form_files.validate_data({"schema": IDENTITY_SCHEMA}, filled)
+    except InvalidInput as exc:
+        raise InvalidInput(exc.message, [{**d, "field": f"identity.{d['field']}"} for d in exc.details]) from exc
+    return filled
+
+
+def file_report(services: Services, report: PublicReport, registered_by: Actor | None = None) -> Receipt:
+    """Start a case for a report; returns the tracking code and the secret (shown once)."""
+    if report.mode not in MODES:
+        raise InvalidInput(f"mode must be one of {', '.join(MODES)}", [{"field": "mode", "message": report.mode}])
+    if report.channel not in CHANNELS:
+        raise InvalidInput(f"channel must be one of {', '.join(CHANNELS)}",
+                           [{"field": "channel", "message": report.channel}])
+    identity = _check_identity(report.mode, report.identity)
+    with services.db.transaction() as session:
+        unit = unit_by_code(session, report.unit)
+        if registered_by is not None and not registered_by.is_member(unit.id):
+            raise Forbidden(f"Only staff of {unit.code} may register its reports")
+        definition = startable(session, report.definition_key, None)
+        if definition.unit_id != unit.id:
+            raise NotFound(f"{unit.code} has no SOP '{report.definition_key}'",
+                           [{"field": "definition_key", "message": "unknown in this unit"}])
+        compiled = compiled_for(services, session, definition)
+        start_lane = compiled.spec.start.outputs[0].lane if compiled.spec.start.outputs else None
+        if start_lane != REPORTER_LANE:
+            raise Forbidden(f"SOP '{definition.key}' does not take reports from the public")
+        form_key = compiled.start_form_key
+        form_files.validate_data(_intake_form((definition.forms or {}).get(form_key) if form_key else None),
+                                 report.data)
+        data = {**report.data, "mode_pelapor": report.mode, "saluran_pengaduan": report.channel}
+        run = CaseRun.start(compiled, data, calendar_for(session, unit))
+        actor_name = registered_by.username if registered_by else PUBLIC_ACTOR
+        case = record_new_case(session, definition, run, actor_name,
+                               started_by=registered_by.user_id if registered_by else None,
+                               business_key=None, data=data)
+        code, secret = _unique_code(session), _digits(16)
+        case.tracking_code = code
+        case.business_key = code
+        session.add(Reporter(
+            case_id=case.id, mode=report.mode, channel=report.channel, secret_hash=hash_password(secret),
+            identity_ciphertext=IdentityVault.of(services.settings).seal(identity) if identity else None,
+        ))
+        return Receipt(code, secret)
+
+
+def _unique_code(session: Session) -> str:
+    while True:
+        code = _digits(16)
+        if session.scalar(select(Case.id).where(Case.tracking_code == code)) is None:
+            return code
+
+
+def _verified_case(services: Services, code: str, secret: str) -> str:
+    """The case id for a code + secret; wrong ones count towards the lock (404 either way)."""
+    normalized = normalize_code(code)
+    with services.db.transaction() as session:
+        row = session.execute(select(Case.id, Reporter).join(Reporter, Reporter.case_id == Case.id)
+                              .where(Case.tracking_code == normalized)).first()
+        if row is not None and row[1].locked_at is not None:
+            raise TooManyRequests("This code is locked after too many wrong secrets; contact the office")
+        if row is not None and verify_password(row[1].secret_hash, secret):
+            row[1].failed_attempts = 0
+            return str(row[0])
+        if row is None:
+            verify_password(None, secret)  # same work as a real check
+        else:
+            reporter = row[1]
+            reporter.failed_attempts += 1
+            if reporter.failed_attempts >= MAX_WRONG_SECRETS:
+                reporter.locked_at = utc_now()
+    raise NotFound("No report with this code and secret")
+
+
+@dataclass(frozen=True)
+class ReporterTask:
+    id: str
+    name: str
+    form: dict[str, Any] | None
+    context: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    tracking_code: str
+    status: str
+    status_text: str
+    created_at: datetime
+    updated_at: datetime
+    steps: list[str]
+    messages: list[dict[str, Any]]
+    tasks: list[ReporterTask]
+
+
+def follow_up(services: Services, code: str, secret: str) -> FollowUp:
+    case_id = _verified_case(services, code, secret)
+    with services.db.reading() as session:
+        case = session.get(Case, case_id)
+        assert case is not None
+        ready = session.scalars(select(Task).where(Task.case_id == case.id, Task.status == "ready")
+                                .order_by(Task.created_at)).all()
+        thread = session.scalars(select(ConversationMessage).where(ConversationMessage.case_id == case.id)
+                                 .order_by(ConversationMessage.id)).all()
+        notes = session.scalars(select(HistoryEntry).where(HistoryEntry.case_id == case.id,
+                                                           HistoryEntry.action == "notification")
+                                .order_by(HistoryEntry.id)).all()
+        forms = case.definition.forms or {}
+        step_props = _task_properties(case)
+        messages: list[dict[str, Any]] = [{"from": m.sender, "text": m.text, "at": m.created_at} for m in thread]
+        messages += [{"from": "kantor", "text": n.data.get("element_name") or n.data.get("message"), "at": n.at}
+                     for n in notes if "pelapor" in (n.data.get("message") or "")]
+        messages.sort(key=lambda m: m["at"])
+        tasks = [
+            ReporterTask(t.id, t.name, forms.get(t.form_key) if t.form_key else None,
+                         {k: case.data.get(k) for k in _shown_fields(step_props.get(t.element_id, {}))
+                          if k in (case.data or {})})
+            for t in ready if t.lane == REPORTER_LANE
+        ]
+        return FollowUp(case.tracking_code or "", case.status, STATUS_TEXT[case.status], case.created_at,
+                        case.updated_at, [t.name for t in ready if t.lane != REPORTER_LANE], messages, tasks)
+
+
+def _task_properties(case: Case) -> dict[str, dict[str, str]]:
+    return {step.element_id: dict(step.properties) for step in steps(case.definition.bpmn_xml.encode())}
+
+
+def _shown_fields(properties: dict[str, str]) -> list[str]:
+    """Case data a reporter's task shows them: the task's ``tampilkan`` property (comma-separated)."""
+    return [name.strip() for name in properties.get("tampilkan", "").split(",") if name.strip()]
+
+
+def reporter_message(services: Services, code: str, secret: str, text: str) -> bool:
+    """The reporter adds information: kept in the thread and sent to the case as a BPMN message."""
+    case_id = _verified_case(services, code, secret)
+    with services.db.transaction() as session:
+        case = session.get(Case, case_id)
+        assert case is not None
+        if case.status != CaseStatus.RUNNING.value:
+            raise Conflict("This report is closed; it takes no more messages")
+        session.add(ConversationMessage(case_id=case.id, sender="pelapor", text=text))
+        history = HistoryWriter(session, case.id, PUBLIC_ACTOR)
+        run = restore(services, session, case)
+        payload = {"teks": text}
+        if not run.deliver_message(REPORTER_MESSAGE, payload):
+            session.add(BufferedMessage(case_id=case.id, name=REPORTER_MESSAGE, payload=payload))
+            history.add("message_buffered", {"name": REPORTER_MESSAGE})
+            return False
+        history.add("message_delivered", {"name": REPORTER_MESSAGE})
+        deliver_buffered(session, case, run, history)
+        write_back(session, case, run, history, data_delta={REPORTER_MESSAGE: payload})
+        return True
+
+
+def reporter_complete(services: Services, code: str, secret: str, task_id: str, data: Any) -> None:
+    """The holder of code + secret does the work of the Pelapor lane (e.g. completing a report)."""
+    case_id = _verified_case(services, code, secret)
+    with services.db.transaction() as session:
+        task = session.get(Task, task_id)
+        if task is None or task.case_id != case_id or task.lane != REPORTER_LANE:
+            raise NotFound(f"Task {task_id} is not a task of this report")
+        if task.status != "ready":
+            raise Conflict(f"Task {task_id} is already {task.status}")
+        case = session.get(Case, case_id)
+        assert case is not None
+        forms = case.definition.forms or {}
+        form_files.validate_data(forms.get(task.form_key) if task.form_key else None, data)
+        run = restore(services, session, case)
+        run.complete(task.id, data)
+        history = HistoryWriter(session, case.id, PUBLIC_ACTOR)
+        history.add("task_completed", {"name": task.name}, task_id=task.id, element_id=task.element_id)
+        deliver_buffered(session, case, run, history)
+        write_back(session, case, run, history, completed={task.id: None}, data_delta=data)

@@ -1,0 +1,86 @@
+"""What handlers do with a report's reporter: reveal the identity (logged), talk through the thread.
+
+Who may see a ``rahasia`` identity: the roles in the SOP's ``identitas_pelapor`` property
+(comma-separated), else the lane of the SOP's first user task (the intake desk), and the unit's
+administrators — each reveal needs a reason and is written to the case history. A ``biasa``
+identity may be seen by every handler of the unit, still logged. ``anonim`` keeps none.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service.commands.context import Actor, Services
+from service.commands.history import HistoryWriter
+from service.commands.identity import IdentityVault
+from service.engine.compiler import outline, steps
+from service.errors import Conflict, Forbidden, InvalidInput, NotFound
+from service.store.models import Case, ConversationMessage, OutboxItem, Reporter
+
+MIN_REASON = 10
+
+
+def _case_and_reporter(session: Session, actor: Actor, case_id: str) -> tuple[Case, Reporter]:
+    case = session.get(Case, case_id)
+    if case is None or not actor.is_member(case.unit_id):
+        raise NotFound(f"Case {case_id} does not exist or is not visible to you")
+    reporter = session.scalar(select(Reporter).where(Reporter.case_id == case.id))
+    if reporter is None:
+        raise NotFound(f"Case {case_id} was not filed as a report")
+    return case, reporter
+
+
+def identity_roles(case: Case) -> set[str]:
+    xml = case.definition.bpmn_xml.encode()
+    listed = outline(xml).metadata.get("identitas_pelapor", "")
+    roles = {role.strip() for role in listed.split(",") if role.strip()}
+    if not roles:
+        first = next(iter(steps(xml)), None)
+        roles = {first.lane} if first is not None and first.lane else set()
+    return roles
+
+
+@dataclass(frozen=True)
+class RevealedIdentity:
+    mode: str
+    identity: dict[str, Any]
+
+
+def reveal_identity(services: Services, actor: Actor, case_id: str, reason: str) -> RevealedIdentity:
+    if len(reason.strip()) < MIN_REASON:
+        raise InvalidInput("Say why you need the identity (at least 10 characters)",
+                           [{"field": "reason", "message": "too short"}])
+    with services.db.transaction() as session:
+        case, reporter = _case_and_reporter(session, actor, case_id)
+        if reporter.mode == "anonim" or reporter.identity_ciphertext is None:
+            raise Conflict("This report is anonymous: no identity was kept")
+        allowed = reporter.mode == "biasa" or actor.administers(case.unit_id) \
+            or bool(actor.roles_in(case.unit_id) & identity_roles(case))
+        if not allowed:
+            raise Forbidden("Your roles may not see the identity of this reporter")
+        identity = IdentityVault.of(services.settings).open(reporter.identity_ciphertext)
+        HistoryWriter(session, case.id, actor.username).add("identity_revealed", {"reason": reason.strip()})
+        return RevealedIdentity(reporter.mode, identity)
+
+
+def post_to_reporter(services: Services, actor: Actor, case_id: str, text: str) -> ConversationMessage:
+    """A handler's question or reply; the reporter reads it on the follow-up page (and by mail)."""
+    with services.db.transaction() as session:
+        case, _reporter = _case_and_reporter(session, actor, case_id)
+        message = ConversationMessage(case_id=case.id, sender="petugas", author_id=actor.user_id or None, text=text)
+        session.add(message)
+        session.add(OutboxItem(kind="reporter_message", case_id=case.id, unit_id=case.unit_id,
+                               recipient_role="Pelapor", payload={"text": text}))
+        HistoryWriter(session, case.id, actor.username).add("message_to_reporter", {"length": len(text)})
+        return message
+
+
+def conversation(services: Services, actor: Actor, case_id: str) -> list[ConversationMessage]:
+    with services.db.reading() as session:
+        case, _reporter = _case_and_reporter(session, actor, case_id)
+        return list(session.scalars(select(ConversationMessage).where(ConversationMessage.case_id == case.id)
+                                    .order_by(ConversationMessage.id)))

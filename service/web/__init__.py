@@ -1,0 +1,60 @@
+"""The staff web pages: sign-in, task list, task page, case page (Jinja, htmx and two JS islands).
+
+Blueprints call :mod:`service.commands` only. Every unsafe request of these blueprints needs the
+CSRF token (the REST API under ``/api`` uses bearer tokens and is not CSRF-checked); the pages send
+a Content-Security-Policy without inline scripts. Built front-end files are served from
+``static/dist`` (``make assets``).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from flask import Blueprint, Flask
+from flask_babel import Babel, get_locale
+from flask_babel import gettext as _
+
+from service.commands.context import SERVICES_KEY, Services
+from service.web import auth, cases, tasks
+from service.web.helpers import csrf, current_actor
+
+TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
+babel = Babel()
+
+
+def init_app(app: Flask) -> None:
+    settings = app.extensions[SERVICES_KEY].settings if SERVICES_KEY in app.extensions else None
+    assert isinstance(app.extensions.get(SERVICES_KEY), Services), "create the Services before the web pages"
+    app.config.update(
+        SESSION_COOKIE_NAME="alur_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=bool(settings and settings.session_cookie_secure),
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=settings.token_hours if settings else 12),
+        WTF_CSRF_CHECK_DEFAULT=False,  # checked by the web blueprints only (helpers._check_csrf)
+        WTF_CSRF_TIME_LIMIT=None,  # valid as long as the session
+        WTF_CSRF_HEADERS=["X-CSRFToken"],
+        BABEL_DEFAULT_LOCALE="id",
+        BABEL_DEFAULT_TIMEZONE="UTC",
+        BABEL_TRANSLATION_DIRECTORIES=str(TRANSLATIONS),
+    )
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=auth.select_locale)
+    static = Blueprint("web_static", __name__, static_folder="static", static_url_path="/static")
+    app.register_blueprint(static)
+    for module in (auth, tasks, cases):
+        app.register_blueprint(module.blp)
+    app.jinja_env.globals.update(current_user=current_actor, action_label=action_label, get_locale=get_locale)
+
+
+def action_label(action: str) -> str:
+    labels = {
+        "case_started": _("Case started"), "task_created": _("Task opened"), "task_claimed": _("Task claimed"),
+        "task_unclaimed": _("Task released"), "task_completed": _("Task completed"),
+        "task_cancelled": _("Task cancelled"), "timer_fired": _("SOP time ran out"),
+        "notification": _("Notification"), "message_delivered": _("Message received"),
+        "message_buffered": _("Message kept for later"), "case_completed": _("Case completed"),
+        "case_cancelled": _("Case cancelled"),
+    }
+    return labels.get(action, action)

@@ -1,0 +1,92 @@
+"""The case page (timeline vs the SOP's Waktu, attachments, comments, diagram) and attachment downloads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from flask import Response, redirect, render_template, request, send_file, url_for
+from flask.typing import ResponseReturnValue
+
+from service.commands import attachments, comments
+from service.commands.cases import get_case
+from service.engine import utc_now
+from service.engine.compiler import steps
+from service.store.models import HistoryEntry
+from service.web.helpers import actor, local_time, login_required, safe_next, services, span, web_blueprint
+
+blp = web_blueprint("web_cases", __name__)
+
+
+@dataclass(frozen=True)
+class Event:
+    entry: HistoryEntry
+    when: str
+    took: str | None  # from the task's creation to this entry (completions)
+    waktu: str | None  # the SOP's standard time of the step
+    late: bool  # the step's SLA timer fired before it was done
+    data: list[tuple[str, str]]
+
+
+def _timeline(history: list[HistoryEntry], waktu: dict[str, str], timezone: str) -> list[Event]:
+    created: dict[str, datetime] = {}
+    breached: set[str] = set()
+    events = []
+    for entry in history:
+        took = None
+        if entry.action == "task_created" and entry.task_id:
+            created[entry.task_id] = entry.at
+        if entry.action == "timer_fired" and entry.data.get("attached_to"):
+            breached.add(str(entry.data["attached_to"]))
+        if entry.action == "task_completed" and entry.task_id in created:
+            took = span(entry.at - created[entry.task_id])
+        shown = entry.data.get("data") if entry.action == "task_completed" else None
+        pairs = [(str(k), ", ".join(map(str, v)) if isinstance(v, list) else str(v))
+                 for k, v in (shown or {}).items()] if isinstance(shown, dict) else []
+        events.append(Event(entry, local_time(entry.at, timezone), took,
+                            waktu.get(entry.element_id or "") if entry.action == "task_completed" else None,
+                            entry.action == "task_completed" and (entry.element_id or "") in breached, pairs))
+    return events
+
+
+@blp.get("/cases/<case_id>")
+@login_required
+def case_page(case_id: str) -> ResponseReturnValue:
+    view = get_case(services(), actor(), case_id)
+    case = view.case
+    infos = steps(case.definition.bpmn_xml.encode())
+    waktu = {info.element_id: info.properties.get("waktu") or (info.sla_timer or "") for info in infos}
+    timezone = case.unit.timezone
+    done = [e.element_id for e in view.history if e.action == "task_completed" and e.element_id]
+    markers: dict[str, Any] = {"done": sorted(set(done)), "current": [t.element_id for t in view.tasks]}
+    return render_template(
+        "web/case.html", case=case, view=view, timeline=_timeline(view.history, waktu, timezone),
+        markers=markers, files=attachments.list_for_case(services(), actor(), case_id),
+        comments=comments.list_comments(services(), actor(), case_id),
+        started=local_time(case.created_at, timezone), now=utc_now(),
+        open_tasks=[(t, local_time(t.due_at, timezone)) for t in view.tasks])
+
+
+@blp.get("/cases/<case_id>/diagram.bpmn")
+@login_required
+def diagram(case_id: str) -> ResponseReturnValue:
+    view = get_case(services(), actor(), case_id)
+    return Response(view.case.definition.bpmn_xml, mimetype="application/xml")
+
+
+@blp.post("/cases/<case_id>/comments")
+@login_required
+def add_comment(case_id: str) -> ResponseReturnValue:
+    task_id = request.form.get("task_id") or None
+    comments.add_comment(services(), actor(), case_id, request.form.get("body", ""), task_id=task_id)
+    default = url_for("web_cases.case_page", case_id=case_id)
+    return redirect(safe_next(request.form.get("next"), default) + "#comments")
+
+
+@blp.get("/attachments/<attachment_id>")
+@login_required
+def download(attachment_id: str) -> ResponseReturnValue:
+    found, path = attachments.open_attachment(services(), actor(), attachment_id)
+    return send_file(path, mimetype=found.content_type, as_attachment=True, download_name=found.filename,
+                     max_age=0)

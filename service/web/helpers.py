@@ -1,0 +1,200 @@
+"""What every web page needs: the services, the signed-in actor, CSRF, security headers, errors, formats."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from functools import wraps
+from typing import Any, ParamSpec
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_datetime
+from flask import Blueprint, Response, current_app, g, jsonify, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.exceptions import HTTPException
+
+from service.commands.accounts import actor_by_id
+from service.commands.context import SERVICES_KEY, Actor, Services
+from service.errors import ServiceError, Unauthorized
+
+P = ParamSpec("P")
+
+csrf = CSRFProtect()
+log = logging.getLogger("alur.web")
+
+#: No inline script anywhere; styles may be inline (bpmn-js and React set style attributes).
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
+       "font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+       "frame-ancestors 'none'")
+SESSION_USER = "uid"
+
+
+def services() -> Services:
+    found: Services = current_app.extensions[SERVICES_KEY]
+    return found
+
+
+def current_actor() -> Actor | None:
+    if "alur_web_actor" in g:
+        actor: Actor | None = g.alur_web_actor
+        return actor
+    actor = None
+    user_id = session.get(SESSION_USER)
+    if isinstance(user_id, int):
+        try:
+            actor = actor_by_id(services(), user_id)
+        except Unauthorized:
+            session.clear()
+    g.alur_web_actor = actor
+    return actor
+
+
+def login_required(view: Callable[P, ResponseReturnValue]) -> Callable[P, ResponseReturnValue]:
+    @wraps(view)
+    def wrapped(*args: P.args, **kwargs: P.kwargs) -> ResponseReturnValue:
+        if current_actor() is None:
+            if wants_json():
+                return _json_error(401, _("Please sign in again."))
+            return redirect(url_for("web_auth.login", next=request.full_path.rstrip("?")))
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def actor() -> Actor:
+    found = current_actor()
+    if found is None:  # login_required ran first
+        raise Unauthorized("Not signed in")
+    return found
+
+
+def safe_next(target: str | None, default: str) -> str:
+    """Only a path on this site: never an absolute or scheme-relative URL (no open redirect)."""
+    if not target:
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return default
+    return target
+
+
+def wants_json() -> bool:
+    return request.is_json or request.accept_mimetypes.best == "application/json"
+
+
+def _json_error(status: int, message: str, errors: list[dict[str, Any]] | None = None) -> Response:
+    response = jsonify({"message": message, "errors": errors or []})
+    response.status_code = status
+    return response
+
+
+_MESSAGES: dict[int, Callable[[], str]] = {
+    400: lambda: _("The request could not be understood. Reload the page and try again."),
+    401: lambda: _("Please sign in again."),
+    403: lambda: _("This belongs to another lane: you may not work on it."),
+    404: lambda: _("Not found, or not visible to you."),
+    405: lambda: _("This action is not allowed here."),
+    409: lambda: _("Someone else changed this in the meantime. Reload the page."),
+    413: lambda: _("The upload is too large."),
+    422: lambda: _("Some fields are not valid."),
+    429: lambda: _("Too many attempts. Try again later."),
+}
+
+
+def error_page(status: int, detail: str | None = None) -> tuple[str | Response, int]:
+    message = _MESSAGES.get(status, lambda: _("Something went wrong on the server; nothing was saved."))()
+    if wants_json():
+        return _json_error(status, message), status
+    return render_template("web/error.html", status=status, message=message, detail=detail), status
+
+
+def _service_error(error: ServiceError) -> ResponseReturnValue:
+    if isinstance(error, Unauthorized) and not wants_json():
+        session.clear()
+        return redirect(url_for("web_auth.login"))
+    if wants_json():
+        return _json_error(error.status, _MESSAGES.get(error.status, lambda: error.message)(), error.details), \
+            error.status
+    return error_page(error.status)
+
+
+def _http_error(error: HTTPException) -> tuple[str | Response, int]:
+    return error_page(error.code or 500)
+
+
+def _unexpected(error: Exception) -> tuple[str | Response, int]:
+    log.exception("unexpected error on a web page")
+    return error_page(500)
+
+
+def _csrf_error(error: CSRFError) -> tuple[str | Response, int]:
+    return error_page(400, _("The form has expired. Reload the page and try again."))
+
+
+def _security_headers(response: Response) -> Response:
+    response.headers.setdefault("Content-Security-Policy", CSP)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    if current_actor() is not None:
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+def _check_csrf() -> None:
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        csrf.protect()
+
+
+def web_blueprint(name: str, import_name: str) -> Blueprint:
+    """A blueprint of the web pages: CSRF on every unsafe method, headers, and HTML error pages."""
+    blueprint = Blueprint(name, import_name, template_folder="templates")
+    blueprint.before_request(_check_csrf)
+    blueprint.after_request(_security_headers)
+    blueprint.register_error_handler(CSRFError, _csrf_error)
+    blueprint.register_error_handler(ServiceError, _service_error)
+    blueprint.register_error_handler(HTTPException, _http_error)
+    blueprint.register_error_handler(Exception, _unexpected)
+    return blueprint
+
+
+# --- formats ------------------------------------------------------------------------------------------
+
+def local_time(moment: datetime | None, timezone: str, pattern: str = "d MMM yyyy HH:mm") -> str:
+    """``moment`` in the unit's timezone with its abbreviation (WIB, WITA, WIT)."""
+    if moment is None:
+        return "—"
+    local = moment.astimezone(ZoneInfo(timezone))
+    return f"{format_datetime(local, pattern, locale=str(get_locale() or 'id'))} {local.tzname()}"
+
+
+def span(delta: timedelta) -> str:
+    """A duration for people: '3 hari 4 jam', '25 menit'."""
+    minutes = max(int(delta.total_seconds() // 60), 0)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(rest, 60)
+    parts = []
+    if days:
+        parts.append(_("%(n)d d", n=days))
+    if hours:
+        parts.append(_("%(n)d h", n=hours))
+    if minutes and not days:
+        parts.append(_("%(n)d min", n=minutes))
+    return " ".join(parts) or _("under a minute")
+
+
+def sla_state(due_at: datetime | None, created_at: datetime, now: datetime) -> str | None:
+    """'overdue', 'near' (a quarter of the allowed time left, two days at most) or 'ontime'."""
+    if due_at is None:
+        return None
+    if due_at <= now:
+        return "overdue"
+    left = due_at - now
+    if left <= min(max(due_at - created_at, timedelta(0)) / 4, timedelta(days=2)):
+        return "near"
+    return "ontime"

@@ -1,0 +1,163 @@
+"""The task list (filters, counts, paging, claim/unclaim; htmx refreshes) and the task page with its form."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from math import ceil
+from typing import Any
+
+from flask import jsonify, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from werkzeug.datastructures import MultiDict
+
+from service.commands import attachments, comments
+from service.commands import tasks as task_commands
+from service.commands.tasks import SORTS, TaskQuery
+from service.engine import utc_now
+from service.store.models import Task
+from service.web.helpers import actor, local_time, login_required, services, sla_state, span, web_blueprint
+
+blp = web_blueprint("web_tasks", __name__)
+PER_PAGE = 25
+STATUSES = ("all", "unclaimed", "mine")
+
+
+@dataclass(frozen=True)
+class Filters:
+    sop: str = ""
+    lane: str = ""
+    status: str = "all"
+    overdue: str = ""
+    q: str = ""
+    sort: str = "due_at"
+    page: int = 1
+
+    @classmethod
+    def parse(cls, values: MultiDict[str, str]) -> Filters:
+        def pick(name: str, allowed: tuple[str, ...], default: str) -> str:
+            value = values.get(name, default)
+            return value if value in allowed else default
+
+        try:
+            page = max(1, min(int(values.get("page", "1")), 100_000))
+        except ValueError:
+            page = 1
+        return cls(sop=values.get("sop", "")[:200], lane=values.get("lane", "")[:100],
+                   status=pick("status", STATUSES, "all"), overdue=pick("overdue", ("", "1", "0"), ""),
+                   q=values.get("q", "")[:100], sort=pick("sort", tuple(SORTS), "due_at"), page=page)
+
+    def query(self) -> TaskQuery:
+        return TaskQuery(definition_key=self.sop or None, lane=self.lane or None, mine=self.status == "mine",
+                         unclaimed=self.status == "unclaimed",
+                         overdue=None if not self.overdue else self.overdue == "1", search=self.q or None,
+                         sort=self.sort, page=self.page, per_page=PER_PAGE)
+
+    def args(self, **changes: Any) -> dict[str, Any]:
+        values = {"sop": self.sop, "lane": self.lane, "status": self.status, "overdue": self.overdue, "q": self.q,
+                  "sort": self.sort, "page": self.page, **changes}
+        return {key: value for key, value in values.items() if value not in ("", None)}
+
+
+@dataclass(frozen=True)
+class Row:
+    task: Task
+    label: str | None
+    sla: str | None
+    due: str
+    age: str
+    claimed: str  # "me", "other" or ""
+
+
+def _rows(found: list[Task], now: datetime) -> list[Row]:
+    labels = task_commands.case_labels(services(), (task.case_id for task in found))
+    me = actor().user_id
+    return [Row(task, labels.get(task.case_id), sla_state(task.due_at, task.created_at, now),
+                local_time(task.due_at, task.unit.timezone), span(now - task.created_at),
+                "" if task.claimed_by is None else ("me" if task.claimed_by == me else "other"))
+            for task in found]
+
+
+def _results(filters: Filters) -> dict[str, Any]:
+    now = utc_now()
+    found, total = task_commands.list_tasks(services(), actor(), filters.query(), now=now)
+    counts = task_commands.count_by_definition(services(), actor(), TaskQuery(), now=now)
+    return {"rows": _rows(found, now), "total": total, "filters": filters, "counts": counts,
+            "pages": max(1, ceil(total / PER_PAGE))}
+
+
+@blp.get("/")
+def home() -> ResponseReturnValue:
+    return redirect(url_for("web_tasks.task_list"))
+
+
+@blp.get("/tasks")
+@login_required
+def task_list() -> ResponseReturnValue:
+    filters = Filters.parse(request.args)
+    context = _results(filters)
+    if request.headers.get("HX-Request"):
+        return render_template("web/_task_results.html", **context)
+    lanes = sorted({role for roles in actor().roles_by_unit.values() for role in roles})
+    return render_template("web/tasks.html", lanes=lanes, **context)
+
+
+def _after_change() -> ResponseReturnValue:
+    filters = Filters.parse(request.form)
+    if request.headers.get("HX-Request"):
+        return render_template("web/_task_results.html", **_results(filters))
+    return redirect(url_for("web_tasks.task_list", **filters.args()))
+
+
+@blp.post("/tasks/<task_id>/claim")
+@login_required
+def claim(task_id: str) -> ResponseReturnValue:
+    task_commands.claim(services(), actor(), task_id)
+    if request.form.get("open"):
+        return redirect(url_for("web_tasks.task_page", task_id=task_id))
+    return _after_change()
+
+
+@blp.post("/tasks/<task_id>/unclaim")
+@login_required
+def unclaim(task_id: str) -> ResponseReturnValue:
+    task_commands.unclaim(services(), actor(), task_id)
+    return _after_change()
+
+
+def _visible_data(data: dict[str, Any]) -> list[tuple[str, list[str], bool]]:
+    """(field, values, values are attachment ids) of the case data, for display."""
+    out = []
+    for key, value in data.items():
+        values = value if isinstance(value, list) else [value]
+        texts = ["" if v is None else str(v) for v in values]
+        refs = bool(texts) and all(t.startswith(attachments.REFERENCE) for t in texts)
+        out.append((key, [t.removeprefix(attachments.REFERENCE) for t in texts] if refs else texts, refs))
+    return out
+
+
+@blp.get("/tasks/<task_id>")
+@login_required
+def task_page(task_id: str) -> ResponseReturnValue:
+    view = task_commands.get_task(services(), actor(), task_id)
+    form = view.form or {"schema": {"type": "object", "properties": {}}, "ui": {}}
+    files = set(attachments.file_fields(form))
+    properties = (form.get("schema") or {}).get("properties") or {}
+    initial = {k: v for k, v in view.case_data.items() if k in properties and k not in files}
+    island = {"schema": form.get("schema"), "ui": form.get("ui") or {}, "formData": initial,
+              "submitUrl": url_for("web_tasks.complete", task_id=task_id)}
+    return render_template("web/task.html", view=view, task=view.task, island=island,
+                           case_data=_visible_data(view.case_data),
+                           comments=comments.list_comments(services(), actor(), view.task.case_id),
+                           due=local_time(view.task.due_at, view.task.unit.timezone),
+                           sla=sla_state(view.task.due_at, view.task.created_at, utc_now()))
+
+
+@blp.post("/tasks/<task_id>/complete")
+@login_required
+def complete(task_id: str) -> ResponseReturnValue:
+    """JSON from the form island: ``{"data": {...}}`` → 200 ``{"redirect"}``, or 422 with field errors."""
+    body = request.get_json(silent=True)
+    data = body.get("data") if isinstance(body, dict) else None
+    case = attachments.complete_task(services(), actor(), task_id, data)
+    return jsonify({"redirect": url_for("web_cases.case_page", case_id=case.id, done=task_id)})

@@ -1,0 +1,66 @@
+"""Helpers shared by the tests: paths, personas, deploying diagrams. Import them from here.
+
+(Not from ``conftest``: every conftest module of the suite is named ``conftest``, so ``from conftest
+import …`` picks whichever was loaded first.)
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+TESTS = Path(__file__).resolve().parent.parent
+ROOT = TESTS.parent
+ENGINE_DATA = TESTS / "engine" / "data"
+TEST_FORMS = TESTS / "data" / "forms"
+CORPUS = ROOT.parent / "shared" / "corpus"
+
+
+@dataclass
+class Persona:
+    username: str
+    token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+PASSWORD = "rahasia-uji-123"
+
+
+def deploy_file(client: Any, persona: Persona, path: Path, unit: str = "unit-a", **fields: Any) -> Any:
+    with path.open("rb") as handle:
+        return client.post("/api/definitions", headers=persona.headers,
+                           data={"bpmn": (handle, path.name), "unit": unit, **fields},
+                           content_type="multipart/form-data")
+
+
+def deploy_bytes(client: Any, persona: Persona, data: bytes, name: str = "diagram.bpmn",
+                 unit: str = "unit-a", **fields: Any) -> Any:
+    return client.post("/api/definitions", headers=persona.headers,
+                       data={"bpmn": (io.BytesIO(data), name), "unit": unit, **fields},
+                       content_type="multipart/form-data")
+
+
+# --- shared by the API tests (added with the acceptance tests of issue #2) -------------------------
+
+
+def review_variant(key: str, *replacements: tuple[str, str]) -> bytes:
+    """``review.bpmn`` with its process id changed to ``key`` and optional text replacements."""
+    text = (ENGINE_DATA / "review.bpmn").read_text(encoding="utf-8")
+    text = text.replace('processRef="review"', f'processRef="{key}"').replace('<bpmn:process id="review"',
+                                                                             f'<bpmn:process id="{key}"')
+    for old, new in replacements:
+        assert old in text, old
+        text = text.replace(old, new)
+    return text.encode()
+
+
+def signed_in_now(client: Any, persona: Persona) -> Persona:
+    """The same user with a token issued at the current (possibly travelled) time."""
+    response = client.post("/api/auth/token", json={"username": persona.username, "password": PASSWORD})
+    assert response.status_code == 200, response.json
+    return Persona(persona.username, response.json["token"])
