@@ -198,18 +198,23 @@ def serve(host: str, port: int) -> None:
 @click.option("--interval", default=5.0, show_default=True, help="seconds between sweeps")
 @click.option("--name", default=None, help="worker name; its history entries say system:timer:NAME")
 def worker(once: bool, interval: float, name: str | None) -> None:
-    """Fire due timers (SLA boundaries, waits, cycles)."""
+    """Start periodic SOPs, fire due timers (SLA boundaries, waits, cycles), send the outbox's mail."""
     import logging
 
     from service.commands.timers import worker_actor
+    from service.mail import mailer_for
     from service.worker.loop import run_forever, run_once
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("spiff").setLevel(logging.WARNING)
     services = _services()
+    mailer = mailer_for(services.settings)
+    if mailer is None:
+        logging.getLogger("alur.mail").info("ALUR_SMTP_HOST is not set: mail waits in the outbox")
     if once:
-        run_once(services, actor=worker_actor(name))
+        run_once(services, actor=worker_actor(name), mailer=mailer)
         return
-    run_forever(services, interval, actor=worker_actor(name))
+    run_forever(services, interval, actor=worker_actor(name), mailer=mailer)
 
 
 if __name__ == "__main__":

@@ -30,7 +30,15 @@ from service.commands.sync import deliver_buffered, write_back
 from service.engine import CaseRun, CaseStatus, utc_now
 from service.engine.compiler import steps
 from service.errors import Conflict, Forbidden, InvalidInput, NotFound, TooManyRequests
-from service.store.models import BufferedMessage, Case, ConversationMessage, HistoryEntry, Reporter, Task
+from service.store.models import (
+    BufferedMessage,
+    Case,
+    ConversationMessage,
+    HistoryEntry,
+    OutboxItem,
+    Reporter,
+    Task,
+)
 
 MODES = ("anonim", "rahasia", "biasa")
 CHANNELS = ("online", "langsung", "telepon", "sms", "email", "kotak_saran", "surat", "media_sosial")
@@ -144,6 +152,9 @@ def file_report(services: Services, report: PublicReport, registered_by: Actor |
             case_id=case.id, mode=report.mode, channel=report.channel, secret_hash=hash_password(secret),
             identity_ciphertext=IdentityVault.of(services.settings).seal(identity) if identity else None,
         ))
+        if identity and identity.get("email"):
+            session.add(OutboxItem(kind="receipt", case_id=case.id, unit_id=unit.id, recipient_role=REPORTER_LANE,
+                                   payload={}))
         return Receipt(code, secret)
 
 

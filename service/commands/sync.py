@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from service.commands.context import REPORTER_ROLE
 from service.commands.history import HistoryWriter
 from service.engine import CaseRun, CaseStatus, FiredTimer, HumanTask, TaskStatus, utc_now
 from service.store.models import BufferedMessage, Case, OutboxItem, Task, TaskCandidate
@@ -43,6 +44,10 @@ def deliver_buffered(session: Session, case: Case, run: CaseRun, history: Histor
                 progress = True
 
 
+def _step_name(session: Session, case: Case, element_id: str | None) -> str | None:
+    return session.scalar(select(Task.name).where(Task.case_id == case.id, Task.element_id == element_id).limit(1))
+
+
 def record_fired_timers(case: Case, timers: list[FiredTimer], history: HistoryWriter, session: Session) -> None:
     """History, breach marks on the open tasks and escalation outbox rows for fired timers."""
     now = utc_now()
@@ -57,7 +62,8 @@ def record_fired_timers(case: Case, timers: list[FiredTimer], history: HistoryWr
         if timer.escalate_to:
             session.add(OutboxItem(kind="escalation", case_id=case.id, unit_id=case.unit_id,
                                    recipient_role=timer.escalate_to,
-                                   payload={"timer": timer.name, "element_id": timer.attached_to}))
+                                   payload={"timer": timer.name, "element_id": timer.attached_to,
+                                            "step": _step_name(session, case, timer.attached_to)}))
 
 
 def write_back(
@@ -91,6 +97,10 @@ def write_back(
             history.add("task_cancelled", {"name": row.name}, task_id=row.id, element_id=row.element_id)
     for task in ready.values():
         session.add(_new_task_row(case, task))
+        if task.lane != REPORTER_ROLE and task.roles:
+            due = task.due_at.isoformat() if task.due_at else None
+            session.add(OutboxItem(kind="task", case_id=case.id, unit_id=case.unit_id, recipient_role=task.roles[0],
+                                   payload={"step": task.name, "due_at": due}))
         history.add("task_created", {"name": task.name, "lane": task.lane}, task_id=task.id,
                     element_id=task.element_id)
     for note in run.take_notifications():

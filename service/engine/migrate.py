@@ -17,6 +17,8 @@ own history rows are kept by the caller.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cache
@@ -139,6 +141,25 @@ def _prune_unaligned(sub: BpmnBaseWorkflow, diff: WorkflowDiff, new_spec: BpmnPr
             _splice(sub, task)
 
 
+_DIFFS: OrderedDict[tuple[int, int], tuple[BpmnProcessSpec, BpmnProcessSpec, SpecDiff]] = OrderedDict()
+_DIFFS_LOCK = threading.Lock()
+
+
+def _spec_diff(old: BpmnProcessSpec, new: BpmnProcessSpec) -> SpecDiff:
+    """``SpecDiff`` of two compiled specs, computed once per pair: a bulk migration reuses it."""
+    key = (id(old), id(new))
+    with _DIFFS_LOCK:
+        found = _DIFFS.get(key)
+        if found is not None and found[0] is old and found[1] is new:
+            return found[2]
+    computed = SpecDiff(_registry(), old, new)
+    with _DIFFS_LOCK:
+        _DIFFS[key] = (old, new, computed)  # the specs are kept so their ids are not reused
+        while len(_DIFFS) > 32:
+            _DIFFS.popitem(last=False)
+    return computed
+
+
 def migrate(workflow: BpmnWorkflow, target: CompiledDefinition) -> MigrationCheck:
     """Move ``workflow`` to ``target`` in place, keeping its timers' due instants. Check first.
 
@@ -152,12 +173,11 @@ def migrate(workflow: BpmnWorkflow, target: CompiledDefinition) -> MigrationChec
                                              if k in task.internal_data}, dict(task.data))
         for sub in _workflows(workflow) for task in _current(sub)
     }
-    registry = _registry()
     for sub in list(_workflows(workflow)):
         new_spec = _target_spec(sub, workflow, target)
         if new_spec is None:  # check() made sure no current task is in it
             continue
-        diff = WorkflowDiff(sub, SpecDiff(registry, sub.spec, new_spec))
+        diff = WorkflowDiff(sub, _spec_diff(sub.spec, new_spec))
         _prune_unaligned(sub, diff, new_spec)
         migrate_workflow(diff, sub, new_spec)
     if hasattr(workflow, "subprocess_specs"):

@@ -41,7 +41,7 @@ def init_app(app: Flask) -> None:
     )
     csrf.init_app(app)
     babel.init_app(app, locale_selector=auth.select_locale)
-    static = Blueprint("web_static", __name__, static_folder="static", static_url_path="/static")
+    static = Blueprint("web_static", __name__, static_folder="static", static_url_path="/assets")
     app.register_blueprint(static)
     for module in (auth, tasks, cases):
         app.register_blueprint(module.blp)

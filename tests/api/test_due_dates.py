@@ -95,7 +95,8 @@ def test_breach_marks_the_task_escalates_and_shows_as_overdue(app: Any, admin: A
     assert len(fired) == 1 and fired[0]["element_id"] == "sla_singkat"
     assert fired[0]["data"]["escalate_to"] == "Kabid"
     with services.db.reading() as session:
-        outbox = session.scalars(select(OutboxItem).where(OutboxItem.case_id == case["id"])).all()
+        outbox = session.scalars(select(OutboxItem).where(OutboxItem.case_id == case["id"],
+                                                          OutboxItem.kind == "escalation")).all()
         task = session.get(Task, case["tasks"][0]["id"])
     assert [(o.kind, o.recipient_role) for o in outbox] == [("escalation", "Kabid")]
     assert task is not None and task.breached_at == start + timedelta(minutes=11)

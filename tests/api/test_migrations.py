@@ -17,8 +17,13 @@ from support.helpers import ENGINE_DATA, PASSWORD, Persona, deploy_file
 
 from service.commands import accounts
 from service.commands import tasks as task_commands
-from service.commands.cases import StartRequest, start_case
+from service.commands.calendars import calendar_for
+from service.commands.cases import record_new_case
 from service.commands.context import Actor, Services
+from service.commands.definitions import startable
+from service.commands.history import HistoryWriter
+from service.commands.specs import compiled_for
+from service.commands.sync import write_back
 from service.engine import CaseRun, WorkCalendar, compile_definition
 from service.engine.migrate import waiting_timer_values
 from service.store.models import Case, CaseMigration, HistoryEntry, Task
@@ -57,21 +62,52 @@ def _snapshot(services: Services) -> dict[str, dict[str, Any]]:
         } for case in cases}
 
 
+def _bulk_start(services: Services, count: int) -> dict[str, int]:
+    """``count`` v1 cases, each started (and moved on) at its own time, inserted in one transaction.
+
+    The engine runs each case under time travel; the rows are written the way ``start_case`` writes
+    them (``record_new_case``). Case id → number of tasks completed.
+    """
+    steps: dict[str, int] = {}
+    with services.db.transaction() as session:
+        definition = startable(session, "revisi_uji", 1)
+        calendar = calendar_for(session, definition.unit)
+        for number in range(count):
+            with time_machine.travel(STARTED + timedelta(minutes=9 * number), tick=False):
+                run = CaseRun.start(V1, {"nomor": number}, calendar)
+                for _ in range(number % 4):
+                    run.complete(run.ready_tasks()[0].id, {})
+                case = record_new_case(session, definition, run, "admin", started_by=None, business_key=None,
+                                       data={"nomor": number})
+            steps[case.id] = number % 4
+    return steps
+
+
+def _finish_on_engine(services: Services, case_id: str) -> list[str]:
+    """Complete every task of a case in one transaction (the bulk counterpart of tasks.complete)."""
+    path = []
+    with services.db.transaction() as session:
+        case = session.get(Case, case_id)
+        assert case is not None
+        run = CaseRun.restore(compiled_for(services, session, case.definition), case.state,
+                              calendar_for(session, case.unit))
+        while ready := run.ready_tasks():
+            path.append(ready[0].element_id)
+            run.complete(ready[0].id, {})
+        write_back(session, case, run, HistoryWriter(session, case.id, "admin"))
+    return path
+
+
 @pytest.fixture
-def world(app: Any, client: Any, admin: Persona) -> dict[str, Any]:
-    """v1 and v2 deployed; COUNT cases started on v1 at different times, at the four positions."""
+def world(request: pytest.FixtureRequest, app: Any, client: Any, admin: Persona) -> dict[str, Any]:
+    """v1 and v2 deployed; COUNT cases (or the test's ``cases`` mark) started on v1 at different
+    times, at the four positions."""
     assert deploy_file(client, admin, ENGINE_DATA / "revision_v1.bpmn").status_code == 201
     assert deploy_file(client, admin, ENGINE_DATA / "revision_v2.bpmn").status_code == 201
     services: Services = app.extensions["alur.services"]
     actor = accounts.authenticate(services, "admin", PASSWORD)
-    steps: dict[str, int] = {}
-    for number in range(COUNT):
-        with time_machine.travel(STARTED + timedelta(minutes=9 * number), tick=False):
-            case = start_case(services, actor, StartRequest("revisi_uji", version=1, data={"nomor": number}))
-            for _ in range(number % 4):
-                _complete_next(services, actor, case.id)
-        steps[case.id] = number % 4
-    return {"services": services, "actor": actor, "steps": steps}
+    count = getattr(request, "param", COUNT)
+    return {"services": services, "actor": actor, "steps": _bulk_start(services, count)}
 
 
 def _migrate(client: Any, persona: Persona, **body: Any) -> Any:
@@ -136,18 +172,20 @@ def test_dry_run_execute_complete_and_revert(client: Any, admin: Persona, world:
     blocked = next(case_id for case_id, n in steps.items() if n == 1)
     assert client.post(f"/api/cases/{blocked}/migration/revert", headers=admin.headers).status_code == 409
 
-    # every migrated case completes on v2; the reverted one on v1
-    moved_on = None
+    # every migrated case completes on v2, the reverted one on v1: one case per position through the
+    # task command (and the revert of a case that moved on is refused), the others in bulk
+    by_command = {n: next(c for c, m in steps.items() if m == n and c != reverted) for n in (0, 2, 3)}
     for case_id, n in steps.items():
         if n == 1:
             continue
-        path = []
-        while _ready(services, case_id):
-            path.append(_complete_next(services, actor, case_id))
-            if moved_on is None and case_id != reverted:
-                moved_on = case_id
-                response = client.post(f"/api/cases/{case_id}/migration/revert", headers=admin.headers)
-                assert response.status_code == 409  # it moved on since the migration
+        if case_id in by_command.values():
+            path = [_complete_next(services, actor, case_id)]
+            response = client.post(f"/api/cases/{case_id}/migration/revert", headers=admin.headers)
+            assert response.status_code == 409  # it moved on since the migration
+            while _ready(services, case_id):
+                path.append(_complete_next(services, actor, case_id))
+        else:
+            path = _finish_on_engine(services, case_id)
         expected = ["terima", "telaah", "putuskan", "arsip"] if case_id == reverted else \
             ["terima", "putuskan", "balas", "arsip"][{0: 0, 2: 1, 3: 3}[n]:]
         assert path == expected, (case_id, n)
@@ -156,6 +194,7 @@ def test_dry_run_execute_complete_and_revert(client: Any, admin: Persona, world:
             assert case is not None and case.status == "completed"
 
 
+@pytest.mark.parametrize("world", [12], indirect=True, ids=["12-cases"])
 def test_selected_cases_and_refusals(client: Any, admin: Persona, make_persona: Any, world: dict[str, Any]) -> None:
     steps = world["steps"]
     chosen = [case_id for case_id, n in steps.items() if n == 2][:3] + ["bukan-kasus"]

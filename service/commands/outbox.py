@@ -1,0 +1,127 @@
+"""The mail outbox: claim a row, compose its mail in Indonesian, mark it sent or retry later.
+
+A row is claimed with a conditional UPDATE checked by row count (``pending``, or ``sending`` whose
+lease ran out because a worker died) and marked ``sent`` in its own transaction right after the
+SMTP server accepted it. A worker killed before that mark leaves the row to be re-sent once the
+lease expires; one killed while talking to the server leaves it unsent. So every mail goes out
+once, except in the instant between the server's "250 OK" and the commit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from email.utils import make_msgid
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from service.commands.context import Services
+from service.commands.identity import IdentityVault
+from service.store.models import Case, Membership, OutboxItem, Reporter, User
+
+MAX_ATTEMPTS = 8
+SUBJECTS = {
+    "notification": "Perkembangan laporan {code}",
+    "reporter_message": "Pesan baru tentang laporan {code}",
+    "receipt": "Laporan Anda telah diterima ({code})",
+    "escalation": "Batas waktu SOP terlewati: {key}",
+    "task": "Tugas baru: {key}",
+}
+_templates = Environment(loader=FileSystemLoader(Path(__file__).parent.parent / "worker" / "templates"),
+                         undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
+
+
+@dataclass(frozen=True)
+class OutgoingMail:
+    outbox_id: int
+    message: EmailMessage
+
+
+def claim_next(services: Services, now: datetime) -> int | None:
+    """Take the oldest sendable row for this worker; None when there is none."""
+    sendable = or_(
+        (OutboxItem.status == "pending") & or_(OutboxItem.next_attempt_at.is_(None), OutboxItem.next_attempt_at <= now),
+        (OutboxItem.status == "sending") & (OutboxItem.lease_until < now),
+    )
+    with services.db.transaction() as session:
+        candidates = session.scalars(select(OutboxItem.id).where(sendable).order_by(OutboxItem.id).limit(5)).all()
+        for outbox_id in candidates:
+            claimed = session.execute(
+                update(OutboxItem).where(OutboxItem.id == outbox_id, sendable)
+                .values(status="sending", lease_until=now + timedelta(seconds=services.settings.mail_lease_seconds),
+                        attempts=OutboxItem.attempts + 1)
+            )
+            if claimed.rowcount == 1:  # type: ignore[attr-defined]
+                return outbox_id
+    return None
+
+
+def _staff_emails(session: Session, unit_id: int | None, role: str | None) -> list[str]:
+    if unit_id is None or role is None:
+        return []
+    return sorted(email for email in session.scalars(
+        select(User.email).join(Membership, Membership.user_id == User.id)
+        .where(Membership.unit_id == unit_id, Membership.role == role, User.active.is_(True), User.email.is_not(None))
+    ) if email)
+
+
+def _reporter_email(services: Services, session: Session, case_id: str | None) -> list[str]:
+    reporter = session.scalar(select(Reporter).where(Reporter.case_id == case_id)) if case_id else None
+    if reporter is None or reporter.identity_ciphertext is None:
+        return []
+    email = IdentityVault.of(services.settings).open(reporter.identity_ciphertext).get("email")
+    return [email] if email else []
+
+
+def compose(services: Services, outbox_id: int) -> OutgoingMail | None:
+    """The mail of a claimed row, or None when it has nobody to go to (the row is then ``skipped``)."""
+    with services.db.transaction() as session:
+        item = session.get(OutboxItem, outbox_id)
+        assert item is not None
+        case = session.get(Case, item.case_id) if item.case_id else None
+        to_reporter = item.recipient_role == "Pelapor" and item.kind in ("notification", "reporter_message", "receipt")
+        recipients = (_reporter_email(services, session, item.case_id) if to_reporter
+                      else _staff_emails(session, item.unit_id, item.recipient_role))
+        if not recipients:
+            item.status, item.lease_until = "skipped", None
+            return None
+        context = {
+            "tracking_code": case.tracking_code if case else "", "case_id": item.case_id,
+            "business_key": case.business_key if case else None, "unit_name": case.unit.name if case else "Alur",
+            "definition_title": case.definition.title if case else "", "role": item.recipient_role,
+            "element_name": item.payload.get("element_name"), "timer": item.payload.get("timer", ""),
+            "step": item.payload.get("step") or item.payload.get("element_id", ""),
+            "due_at": item.payload.get("due_at"),
+        }
+        message = EmailMessage()
+        message["Subject"] = SUBJECTS[item.kind].format(code=context["tracking_code"],
+                                                        key=context["business_key"] or item.case_id)
+        message["From"] = services.settings.mail_from
+        message["To"] = ", ".join(recipients)
+        message["Message-ID"] = make_msgid(idstring=f"alur-outbox-{item.id}")
+        message.set_content(_templates.get_template(f"{item.kind}.txt").render(**context))
+        return OutgoingMail(outbox_id, message)
+
+
+def mark_sent(services: Services, outbox_id: int, now: datetime) -> None:
+    with services.db.transaction() as session:
+        session.execute(update(OutboxItem).where(OutboxItem.id == outbox_id)
+                        .values(status="sent", sent_at=now, lease_until=None, last_error=None))
+
+
+def mark_failed(services: Services, outbox_id: int, now: datetime, error: Exception) -> None:
+    """Retry later with backoff; after :data:`MAX_ATTEMPTS` the row is ``failed`` for an admin to see."""
+    with services.db.transaction() as session:
+        item = session.get(OutboxItem, outbox_id)
+        assert item is not None
+        item.last_error = f"{type(error).__name__}: {error}"[:2000]
+        item.lease_until = None
+        if item.attempts >= MAX_ATTEMPTS:
+            item.status = "failed"
+        else:
+            item.status = "pending"
+            item.next_attempt_at = now + timedelta(minutes=min(2 ** item.attempts, 24 * 60))
