@@ -14,6 +14,9 @@ from typing import Any
 import pytest
 import time_machine
 from sqlalchemy import select
+from support.helpers import ROOT, deploy_file
+from support.postgres import create_database
+from support.smtp import free_port, smtp_server
 
 from service.commands import accounts
 from service.commands.context import Services
@@ -23,9 +26,6 @@ from service.mail import SMTPMailer
 from service.store.db import Database
 from service.store.models import OutboxItem, Unit, User
 from service.worker.outbox import send_once
-from support.helpers import ROOT, deploy_file
-from support.postgres import create_database
-from support.smtp import free_port, smtp_server
 
 DUMAS = "dumas-inspektorat-katingan"
 REPORT = {"kategori_terlapor": "Aparat Desa", "jenis_laporan": "penyimpangan", "saluran": "surat elektronik",
