@@ -30,6 +30,8 @@ APT_PACKAGES_NEEDED = $(strip \
 	$(call apt_need,postgresql,command -v pg_ctl || ls /usr/lib/postgresql/*/bin/pg_ctl) \
 	$(call apt_need,chromium,command -v chromium) \
 	$(call apt_need,fonts-liberation,fc-match Arial | grep -q Liberation) \
+	$(call apt_need,libpango-1.0-0,ls /usr/lib/*/libpango-1.0.so.0) \
+	$(call apt_need,libpangoft2-1.0-0,ls /usr/lib/*/libpangoft2-1.0.so.0) \
 	)
 APT_INSTALL_FLAGS ?= --no-install-recommends
 

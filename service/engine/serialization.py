@@ -80,7 +80,7 @@ def _parents_first(state: Mapping[str, Any]) -> dict[str, Any]:
     dct = dict(state)
     tasks: Mapping[str, Any] = dct.get("tasks") or {}
     ordered: dict[str, Any] = {}
-    pending = deque([dct.get("root")])
+    pending: deque[str] = deque([str(dct.get("root"))])
     while pending:
         task_id = pending.popleft()
         if task_id in tasks and task_id not in ordered:

@@ -197,7 +197,7 @@ def test_dry_run_execute_complete_and_revert(client: Any, admin: Persona, world:
 @pytest.mark.parametrize("world", [12], indirect=True, ids=["12-cases"])
 def test_selected_cases_and_refusals(client: Any, admin: Persona, make_persona: Any, world: dict[str, Any]) -> None:
     steps = world["steps"]
-    chosen = [case_id for case_id, n in steps.items() if n == 2][:3] + ["bukan-kasus"]
+    chosen = [*[case_id for case_id, n in steps.items() if n == 2][:3], "bukan-kasus"]
     response = _migrate(client, admin, dry_run=False, case_ids=chosen)
     assert response.status_code == 200, response.json
     assert [r["status"] for r in response.json["cases"]] == ["migrated"] * 3 + ["skipped"]

@@ -41,7 +41,8 @@ SCREENSHOTS = ROOT / "docs" / "screenshots"
 #: lane → username of its user in the DUMAS unit
 LANES = {"Pelapor": "pelapor", "Inspektorat": "inspektorat", "Inspektur": "inspektur",
          "Sekretariat Inspektorat": "sekretariat", "Eselon II": "eselon2", "Instansi Lain": "instansi"}
-PENGADUAN = {"nama": "Siti Rahmah", "nik": "6206011203850001", "alamat": "Jl. Tjilik Riwut 1", "telepon": "081234567890",
+PENGADUAN = {"nama": "Siti Rahmah", "nik": "6206011203850001", "alamat": "Jl. Tjilik Riwut 1",
+             "telepon": "081234567890",
              "pekerjaan": "Guru", "kategori_terlapor": "Kepala Desa", "jenis_laporan": "penyalahgunaan wewenang",
              "saluran": "langsung", "uraian": "Pungutan liar pada pelayanan surat keterangan desa",
              "lokasi_kasus": "Desa Tumbang Samba"}

@@ -146,7 +146,8 @@ def test_claimed_by_someone_else_is_a_conflict_page(dumas: Dumas, app: Any, sign
     case_id = dumas.start()
     task_id = _task_id_of_case(dumas, case_id)
     first, second = sign_in("inspektorat"), sign_in("inspektorat2")
-    assert first.post(f"/tasks/{task_id}/claim", data={"csrf_token": csrf_of(first.get("/tasks").text)}).status_code == 302
+    claimed = first.post(f"/tasks/{task_id}/claim", data={"csrf_token": csrf_of(first.get("/tasks").text)})
+    assert claimed.status_code == 302
     response = second.post(f"/tasks/{task_id}/claim", data={"csrf_token": csrf_of(second.get("/tasks").text)})
     assert response.status_code == 409
 
@@ -244,3 +245,21 @@ def test_comments_must_not_be_empty(dumas: Dumas, sign_in: Any) -> None:
     response = client.post(f"/cases/{case_id}/comments", data={"body": "  ", "csrf_token": csrf_of(
         client.get("/tasks").text)})
     assert response.status_code == 422
+
+
+def test_the_compiled_catalogs_match_their_po_files() -> None:
+    """The .mo files are committed (no build step at run time); they must say what the .po says."""
+    from pathlib import Path
+
+    from babel.messages.mofile import read_mo
+    from babel.messages.pofile import read_po
+
+    root = Path(__file__).resolve().parents[2] / "service" / "translations"
+    for language in ("id", "en"):
+        folder = root / language / "LC_MESSAGES"
+        with (folder / "messages.po").open("rb") as po, (folder / "messages.mo").open("rb") as mo:
+            source, compiled = read_po(po), read_mo(mo)
+        expected = {m.id: m.string for m in source if m.id and m.string and not m.fuzzy}
+        assert {m.id: m.string for m in compiled if m.id} == expected, language
+    with (root / "id" / "LC_MESSAGES" / "messages.po").open("rb") as po:
+        assert all(m.string for m in read_po(po) if m.id), "every message has an Indonesian translation"
