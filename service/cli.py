@@ -15,6 +15,7 @@ from service.commands import accounts
 from service.commands.calendars import CLOSED_DAY_KINDS, add_closed_day
 from service.commands.context import ADMIN_ROLE, Actor, Services
 from service.commands.definitions import DeployRequest, deploy
+from service.commands.identity import IdentityVault, new_key
 from service.commands.passwords import hash_password
 from service.config import ConfigError, Settings
 from service.engine import outline
@@ -181,6 +182,25 @@ def _demo_user(services: Services, username: str, roles: list[str], admin: bool 
         else:
             user.password_hash = hash_password(password)
     click.echo(f"  {username:45s} {password}  {' '.join(roles) or '(admin of every unit)'}")
+
+
+@main.group()
+def keys() -> None:
+    """Encryption keys of reporter identities."""
+
+
+@keys.command("rotate")
+def keys_rotate() -> None:
+    """Print a new identity key, and re-encrypt every identity with the newest configured key.
+
+    Rotation: put the printed key first in ALUR_IDENTITY_KEYS (keep the old ones after it), restart,
+    run ``alur keys rotate`` again to re-encrypt, then drop the old keys.
+    """
+    services = _services()
+    with services.db.transaction() as session:
+        count = IdentityVault.of(services.settings).rotate(session)
+    click.echo(f"re-encrypted {count} identities with the newest key")
+    click.echo(f"a fresh key for the next rotation: {new_key()}")
 
 
 @main.command("serve")
