@@ -85,9 +85,10 @@ def seed_due_cases(services: Services, count: int) -> None:
     ]
     with services.db.transaction() as session:
         session.execute(insert(Case), clones)
-        for clone in clones:
-            HistoryWriter(session, clone["id"], SYSTEM.username).add(
-                "case_started", {"definition_key": "wait_timer", "version": 1}, at=now)
+        with session.no_autoflush:  # the rows go out in one batch at commit, not one by one
+            for clone in clones:
+                HistoryWriter(session, clone["id"], SYSTEM.username).add(
+                    "case_started", {"definition_key": "wait_timer", "version": 1}, at=now)
 
 
 def count_cases(services: Services, status: str) -> int:
@@ -114,6 +115,14 @@ class Workers:
                                        stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
         self.processes[name] = process
         return process
+
+    def cpu_seconds(self, name: str) -> float:
+        """User + system CPU time of a live worker so far (Linux ``/proc``; NaN elsewhere)."""
+        try:
+            fields = Path(f"/proc/{self.processes[name].pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return float("nan")
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def log_tails(self) -> str:
         return "\n".join(f"--- {path.name}\n" + "\n".join(path.read_text(errors="replace").splitlines()[-15:])
@@ -208,11 +217,12 @@ def test_two_workers_fire_every_timer_exactly_once(database: Services, workers: 
     workers.start("w2", "--interval", str(POLL_S))
     wait_until_done(workers)
     elapsed = time.monotonic() - began
+    cpu = workers.cpu_seconds("w1") + workers.cpu_seconds("w2")
     fired_by = assert_fired_exactly_once(database, CASES)
     assert set(fired_by) == {"system:timer:w1", "system:timer:w2"}, fired_by
     assert all(n > 0 for n in fired_by.values()), fired_by
-    print(f"\n{CASES} cases seeded in {began - seeding:.1f}s; timers fired by two workers in {elapsed:.1f}s: "
-          f"{fired_by}")
+    print(f"\n{CASES} cases seeded in {began - seeding:.1f}s; timers fired by two workers in {elapsed:.1f}s "
+          f"({cpu / CASES * 1000:.1f} ms of worker CPU per timer, start-up included): {fired_by}")
 
 
 def test_a_worker_killed_halfway_loses_nothing(database: Services, workers: Workers) -> None:
