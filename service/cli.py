@@ -210,7 +210,24 @@ def serve(host: str, port: int) -> None:
     """Serve the API and pages (development server; use gunicorn in production)."""
     from service.app import create_app
 
-    create_app().run(host=host, port=port, threaded=True)
+    create_app().run(host=host, port=port, threaded=True, request_handler=_request_handler())
+
+
+def _request_handler() -> type:
+    """werkzeug's request log without the client's address (public endpoints keep no IP addresses).
+
+    ``log`` is overridden, not ``address_string``: werkzeug also fills ``REMOTE_ADDR`` from the
+    latter, and the rate limiter needs it (as a salted hash, in memory) to tell clients apart.
+    """
+    import logging
+
+    from werkzeug.serving import WSGIRequestHandler
+
+    class NoAddressRequestHandler(WSGIRequestHandler):
+        def log(self, type: str, message: str, *args: object) -> None:
+            getattr(logging.getLogger("werkzeug"), type)(f"- - - [{self.log_date_time_string()}] {message}", *args)
+
+    return NoAddressRequestHandler
 
 
 @main.command("worker")

@@ -86,7 +86,8 @@ def actor_from_token(services: Services, token: str) -> Actor:
         raise Unauthorized("The token has expired; request a new one") from exc
     except BadSignature as exc:
         raise Unauthorized("The token is not valid") from exc
-    return actor_by_id(services, int(payload["uid"]))
+    user_id = int(payload["uid"])
+    return services.actors.get(user_id, lambda: actor_by_id(services, user_id))
 
 
 def actor_by_id(services: Services, user_id: int) -> Actor:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from service.config import Settings
@@ -18,11 +21,35 @@ REPORTER_ROLE = "Pelapor"
 PROCESS_OWNER_ROLE = "process_owner"
 
 
+class ActorCache:
+    """Signed-in users for a few seconds, so each API request does not reload user and roles.
+
+    A changed role or a disabled account takes effect within ``ttl`` seconds.
+    """
+
+    def __init__(self, ttl: float = 10.0) -> None:
+        self.ttl = ttl
+        self._items: dict[int, tuple[float, Actor]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, user_id: int, load: Callable[[], Actor]) -> Actor:
+        now = time.monotonic()
+        with self._lock:
+            hit = self._items.get(user_id)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        actor = load()
+        with self._lock:
+            self._items[user_id] = (now + self.ttl, actor)
+        return actor
+
+
 @dataclass
 class Services:
     db: Database
     settings: Settings
     specs: SpecCache = field(default_factory=SpecCache)
+    actors: ActorCache = field(default_factory=ActorCache)
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from service import forms as form_files
 from service.commands.accounts import unit_by_code
 from service.commands.context import PROCESS_OWNER_ROLE, Actor, Services
-from service.engine import compile_definition, outline, utc_now
+from service.engine import CompiledDefinition, DiagramOutline, compile_definition, outline, utc_now
 from service.engine.schedule import first_run
 from service.errors import Conflict, Forbidden, InvalidInput, NotFound
 from service.store.models import Definition, DefinitionEvent, Schedule
@@ -33,6 +33,19 @@ class DeployRequest:
     sop_number: str | None = None
     effective_on: str | None = None
     approved_by: str | None = None
+    #: ``"draft"``: an administrator's deploy stays a draft too (the modeler's "save as draft");
+    #: ``None``: by role (administrators deploy active revisions, process owners drafts)
+    status: str | None = None
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A diagram checked and compiled for a unit, with what a revision of it stores."""
+
+    compiled: CompiledDefinition
+    forms: dict[str, Any]
+    dependencies: list[Definition]
+    checksum: str
 
 
 def _date(value: str | None, field_name: str) -> date | None:
@@ -64,8 +77,24 @@ def _latest_active(session: Session, key: str, unit_id: int | None = None) -> De
     return session.scalar(query.order_by(Definition.version.desc()).limit(1))
 
 
+def prepare(services: Services, session: Session, unit_id: int, diagram: DiagramOutline,
+            bpmn: bytes, uploaded_forms: Mapping[str, Any]) -> Prepared:
+    """Resolve the forms and called SOPs of a diagram in ``unit_id``, run the deploy checks and compile;
+    raises :class:`InvalidDiagram` listing every problem (element id and line)."""
+    dependencies = [
+        dep for called in sorted(diagram.called_elements - diagram.process_ids)
+        if (dep := _latest_active(session, called, unit_id)) is not None
+    ]
+    snapshot = _resolve_forms(services, diagram.form_keys, uploaded_forms)
+    compiled = compile_definition(bpmn, snapshot.__contains__, [dep.bpmn_xml.encode() for dep in dependencies])
+    checksum = hashlib.sha256(bpmn + form_files.forms_checksum(snapshot)).hexdigest()
+    return Prepared(compiled, snapshot, dependencies, checksum)
+
+
 def deploy(services: Services, actor: Actor, request: DeployRequest) -> tuple[Definition, bool]:
     """Deploy a revision; returns it and whether it is new (same bytes and forms → same revision)."""
+    if request.status not in (None, DRAFT):
+        raise InvalidInput("Only a draft may be asked for", [{"field": "status", "message": "must be draft"}])
     diagram = outline(request.bpmn)
     unit_code = request.unit or diagram.metadata.get("unit")
     if not unit_code:
@@ -73,7 +102,7 @@ def deploy(services: Services, actor: Actor, request: DeployRequest) -> tuple[De
     with services.db.transaction() as session:
         unit = unit_by_code(session, unit_code)
         if actor.administers(unit.id):
-            status = ACTIVE
+            status = request.status or ACTIVE
         elif PROCESS_OWNER_ROLE in actor.roles_in(unit.id):
             status = DRAFT
         else:
@@ -84,15 +113,8 @@ def deploy(services: Services, actor: Actor, request: DeployRequest) -> tuple[De
         if other_unit is not None:
             raise Conflict(f"The key '{diagram.key}' belongs to another unit",
                            [{"element_id": diagram.key, "message": "process id already used by another unit"}])
-        dependencies = [
-            dep for called in sorted(diagram.called_elements - diagram.process_ids)
-            if (dep := _latest_active(session, called, unit.id)) is not None
-        ]
-        snapshot = _resolve_forms(services, diagram.form_keys, request.forms)
-        compiled = compile_definition(
-            request.bpmn, snapshot.__contains__, [dep.bpmn_xml.encode() for dep in dependencies]
-        )
-        checksum = hashlib.sha256(request.bpmn + form_files.forms_checksum(snapshot)).hexdigest()
+        prepared = prepare(services, session, unit.id, diagram, request.bpmn, request.forms)
+        checksum = prepared.checksum
         same = session.scalar(select(Definition).where(Definition.key == diagram.key,
                                                        Definition.checksum == checksum))
         if same is not None:
@@ -102,8 +124,8 @@ def deploy(services: Services, actor: Actor, request: DeployRequest) -> tuple[De
         definition = Definition(
             key=diagram.key, version=(latest or 0) + 1, unit_id=unit.id, unit=unit,
             title=request.title or meta.get("judul") or diagram.title,
-            bpmn_xml=request.bpmn.decode("utf-8"), checksum=checksum, forms=snapshot,
-            dependencies=[dep.id for dep in dependencies],
+            bpmn_xml=request.bpmn.decode("utf-8"), checksum=checksum, forms=prepared.forms,
+            dependencies=[dep.id for dep in prepared.dependencies],
             sop_number=request.sop_number or meta.get("nomor_sop") or None,
             created_on=_date(meta.get("tanggal_pembuatan"), "tanggal_pembuatan"),
             revised_on=_date(meta.get("tanggal_revisi"), "tanggal_revisi"),
@@ -116,7 +138,7 @@ def deploy(services: Services, actor: Actor, request: DeployRequest) -> tuple[De
         session.add(DefinitionEvent(definition_id=definition.id, actor=actor.username, action="deployed",
                                     data={"status": status, "checksum": checksum}))
         schedule_revision(session, definition, diagram.start_timer)
-        services.specs.get(definition.id, lambda: compiled)
+        services.specs.get((definition.id, checksum), lambda: prepared.compiled)
         return definition, True
 
 

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service import forms as form_files
+from service.commands import attachments
 from service.commands.accounts import unit_by_code
 from service.commands.calendars import calendar_for
 from service.commands.cases import record_new_case, restore
@@ -31,9 +32,11 @@ from service.engine import CaseRun, CaseStatus, utc_now
 from service.engine.compiler import steps
 from service.errors import Conflict, Forbidden, InvalidInput, NotFound, TooManyRequests
 from service.store.models import (
+    Attachment,
     BufferedMessage,
     Case,
     ConversationMessage,
+    Definition,
     HistoryEntry,
     OutboxItem,
     Reporter,
@@ -137,14 +140,17 @@ def file_report(services: Services, report: PublicReport, registered_by: Actor |
         if start_lane != REPORTER_LANE:
             raise Forbidden(f"SOP '{definition.key}' does not take reports from the public")
         form_key = compiled.start_form_key
-        form_files.validate_data(_intake_form((definition.forms or {}).get(form_key) if form_key else None),
-                                 report.data)
-        data = {**report.data, "mode_pelapor": report.mode, "saluran_pengaduan": report.channel}
+        intake = _intake_form((definition.forms or {}).get(form_key) if form_key else None)
+        form_files.validate_data(intake, report.data)
+        # evidence is written to disk once; the case keeps references, never the base64
+        prepared, files = attachments.store_files(services, intake, report.data)
+        data = {**prepared, "mode_pelapor": report.mode, "saluran_pengaduan": report.channel}
         run = CaseRun.start(compiled, data, calendar_for(session, unit))
         actor_name = registered_by.username if registered_by else PUBLIC_ACTOR
         case = record_new_case(session, definition, run, actor_name,
                                started_by=registered_by.user_id if registered_by else None,
                                business_key=None, data=data)
+        session.add_all(_attachment_rows(case.id, None, files, registered_by.user_id if registered_by else None))
         code, secret = _unique_code(session), _digits(16)
         case.tracking_code = code
         case.business_key = code
@@ -158,11 +164,54 @@ def file_report(services: Services, report: PublicReport, registered_by: Actor |
         return Receipt(code, secret)
 
 
+def _attachment_rows(case_id: str, task_id: str | None, files: list[attachments.StoredFile],
+                     uploaded_by: int | None) -> list[Attachment]:
+    return [Attachment(id=f.id, case_id=case_id, task_id=task_id, field=f.field, filename=f.filename,
+                       content_type=f.content_type, size=f.size, sha256=f.sha256, uploaded_by=uploaded_by or None)
+            for f in files]
+
+
+@dataclass(frozen=True)
+class ReportingSop:
+    """An SOP the public may file reports to: its start lane is the Pelapor's."""
+
+    unit: str
+    unit_name: str
+    definition_key: str
+    title: str
+    form: dict[str, Any] | None  # the intake form: the start form without the identity fields
+
+
+def reporting_sops(services: Services) -> list[ReportingSop]:
+    """Every SOP currently startable whose start event lies in the Pelapor lane, by office and title."""
+    found = []
+    with services.db.reading() as session:
+        for key in session.scalars(select(Definition.key).distinct()).all():
+            try:
+                definition = startable(session, key, None)
+            except (NotFound, Conflict):
+                continue
+            compiled = compiled_for(services, session, definition)
+            start_lane = compiled.spec.start.outputs[0].lane if compiled.spec.start.outputs else None
+            if start_lane != REPORTER_LANE:
+                continue
+            form_key = compiled.start_form_key
+            found.append(ReportingSop(definition.unit.code, definition.unit.name, definition.key,
+                                      definition.title or definition.key,
+                                      _intake_form((definition.forms or {}).get(form_key) if form_key else None)))
+    return sorted(found, key=lambda sop: (sop.unit_name, sop.title))
+
+
 def _unique_code(session: Session) -> str:
     while True:
         code = _digits(16)
         if session.scalar(select(Case.id).where(Case.tracking_code == code)) is None:
             return code
+
+
+def verify(services: Services, code: str, secret: str) -> str:
+    """The case id of a code + secret, for a page that keeps it for a while instead of the secret."""
+    return _verified_case(services, code, secret)
 
 
 def _verified_case(services: Services, code: str, secret: str) -> str:
@@ -204,10 +253,15 @@ class FollowUp:
     steps: list[str]
     messages: list[dict[str, Any]]
     tasks: list[ReporterTask]
+    timezone: str = "Asia/Jakarta"  # the office's, for showing times
 
 
 def follow_up(services: Services, code: str, secret: str) -> FollowUp:
-    case_id = _verified_case(services, code, secret)
+    return follow_up_case(services, _verified_case(services, code, secret))
+
+
+def follow_up_case(services: Services, case_id: str) -> FollowUp:
+    """What :func:`follow_up` shows, for a case id that :func:`verify` returned."""
     with services.db.reading() as session:
         case = session.get(Case, case_id)
         assert case is not None
@@ -231,7 +285,8 @@ def follow_up(services: Services, code: str, secret: str) -> FollowUp:
             for t in ready if t.lane == REPORTER_LANE
         ]
         return FollowUp(case.tracking_code or "", case.status, STATUS_TEXT[case.status], case.created_at,
-                        case.updated_at, [t.name for t in ready if t.lane != REPORTER_LANE], messages, tasks)
+                        case.updated_at, [t.name for t in ready if t.lane != REPORTER_LANE], messages, tasks,
+                        case.unit.timezone)
 
 
 def _task_properties(case: Case) -> dict[str, dict[str, str]]:
@@ -245,7 +300,11 @@ def _shown_fields(properties: dict[str, str]) -> list[str]:
 
 def reporter_message(services: Services, code: str, secret: str, text: str) -> bool:
     """The reporter adds information: kept in the thread and sent to the case as a BPMN message."""
-    case_id = _verified_case(services, code, secret)
+    return message_case(services, _verified_case(services, code, secret), text)
+
+
+def message_case(services: Services, case_id: str, text: str) -> bool:
+    """:func:`reporter_message` for a case id that :func:`verify` returned."""
     with services.db.transaction() as session:
         case = session.get(Case, case_id)
         assert case is not None
@@ -267,7 +326,11 @@ def reporter_message(services: Services, code: str, secret: str, text: str) -> b
 
 def reporter_complete(services: Services, code: str, secret: str, task_id: str, data: Any) -> None:
     """The holder of code + secret does the work of the Pelapor lane (e.g. completing a report)."""
-    case_id = _verified_case(services, code, secret)
+    complete_case_task(services, _verified_case(services, code, secret), task_id, data)
+
+
+def complete_case_task(services: Services, case_id: str, task_id: str, data: Any) -> None:
+    """:func:`reporter_complete` for a case id that :func:`verify` returned; files become attachments."""
     with services.db.transaction() as session:
         task = session.get(Task, task_id)
         if task is None or task.case_id != case_id or task.lane != REPORTER_LANE:
@@ -277,7 +340,10 @@ def reporter_complete(services: Services, code: str, secret: str, task_id: str, 
         case = session.get(Case, case_id)
         assert case is not None
         forms = case.definition.forms or {}
-        form_files.validate_data(forms.get(task.form_key) if task.form_key else None, data)
+        form = forms.get(task.form_key) if task.form_key else None
+        form_files.validate_data(form, data)
+        data, files = attachments.store_files(services, form, data)
+        session.add_all(_attachment_rows(case.id, task.id, files, None))
         run = restore(services, session, case)
         run.complete(task.id, data)
         history = HistoryWriter(session, case.id, PUBLIC_ACTOR)

@@ -50,6 +50,36 @@ class RevealedIdentity:
     identity: dict[str, Any]
 
 
+def _may_reveal(actor: Actor, case: Case, reporter: Reporter) -> bool:
+    return reporter.identity_ciphertext is not None and (
+        reporter.mode == "biasa" or actor.administers(case.unit_id)
+        or bool(actor.roles_in(case.unit_id) & identity_roles(case)))
+
+
+@dataclass(frozen=True)
+class ReporterSummary:
+    """What the case page shows about a report's reporter: never the identity itself."""
+
+    mode: str
+    channel: str
+    may_reveal: bool
+    messages: list[ConversationMessage]
+
+
+def summary(services: Services, actor: Actor, case_id: str) -> ReporterSummary | None:
+    """The reporter side of a case (None when the case was not filed as a report)."""
+    with services.db.reading() as session:
+        case = session.get(Case, case_id)
+        if case is None or not actor.is_member(case.unit_id):
+            raise NotFound(f"Case {case_id} does not exist or is not visible to you")
+        reporter = session.scalar(select(Reporter).where(Reporter.case_id == case.id))
+        if reporter is None:
+            return None
+        messages = list(session.scalars(select(ConversationMessage).where(ConversationMessage.case_id == case.id)
+                                        .order_by(ConversationMessage.id)))
+        return ReporterSummary(reporter.mode, reporter.channel, _may_reveal(actor, case, reporter), messages)
+
+
 def reveal_identity(services: Services, actor: Actor, case_id: str, reason: str) -> RevealedIdentity:
     if len(reason.strip()) < MIN_REASON:
         raise InvalidInput("Say why you need the identity (at least 10 characters)",
@@ -58,9 +88,7 @@ def reveal_identity(services: Services, actor: Actor, case_id: str, reason: str)
         case, reporter = _case_and_reporter(session, actor, case_id)
         if reporter.mode == "anonim" or reporter.identity_ciphertext is None:
             raise Conflict("This report is anonymous: no identity was kept")
-        allowed = reporter.mode == "biasa" or actor.administers(case.unit_id) \
-            or bool(actor.roles_in(case.unit_id) & identity_roles(case))
-        if not allowed:
+        if not _may_reveal(actor, case, reporter):
             raise Forbidden("Your roles may not see the identity of this reporter")
         identity = IdentityVault.of(services.settings).open(reporter.identity_ciphertext)
         HistoryWriter(session, case.id, actor.username).add("identity_revealed", {"reason": reason.strip()})

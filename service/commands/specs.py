@@ -19,4 +19,5 @@ def compiled_for(services: Services, session: Session, definition: Definition) -
             definition.bpmn_xml.encode(), forms.__contains__, [d.bpmn_xml.encode() for d in deps if d]
         )
 
-    return services.specs.get(definition.id, build)
+    # keyed by the checksum too: a draft's diagram may be saved again in place (service.commands.drafts)
+    return services.specs.get((definition.id, definition.checksum), build)

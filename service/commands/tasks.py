@@ -79,10 +79,13 @@ def list_tasks(services: Services, actor: Actor, query: TaskQuery, now: datetime
                ) -> tuple[list[Task], int]:
     with services.db.reading() as session:
         statement = _filtered(actor, query, now)
-        total = session.scalar(select(func.count()).select_from(statement.subquery())) or 0
-        rows = session.scalars(statement.order_by(*SORTS[query.sort])
+        # one query for the page and the total (a window count); a second only past the last page
+        rows = session.execute(statement.add_columns(func.count().over().label("total"))
+                               .order_by(*SORTS[query.sort])
                                .offset((query.page - 1) * query.per_page).limit(query.per_page)).all()
-        return list(rows), total
+        if rows:
+            return [row[0] for row in rows], int(rows[0].total)
+        return [], session.scalar(select(func.count()).select_from(statement.subquery())) or 0
 
 
 def count_by_definition(services: Services, actor: Actor, query: TaskQuery | None = None,

@@ -91,6 +91,7 @@ def _count_failure(services: Services, case_id: str, now: datetime, error: Excep
         history = HistoryWriter(session, case.id, actor)
         if case.timer_failures >= MAX_TIMER_FAILURES:
             case.status = CaseStatus.ERROR.value
+            case.next_timer_at = None  # out of the sweep's index range until an admin retries it
             history.add("incident", {"error": case.last_error, "failures": case.timer_failures})
         else:
             case.next_timer_at = now + backoff(case.timer_failures)

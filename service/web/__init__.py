@@ -16,7 +16,7 @@ from flask_babel import Babel, get_locale
 from flask_babel import gettext as _
 
 from service.commands.context import SERVICES_KEY, Services
-from service.web import auth, cases, tasks
+from service.web import auth, cases, modeler, public, tasks
 from service.web.helpers import csrf, current_actor
 
 TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
@@ -43,7 +43,7 @@ def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=auth.select_locale)
     static = Blueprint("web_static", __name__, static_folder="static", static_url_path="/assets")
     app.register_blueprint(static)
-    for module in (auth, tasks, cases):
+    for module in (auth, tasks, cases, modeler, public):
         app.register_blueprint(module.blp)
     app.jinja_env.globals.update(current_user=current_actor, action_label=action_label, get_locale=get_locale)
 
@@ -56,5 +56,6 @@ def action_label(action: str) -> str:
         "notification": _("Notification"), "message_delivered": _("Message received"),
         "message_buffered": _("Message kept for later"), "case_completed": _("Case completed"),
         "case_cancelled": _("Case cancelled"),
+        "identity_revealed": _("Reporter identity revealed"), "message_to_reporter": _("Message to the reporter"),
     }
     return labels.get(action, action)

@@ -14,6 +14,7 @@ from service.commands.cases import get_case
 from service.engine import utc_now
 from service.engine.compiler import steps
 from service.store.models import HistoryEntry
+from service.web import public
 from service.web.helpers import actor, local_time, login_required, safe_next, services, span, web_blueprint
 
 blp = web_blueprint("web_cases", __name__)
@@ -65,7 +66,8 @@ def case_page(case_id: str) -> ResponseReturnValue:
         markers=markers, files=attachments.list_for_case(services(), actor(), case_id),
         comments=comments.list_comments(services(), actor(), case_id),
         started=local_time(case.created_at, timezone), now=utc_now(),
-        open_tasks=[(t, local_time(t.due_at, timezone)) for t in view.tasks])
+        open_tasks=[(t, local_time(t.due_at, timezone)) for t in view.tasks],
+        reporter=public.reporter_panel(case_id))
 
 
 @blp.get("/cases/<case_id>/diagram.bpmn")

@@ -30,7 +30,7 @@ def test_failing_timer_backs_off_then_becomes_an_incident(app: Any, admin: Any, 
             assert state["status"] == "running"
             assert datetime.fromisoformat(state["next_timer_at"]) == moment + backoff(failure)
             moment += backoff(failure)
-    assert state["status"] == "error"
+    assert state["status"] == "error" and state["next_timer_at"] is None
     actions = [h["action"] for h in state["history"]]
     assert actions.count("timer_failed") == MAX_TIMER_FAILURES - 1 and actions[-1] == "incident"
     assert "belum_diisi" in state["history"][-1]["data"]["error"]

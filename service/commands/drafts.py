@@ -1,0 +1,160 @@
+"""Diagrams edited in the modeler: check one without saving it, save it as a draft revision.
+
+Saving from an approved, active or retired revision deploys a new draft version (never touching
+the revision cases run on); saving from a draft replaces that draft's diagram in place, so a
+modeler's successive saves make one new version, not one per click. Both run Alur's deploy
+checks and compile the diagram first, exactly as :func:`service.commands.definitions.deploy`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service import forms as form_files
+from service.commands.context import PROCESS_OWNER_ROLE, Actor, Services
+from service.commands.definitions import DRAFT, DeployRequest, deploy, prepare
+from service.commands.revisions import APPROVER_ROLE, SECTIONS, record_event
+from service.engine import outline
+from service.engine.deploy_checks import NS
+from service.engine.safe_xml import parse_xml
+from service.errors import Conflict, ErrorDetail, Forbidden, InvalidDiagram, InvalidInput, NotFound
+from service.store.models import Definition
+
+
+@dataclass(frozen=True)
+class SavedDraft:
+    definition: Definition
+    #: "created" (a new draft version), "updated" (the draft's diagram replaced) or "unchanged"
+    outcome: str
+
+
+@dataclass(frozen=True)
+class FormChoice:
+    key: str
+    title: str
+
+
+def may_edit(actor: Actor, unit_id: int) -> bool:
+    return actor.administers(unit_id) or PROCESS_OWNER_ROLE in actor.roles_in(unit_id)
+
+
+def may_open(actor: Actor, unit_id: int) -> bool:
+    """The modeler is for process owners, approvers and administrators of the unit."""
+    return may_edit(actor, unit_id) or APPROVER_ROLE in actor.roles_in(unit_id)
+
+
+def _revision(session: Session, actor: Actor, key: str, number: int, *, lock: bool = False) -> Definition:
+    query = select(Definition).where(Definition.key == key, Definition.version == number)
+    row = session.scalar(query.with_for_update(of=Definition) if lock else query)
+    if row is None or not actor.is_member(row.unit_id):
+        raise NotFound(f"SOP '{key}' has no version {number}")
+    if not may_open(actor, row.unit_id):
+        raise Forbidden("The modeler is for process owners, approvers and administrators of the unit")
+    return row
+
+
+def open_revision(services: Services, actor: Actor, key: str, number: int) -> Definition:
+    """A revision to show in the modeler (404 outside the unit, 403 without a modeler role)."""
+    with services.db.reading() as session:
+        return _revision(session, actor, key, number)
+
+
+def _same_key(xml: bytes, key: str) -> None:
+    """The modeler edits one SOP: a diagram whose process id changed would be another SOP."""
+    found = outline(xml).key
+    if found != key:
+        process = parse_xml(xml).getroot().xpath("//bpmn:process[@isExecutable='true']", namespaces=NS)[0]
+        raise InvalidDiagram(f"The process id must stay '{key}'",
+                             [{"element_id": found, "line": process.sourceline,
+                               "message": f"process id '{found}' is not '{key}': keep the SOP's key"}])
+
+
+def _uploaded_forms(services: Services, base: Definition) -> dict[str, form_files.Form]:
+    """Forms of the base revision that were uploaded with it (not in the forms directory) stay."""
+    return {key: form for key, form in (base.forms or {}).items()
+            if form_files.load_directory_form(services.settings.forms_dir, key) is None}
+
+
+def check(services: Services, actor: Actor, key: str, number: int, xml: bytes) -> list[ErrorDetail]:
+    """Alur's deploy checks and SpiffWorkflow's parse for ``xml`` as a revision of ``key``; nothing is
+    saved. The problems found (each with ``element_id`` and/or ``line``), or none."""
+    with services.db.reading() as session:
+        base = _revision(session, actor, key, number)
+        try:
+            _same_key(xml, key)
+            prepare(services, session, base.unit_id, outline(xml), xml, _uploaded_forms(services, base))
+        except InvalidInput as exc:
+            return exc.details or [{"message": exc.message}]
+    return []
+
+
+def save(services: Services, actor: Actor, key: str, number: int, xml: bytes,
+         expected_checksum: str | None = None) -> SavedDraft:
+    """Save ``xml`` as a draft, starting from version ``number`` (see the module's docstring).
+
+    ``expected_checksum`` is the checksum of the draft the modeler loaded: when someone saved it in
+    the meantime, nothing is overwritten (:class:`Conflict`).
+    """
+    _same_key(xml, key)
+    with services.db.transaction() as session:
+        base = _revision(session, actor, key, number, lock=True)
+        if not may_edit(actor, base.unit_id):
+            raise Forbidden("Only process owners or administrators of the unit may save a draft")
+        uploaded = _uploaded_forms(services, base)
+        if base.status == DRAFT:
+            return _replace_draft(services, session, actor, base, xml, uploaded, expected_checksum)
+        title, sop_number, unit = base.title, base.sop_number, base.unit.code
+        sections = {name: value for name, value in (base.sop_metadata or {}).items() if name in SECTIONS}
+    definition, created = deploy(services, actor, DeployRequest(
+        bpmn=xml, forms=uploaded, unit=unit, title=title, sop_number=sop_number, status=DRAFT))
+    if created and sections:
+        with services.db.transaction() as session:  # document sections edited on the base carry over
+            row = session.get(Definition, definition.id)
+            assert row is not None
+            row.sop_metadata = {**sections, **(row.sop_metadata or {})}
+            definition = row
+    return SavedDraft(definition, "created" if created else "unchanged")
+
+
+def _replace_draft(services: Services, session: Session, actor: Actor, draft: Definition, xml: bytes,
+                   uploaded: dict[str, form_files.Form], expected_checksum: str | None) -> SavedDraft:
+    if expected_checksum and expected_checksum != draft.checksum:
+        raise Conflict(f"Version {draft.version} of '{draft.key}' was saved by someone else in the meantime",
+                       [{"field": "checksum", "message": "stale"}])
+    diagram = outline(xml)
+    prepared = prepare(services, session, draft.unit_id, diagram, xml, uploaded)
+    if prepared.checksum == draft.checksum:
+        return SavedDraft(draft, "unchanged")
+    draft.bpmn_xml = xml.decode("utf-8")
+    draft.checksum = prepared.checksum
+    draft.forms = prepared.forms
+    draft.dependencies = [dep.id for dep in prepared.dependencies]
+    draft.sop_metadata = {**(draft.sop_metadata or {}), **diagram.metadata}
+    record_event(session, draft, actor.username, "draft_saved", {"checksum": prepared.checksum})
+    session.flush()
+    services.specs.get((draft.id, draft.checksum), lambda: prepared.compiled)
+    return SavedDraft(draft, "updated")
+
+
+def form_choices(services: Services, actor: Actor, key: str, number: int) -> list[FormChoice]:
+    """The form keys a user task of this revision may name: ``forms/`` and the revision's own forms."""
+    with services.db.reading() as session:
+        base = _revision(session, actor, key, number)
+        snapshot = dict(base.forms or {})
+    found: dict[str, str] = {}
+    directory: Path = services.settings.forms_dir
+    for path in sorted(directory.glob("*.schema.json")) if directory.is_dir() else []:
+        form_key = path.name.removesuffix(".schema.json")
+        try:
+            title = json.loads(path.read_text(encoding="utf-8")).get("title")
+        except (OSError, ValueError, AttributeError):
+            continue  # not a readable form: deploy would refuse it too
+        found[form_key] = str(title or "")
+    for form_key, form in snapshot.items():
+        found.setdefault(form_key, str((form.get("schema") or {}).get("title") or ""))
+    return [FormChoice(form_key, title) for form_key, title in sorted(found.items())]

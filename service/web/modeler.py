@@ -1,0 +1,197 @@
+"""The modeler: edit an SOP revision's diagram in bpmn-js, lint it, save it as a draft, approve,
+activate, and compare two revisions side by side.
+
+The page is a JS island (``static/src/modeler.js``); everything else here answers it in JSON. Who
+may do what is decided by the commands: the page only hides the buttons one could not use.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from flask import Response, jsonify, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_wtf.csrf import generate_csrf
+
+from service.commands import definitions, drafts, revisions
+from service.commands.context import Actor
+from service.commands.definitions import ACTIVE, APPROVED, DRAFT
+from service.errors import ErrorDetail, InvalidInput, ServiceError
+from service.store.models import Definition
+from service.web.helpers import actor, error_page, login_required, services, wants_json, web_blueprint
+
+blp = web_blueprint("web_modeler", __name__)
+
+
+def _json(code: int, message: str, errors: list[ErrorDetail] | None = None, **extra: Any) -> Response:
+    response = jsonify({"message": message, "errors": errors or [], **extra})
+    response.status_code = code
+    return response
+
+
+def _modeler_error(error: ServiceError) -> ResponseReturnValue:
+    """The modeler's calls get the details (element ids, lines) with a message for people."""
+    messages = {
+        403: _("You may not do this with this revision."),
+        404: _("Not found, or not visible to you."),
+        409: _("This revision changed in the meantime. Reload the page."),
+        413: _("The diagram is too large."),
+        422: _("The diagram has problems; nothing was saved."),
+    }
+    if not wants_json():
+        return error_page(error.status)
+    details = error.details or ([{"message": error.message}] if error.status in (409, 422) else [])
+    return _json(error.status, messages.get(error.status, _("Something went wrong on the server; nothing was saved.")),
+                 details)
+
+
+blp.register_error_handler(ServiceError, _modeler_error)
+
+
+def may_model(me: Actor | None) -> bool:
+    """Does the navigation show the modeler: is ``me`` process owner, approver or admin somewhere?"""
+    return me is not None and (me.is_admin or any(drafts.may_open(me, unit_id) for unit_id in me.roles_by_unit))
+
+
+@blp.app_context_processor
+def _navigation() -> dict[str, Any]:
+    return {"may_model": may_model}
+
+
+def _xml() -> bytes:
+    """The diagram of a JSON body ``{"xml": "..."}``."""
+    body = request.get_json(silent=True)
+    xml = body.get("xml") if isinstance(body, dict) else None
+    if not isinstance(xml, str) or not xml.strip():
+        raise InvalidInput("Send the diagram as {\"xml\": \"...\"}", [{"field": "xml", "message": "required"}])
+    return xml.encode("utf-8")
+
+
+def _summary(definition: Definition) -> dict[str, Any]:
+    return {"key": definition.key, "version": definition.version, "status": definition.status,
+            "checksum": definition.checksum, "approved_by": definition.approved_by,
+            "effective_on": definition.effective_on.isoformat() if definition.effective_on else None,
+            "url": url_for("web_modeler.modeler_page", key=definition.key, number=definition.version)}
+
+
+def _page_config(me: Actor, definition: Definition, others: list[Definition]) -> dict[str, Any]:
+    key, number, unit_id = definition.key, definition.version, definition.unit_id
+    roles = me.roles_in(unit_id)
+    return {
+        "key": key, "version": number, "status": definition.status, "checksum": definition.checksum,
+        "canSave": drafts.may_edit(me, unit_id),
+        "canApprove": definition.status == DRAFT and revisions.APPROVER_ROLE in roles,
+        "canActivate": definition.status == APPROVED and me.administers(unit_id),
+        "versions": [{"version": o.version, "status": o.status} for o in others],
+        "urls": {
+            "diagram": url_for("web_modeler.diagram", key=key, number=number),
+            # + "/<version>/diagram.bpmn": the diagram of another revision (the diff)
+            "revisions": url_for("web_modeler.modeler_page", key=key, number=number).rsplit("/", 1)[0],
+            "check": url_for("web_modeler.check", key=key, number=number),
+            "save": url_for("web_modeler.save", key=key, number=number),
+            "approve": url_for("web_modeler.approve", key=key, number=number),
+            "activate": url_for("web_modeler.activate", key=key, number=number),
+            "forms": url_for("web_modeler.forms", key=key, number=number),
+            "diff": url_for("web_modeler.diff", key=key),
+        },
+        "csrf": generate_csrf(),
+        "messages": _client_messages(),
+    }
+
+
+def _client_messages() -> dict[str, str]:
+    """What the page's script says, translated here so one catalog holds every string."""
+    return {
+        "loading": _("Loading the diagram…"), "loadFailed": _("The diagram could not be loaded."),
+        "checking": _("Checking…"), "noProblems": _("Alur's checks found no problems."),
+        "problems": _("Alur's checks: %(n)s problem(s)", n="{n}"), "line": _("line %(n)s", n="{n}"),
+        "saving": _("Saving…"), "created": _("Saved as draft version %(n)s.", n="{n}"),
+        "updated": _("Draft version %(n)s saved.", n="{n}"), "unchanged": _("No changes to save."),
+        "saveFailed": _("Not saved."), "approved": _("Approved."), "activated": _("Active."),
+        "networkError": _("The server could not be reached; nothing was saved."),
+        "formNone": _("— no form —"), "formHint": _("Select a user task or start event to pick its form."),
+        "added": _("added"), "removed": _("removed"), "changed": _("changed"),
+        "diffEmpty": _("The two revisions have the same elements and facts."),
+        "unsaved": _("There are unsaved changes."),
+    }
+
+
+@blp.get("/modeler")
+@login_required
+def modeler_index() -> ResponseReturnValue:
+    me = actor()
+    sops = [(latest, definitions.versions(services(), me, latest.key))
+            for latest in definitions.latest_per_key(services(), me) if drafts.may_open(me, latest.unit_id)]
+    return render_template("web/modeler_index.html", sops=sops)
+
+
+@blp.get("/modeler/<key>/<int:number>")
+@login_required
+def modeler_page(key: str, number: int) -> ResponseReturnValue:
+    me = actor()
+    definition = drafts.open_revision(services(), me, key, number)
+    others = definitions.versions(services(), me, key)
+    events = revisions.events(services(), me, key, number)
+    return render_template("web/modeler.html", definition=definition, versions=others, events=events,
+                           config=_page_config(me, definition, others), ACTIVE=ACTIVE)
+
+
+@blp.get("/modeler/<key>/<int:number>/diagram.bpmn")
+@login_required
+def diagram(key: str, number: int) -> ResponseReturnValue:
+    definition = drafts.open_revision(services(), actor(), key, number)
+    return Response(definition.bpmn_xml, mimetype="application/xml")
+
+
+@blp.get("/modeler/<key>/<int:number>/forms")
+@login_required
+def forms(key: str, number: int) -> ResponseReturnValue:
+    choices = drafts.form_choices(services(), actor(), key, number)
+    return jsonify({"forms": [{"key": c.key, "title": c.title} for c in choices]})
+
+
+@blp.post("/modeler/<key>/<int:number>/check")
+@login_required
+def check(key: str, number: int) -> ResponseReturnValue:
+    problems = drafts.check(services(), actor(), key, number, _xml())
+    return jsonify({"errors": problems})
+
+
+@blp.post("/modeler/<key>/<int:number>/drafts")
+@login_required
+def save(key: str, number: int) -> ResponseReturnValue:
+    body = request.get_json(silent=True)
+    expected = body.get("checksum") if isinstance(body, dict) and isinstance(body.get("checksum"), str) else None
+    saved = drafts.save(services(), actor(), key, number, _xml(), expected)
+    return _json(201 if saved.outcome == "created" else 200, "", outcome=saved.outcome, **_summary(saved.definition))
+
+
+@blp.post("/modeler/<key>/<int:number>/approve")
+@login_required
+def approve(key: str, number: int) -> ResponseReturnValue:
+    return jsonify(_summary(revisions.approve(services(), actor(), key, number)))
+
+
+@blp.post("/modeler/<key>/<int:number>/activate")
+@login_required
+def activate(key: str, number: int) -> ResponseReturnValue:
+    body = request.get_json(silent=True)
+    raw = body.get("effective_on") if isinstance(body, dict) else None
+    try:
+        effective_on = date.fromisoformat(raw) if isinstance(raw, str) and raw else None
+    except ValueError as exc:
+        raise InvalidInput("effective_on must be a date like 2026-01-31",
+                           [{"field": "effective_on", "message": "not a date"}]) from exc
+    return jsonify(_summary(revisions.activate(services(), actor(), key, number, effective_on)))
+
+
+@blp.get("/modeler/<key>/diff")
+@login_required
+def diff(key: str) -> ResponseReturnValue:
+    try:
+        old, new = int(request.args.get("from", "")), int(request.args.get("to", ""))
+    except ValueError:
+        return _json(422, _("Choose two versions to compare."), [{"field": "from", "message": "not a number"}])
+    return jsonify(revisions.diff(services(), actor(), key, old, new).as_dict())
