@@ -7,11 +7,11 @@ from typing import Any
 from click.testing import CliRunner
 from cryptography.fernet import Fernet
 from sqlalchemy import select
+from support.helpers import ROOT, deploy_file
 
 from service.cli import main
 from service.commands.identity import IdentityVault
 from service.store.models import Reporter
-from support.helpers import ROOT, deploy_file
 
 IDENTITY = {"nama": "Dewi Lestari", "nik": "6206014506880003"}
 

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from conftest import KEY, PASSWORD, UNIT, Dumas, browser_login, sqlite_only
+from conftest import KEY, PASSWORD, UNIT, XSS, Dumas, axe_violations, browser_login, sqlite_only
 from sqlalchemy import select
 
 from service.commands import accounts
@@ -194,3 +194,23 @@ def test_bpmnlint_marks_a_rule_violation(editors: Dumas, new_page: Callable[...,
     page.locator(f"#canvas .bjsl-overlay[data-container-id='{FLOW}'], "
                  f"#canvas .djs-overlays[data-container-id='{FLOW}'] .bjsl-overlay").first.wait_for()
     assert not page.console_errors
+
+
+@sqlite_only
+def test_modeler_page_has_no_serious_accessibility_violations(editors: Dumas, new_page: Callable[..., Any]) -> None:
+    page = new_page(bypass_csp=True)  # axe-core is injected inline
+    open_modeler(page, "pemilik", 1)
+    select_element(page, TASK)
+    assert axe_violations(page) == []
+
+
+@sqlite_only
+def test_error_text_from_the_diagram_stays_inert(editors: Dumas, new_page: Callable[..., Any]) -> None:
+    """A condition holding markup comes back in Alur's error list and overlay as text, CSP bypassed."""
+    page = new_page(bypass_csp=True)
+    open_modeler(page, "pemilik", 1)
+    select_element(page, FLOW)
+    set_field(page, "#bio-properties-panel-conditionExpression", XSS)
+    page.locator(f"#canvas .alur-check-overlay[data-element-id='{FLOW}']").wait_for()
+    assert "<script>" in page.locator("#check-list").inner_text()
+    assert page.evaluate("() => window.__xss === undefined")
