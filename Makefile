@@ -42,7 +42,7 @@ ASSETS_STAMP := node_modules/.installed
 help:
 	@echo "make venv      - create $(VENV) and install the package with [dev,server] (when pyproject.toml changed)"
 	@echo "make sysdeps   - apt-get install missing system packages (PostgreSQL server binaries, Chromium)"
-	@echo "make assets    - npm ci + npm run build (bpmn-js into service/web/static/dist/), when package.json changed"
+	@echo "make assets    - npm install + npm run build (bpmn-js into service/web/static/dist/), when package.json changed"
 	@echo "make lint      - ruff + mypy"
 	@echo "make test      - everything above, then pytest (PYTEST_ARGS='-k foo' to narrow)"
 	@echo "make run       - migrate, deploy bpmn/*.bpmn, load the demo and serve on http://$(RUN_HOST):$(RUN_PORT)"
@@ -81,8 +81,12 @@ sysdeps:
 # --- Front-end assets --------------------------------------------------------
 assets: $(if $(wildcard package.json),$(ASSETS_STAMP))
 
-$(ASSETS_STAMP): package.json $(wildcard package-lock.json tools/build_assets.mjs vite.config.mjs) $(wildcard service/web/static/src/*)
-	if [[ -f package-lock.json ]]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi
+# `npm install`, not `npm ci`: the registry reached here lacks the other platforms' optional packages
+# (@rollup/rollup-android-*, …), so the lock file cannot list them and `npm ci` calls it out of sync.
+# With the lock file present, `npm install` still installs exactly the locked versions.
+$(ASSETS_STAMP): package.json $(wildcard package-lock.json tools/build_assets.mjs vite.config.mjs .bpmnlintrc) \
+		$(wildcard service/web/static/src/*)
+	npm install --no-audit --no-fund
 	if node -e 'process.exit(((require("./package.json").scripts) || {}).build ? 0 : 1)'; then npm run build; fi
 	mkdir -p $(@D)
 	touch $@

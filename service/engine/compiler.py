@@ -151,7 +151,8 @@ def compile_definition(
     """Check and parse a diagram; ``dependencies`` are the deployed SOPs its call activities name."""
     diagram = outline(data)
     root = _root(data)
-    parser = AlurParser(validator=_schema_validator())
+    with _PARSE_LOCK:
+        parser = AlurParser(validator=_schema_validator())
     try:
         dependency_roots = [_root(dep) for dep in dependencies]
         with _PARSE_LOCK:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from conftest import KEY, PASSWORD, UNIT, XSS, Dumas, axe_violations, browser_login, sqlite_only
+from conftest import KEY, PASSWORD, SCREENSHOTS, UNIT, XSS, Dumas, axe_violations, browser_login, sqlite_only
 from sqlalchemy import select
 
 from service.commands import accounts
@@ -103,6 +103,7 @@ def test_edit_lint_save_approve_activate_dumas(editors: Dumas, new_page: Callabl
     overlay.wait_for(state="visible")
     assert owner.locator(f"#canvas g.djs-element.alur-check-error[data-element-id='{FLOW}']").count() == 1
     assert "Syntax error" in owner.locator("#check-list").inner_text()
+    owner.screenshot(path=str(SCREENSHOTS / "modeler.png"))
     owner.locator("#save-draft").click()
     owner.locator("#modeler-status[data-kind='error']").wait_for()
     assert revisions(dumas)[2].checksum == draft_checksum, "nothing saved"
@@ -161,6 +162,7 @@ def test_diff_colours_the_changed_elements_side_by_side(editors: Dumas, new_page
         marked = page.locator(f"#diff-{side} g.djs-element.alur-diff-changed[data-element-id='{TIMER}']")
         assert marked.count() == 1, side
     assert "hari_kerja(14)" in page.locator("#diff-list").inner_text()
+    page.locator("#diff").screenshot(path=str(SCREENSHOTS / "modeler-diff.png"))
     assert not page.console_errors
 
 

@@ -13,7 +13,7 @@ import {
 import CamundaBehaviorsModule from "camunda-bpmn-js-behaviors/lib/camunda-platform";
 import camundaModdle from "camunda-bpmn-moddle/resources/camunda.json";
 import lintModule from "bpmn-js-bpmnlint";
-import bpmnlintConfig from "./.bpmnlintrc";
+import bpmnlintConfig from "../../../../.bpmnlintrc"; // the project's one bpmnlint config (tests/sops/test_bpmnlint.py)
 
 import "bpmn-js/dist/assets/diagram-js.css";
 import "bpmn-js/dist/assets/bpmn-js.css";
@@ -85,6 +85,18 @@ function focusElement(id) {
   modeler.get("canvas").scrollToElement(element);
 }
 
+// On a shape: its top-left corner; on a sequence flow: the middle of its middle segment.
+function badgePosition(element) {
+  const points = element.waypoints;
+  if (!points || points.length < 2) return { top: -12, left: -12 };
+  const left = Math.min(...points.map((p) => p.x));
+  const top = Math.min(...points.map((p) => p.y));
+  const i = Math.floor((points.length - 1) / 2);
+  const x = (points[i].x + points[i + 1].x) / 2;
+  const y = (points[i].y + points[i + 1].y) / 2;
+  return { left: x - left - 11, top: y - top - 11 };
+}
+
 function showChecks(errors) {
   clearChecks();
   const registry = modeler.get("elementRegistry");
@@ -116,7 +128,7 @@ function showChecks(errors) {
     badge.setAttribute("role", "note");
     badge.textContent = "!";
     badge.title = messages.join("\n");
-    overlays.add(id, "alur-check", { position: { top: -12, left: -12 }, html: badge });
+    overlays.add(id, "alur-check", { position: badgePosition(registry.get(id)), html: badge });
     canvas.addMarker(id, "alur-check-error");
     shownChecks.push(id);
   }
