@@ -15,10 +15,10 @@ from service.commands.context import Actor, Services
 from service.commands.definitions import startable
 from service.commands.history import HistoryWriter
 from service.commands.specs import compiled_for
-from service.commands.sync import deliver_buffered, write_back
+from service.commands.sync import deliver_or_buffer, write_back
 from service.engine import CaseRun, CaseStatus, utc_now
 from service.errors import Conflict, Forbidden, NotFound
-from service.store.models import BufferedMessage, Case, Definition, HistoryEntry, Task, Unit
+from service.store.models import Case, Definition, HistoryEntry, Task, Unit
 
 
 @dataclass
@@ -130,16 +130,7 @@ def send_message(services: Services, actor: Actor, case_id: str, name: str, payl
         if case.status != CaseStatus.RUNNING.value:
             raise Conflict(f"Case {case_id} is {case.status}; it takes no more messages")
         run = restore(services, session, case)
-        history = HistoryWriter(session, case.id, actor.username)
-        delivered = run.deliver_message(name, payload)
-        if not delivered:
-            session.add(BufferedMessage(case_id=case.id, name=name, payload=payload))
-            history.add("message_buffered", {"name": name})
-            return False
-        history.add("message_delivered", {"name": name})
-        deliver_buffered(session, case, run, history)
-        write_back(session, case, run, history, data_delta={name: payload})
-        return True
+        return deliver_or_buffer(session, case, run, HistoryWriter(session, case.id, actor.username), name, payload)
 
 
 def cancel_case(services: Services, actor: Actor, case_id: str, reason: str | None = None) -> Case:

@@ -27,13 +27,12 @@ from service.commands.history import HistoryWriter
 from service.commands.identity import IDENTITY_FIELDS, IdentityVault
 from service.commands.passwords import hash_password, verify_password
 from service.commands.specs import compiled_for
-from service.commands.sync import deliver_buffered, write_back
+from service.commands.sync import deliver_buffered, deliver_or_buffer, write_back
 from service.engine import CaseRun, CaseStatus, utc_now
 from service.engine.compiler import steps
 from service.errors import Conflict, Forbidden, InvalidInput, NotFound, TooManyRequests
 from service.store.models import (
     Attachment,
-    BufferedMessage,
     Case,
     ConversationMessage,
     Definition,
@@ -313,15 +312,7 @@ def message_case(services: Services, case_id: str, text: str) -> bool:
         session.add(ConversationMessage(case_id=case.id, sender="pelapor", text=text))
         history = HistoryWriter(session, case.id, PUBLIC_ACTOR)
         run = restore(services, session, case)
-        payload = {"teks": text}
-        if not run.deliver_message(REPORTER_MESSAGE, payload):
-            session.add(BufferedMessage(case_id=case.id, name=REPORTER_MESSAGE, payload=payload))
-            history.add("message_buffered", {"name": REPORTER_MESSAGE})
-            return False
-        history.add("message_delivered", {"name": REPORTER_MESSAGE})
-        deliver_buffered(session, case, run, history)
-        write_back(session, case, run, history, data_delta={REPORTER_MESSAGE: payload})
-        return True
+        return deliver_or_buffer(session, case, run, history, REPORTER_MESSAGE, {"teks": text})
 
 
 def reporter_complete(services: Services, code: str, secret: str, task_id: str, data: Any) -> None:

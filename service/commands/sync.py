@@ -48,6 +48,19 @@ def _step_name(session: Session, case: Case, element_id: str | None) -> str | No
     return session.scalar(select(Task.name).where(Task.case_id == case.id, Task.element_id == element_id).limit(1))
 
 
+def deliver_or_buffer(session: Session, case: Case, run: CaseRun, history: HistoryWriter, name: str,
+                      payload: dict[str, Any]) -> bool:
+    """Deliver a message now and move the case on, or keep it until the process can catch it."""
+    if not run.deliver_message(name, payload):
+        session.add(BufferedMessage(case_id=case.id, name=name, payload=payload))
+        history.add("message_buffered", {"name": name})
+        return False
+    history.add("message_delivered", {"name": name})
+    deliver_buffered(session, case, run, history)
+    write_back(session, case, run, history, data_delta={name: payload})
+    return True
+
+
 def record_fired_timers(case: Case, timers: list[FiredTimer], history: HistoryWriter, session: Session) -> None:
     """History, breach marks on the open tasks and escalation outbox rows for fired timers."""
     now = utc_now()
