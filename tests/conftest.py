@@ -55,9 +55,15 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def settings(db_url: str, tmp_path: Path) -> Settings:
+def forms_dir() -> Path:
+    """The forms directory of the app under test: small test forms; SOP tests override it with ``forms/``."""
+    return TEST_FORMS
+
+
+@pytest.fixture
+def settings(db_url: str, tmp_path: Path, forms_dir: Path) -> Settings:
     return Settings(database_url=db_url, secret_key="test-secret-key", data_dir=tmp_path / "data",
-                    forms_dir=TEST_FORMS, testing=True)
+                    forms_dir=forms_dir, testing=True)
 
 
 @pytest.fixture
@@ -70,7 +76,8 @@ def services(settings: Settings) -> Iterator[Services]:
 @pytest.fixture
 def app(settings: Settings) -> Iterator[Any]:
     flask_app = create_app({"database_url": settings.database_url, "secret_key": settings.secret_key,
-                            "forms_dir": settings.forms_dir, "data_dir": settings.data_dir, "testing": True})
+                            "forms_dir": settings.forms_dir, "data_dir": settings.data_dir,
+                            "token_hours": settings.token_hours, "testing": True})
     yield flask_app
     flask_app.extensions["alur.services"].db.dispose()
 

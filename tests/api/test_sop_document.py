@@ -8,7 +8,7 @@ readable document, not just bytes.
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +18,8 @@ from pypdf import PdfReader
 from support.helpers import ENGINE_DATA, Persona, deploy_file
 from support.sop_driver import BPMN_DIR, FORMS_DIR, deploy
 
-from service.app import create_app
 from service.catalogue import BUNDLED_OFFICES
 from service.commands import accounts
-from service.config import Settings
 
 #: diagram → (lanes in column order, Mutu Baku texts of its seed that the table must show)
 EXPECTED: dict[str, tuple[list[str], list[str]]] = {
@@ -54,21 +52,18 @@ def db_url(sqlite_template: Path, tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def settings(db_url: str, tmp_path: Path) -> Settings:
-    return Settings(database_url=db_url, secret_key="test-secret-key", data_dir=tmp_path / "data",
-                    forms_dir=FORMS_DIR, testing=True)
+def forms_dir() -> Path:
+    return FORMS_DIR
 
 
 @pytest.fixture
-def app(settings: Settings) -> Iterator[Any]:
-    flask_app = create_app({"database_url": settings.database_url, "secret_key": settings.secret_key,
-                            "forms_dir": settings.forms_dir, "data_dir": settings.data_dir, "testing": True})
-    services = flask_app.extensions["alur.services"]
+def app(app: Any) -> Any:
+    """The app with the bundled offices and unit-a."""
+    services = app.extensions["alur.services"]
     for office in BUNDLED_OFFICES:
         accounts.create_unit(services, office.code, office.name, office.timezone)
     accounts.create_unit(services, "unit-a", "Unit A", "Asia/Jakarta")
-    yield flask_app
-    services.db.dispose()
+    return app
 
 
 def _text(pdf: bytes) -> str:

@@ -13,6 +13,7 @@ The helpers live in ``tests/support/sop_driver.py``; tests import them from ther
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -20,25 +21,20 @@ import pytest
 import time_machine
 from support.sop_driver import DIAGRAMS, FORMS_DIR, START, Sop, deploy
 
-from service.app import create_app
 from service.catalogue import BUNDLED_OFFICES
 from service.commands import accounts
 from service.config import Settings
 
 
 @pytest.fixture
-def settings(db_url: str, tmp_path: Path) -> Settings:
-    return Settings(database_url=db_url, secret_key="test-secret-key", data_dir=tmp_path / "data",
-                    forms_dir=FORMS_DIR, testing=True, token_hours=24 * 366)
+def forms_dir() -> Path:
+    return FORMS_DIR
 
 
 @pytest.fixture
-def app(settings: Settings) -> Iterator[Any]:
-    flask_app = create_app({"database_url": settings.database_url, "secret_key": settings.secret_key,
-                            "forms_dir": settings.forms_dir, "data_dir": settings.data_dir,
-                            "token_hours": settings.token_hours, "testing": True})
-    yield flask_app
-    flask_app.extensions["alur.services"].db.dispose()
+def settings(settings: Settings) -> Settings:
+    """Tokens that outlive the long clock moves of the SLA tests."""
+    return replace(settings, token_hours=24 * 366)
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from conftest import XSS, Dumas, axe_violations, browser_login, csrf_of, sqlite_only
+from support.web import XSS, Dumas, axe_violations, browser_login, csrf_of, sqlite_only
 
 
 def _xss_ran(page: Any) -> bool:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from conftest import SCREENSHOTS, Dumas, browser_login, sqlite_only
+from support.web import SCREENSHOTS, Dumas, browser_login, sqlite_only
 
 PDF = b"%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n"
 

@@ -12,8 +12,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from conftest import KEY, PASSWORD, SCREENSHOTS, UNIT, XSS, Dumas, axe_violations, browser_login, sqlite_only
 from sqlalchemy import select
+from support.web import KEY, PASSWORD, SCREENSHOTS, UNIT, XSS, Dumas, axe_violations, browser_login, sqlite_only
 
 from service.commands import accounts
 from service.store.models import Case, Definition

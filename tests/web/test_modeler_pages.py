@@ -8,8 +8,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from conftest import DUMAS, KEY, PASSWORD, UNIT, XSS, Dumas, csrf_of
 from sqlalchemy import select
+from support.web import DUMAS, KEY, PASSWORD, UNIT, XSS, Dumas, csrf_of
 
 from service.commands import accounts, revisions
 from service.commands.accounts import actor_by_id

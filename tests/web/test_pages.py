@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import time_machine
-from conftest import OTHER_UNIT, PASSWORD, UNIT, XSS, Dumas, csrf_of
+from support.web import OTHER_UNIT, PASSWORD, UNIT, XSS, Dumas, csrf_of
 
 from service.commands import tasks as task_commands
 from service.commands.accounts import actor_by_id

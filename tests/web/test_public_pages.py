@@ -12,9 +12,9 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from conftest import UNIT, XSS, Dumas, axe_violations, csrf_of, sqlite_only
 from markupsafe import escape
 from sqlalchemy import select
+from support.web import UNIT, XSS, Dumas, axe_violations, csrf_of, sqlite_only
 
 from service.cli import _request_handler
 from service.store.models import Attachment, Case

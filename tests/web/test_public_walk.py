@@ -14,8 +14,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from conftest import PASSWORD, SCREENSHOTS, Dumas, browser_login, sqlite_only
 from support.smtp import smtp_server
+from support.web import PASSWORD, SCREENSHOTS, Dumas, browser_login, sqlite_only
 
 from service.mail import SMTPMailer
 from service.worker.outbox import send_once
