@@ -18,6 +18,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from support.browser import chromium  # noqa: F401 - the session's browser fixture
 from support.helpers import ENGINE_DATA, PASSWORD, TEST_FORMS, Persona, deploy_bytes, deploy_file, review_variant
 from support.postgres import create_database, running_postgres
 

@@ -52,15 +52,14 @@ render = _render_module()
 
 
 @pytest.fixture(scope="session")
-def viewer() -> Iterator[Any]:
-    """One headless Chromium and one page with bpmn-js loaded, for every diagram; closed at the end."""
+def viewer(chromium: Any) -> Iterator[Any]:
+    """One page with bpmn-js loaded in the session's Chromium, for every diagram; closed at the end."""
     assert render.VIEWER_JS.exists(), f"{render.VIEWER_JS.relative_to(ROOT)} is missing: run `make assets`"
-    with render.browser_session() as browser:
-        page = render.ViewerPage(browser)
-        try:
-            yield page
-        finally:
-            page.close()
+    page = render.ViewerPage(chromium)
+    try:
+        yield page
+    finally:
+        page.close()
 
 
 def _ids(path: Path, *tags: str) -> set[str]:

@@ -28,9 +28,6 @@ KEY = "dumas-inspektorat-katingan"
 UNIT = "inspektorat-katingan"
 OTHER_UNIT = "dinsos-kukar"
 PASSWORD = "rahasia-uji-123"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 SCREENSHOTS = ROOT / "docs" / "screenshots"
 #: lane → username of its user in the DUMAS unit
@@ -125,17 +122,9 @@ def live_server(app: Any) -> Iterator[str]:
 
 
 @pytest.fixture
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is missing: `make sysdeps` installs Debian's chromium")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        found = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield found
-        finally:
-            found.close()
+def browser(chromium: Any) -> Any:
+    """The session's Chromium (``tests/support/browser.py``)."""
+    return chromium
 
 
 @pytest.fixture
