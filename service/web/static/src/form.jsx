@@ -6,19 +6,7 @@ import { StrictMode, useState } from "react";
 import { createRoot } from "react-dom/client";
 import Form from "@rjsf/core";
 import validator from "@rjsf/validator-ajv8";
-
-function toExtraErrors(errors) {
-  const extra = {};
-  for (const { field, message } of errors || []) {
-    let node = extra;
-    for (const part of String(field || "").split(".").filter((p) => p !== "" && p !== "data")) {
-      node[part] = node[part] || {};
-      node = node[part];
-    }
-    node.__errors = [...(node.__errors || []), message];
-  }
-  return extra;
-}
+import { toExtraErrors } from "./form_errors.js";
 
 function TaskForm({ config, csrf, labels, alertBox }) {
   const [formData, setFormData] = useState(config.formData || {});
