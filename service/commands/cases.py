@@ -72,6 +72,14 @@ def _visible_case(session: Session, actor: Actor, case_id: str) -> Case:
     return case
 
 
+def administered_case(session: Session, actor: Actor, case_id: str, action: str) -> Case:
+    """The case, if the actor sees it (else 404) and administers its unit (else 403 naming ``action``)."""
+    case = _visible_case(session, actor, case_id)
+    if not actor.administers(case.unit_id):
+        raise Forbidden(f"Only an administrator of the unit may {action}")
+    return case
+
+
 @dataclass(frozen=True)
 class CaseView:
     case: Case
@@ -135,9 +143,7 @@ def send_message(services: Services, actor: Actor, case_id: str, name: str, payl
 
 def cancel_case(services: Services, actor: Actor, case_id: str, reason: str | None = None) -> Case:
     with services.db.transaction() as session:
-        case = _visible_case(session, actor, case_id)
-        if not actor.administers(case.unit_id):
-            raise Forbidden("Only an administrator of the unit may cancel a case")
+        case = administered_case(session, actor, case_id, "cancel a case")
         if case.status != CaseStatus.RUNNING.value:
             raise Conflict(f"Case {case_id} is already {case.status}")
         run = restore(services, session, case)

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.commands.calendars import calendar_for
+from service.commands.cases import administered_case
 from service.commands.context import Actor, Services
 from service.commands.definitions import ACTIVE, APPROVED
 from service.commands.history import HistoryWriter
@@ -176,11 +177,7 @@ def migrate_cases(services: Services, actor: Actor, key: str, request: Migration
 def revert_migration(services: Services, actor: Actor, case_id: str) -> Case:
     """Put a migrated case back on its previous revision and state, if it has not moved on since."""
     with services.db.transaction() as session:
-        case = session.get(Case, case_id)
-        if case is None or not actor.is_member(case.unit_id):
-            raise NotFound(f"Case {case_id} does not exist or is not visible to you")
-        if not actor.administers(case.unit_id):
-            raise Forbidden("Only an administrator of the unit may revert a migration")
+        case = administered_case(session, actor, case_id, "revert a migration")
         record = session.scalar(select(CaseMigration).where(CaseMigration.case_id == case.id,
                                                             CaseMigration.reverted_at.is_(None))
                                 .order_by(CaseMigration.id.desc()).limit(1))

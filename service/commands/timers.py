@@ -12,12 +12,12 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Select, select
 
-from service.commands.cases import restore
+from service.commands.cases import administered_case, restore
 from service.commands.context import Actor, Services
 from service.commands.history import HistoryWriter
 from service.commands.sync import deliver_buffered, record_fired_timers, write_back
 from service.engine import CaseStatus, utc_now
-from service.errors import Conflict, Forbidden, NotFound
+from service.errors import Conflict
 from service.store.models import Case
 
 WORKER_ACTOR = "system:timer"
@@ -101,11 +101,7 @@ def _count_failure(services: Services, case_id: str, now: datetime, error: Excep
 def retry_case(services: Services, actor: Actor, case_id: str) -> Case:
     """An administrator puts an incident back to work: the worker retries it at its next sweep."""
     with services.db.transaction() as session:
-        case = session.get(Case, case_id)
-        if case is None or not actor.is_member(case.unit_id):
-            raise NotFound(f"Case {case_id} does not exist or is not visible to you")
-        if not actor.administers(case.unit_id):
-            raise Forbidden("Only an administrator of the unit may retry a case")
+        case = administered_case(session, actor, case_id, "retry a case")
         if case.status != CaseStatus.ERROR.value:
             raise Conflict(f"Case {case_id} is {case.status}, not in error")
         case.status = CaseStatus.RUNNING.value

@@ -18,20 +18,10 @@ from typing import Any
 
 import pytest
 from lxml import etree
+from support.browser import CHROMIUM
+from support.sop_driver import BPMN_DIR, FLOW_NODES, ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
-BPMN_DIR = ROOT / "bpmn"
-CHROMIUM = Path("/usr/bin/chromium")
 NS = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL"}
-FLOW_NODES = (
-    "startEvent",
-    "endEvent",
-    "userTask",
-    "callActivity",
-    "exclusiveGateway",
-    "intermediateThrowEvent",
-    "boundaryEvent",
-)
 DIAGRAMS = sorted(BPMN_DIR.glob("*.bpmn"))
 
 pytestmark = pytest.mark.skipif(

@@ -11,15 +11,12 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pytest
 from jsonschema import Draft202012Validator
 from lxml import etree
+from support.sop_driver import BPMN_DIR, FLOW_NODES, FORMS_DIR
 
-ROOT = Path(__file__).resolve().parents[2]
-BPMN_DIR = ROOT / "bpmn"
-FORMS_DIR = ROOT / "forms"
 NS = {
     "bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
     "bpmndi": "http://www.omg.org/spec/BPMN/20100524/DI",
@@ -28,15 +25,6 @@ NS = {
     "camunda": "http://camunda.org/schema/1.0/bpmn",
 }
 CAM = "{{{}}}".format(NS["camunda"])
-FLOW_NODES = (
-    "startEvent",
-    "endEvent",
-    "userTask",
-    "callActivity",
-    "exclusiveGateway",
-    "intermediateThrowEvent",
-    "boundaryEvent",
-)
 
 
 @dataclass

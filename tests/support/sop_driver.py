@@ -26,6 +26,16 @@ from service.worker.loop import run_once
 
 ROOT = Path(__file__).resolve().parents[2]
 BPMN_DIR = ROOT / "bpmn"
+#: The kinds of flow node the bundled diagrams use.
+FLOW_NODES = (
+    "startEvent",
+    "endEvent",
+    "userTask",
+    "callActivity",
+    "exclusiveGateway",
+    "intermediateThrowEvent",
+    "boundaryEvent",
+)
 FORMS_DIR = ROOT / "forms"
 OFFICES = {office.code: office for office in BUNDLED_OFFICES}
 #: Monday 6 October 2025, 09:00 WITA = 08:00 WIB (no public holiday in the weeks after it).
