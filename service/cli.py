@@ -10,15 +10,19 @@ from pathlib import Path
 import click
 from sqlalchemy import select
 
-from service.catalogue import BUNDLED_OFFICES
+from service.catalogue import BUNDLED_OFFICES, SUB_UNITS
 from service.commands import accounts
+from service.commands import users as user_commands
 from service.commands.calendars import CLOSED_DAY_KINDS, add_closed_day
 from service.commands.context import ADMIN_ROLE, Actor, Services
 from service.commands.definitions import DeployRequest, deploy
 from service.commands.identity import IdentityVault, new_key
 from service.commands.passwords import hash_password
 from service.config import ConfigError, Settings
-from service.engine import outline
+from service.engine import outline, properties
+from service.engine.compiler import steps
+from service.engine.deploy_checks import CAMUNDA_NS
+from service.engine.safe_xml import parse_xml
 from service.errors import ServiceError
 from service.store.db import Database
 from service.store.migrate import upgrade
@@ -95,18 +99,81 @@ def users() -> None:
     """User accounts."""
 
 
+PASSWORD_FILE = click.option("--password-file", type=click.Path(dir_okay=False, allow_dash=True), default=None,
+                             help="read the password from the first line of this file ('-' for stdin)")
+
+
+def _password(password_file: str | None, given: str | None = None) -> str:
+    """From ``--password-file`` (``-`` is stdin), else ``--password``, else a hidden prompt typed twice."""
+    if password_file is not None:
+        with click.open_file(password_file, encoding="utf-8") as stream:
+            return str(stream.readline()).rstrip("\r\n")
+    if given is not None:
+        return given
+    return str(click.prompt("Password", hide_input=True, confirmation_prompt=True))
+
+
 @users.command("create")
 @click.argument("username")
-@click.option("--password", required=True)
+@click.option("--password", default=None, help="visible to other local users in the process list: "
+              "prefer --password-file or the prompt")
+@PASSWORD_FILE
 @click.option("--role", "roles", multiple=True, help="ROLE@UNIT, repeatable")
 @click.option("--admin", is_flag=True, help="may do everything in every unit")
-def users_create(username: str, password: str, roles: tuple[str, ...], admin: bool) -> None:
+def users_create(username: str, password: str | None, password_file: str | None, roles: tuple[str, ...],
+                 admin: bool) -> None:
     """Create a user with roles in units."""
     try:
-        accounts.create_user(_services(), username, password, list(roles), is_admin=admin)
+        accounts.create_user(_services(), username, _password(password_file, password), list(roles),
+                             is_admin=admin, actor=SYSTEM)
     except ServiceError as exc:
         raise _fail(exc) from exc
     click.echo(f"user {username} created")
+
+
+@users.command("password")
+@click.argument("username")
+@PASSWORD_FILE
+def users_password(username: str, password_file: str | None) -> None:
+    """Set a new password (prompted, or from --password-file); the user's sessions and tokens end."""
+    try:
+        user_commands.reset_password(_services(), SYSTEM, username, _password(password_file))
+    except ServiceError as exc:
+        raise _fail(exc) from exc
+    click.echo(f"password of {username} changed; its sessions and tokens have ended")
+
+
+@users.command("disable")
+@click.argument("username")
+def users_disable(username: str) -> None:
+    """Disable an account: its sessions and tokens end at once."""
+    try:
+        user_commands.disable(_services(), SYSTEM, username)
+    except ServiceError as exc:
+        raise _fail(exc) from exc
+    click.echo(f"user {username} disabled")
+
+
+@users.command("enable")
+@click.argument("username")
+def users_enable(username: str) -> None:
+    """Enable an account again."""
+    try:
+        user_commands.enable(_services(), SYSTEM, username)
+    except ServiceError as exc:
+        raise _fail(exc) from exc
+    click.echo(f"user {username} enabled")
+
+
+@users.command("unlock")
+@click.argument("username")
+def users_unlock(username: str) -> None:
+    """Clear the wrong-password delay of an account."""
+    try:
+        user_commands.unlock(_services(), SYSTEM, username)
+    except ServiceError as exc:
+        raise _fail(exc) from exc
+    click.echo(f"user {username} unlocked")
 
 
 def _dependency_order(files: list[Path]) -> list[Path]:
@@ -146,23 +213,46 @@ def deploy_command(files: tuple[Path, ...], unit: str | None) -> None:
 @main.command("demo")
 @click.option("--bpmn-dir", default="bpmn", type=click.Path(file_okay=False, path_type=Path))
 def demo(bpmn_dir: Path) -> None:
-    """Units of the bundled SOPs, the SOPs themselves, and one demo user per role (passwords printed)."""
+    """Units of the bundled SOPs and their sub-units, the SOPs themselves, and one demo user per role each
+    SOP names (lanes, pengawas, escalation targets; routed lanes per sub-unit), passwords printed."""
     services = _services()
     with services.db.transaction() as session:
         for office in BUNDLED_OFFICES:
-            if session.scalar(select(Unit).where(Unit.code == office.code)) is None:
-                session.add(Unit(code=office.code, name=office.name, timezone=office.timezone))
+            unit = session.scalar(select(Unit).where(Unit.code == office.code))
+            if unit is None:
+                unit = Unit(code=office.code, name=office.name, timezone=office.timezone)
+                session.add(unit)
+                session.flush()
+            for sub in SUB_UNITS.get(office.code, ()):
+                if session.scalar(select(Unit).where(Unit.code == sub.code)) is None:
+                    session.add(Unit(code=sub.code, name=sub.name, timezone=sub.timezone, parent_id=unit.id))
     files = tuple(sorted(bpmn_dir.glob("*.bpmn")))
     if files:
         deploy_command.callback(files, None)  # type: ignore[misc]
     roles = {(office.code, ADMIN_ROLE) for office in BUNDLED_OFFICES}
     with services.db.reading() as session:
         for definition in session.scalars(select(Definition).where(Definition.status == "active")):
-            roles.update((definition.unit.code, lane) for lane in outline(definition.bpmn_xml.encode()).lanes)
+            roles.update(_demo_roles(definition.unit.code, definition.bpmn_xml.encode()))
     click.echo("Demo accounts (passwords are new on every run):")
     _demo_user(services, "admin", [], admin=True)
     for unit_code, role in sorted(roles):
         _demo_user(services, f"{role.lower().replace(' ', '-')}.{unit_code}", [f"{role}@{unit_code}"])
+
+
+def _demo_roles(unit_code: str, bpmn: bytes) -> set[tuple[str, str]]:
+    """(unit, role) of every role an SOP names: its lanes, its ``pengawas`` and the roles its SLA timers
+    escalate to, in the office; a lane whose tasks all go to a sub-unit (``tujuan_unit``), in each
+    sub-unit of the office instead."""
+    found = outline(bpmn)
+    tasks = steps(bpmn)
+    routed = {task.lane for task in tasks if task.lane and properties.ROUTE_FIELD in task.properties}
+    routed -= {task.lane for task in tasks if task.lane and properties.ROUTE_FIELD not in task.properties}
+    office_roles = {*found.lanes, *properties.listed(found.metadata, properties.SUPERVISORS)} - routed
+    office_roles.update(parse_xml(bpmn).xpath(f"//camunda:property[@name='{properties.ESCALATE_TO}']/@value",
+                                              namespaces={"camunda": CAMUNDA_NS}))
+    roles = {(unit_code, role) for role in office_roles if role}
+    roles.update((sub.code, lane) for lane in routed for sub in SUB_UNITS.get(unit_code, ()))
+    return roles
 
 
 def _demo_user(services: Services, username: str, roles: list[str], admin: bool = False) -> None:
@@ -181,6 +271,7 @@ def _demo_user(services: Services, username: str, roles: list[str], admin: bool 
                                        role=role))
         else:
             user.password_hash = hash_password(password)
+            user.credential_version = User.credential_version + 1  # the old password's sessions end
     click.echo(f"  {username:45s} {password}  {' '.join(roles) or '(admin of every unit)'}")
 
 

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from service.engine.limits import Limits
+
 
 class ConfigError(Exception):
     pass
@@ -53,10 +55,17 @@ class Settings:
     smtp_password: str | None = None
     mail_from: str = "alur@localhost"
     mail_lease_seconds: int = 300
+    #: the address the public reaches Alur at; mails to reporters link to ``<public_url>/lapor/tindak-lanjut``
+    public_url: str = "http://127.0.0.1:5000"
     public_rate_limit: str = "10 per minute;100 per day"
     testing: bool = False
     #: send the web session cookie over HTTPS only (set ALUR_SESSION_COOKIE_SECURE=1 behind TLS)
     session_cookie_secure: bool = False
+    #: the engine's resource limits; each field NAME of :class:`~service.engine.limits.Limits` is read
+    #: from ``ALUR_LIMIT_<NAME>`` (e.g. ALUR_LIMIT_MULTI_INSTANCE_MAX), defaults documented there
+    limits: Limits = field(default_factory=Limits)
+    #: deepest nesting of arrays and objects accepted in a JSON request body
+    request_max_json_depth: int = 32
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -85,7 +94,10 @@ class Settings:
             smtp_password=_env("ALUR_SMTP_PASSWORD", env) or None,
             mail_from=env.get("ALUR_MAIL_FROM") or "alur@localhost",
             mail_lease_seconds=_int("ALUR_MAIL_LEASE_SECONDS", env.get("ALUR_MAIL_LEASE_SECONDS"), 300),
+            public_url=_public_url(env.get("ALUR_PUBLIC_URL") or "http://127.0.0.1:5000"),
             public_rate_limit=env.get("ALUR_PUBLIC_RATE_LIMIT") or "10 per minute;100 per day",
+            limits=_limits(env),
+            request_max_json_depth=_int("ALUR_REQUEST_MAX_JSON_DEPTH", env.get("ALUR_REQUEST_MAX_JSON_DEPTH"), 32),
         )
 
     def with_overrides(self, overrides: Mapping[str, Any]) -> Settings:
@@ -93,7 +105,29 @@ class Settings:
         for name in ("data_dir", "forms_dir"):
             if name in known:
                 known[name] = Path(known[name])
+        if isinstance(known.get("limits"), Mapping):
+            known["limits"] = replace(self.limits, **known["limits"])
         return replace(self, **known)
+
+
+def _limits(env: Mapping[str, str]) -> Limits:
+    """``ALUR_LIMIT_<NAME>`` for each limit that is set; the others keep their defaults."""
+    values = {
+        name: _int(f"ALUR_LIMIT_{name.upper()}", env.get(f"ALUR_LIMIT_{name.upper()}"), 0)
+        for name in Limits.__dataclass_fields__ if env.get(f"ALUR_LIMIT_{name.upper()}")
+    }
+    try:
+        return Limits(**values)
+    except ValueError as exc:
+        raise ConfigError(f"ALUR_LIMIT_*: {exc}") from exc
+
+
+def _public_url(value: str) -> str:
+    """An http(s) base address without a trailing slash (it is put in front of paths in mails)."""
+    url = value.strip().rstrip("/")
+    if not url.startswith(("http://", "https://")) or any(ch.isspace() for ch in url):
+        raise ConfigError(f"ALUR_PUBLIC_URL must be an http:// or https:// address, not {value!r}")
+    return url
 
 
 def _identity_keys(env: Mapping[str, str], instance: Path) -> tuple[str, ...]:

@@ -46,6 +46,12 @@ class ExpressionError(InvalidInput):
     code = "expression_error"
 
 
+class LimitExceeded(InvalidInput):
+    """A diagram, expression or command that would cost more than a configured limit allows."""
+
+    code = "limit_exceeded"
+
+
 class NotFound(ServiceError):
     status = 404
     code = "not_found"

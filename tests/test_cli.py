@@ -110,6 +110,10 @@ def test_demo_prints_working_passwords(tmp_path: Path) -> None:
     shown = cli("demo").stdout
     accounts_shown = dict(re.findall(r"^\s+(\S+)\s+(\S+)\s", shown, flags=re.MULTILINE))
     assert "admin" in accounts_shown and len(accounts_shown) > 5
+    # escalation targets and pengawas of the office, routed lanes per sub-unit (bidang, unit kerja)
+    assert {"kepala-dinas.dpmptsp-kukar", "sekretariat-inspektorat.inspektorat-katingan",
+            "bidang-terkait.dpmptsp-kukar-perizinan", "kabid.dinsos-kukar-rehsos",
+            "eselon-ii.katingan-dpmd"} <= set(accounts_shown)
     app = create_app({"database_url": cli.url, "secret_key": "cli-test", "forms_dir": ROOT / "forms",
                       "data_dir": tmp_path / "data", "testing": True})
     try:

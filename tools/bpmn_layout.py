@@ -62,6 +62,16 @@ class Timer:
 
 
 @dataclass
+class Deadline:
+    """The reporter's time limit on a Pelapor task: an interrupting timer boundary event whose flow
+    leads to ``target`` (the case moves on without the reporter)."""
+
+    duration: str  # hari_kerja(N) or ISO 8601
+    target: str  # the node the case moves on to
+    waktu: str  # the limit as people read it ("14 hari kerja"), shown in the event's name
+
+
+@dataclass
 class Node:
     id: str
     kind: str  # userTask | callActivity | exclusiveGateway | startEvent | endEvent | intermediateThrowEvent
@@ -71,6 +81,7 @@ class Node:
     form_key: str | None = None
     props: dict[str, str] = field(default_factory=dict)  # camunda:properties
     timer: Timer | None = None
+    deadline: Deadline | None = None
     message: str | None = None  # message name thrown (intermediate throw / end)
     called: str | None = None  # callActivity calledElement
     cycle: str | None = None  # timer start event timeCycle
@@ -193,6 +204,16 @@ class Layout:
                 self.lane_of[self.sla_end_id(n)] = n.lane
                 # kept clear of flows: the timer's and the SLA end's labels go left of them
                 self.reserved.append(Box(tb.x - 32, tb.y + tb.h, tb.w + 30, LANE_H - ROW_DY - tb.h / 2 - 4))
+            if n.deadline:
+                if n.timer:
+                    raise ValueError(f"{proc.id}: {n.id} has both an SLA timer and a deadline")
+                tb = self.boxes[n.id]
+                self.boxes[self.deadline_id(n)] = Box(tb.x + tb.w - 38, tb.y + tb.h - 18, 36, 36)
+                self.lane_of[self.deadline_id(n)] = n.lane
+                self.reserved.append(Box(tb.x - 32, tb.y + tb.h, tb.w + 30, LANE_H - ROW_DY - tb.h / 2 - 4))
+        #: the diagram's flows plus the flow out of each deadline boundary event
+        self.flows: list[Flow] = [*proc.flows, *(
+            Flow(self.deadline_id(n), n.deadline.target) for n in proc.nodes if n.deadline)]
 
     @staticmethod
     def timer_id(n: Node) -> str:
@@ -201,6 +222,15 @@ class Layout:
     @staticmethod
     def sla_end_id(n: Node) -> str:
         return f"End_SLA_{n.id}"
+
+    @staticmethod
+    def deadline_id(n: Node) -> str:
+        return f"Deadline_{n.id}"
+
+    @staticmethod
+    def deadline_name(n: Node) -> str:
+        assert n.deadline
+        return f"Batas waktu Pelapor: {n.deadline.waktu}"
 
     @staticmethod
     def timer_name(n: Node) -> str:
@@ -284,7 +314,7 @@ class Layout:
 
         incoming: dict[str, list[str]] = {}
         outgoing: dict[str, list[str]] = {}
-        for f in p.flows:
+        for f in self.flows:
             outgoing.setdefault(f.source, []).append(f.id)
             incoming.setdefault(f.target, []).append(f.id)
         for n in p.nodes:
@@ -324,7 +354,9 @@ class Layout:
                 tc.text = n.cycle
             if n.timer:
                 self._timer(proc, n)
-        for f in p.flows:
+            if n.deadline:
+                self._deadline(proc, n, outgoing[self.deadline_id(n)])
+        for f in self.flows:
             el = etree.SubElement(
                 proc, q(BPMN, "sequenceFlow"), id=f.id, sourceRef=f.source, targetRef=f.target
             )
@@ -365,6 +397,24 @@ class Layout:
         end = etree.SubElement(proc, q(BPMN, "endEvent"), id=self.sla_end_id(n), name=self.sla_end_name(n))
         etree.SubElement(end, q(BPMN, "incoming")).text = f"Flow_{self.timer_id(n)}"
 
+    def _deadline(self, proc: etree._Element, n: Node, outgoing: list[str]) -> None:
+        """An interrupting timer boundary event: when it fires, the task is cancelled and the case moves on."""
+        assert n.deadline
+        b = etree.SubElement(
+            proc,
+            q(BPMN, "boundaryEvent"),
+            id=self.deadline_id(n),
+            name=self.deadline_name(n),
+            cancelActivity="true",
+            attachedToRef=n.id,
+        )
+        for fid in outgoing:
+            etree.SubElement(b, q(BPMN, "outgoing")).text = fid
+        ted = etree.SubElement(b, q(BPMN, "timerEventDefinition"), id=f"TimerDef_{self.deadline_id(n)}")
+        td = etree.SubElement(ted, q(BPMN, "timeDuration"))
+        td.set(q(XSI, "type"), "bpmn:tFormalExpression")
+        td.text = n.deadline.duration
+
     def _di(self, defs: etree._Element, collab_id: str, part_id: str) -> None:
         p = self.proc
         diag = etree.SubElement(defs, q(BPMNDI, "BPMNDiagram"), id=f"BPMNDiagram_{p.id.replace('-', '_')}")
@@ -388,7 +438,7 @@ class Layout:
             shape(
                 lane_id(lane), Box(P_X + HEADER_W, self.lane_top(lane), self.width - HEADER_W, LANE_H), True
             )
-        routes: dict[str, list[tuple[float, float]]] = {f.id: self.route(f) for f in p.flows}
+        routes: dict[str, list[tuple[float, float]]] = {f.id: self.route(f) for f in self.flows}
         for n in p.nodes:
             if n.timer:
                 tb, eb = self.boxes[self.timer_id(n)], self.boxes[self.sla_end_id(n)]
@@ -488,6 +538,10 @@ class Layout:
                 place(tid, beside(tb, self.timer_name(n), task.y + task.h + TASK_TEXT_OVERFLOW + 1), lane_box(tid))
                 place(eid, [*beside(eb, self.sla_end_name(n), eb.y - 2), *around(eb, self.sla_end_name(n))],
                       lane_box(eid))
+            if n.deadline:
+                task, db = self.boxes[n.id], self.boxes[self.deadline_id(n)]
+                did = self.deadline_id(n)
+                place(did, beside(db, self.deadline_name(n), task.y + task.h + TASK_TEXT_OVERFLOW + 1), lane_box(did))
 
         def shared(a: tuple[float, float], b: tuple[float, float], fid: str) -> bool:
             """Does another flow run along the segment a-b (a common trunk)?"""

@@ -12,7 +12,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bpmn_layout import Flow, Node, Process, Timer, write
+from bpmn_layout import Deadline, Flow, Node, Process, Timer, write
 
 NOTIF = "notifikasi_pelapor"
 TEMBUSAN = "tembusan_inspektur"
@@ -32,15 +32,29 @@ def task(
     eskalasi: str | None = None,
     kind: str = "userTask",
     tampilkan: str = "",
+    tujuan_unit: str = "",
+    deadline: Deadline | None = None,
 ) -> Node:
-    """A user task; ``tampilkan`` lists case data fields a Pelapor-lane task shows the reporter."""
+    """A user task.
+
+    ``tampilkan``: on a Pelapor-lane task the case fields it shows the reporter; on a staff task the
+    only case fields that lane may read (need-to-know). ``tujuan_unit``: the case field holding the
+    code of the sub-unit the task goes to. ``deadline``: the reporter's time limit (Pelapor tasks).
+    """
     props = {"langkah": langkah, "kelengkapan": kelengkapan, "waktu": waktu, "output": output}
     if not langkah:
         props.pop("langkah")
     if tampilkan:
         props["tampilkan"] = tampilkan
+    if tujuan_unit:
+        props["tujuan_unit"] = tujuan_unit
     t = Timer(timer, eskalasi) if timer and eskalasi else None
-    return Node(id, kind, name, lane, col, form_key=form, props=props, timer=t)
+    return Node(id, kind, name, lane, col, form_key=form, props=props, timer=t, deadline=deadline)
+
+
+def batas_pelapor(target: str, hari: int = 14) -> Deadline:
+    """The reporter's time limit on a Pelapor task (14 hari kerja unless the seed says otherwise)."""
+    return Deadline(f"hari_kerja({hari})", target, f"{hari} hari kerja")
 
 
 def notif(
@@ -52,13 +66,17 @@ def notif(
     message: str = NOTIF,
     waktu: str = "",
     penerima: str = "",
+    tampilkan: str = "",
 ) -> Node:
-    """A thrown message; ``penerima`` names the role it is for when that is not the reporter."""
+    """A thrown message; ``penerima`` names the role it is for when that is not the reporter;
+    ``tampilkan`` lists the case fields it publishes to the reporter (the outcome and its reason)."""
     props = {"langkah": langkah} if langkah else {}
     if waktu:
         props["waktu"] = waktu
     if penerima:
         props["penerima"] = penerima
+    if tampilkan:
+        props["tampilkan"] = tampilkan
     return Node(id, "intermediateThrowEvent", name, lane, col, props=props, message=message)
 
 
@@ -80,8 +98,10 @@ def seq(*ids: str) -> list[Flow]:
 
 
 def meta(
-    nomor: str, buat: str, revisi: str, efektif: str, oleh: str, unit: str, judul: str
+    nomor: str, buat: str, revisi: str, efektif: str, oleh: str, unit: str, judul: str, **policy: str
 ) -> dict[str, str]:
+    """SOP metadata; ``policy``: Alur's process properties (``pengawas``, ``mode_pelapor``,
+    ``identitas_wajib``, ``data_identitas``; see service/engine/properties.py)."""
     return {
         "nomor_sop": nomor,
         "tanggal_pembuatan": buat,
@@ -90,7 +110,11 @@ def meta(
         "disahkan_oleh": oleh,
         "unit": unit,
         "judul": judul,
+        **policy,
     }
+
+
+ALL_MODES = "anonim,rahasia,biasa"
 
 
 # --------------------------------------------------------------------------------------------- 000
@@ -106,12 +130,26 @@ WBS_KUKAR = Process(
         "Pelaksana → lane: Masyarakat / Pemohon → Pelapor; Kasi → Kasi; Kepala Bidang → Kabid; "
         "Bidang Terkait → Bidang Terkait. Sub Bagian Umum dan Ketatalaksanaan (langkah 8, SOP surat keluar) "
         "→ call activity surat-keluar (lane Subbag Umum di proses itu).\n"
-        "Langkah 1 = start event (form pengaduan). D1 (langkah 2): ada_keluhan == False → selesai. "
+        'Langkah 1 = start event (form pengaduan). Langkah 2: "Kasi memeriksa kotak pengaduan dan website '
+        'setiap hari, jika tidak ada keluhan maka aktifitas selesai, jika ada maka akan diproses". The daily '
+        "check of the kotak pengaduan and the website is the Kasi's routine outside any case: each aduan "
+        "found there becomes a case (start event); it is not modelled per case. Inside a case, langkah 2 is "
+        "the Kasi's judgement of that one aduan (D1, hasil_pemeriksaan, no default): ada keluhan → "
+        "diproses (langkah 3); tidak ada keluhan → written reason alasan_tidak_ada_keluhan, and the case "
+        "ends only when the Kabid confirms (inferred, no one-click burial: user task Task_konfirmasi_"
+        "penutupan, keputusan_kabid setuju / tolak with catatan_konfirmasi). Setuju → the reporter is "
+        "notified with the reason (tampilkan alasan_tidak_ada_keluhan) → selesai; tolak → diproses.\n"
         "D2 (langkah 4–5): jenis_aduan informasi / rekomendasi teknik / evaluasi layanan → Kabid menjawab "
-        "(langkah 5), selain itu → Bidang Terkait (langkah 6); kedua cabang lanjut ke langkah 7 (inferred).\n"
-        "Inferred: control returns from the surat keluar SOP to langkah 9; the reporter gets a notification "
-        "(pesan notifikasi_pelapor) when the surat balasan is distributed (langkah 9). Eskalasi SLA: "
-        "Kasi → Kabid, Kabid → Kepala Dinas, Bidang Terkait → Kabid."
+        '(langkah 5), selain itu → Bidang Terkait (langkah 6). Langkah 3 "pemilahan jenis aduan berdasarkan '
+        'bidang/sub bagian yang dituju": the Kasi names the bidang (bidang_tujuan, the code of a bidang of '
+        'DPMPTSP Kukar; required for the other jenis); langkah 4 "menyerahkan kebidang terkait": the Kabid '
+        "confirms or changes it; langkah 6 goes to the Bidang Terkait of that bidang only (tujuan_unit="
+        "bidang_tujuan). Both branches go on to langkah 7 (inferred).\n"
+        "Inferred: control returns from the surat keluar SOP to langkah 9; langkah 9 (surat balasan "
+        "beserta hasil dan tindak lanjut) notifies the reporter (pesan notifikasi_pelapor) publishing the "
+        "surat balasan (tampilkan perihal_surat_balasan, surat_balasan, berkas_surat_balasan). Eskalasi "
+        "SLA: Kasi → Kabid, Kabid → Kepala Dinas, Bidang Terkait → Kabid. Pengawas: Kepala Dinas (the "
+        "Kepala DPMPTSP approves the SOP and receives the Kabid's escalations)."
     ),
     props=meta(
         "P. 20.2/DPMPSTP/BID.II.3/067/01/2020",
@@ -121,6 +159,8 @@ WBS_KUKAR = Process(
         "Dr. H. Bambang Arwanto, AP, M.Si (Kepala Dinas)",
         "dpmptsp-kukar",
         "Penanganan Whistle Blower System",
+        pengawas="Kepala Dinas",
+        mode_pelapor=ALL_MODES,
     ),
     lanes=["Pelapor", "Kasi", "Kabid", "Bidang Terkait"],
     nodes=[
@@ -136,7 +176,7 @@ WBS_KUKAR = Process(
         ),
         task(
             "Task_pemeriksaan",
-            "Memeriksa kotak pengaduan dan website",
+            "Memeriksa aduan dari kotak pengaduan/website",
             "Kasi",
             1,
             "wbs-kukar-pemeriksaan",
@@ -148,12 +188,31 @@ WBS_KUKAR = Process(
             "Kabid",
         ),
         gw("Gateway_ada_keluhan", "Ada keluhan?", "Kasi", 2),
-        end("End_tidak_ada_keluhan", "Tidak ada keluhan: aktifitas selesai", "Pelapor", 3),
+        task(
+            "Task_konfirmasi_penutupan",
+            "Kabid mengonfirmasi aduan tidak diproses",
+            "Kabid",
+            3,
+            "wbs-kukar-konfirmasi-penutupan",
+            "",
+            "Form Pengaduan, alasan Kasi",
+            "—",
+            "Keputusan Kabid",
+        ),
+        gw("Gateway_konfirmasi", "Kabid setuju?", "Kabid", 4),
+        notif(
+            "Event_tidak_ada_keluhan",
+            "Notifikasi ke Pelapor: aduan tidak diproses",
+            5,
+            tampilkan="alasan_tidak_ada_keluhan",
+        ),
+        end("End_tidak_ada_keluhan", "Tidak ada keluhan: aktifitas selesai", "Pelapor", 6),
+        gw("Gateway_diproses", "", "Kasi", 5),
         task(
             "Task_pemilahan",
             "Pemilahan jenis aduan dan menyerahkan kepada Kabid",
             "Kasi",
-            3,
+            6,
             "wbs-kukar-pemilahan",
             "3",
             FP,
@@ -166,7 +225,7 @@ WBS_KUKAR = Process(
             "Task_disposisi",
             "Menerima hasil pemilahan dan menyerahkan ke bidang terkait",
             "Kabid",
-            4,
+            7,
             "wbs-kukar-disposisi",
             "4",
             FP,
@@ -176,13 +235,13 @@ WBS_KUKAR = Process(
             "Kepala Dinas",
         ),
         gw(
-            "Gateway_jenis_aduan", "Aduan bidang informasi, rekomendasi teknik, evaluasi layanan?", "Kabid", 5
+            "Gateway_jenis_aduan", "Aduan bidang informasi, rekomendasi teknik, evaluasi layanan?", "Kabid", 8
         ),
         task(
             "Task_jawaban_kabid",
             "Kabid menjawab aduan pada form Whistle Blower System",
             "Kabid",
-            6,
+            9,
             "wbs-kukar-jawaban-kabid",
             "5",
             FP,
@@ -195,7 +254,7 @@ WBS_KUKAR = Process(
             "Task_tindak_lanjut_bidang",
             "Menindaklanjuti keluhan/aduan dan menyerahkan ke bidang pengaduan",
             "Bidang Terkait",
-            6,
+            9,
             "wbs-kukar-tindak-lanjut-bidang",
             "6",
             FP,
@@ -203,13 +262,14 @@ WBS_KUKAR = Process(
             "—",
             "PT3H",
             "Kabid",
+            tujuan_unit="bidang_tujuan",
         ),
-        gw("Gateway_gabung", "", "Kasi", 7),
+        gw("Gateway_gabung", "", "Kasi", 10),
         task(
             "Task_surat_balasan",
             "Membuat surat balasan hasil tindak lanjut",
             "Kasi",
-            8,
+            11,
             "wbs-kukar-surat-balasan",
             "7",
             FPSB,
@@ -222,7 +282,7 @@ WBS_KUKAR = Process(
             "Task_tanda_tangan",
             "Membubuhi tanda tangan pada surat balasan",
             "Kabid",
-            9,
+            12,
             "wbs-kukar-tanda-tangan",
             "8",
             FPSB,
@@ -236,7 +296,7 @@ WBS_KUKAR = Process(
             "callActivity",
             "SOP penanganan surat keluar",
             "Kabid",
-            10,
+            13,
             called="surat-keluar",
             doc="Langkah 8 (R1): diserahkan kepada Sub Bagian Umum dan Ketatalaksanaan, lanjut ke SOP "
             "penanganan surat keluar (proses surat-keluar).",
@@ -245,7 +305,7 @@ WBS_KUKAR = Process(
             "Task_distribusi",
             "Mendistribusikan surat balasan beserta hasil tindak lanjut kepada pemohon",
             "Kasi",
-            11,
+            14,
             "wbs-kukar-distribusi",
             "9",
             FPSB,
@@ -254,12 +314,17 @@ WBS_KUKAR = Process(
             "PT40M",
             "Kabid",
         ),
-        notif("Event_notifikasi_balasan", "Notifikasi ke Pelapor: surat balasan", 12),
+        notif(
+            "Event_notifikasi_balasan",
+            "Notifikasi ke Pelapor: surat balasan",
+            15,
+            tampilkan="perihal_surat_balasan,surat_balasan,berkas_surat_balasan",
+        ),
         task(
             "Task_arsip",
             "Mengarsip berkas/dokumen penanganan aduan",
             "Kasi",
-            13,
+            16,
             "wbs-kukar-arsip",
             "10",
             FPSB,
@@ -268,13 +333,23 @@ WBS_KUKAR = Process(
             "PT3M",
             "Kabid",
         ),
-        end("End_selesai", "Selesai", "Kasi", 14),
+        end("End_selesai", "Selesai", "Kasi", 17),
     ],
     flows=[
         Flow("Start_pengaduan", "Task_pemeriksaan"),
         Flow("Task_pemeriksaan", "Gateway_ada_keluhan"),
-        Flow("Gateway_ada_keluhan", "End_tidak_ada_keluhan", "tidak ada keluhan", "ada_keluhan == False"),
-        Flow("Gateway_ada_keluhan", "Task_pemilahan", "ada keluhan", default=True),
+        Flow(
+            "Gateway_ada_keluhan",
+            "Task_konfirmasi_penutupan",
+            "tidak ada keluhan",
+            'hasil_pemeriksaan == "tidak ada keluhan"',
+        ),
+        Flow("Gateway_ada_keluhan", "Gateway_diproses", "ada keluhan", default=True),
+        Flow("Task_konfirmasi_penutupan", "Gateway_konfirmasi"),
+        Flow("Gateway_konfirmasi", "Event_tidak_ada_keluhan", "setuju", 'keputusan_kabid == "setuju"'),
+        Flow("Gateway_konfirmasi", "Gateway_diproses", "tolak: diproses", default=True),
+        Flow("Event_tidak_ada_keluhan", "End_tidak_ada_keluhan"),
+        Flow("Gateway_diproses", "Task_pemilahan"),
         Flow("Task_pemilahan", "Task_disposisi"),
         Flow("Task_disposisi", "Gateway_jenis_aduan"),
         Flow(
@@ -355,7 +430,11 @@ LAMANDAU = Process(
         "Langkah 1 = start event; langkah 7 (Pemohon menerima tanggapan, 15 Menit) = pesan "
         "notifikasi_pelapor, not a user task. No decisions in the seed: one sequence 1 → 8. "
         "Tanggal Efektif is not printed; the Tanggal Pengesahan (2024-01-01) is used. Eskalasi SLA: all "
-        "to the Kepala Dinas (for his own langkah 4 the reminder goes to himself)."
+        "to the Kepala Dinas (for his own langkah 4 the reminder goes to himself).\n"
+        'Langkah 7 publishes the written tanggapan of langkah 6 ("Menyampaikan tanggapan atas pengaduan '
+        'pemohon secara tertulis"): tampilkan tanggapan, berkas_tanggapan. Pengawas: Kepala Dinas (the '
+        "Kepala DPMPTSP holds the meeting on every complaint, langkah 4). The seed has no branch that ends, "
+        "rejects or returns a report."
     ),
     props=meta(
         "503.7101.411/DPMPTSP-2024",
@@ -365,6 +444,8 @@ LAMANDAU = Process(
         "MUL'ATMIDY, S.Sos., M.A.P. (Kepala DPMPTSP)",
         "dpmptsp-lamandau",
         "Whistle Blowing System (WBS)",
+        pengawas="Kepala Dinas",
+        mode_pelapor=ALL_MODES,
     ),
     lanes=["Pelapor", "Sekretariat", "Tim Telaah", "Tim Audit", "Kepala Dinas"],
     nodes=[
@@ -449,6 +530,7 @@ LAMANDAU = Process(
             6,
             "7",
             waktu="15 Menit",
+            tampilkan="tanggapan,berkas_tanggapan",
         ),
         task(
             "Task_arsip",
@@ -492,10 +574,22 @@ KEBUMEN = Process(
         'reporter filling one online form: together they are the start event (langkah "1,2,3,4,5"). '
         "D1 (data administrasi lengkap?) and D2 (dokumen lengkap?) come from the Keterangan column and are "
         "user tasks of the Tim Penerima Pengaduan without a seed step number.\n"
-        "Inferred: incomplete data or documents → the reporter completes the report (user task "
-        '"Melengkapi laporan" in lane Pelapor) and the check starts again; the konfirmasi awal to the '
-        "reporter is a pesan notifikasi_pelapor; the Sekretariat Penanganan's work after receiving the "
-        "report is not described and is one user task. No Waktu in the seed, so no timers."
+        'D1: "Apabila data administrasi lengkap maka pelapor akan dihubungi oleh tim penerima aduan terkait '
+        'konfirmasi awal" → the konfirmasi awal is a pesan notifikasi_pelapor publishing the team\'s message '
+        '(tampilkan konfirmasi_awal). D2: "Apabila dokumen dirasa lengkap, tim penerima pengaduan akan '
+        'meneruskan laporan kepada sekretariat penanganan pengaduan".\n'
+        "Inferred: incomplete data or documents → the team writes what is missing (kekurangan_laporan, "
+        'required) and the reporter completes the report (user task "Melengkapi laporan" in lane Pelapor, '
+        "showing kekurangan_laporan); the check starts again. The reporter has 14 hari kerja to complete it "
+        "(no limit in the seed): the seed processes a report only when the data and documents are "
+        'complete ("apabila data administrasi lengkap", "apabila dokumen dirasa lengkap"), so when the '
+        "limit passes the report is closed as incomplete and the reporter is notified with what was "
+        "missing. The Sekretariat Penanganan's work after receiving the report is not described and is "
+        "one user task, ending with a written tanggapan to the reporter (tampilkan tanggapan_pelapor). No "
+        "Waktu in the seed, so no SLA timers.\n"
+        "Reporter identity: the reporter is an ASN who attaches identitas pemohon (no anonymous report: "
+        "mode_pelapor rahasia, biasa); nip and unit_kerja identify the ASN (data_identitas). Pengawas: "
+        "Kepala Dinas."
     ),
     props=meta(
         "000.8.3.3/5430/2024",
@@ -505,6 +599,10 @@ KEBUMEN = Process(
         "HARYONO WAHYUDI, ST, MT. (Kepala Dinas)",
         "disperindagkop-kebumen",
         "Pelayanan Pengaduan Whistle Blowing System",
+        pengawas="Kepala Dinas",
+        mode_pelapor="rahasia,biasa",
+        identitas_wajib="nama,telepon,email",
+        data_identitas="nip,unit_kerja",
     ),
     lanes=["Pelapor", "Tim Penerima Pengaduan", "Sekretariat Penanganan"],
     nodes=[
@@ -540,11 +638,19 @@ KEBUMEN = Process(
             "wbs-kebumen-melengkapi",
             "",
             "Permintaan kelengkapan",
-            "—",
+            "14 hari kerja",
             "Laporan yang telah dilengkapi",
-            tampilkan="kekurangan_administrasi,kekurangan_dokumen",
+            tampilkan="kekurangan_laporan",
+            deadline=batas_pelapor("Event_ditutup_tidak_lengkap"),
         ),
-        notif("Event_konfirmasi_awal", "Konfirmasi awal ke Pelapor", 5),
+        notif("Event_konfirmasi_awal", "Konfirmasi awal ke Pelapor", 5, tampilkan="konfirmasi_awal"),
+        notif(
+            "Event_ditutup_tidak_lengkap",
+            "Notifikasi ke Pelapor: laporan ditutup karena tidak dilengkapi dalam batas waktu",
+            6,
+            tampilkan="kekurangan_laporan",
+        ),
+        end("End_ditutup_tidak_lengkap", "Laporan ditutup: tidak lengkap", "Pelapor", 7),
         task(
             "Task_cek_dokumen",
             "Konfirmasi awal dan memeriksa kelengkapan dokumen",
@@ -568,7 +674,8 @@ KEBUMEN = Process(
             "—",
             "Catatan penanganan pengaduan",
         ),
-        end("End_selesai", "Selesai", "Sekretariat Penanganan", 9),
+        notif("Event_tanggapan", "Notifikasi ke Pelapor: tanggapan atas pengaduan", 9, tampilkan="tanggapan_pelapor"),
+        end("End_selesai", "Selesai", "Pelapor", 10),
     ],
     flows=[
         *seq("Start_pengaduan", "Gateway_cek_ulang", "Task_cek_administrasi", "Gateway_administrasi"),
@@ -581,10 +688,11 @@ KEBUMEN = Process(
         Flow("Gateway_perlu_dilengkapi", "Task_melengkapi"),
         Flow("Gateway_administrasi", "Event_konfirmasi_awal", "lengkap", default=True),
         Flow("Task_melengkapi", "Gateway_cek_ulang"),
+        Flow("Event_ditutup_tidak_lengkap", "End_ditutup_tidak_lengkap"),
         *seq("Event_konfirmasi_awal", "Task_cek_dokumen", "Gateway_dokumen"),
         Flow("Gateway_dokumen", "Gateway_perlu_dilengkapi", "tidak lengkap", 'kelengkapan_dokumen == "tidak lengkap"'),
         Flow("Gateway_dokumen", "Task_penanganan", "lengkap", default=True),
-        Flow("Task_penanganan", "End_selesai"),
+        *seq("Task_penanganan", "Event_tanggapan", "End_selesai"),
     ],
 )
 
@@ -606,13 +714,19 @@ LANGSUNG = Process(
         "(seed 003, Lampiran 1 Keputusan Nomor 1167/DINSOS/SET.1/337/12/2022). Pelaksana → lane: "
         "Masyarakat → Pelapor; Petugas (Petugas Loket/Resepsionis) → Petugas; Kepala Bidang (Anggota Tim "
         "Pengaduan) → Kabid; Sekretaris (Ketua Tim Pengaduan) → Sekretaris; Kadis → Kepala Dinas.\n"
-        "Langkah 1 = start event. No decisions: langkah 4 routes to the bidang terkait (field "
-        "bidang_terkait). Inferred: the reporter is notified of the follow-up after langkah 5 (pesan "
-        "notifikasi_pelapor; the seed states no reply), and the Laporan of langkah 6 goes to the Kepala "
-        "Dinas (end event in his lane; he has no numbered step). Eskalasi SLA: Petugas → Sekretaris "
-        "(Ketua Tim Pengaduan), Sekretaris → Kepala Dinas, Kabid → Kepala Dinas."
+        'Langkah 1 = start event. No decisions: langkah 4 "mendisposisi dan meneruskan pengaduan kepada '
+        'Anggota Tim Pengaduan yaitu Bidang terkait sesuai dengan materi pengaduan" names the bidang '
+        "(bidang_tujuan, the code of a bidang of the Dinas Sosial), and langkah 5 goes to the Kepala Bidang "
+        "of that bidang only (tujuan_unit=bidang_tujuan). Inferred: the reporter is notified of the "
+        "follow-up after langkah 5 (pesan notifikasi_pelapor publishing the formulir penyelesaian, "
+        "tampilkan hasil_tindak_lanjut; the seed states no reply), and the Laporan of langkah 6 goes to "
+        "the Kepala Dinas (end event in his lane; he has no numbered step). The seed has no branch that "
+        "ends, rejects or returns a report. Eskalasi SLA: Petugas → Sekretaris (Ketua Tim Pengaduan), "
+        "Sekretaris → Kepala Dinas, Kabid → Kepala Dinas. Pengawas: Kepala Dinas (the Kadis column; the "
+        "Keputusan is his)."
     ),
-    props=meta(judul="SOP Penanganan Pengaduan secara Langsung", **DINSOS_META),
+    props=meta(judul="SOP Penanganan Pengaduan secara Langsung", pengawas="Kepala Dinas", mode_pelapor=ALL_MODES,
+               **DINSOS_META),
     lanes=["Pelapor", "Petugas", "Kabid", "Sekretaris", "Kepala Dinas"],
     nodes=[
         start(
@@ -676,8 +790,14 @@ LANGSUNG = Process(
             "Formulir penyelesaian pengaduan yang telah diisi dan dokumen terkait",
             "hari_kerja(2)",
             "Kepala Dinas",
+            tujuan_unit="bidang_tujuan",
         ),
-        notif("Event_notifikasi_tindak_lanjut", "Notifikasi ke Pelapor: hasil tindak lanjut", 5),
+        notif(
+            "Event_notifikasi_tindak_lanjut",
+            "Notifikasi ke Pelapor: hasil tindak lanjut",
+            5,
+            tampilkan="hasil_tindak_lanjut",
+        ),
         task(
             "Task_pelaporan",
             "Pelaporan dan pengarsipan",
@@ -716,13 +836,20 @@ ONLINE = Process(
         "→ Admin Media Sosial; Anggota Tim Pengaduan/Kepala Bidang → Kabid; Ketua Tim Pengaduan/Sekdis → "
         "Sekretaris; Kepala Dinas → Kepala Dinas (no step in the seed; the lane stays empty).\n"
         "The reporter's submission has no step number (implicit in langkah 1): it is the start event. "
-        "Langkah 1–8 are user tasks; the acknowledgement of langkah 3 and the reply of langkah 8 reach the "
-        "reporter as pesan notifikasi_pelapor. D1 (langkah 2, inferred branch): hasil_verifikasi_pesan "
-        '"tidak terkait pengaduan" → selesai. Langkah 9 (Pelaporan dan Pengarsipan, 3 bulan/6 bulan) runs '
-        "across cases: process pengaduan-online-dinsos-kukar-laporan-berkala (R/P3M). Eskalasi SLA: Admin "
-        "→ Sekretaris (Ketua Tim Pengaduan), Sekretaris → Kepala Dinas, Kabid → Kepala Dinas."
+        "Langkah 1–8 are user tasks; the acknowledgement of langkah 3 (tampilkan respon_admin) and the "
+        "reply of langkah 8 (tampilkan balasan_publik, tautan_balasan) reach the reporter as pesan "
+        'notifikasi_pelapor. D1 (langkah 2, "memverifikasi … pesan atau komentar yang terkait pengaduan", '
+        'inferred branch): hasil_verifikasi_pesan "tidak terkait pengaduan" needs a written reason '
+        "(alasan_bukan_pengaduan), which the reporter is told (tampilkan) → selesai. Langkah 5 "
+        '"mendisposisi/meneruskan pengaduan kepada Anggota Tim Pengaduan/Kepala Bidang" names the bidang '
+        "(bidang_tujuan, the code of a bidang of the Dinas Sosial); langkah 6 and 7 go to the Kepala Bidang "
+        "of that bidang only (tujuan_unit=bidang_tujuan). Langkah 9 (Pelaporan dan Pengarsipan, 3 bulan/6 "
+        "bulan) runs across cases: process pengaduan-online-dinsos-kukar-laporan-berkala (R/P3M). Eskalasi "
+        "SLA: Admin → Sekretaris (Ketua Tim Pengaduan), Sekretaris → Kepala Dinas, Kabid → Kepala Dinas. "
+        "Pengawas: Kepala Dinas, and the Sekretaris, who reports on every complaint (langkah 9)."
     ),
-    props=meta(judul="SOP Penanganan Pengaduan secara Online", **DINSOS_META),
+    props=meta(judul="SOP Penanganan Pengaduan secara Online", pengawas="Kepala Dinas,Sekretaris",
+               mode_pelapor=ALL_MODES, **DINSOS_META),
     lanes=["Pelapor", "Admin Media Sosial", "Kabid", "Sekretaris", "Kepala Dinas"],
     nodes=[
         start("Start_pengaduan", "Pengaduan melalui media online", "Pelapor", "dinsos-online-pengaduan"),
@@ -753,12 +880,18 @@ ONLINE = Process(
             "Sekretaris",
         ),
         gw("Gateway_terkait_pengaduan", "Terkait pengaduan?", "Admin Media Sosial", 3),
-        end("End_bukan_pengaduan", "Bukan pengaduan: selesai", "Pelapor", 4),
+        notif(
+            "Event_bukan_pengaduan",
+            "Notifikasi ke Pelapor: pesan tidak diproses sebagai pengaduan",
+            4,
+            tampilkan="alasan_bukan_pengaduan",
+        ),
+        end("End_bukan_pengaduan", "Bukan pengaduan: selesai", "Pelapor", 5),
         task(
             "Task_respon",
             "Admin memberikan respon bahwa pengaduan diterima dan akan diproses",
             "Admin Media Sosial",
-            4,
+            5,
             "dinsos-online-respon",
             "3",
             HKMJ,
@@ -767,12 +900,12 @@ ONLINE = Process(
             "PT5M",
             "Sekretaris",
         ),
-        notif("Event_respon", "Notifikasi ke Pelapor: pengaduan diterima", 5, "3"),
+        notif("Event_respon", "Notifikasi ke Pelapor: pengaduan diterima", 6, "3", tampilkan="respon_admin"),
         task(
             "Task_penerusan",
             "Admin meneruskan laporan kepada Ketua Tim Pengaduan/Sekdis",
             "Admin Media Sosial",
-            6,
+            7,
             "dinsos-online-penerusan",
             "4",
             HKMJ,
@@ -785,7 +918,7 @@ ONLINE = Process(
             "Task_disposisi",
             "Ketua Tim Pengaduan mendisposisi kepada Kepala Bidang",
             "Sekretaris",
-            7,
+            8,
             "dinsos-online-disposisi",
             "5",
             HKMJ,
@@ -798,7 +931,7 @@ ONLINE = Process(
             "Task_tindak_lanjut",
             "Kepala Bidang menindaklanjuti pengaduan",
             "Kabid",
-            8,
+            9,
             "dinsos-online-tindak-lanjut",
             "6",
             HKMJ,
@@ -806,12 +939,13 @@ ONLINE = Process(
             "Balasan/tindaklanjut pengaduan secara manual atau elektronik",
             "PT30M",
             "Kepala Dinas",
+            tujuan_unit="bidang_tujuan",
         ),
         task(
             "Task_balasan",
             "Kabid memberikan balasan tindak lanjut kepada admin",
             "Kabid",
-            9,
+            10,
             "dinsos-online-balasan",
             "7",
             HKMJ,
@@ -819,12 +953,13 @@ ONLINE = Process(
             "Balasan/tindaklanjut secara manual atau elektronik",
             "PT10M",
             "Kepala Dinas",
+            tujuan_unit="bidang_tujuan",
         ),
         task(
             "Task_publikasi",
             "Admin meneruskan balasan/tindak lanjut di media online",
             "Admin Media Sosial",
-            10,
+            11,
             "dinsos-online-publikasi",
             "8",
             HKMJ,
@@ -833,17 +968,24 @@ ONLINE = Process(
             "PT30M",
             "Sekretaris",
         ),
-        notif("Event_balasan", "Notifikasi ke Pelapor: balasan di media online", 11, "8"),
-        end("End_selesai", "Selesai", "Pelapor", 12),
+        notif(
+            "Event_balasan",
+            "Notifikasi ke Pelapor: balasan di media online",
+            12,
+            "8",
+            tampilkan="balasan_publik,tautan_balasan",
+        ),
+        end("End_selesai", "Selesai", "Pelapor", 13),
     ],
     flows=[
         *seq("Start_pengaduan", "Task_penerimaan", "Task_verifikasi", "Gateway_terkait_pengaduan"),
         Flow(
             "Gateway_terkait_pengaduan",
-            "End_bukan_pengaduan",
+            "Event_bukan_pengaduan",
             "tidak terkait pengaduan",
             'hasil_verifikasi_pesan == "tidak terkait pengaduan"',
         ),
+        Flow("Event_bukan_pengaduan", "End_bukan_pengaduan"),
         Flow("Gateway_terkait_pengaduan", "Task_respon", "terkait pengaduan", default=True),
         *seq(
             "Task_respon",
@@ -893,6 +1035,13 @@ ONLINE_BERKALA = Process(
 # --------------------------------------------------------------------------------------------- 004
 MEMO = "Memo Kepala Inspektorat/laporan hasil penelaahan pengaduan masyarakat"
 LAPORAN = "Laporan penyimpangan atau penyalahgunaan wewenang pegawai negeri sipil"
+#: What the Eselon II of the reported unit kerja may read (need-to-know): the complaint and the Inspektur's
+#: memo, and the laporan it writes itself — not the reporter's identity, the verifier's notes or the
+#: reporter's later additions.
+ESELON_II_MAY_READ = (
+    "kategori_terlapor,jenis_laporan,uraian,lokasi_kasus,lampiran,inti_masalah,memo_kepala_inspektorat,alasan_kategori,"
+    "laporan_tindak_lanjut,kesimpulan,saran_tindak_lanjut,berkas_laporan_tindak_lanjut"
+)
 DUMAS = Process(
     id="dumas-inspektorat-katingan",
     name="Penanganan Pengaduan Masyarakat (DUMAS)",
@@ -903,17 +1052,37 @@ DUMAS = Process(
         "(Kepala Inspektorat) → Inspektur; Sekretariat Inspektorat (bagian tata usaha / sekretariat) → "
         "Sekretariat Inspektorat; Pejabat Eselon II/Unit Kerja yang terlapor → Eselon II; Kepala Instansi"
         " lain / Instansi Lain → Instansi Lain.\n"
-        "Langkah 1 = start event (identitas pelapor wajib). Langkah 7 (Pelapor menerima laporan tindak "
-        "lanjut) = pesan notifikasi_pelapor, not a user task. D1 (langkah 2, hasil_verifikasi): lengkap →"
-        ' langkah 3; tidak lengkap → Pelapor "Melengkapi laporan" and back to langkah 2 (inferred); tidak'
-        " dapat diproses → Pelapor notified, case closed (inferred). D2 (langkah 3, kategori_telaah): "
-        "berkadar pengawasan → langkah 4 → langkah 5 (60 hari, P60D); tidak berkadar pengawasan atau "
-        "tidak logis → langkah 6 (14 hari kerja) with a tembusan to the Inspektur (pesan "
-        "tembusan_inspektur); bukan kewenangan → langkah 8 (Instansi Lain), no notice to the reporter (as"
-        " in the seed). Branches a and b meet at langkah 7. D3 (langkah 5, bentuk_tindak_lanjut) is "
-        "recorded, not branched. Langkah 9 (semesteran) is process dumas-inspektorat-katingan-laporan-"
-        "berkala. Nomor SOP, tanggal and pengesahan are not in the source. Eskalasi SLA: Inspektur "
-        "(langkah 5) → Inspektur himself as head of the office; Eselon II (langkah 6) → Inspektur."
+        'Langkah 1 = start event. "Dalam melakukan pelaporan, kepada pengadu wajib mengisi data-data '
+        'pendukung berupa Nama lengkap, No. KTP, Alamat/Email, No. Hp dan Jenis Pekerjaan": no anonymous '
+        "report (mode_pelapor rahasia, biasa; identitas_wajib nama, nik, alamat, telepon, pekerjaan). "
+        "Langkah 7 (Pelapor menerima laporan tindak lanjut) = pesan notifikasi_pelapor, not a user task; "
+        'it publishes the laporan tindak lanjut that "memuat kesimpulan dan/atau saran tindak lanjut" '
+        "(tampilkan laporan_tindak_lanjut, kesimpulan, saran_tindak_lanjut, berkas_laporan_tindak_lanjut, "
+        "and alasan_kategori when the report was forwarded to the unit kerja).\n"
+        "D1 (langkah 2, hasil_verifikasi, no default): lengkap → langkah 3; tidak lengkap → the Inspektorat "
+        'writes what is missing (kekurangan_laporan) and the Pelapor "Melengkapi laporan" (inferred), back '
+        "to langkah 2; tidak dapat diproses → written reason alasan_tidak_dapat_diproses, the Pelapor is "
+        "notified with it, case closed (inferred). The reporter has 14 hari kerja to complete the report "
+        '(no limit in the seed). D1 is the Inspektorat\'s judgement whether the report "bisa/dapat untuk '
+        'diproses lebih lanjut", so when the limit passes the report goes back to langkah 2 with the data '
+        "there is (the Pelapor is notified) and the Inspektorat decides.\n"
+        "D2 (langkah 3, kategori_telaah, no default): berkadar pengawasan → langkah 4 → langkah 5 (60 "
+        'hari, P60D); tidak berkadar pengawasan atau tidak logis → "disalurkan kepada unit pejabat Eselon II '
+        'untuk ditindak lanjuti secara intern": the Inspektur names the unit kerja (unit_kerja_terlapor, '
+        "the code of a unit kerja of Kab. Katingan) and writes the reason (alasan_kategori); langkah 6 (14 "
+        "hari kerja) goes to the Eselon II of that unit kerja only (tujuan_unit=unit_kerja_terlapor), who "
+        "reads only the complaint and the Inspektur's memo (tampilkan: kategori_terlapor, jenis_laporan, "
+        "uraian, lokasi_kasus, lampiran, inti_masalah, memo_kepala_inspektorat, alasan_kategori, and the "
+        "laporan it writes; not the reporter's identity, the verifier's notes or the reporter's later "
+        "additions); a tembusan goes to "
+        "the Inspektur (pesan tembusan_inspektur). Bukan kewenangan → langkah 8 (Instansi Lain) with the "
+        "reason and the receiving agency (alasan_kategori, instansi_tujuan), which the reporter is told "
+        "after langkah 8 (inferred: the seed mentions no notice). Branches a and b meet at langkah 7. D3 "
+        "(langkah 5, bentuk_tindak_lanjut) is recorded, not branched. Langkah 9 (semesteran) is process "
+        "dumas-inspektorat-katingan-laporan-berkala. Nomor SOP, tanggal and pengesahan are not in the "
+        "source. Eskalasi SLA: Inspektur (langkah 5) → Inspektur himself as head of the office; Eselon II "
+        "(langkah 6) → Inspektur. Pengawas: Inspektur (coordinates every review, langkah 3) and "
+        "Sekretariat Inspektorat (reports on every complaint to the Inspektur, langkah 9)."
     ),
     props=meta(
         "",
@@ -923,6 +1092,9 @@ DUMAS = Process(
         "",
         "inspektorat-katingan",
         "Standar Operasional Prosedur Alur Proses Pengaduan Masyarakat (DUMAS)",
+        pengawas="Inspektur,Sekretariat Inspektorat",
+        mode_pelapor="rahasia,biasa",
+        identitas_wajib="nama,nik,alamat,telepon,pekerjaan",
     ),
     lanes=["Pelapor", "Inspektorat", "Inspektur", "Sekretariat Inspektorat", "Eselon II", "Instansi Lain"],
     nodes=[
@@ -957,12 +1129,24 @@ DUMAS = Process(
             "dumas-melengkapi",
             "",
             "Permintaan kelengkapan dari Inspektorat",
-            "—",
+            "14 hari kerja",
             "Laporan yang telah dilengkapi",
             tampilkan="kekurangan_laporan",
+            deadline=batas_pelapor("Event_batas_melengkapi"),
         ),
-        notif("Event_ditutup", "Notifikasi ke Pelapor: laporan tidak dapat diproses", 5),
-        end("End_ditutup", "Laporan ditutup", "Pelapor", 6),
+        notif(
+            "Event_batas_melengkapi",
+            "Notifikasi ke Pelapor: batas waktu melengkapi lewat, laporan diverifikasi dengan data yang ada",
+            5,
+            tampilkan="kekurangan_laporan",
+        ),
+        notif(
+            "Event_ditutup",
+            "Notifikasi ke Pelapor: laporan tidak dapat diproses",
+            6,
+            tampilkan="alasan_tidak_dapat_diproses",
+        ),
+        end("End_ditutup", "Laporan ditutup", "Pelapor", 7),
         task(
             "Task_penelaahan",
             "Mengkoordinasikan penelaahan dan menyalurkan hasil penelaahan",
@@ -1011,6 +1195,8 @@ DUMAS = Process(
             "Laporan Penanganan Tindak lanjut",
             "hari_kerja(14)",
             "Inspektur",
+            tampilkan=ESELON_II_MAY_READ,
+            tujuan_unit="unit_kerja_terlapor",
         ),
         notif(
             "Event_tembusan",
@@ -1031,12 +1217,23 @@ DUMAS = Process(
             "—",
             "—",
         ),
-        end("End_instansi_lain", "Disalurkan ke instansi lain", "Instansi Lain", 7),
         gw("Gateway_gabung", "", "Pelapor", 8),
         notif(
-            "Event_laporan_tindak_lanjut", "Menerima laporan tindak lanjut (notifikasi ke Pelapor)", 9, "7"
+            "Event_laporan_tindak_lanjut",
+            "Menerima laporan tindak lanjut (notifikasi ke Pelapor)",
+            9,
+            "7",
+            tampilkan="laporan_tindak_lanjut,kesimpulan,saran_tindak_lanjut,berkas_laporan_tindak_lanjut,"
+            "alasan_kategori",
         ),
         end("End_selesai", "Selesai", "Pelapor", 10),
+        notif(
+            "Event_disalurkan_instansi_lain",
+            "Notifikasi ke Pelapor: laporan disalurkan ke instansi lain yang berwenang",
+            11,
+            tampilkan="alasan_kategori,instansi_tujuan",
+        ),
+        end("End_instansi_lain", "Disalurkan ke instansi lain", "Pelapor", 12),
     ],
     flows=[
         *seq("Start_pengaduan", "Gateway_verifikasi_ulang", "Task_verifikasi", "Gateway_hasil_verifikasi"),
@@ -1054,6 +1251,7 @@ DUMAS = Process(
         ),
         Flow("Gateway_hasil_verifikasi", "Task_penelaahan", "lengkap", default=True),
         Flow("Task_melengkapi", "Gateway_verifikasi_ulang"),
+        Flow("Event_batas_melengkapi", "Gateway_verifikasi_ulang"),
         Flow("Event_ditutup", "End_ditutup"),
         Flow("Task_penelaahan", "Gateway_kategori"),
         Flow("Gateway_kategori", "Task_penyaluran", "berkadar pengawasan", default=True),
@@ -1073,7 +1271,7 @@ DUMAS = Process(
         Flow("Task_tindak_lanjut_inspektur", "Gateway_gabung"),
         Flow("Task_tindak_lanjut_eselon2", "Event_tembusan"),
         Flow("Event_tembusan", "Gateway_gabung"),
-        Flow("Task_instansi_lain", "End_instansi_lain"),
+        *seq("Task_instansi_lain", "Event_disalurkan_instansi_lain", "End_instansi_lain"),
         *seq("Gateway_gabung", "Event_laporan_tindak_lanjut", "End_selesai"),
     ],
 )

@@ -1,18 +1,30 @@
 """Compact definitions of the SOP task forms; writes ``forms/<formKey>.schema.json`` + ``.ui.json``.
 
 Each form is JSON Schema draft 2020-12 (rendered with react-jsonschema-form using the uiSchema).
-Decision fields that gateways read are enums with distinct names per decision (see bpmn/*.bpmn).
+Decision fields that gateways read are enums with distinct names per decision (see bpmn/*.bpmn) and
+no default value: the person deciding makes an explicit choice. Every choice that ends, rejects,
+returns or forwards a report requires a written reason (``reason`` + a ``when`` rule, i.e. JSON
+Schema ``if``/``then``), which the diagram publishes to the reporter (``tampilkan``). A field that
+routes the next task to a sub-unit (``tujuan_unit``) is an enum of the codes of the office's bundled
+sub-units (``service/catalogue.py``), shown with their names.
 Run ``.venv/bin/python tools/sop_forms.py``. The committed JSON files are the source of truth.
 """
 
 from __future__ import annotations
 
 import json
+import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from service.catalogue import SUB_UNITS  # after the path of the repository
+
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
+REASON_MIN = 10  # characters of a written reason
 NIK = "^[0-9]{16}$"
 NIP = "^[0-9]{18}$"
 PHONE = "^(\\+62|0)[0-9]{8,13}$"
@@ -102,8 +114,41 @@ def catatan(title: str = "Catatan") -> F:
     return long(title, req=False, max_len=2000)
 
 
-def form(title: str, description: str, fields: dict[str, F]) -> tuple[dict[str, Any], dict[str, Any]]:
-    schema = {
+def reason(title: str, help: str | None = None, req: bool = False) -> F:
+    """A written reason (at least :data:`REASON_MIN` characters); a :func:`when` rule requires it on the
+    branch that needs it."""
+    f = long(title, req, help, max_len=2000)
+    f.schema["minLength"] = REASON_MIN
+    return f
+
+
+def required_when(f: F) -> F:
+    """An optional text that a :func:`when` rule requires on some branch: then it must not be empty."""
+    f.schema["minLength"] = 1
+    return f
+
+
+def sub_unit(title: str, office: str, req: bool = False, help: str | None = None) -> F:
+    """The code of one of ``office``'s bundled sub-units (a ``tujuan_unit`` field), shown by name."""
+    units = SUB_UNITS[office]
+    ui: dict[str, Any] = {"ui:enumNames": [unit.name for unit in units]}
+    if help:
+        ui["ui:help"] = help
+    return F({"type": "string", "title": title, "enum": [unit.code for unit in units]}, req, ui)
+
+
+def when(name: str, values: Sequence[str], *required: str) -> dict[str, Any]:
+    """JSON Schema ``if``/``then``: when field ``name`` holds one of ``values``, ``required`` must be filled."""
+    return {
+        "if": {"properties": {name: {"enum": list(values)}}, "required": [name]},
+        "then": {"required": list(required)},
+    }
+
+
+def form(
+    title: str, description: str, fields: dict[str, F], rules: Sequence[dict[str, Any]] = ()
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    schema: dict[str, Any] = {
         "$schema": DRAFT,
         "title": title,
         "description": description,
@@ -112,11 +157,27 @@ def form(title: str, description: str, fields: dict[str, F]) -> tuple[dict[str, 
         "required": [k for k, f in fields.items() if f.required],
         "additionalProperties": False,
     }
+    if rules:
+        schema["allOf"] = list(rules)
     ui: dict[str, Any] = {"ui:order": list(fields)}
     for k, f in fields.items():
         if f.ui:
             ui[k] = f.ui
     return schema, ui
+
+
+KUKAR_PEMERIKSAAN = ["ada keluhan", "tidak ada keluhan"]
+KUKAR_KABID_MENJAWAB = ["informasi", "rekomendasi teknik", "evaluasi layanan"]
+KUKAR_KE_BIDANG = ["perizinan", "penanaman modal", "kesekretariatan", "lainnya"]
+DUMAS_BERKADAR = "berkadar pengawasan"
+DUMAS_TIDAK_BERKADAR = "tidak berkadar pengawasan atau tidak logis"
+DUMAS_BUKAN_KEWENANGAN = "bukan kewenangan"
+
+
+def kekurangan() -> F:
+    return reason(
+        "Kekurangan yang harus dilengkapi pelapor", help="Wajib bila tidak lengkap. Ditampilkan kepada pelapor."
+    )
 
 
 FORMS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
@@ -134,41 +195,53 @@ FORMS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
         },
     ),
     "wbs-kukar-pemeriksaan": form(
-        "Pemeriksaan Kotak Pengaduan dan Website",
-        "Langkah 2 (Kasi).",
+        "Pemeriksaan Aduan",
+        "Langkah 2 (Kasi): periksa aduan ini. Aduan yang dinilai tidak memuat keluhan baru ditutup setelah "
+        "Kabid menyetujui.",
         {
-            "ada_keluhan": boolean(
-                "Ada keluhan/aduan yang perlu diproses?", help="Jika tidak ada keluhan, aktifitas selesai."
+            "hasil_pemeriksaan": enum("Hasil pemeriksaan", KUKAR_PEMERIKSAAN),
+            "alasan_tidak_ada_keluhan": reason(
+                "Alasan tidak ada keluhan",
+                help="Wajib bila tidak ada keluhan. Disampaikan kepada pelapor bila Kabid menyetujui.",
             ),
             "catatan_pemeriksaan": catatan(),
+        },
+        [when("hasil_pemeriksaan", ["tidak ada keluhan"], "alasan_tidak_ada_keluhan")],
+    ),
+    "wbs-kukar-konfirmasi-penutupan": form(
+        "Konfirmasi Kabid: Aduan Tidak Diproses",
+        "Kasi menilai aduan ini tidak memuat keluhan. Setujui agar aduan ditutup (pelapor menerima alasan "
+        "Kasi), atau tolak agar aduan diproses.",
+        {
+            "keputusan_kabid": enum("Keputusan Kabid", ["setuju", "tolak"]),
+            "catatan_konfirmasi": reason("Catatan Kabid", req=True),
         },
     ),
     "wbs-kukar-pemilahan": form(
         "Pemilahan Jenis Aduan",
-        "Langkah 3 (Kasi): pilah jenis aduan, serahkan ke Kabid.",
+        "Langkah 3 (Kasi): pilah jenis aduan berdasarkan bidang/sub bagian yang dituju, serahkan ke Kabid.",
         {
             "jenis_aduan": enum(
                 "Jenis aduan",
-                [
-                    "informasi",
-                    "rekomendasi teknik",
-                    "evaluasi layanan",
-                    "perizinan",
-                    "penanaman modal",
-                    "kesekretariatan",
-                    "lainnya",
-                ],
+                [*KUKAR_KABID_MENJAWAB, *KUKAR_KE_BIDANG],
                 help="Informasi, rekomendasi teknik dan evaluasi layanan dijawab langsung oleh Kabid.",
             ),
-            "bidang_tujuan": text("Bidang/sub bagian yang dituju"),
+            "bidang_tujuan": sub_unit(
+                "Bidang/sub bagian yang dituju", "dpmptsp-kukar", help="Wajib bila aduan tidak dijawab Kabid."
+            ),
             "catatan_pemilahan": catatan(),
         },
+        [when("jenis_aduan", KUKAR_KE_BIDANG, "bidang_tujuan")],
     ),
     "wbs-kukar-disposisi": form(
         "Disposisi Kabid",
-        "Langkah 4 (Kabid): terima hasil pemilahan, serahkan ke bidang.",
+        "Langkah 4 (Kabid): terima hasil pemilahan, serahkan ke bidang terkait.",
         {
-            "bidang_terkait": text("Bidang terkait penerima disposisi", req=False),
+            "bidang_tujuan": sub_unit(
+                "Bidang terkait penerima disposisi",
+                "dpmptsp-kukar",
+                help="Terisi dari pemilahan Kasi; ubah bila perlu.",
+            ),
             "catatan_disposisi": catatan("Catatan disposisi"),
         },
     ),
@@ -193,8 +266,8 @@ FORMS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
         "Langkah 7 (Kasi): buat surat balasan hasil tindak lanjut.",
         {
             "perihal_surat_balasan": text("Perihal surat balasan"),
-            "surat_balasan": long("Isi surat balasan"),
-            "lampiran": lampiran("Draf surat balasan"),
+            "surat_balasan": long("Isi surat balasan", help="Disampaikan kepada pelapor."),
+            "draf_surat_balasan": lampiran("Draf surat balasan"),
         },
     ),
     "wbs-kukar-tanda-tangan": form(
@@ -211,6 +284,9 @@ FORMS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
         {
             "cara_distribusi": enum("Cara distribusi", ["website", "email", "pos", "diambil langsung"]),
             "tanggal_distribusi": date("Tanggal distribusi"),
+            "berkas_surat_balasan": lampiran(
+                "Surat balasan yang ditandatangani", "Pindaian surat balasan; dapat diunduh pelapor."
+            ),
             "catatan_distribusi": catatan(),
         },
     ),
@@ -294,7 +370,7 @@ FORMS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
         {
             "nomor_surat_tanggapan": text("Nomor surat tanggapan", 100, req=False),
             "tanggapan": long("Tanggapan Pengaduan WBS", help="Dikirim kepada pelapor."),
-            "lampiran": lampiran(),
+            "berkas_tanggapan": lampiran("Surat tanggapan", "Surat tanggapan tertulis; dapat diunduh pelapor."),
         },
     ),
     "wbs-lamandau-arsip": form(
@@ -328,18 +404,25 @@ FORMS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     ),
     "wbs-kebumen-cek-administrasi": form(
         "Pemeriksaan Data Administrasi",
-        "Tim penerima pengaduan (D1).",
+        "Tim penerima pengaduan (D1). Data lengkap: pelapor dihubungi untuk konfirmasi awal.",
         {
             "kelengkapan_administrasi": enum("Data administrasi", ["lengkap", "tidak lengkap"]),
-            "kekurangan_administrasi": catatan("Kekurangan yang harus dilengkapi pelapor"),
+            "konfirmasi_awal": required_when(
+                long("Pesan konfirmasi awal kepada pelapor", False, "Wajib bila data lengkap.", 2000)
+            ),
+            "kekurangan_laporan": kekurangan(),
         },
+        [
+            when("kelengkapan_administrasi", ["lengkap"], "konfirmasi_awal"),
+            when("kelengkapan_administrasi", ["tidak lengkap"], "kekurangan_laporan"),
+        ],
     ),
     "wbs-kebumen-melengkapi": form(
         "Melengkapi Laporan",
-        "Lengkapi data atau dokumen yang diminta.",
+        "Lengkapi data atau dokumen yang diminta, paling lama 14 hari kerja.",
         {
             "uraian_tambahan": long("Keterangan tambahan"),
-            "lampiran": lampiran("Lampiran tambahan"),
+            "lampiran_tambahan": lampiran("Lampiran tambahan"),
         },
     ),
     "wbs-kebumen-cek-dokumen": form(
@@ -352,8 +435,9 @@ FORMS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
                 ["lengkap", "tidak lengkap"],
                 help="Jika lengkap, laporan diteruskan ke sekretariat penanganan pengaduan.",
             ),
-            "kekurangan_dokumen": catatan("Kekurangan dokumen"),
+            "kekurangan_laporan": kekurangan(),
         },
+        [when("kelengkapan_dokumen", ["tidak lengkap"], "kekurangan_laporan")],
     ),
     "wbs-kebumen-penanganan": form(
         "Penanganan Pengaduan",
@@ -361,6 +445,7 @@ FORMS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
         {
             "nomor_registrasi": text("Nomor registrasi", 100),
             "catatan_penanganan": long("Catatan penanganan"),
+            "tanggapan_pelapor": long("Tanggapan kepada pelapor", help="Disampaikan kepada pelapor."),
         },
     ),
     # ------------------------------------------------------------------ 003a pengaduan-langsung-dinsos-kukar
@@ -397,7 +482,7 @@ FORMS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
         "Disposisi Ketua Tim Pengaduan",
         "Langkah 4: formulir penyaluran pengaduan.",
         {
-            "bidang_terkait": text("Bidang terkait sesuai materi pengaduan"),
+            "bidang_tujuan": sub_unit("Bidang terkait sesuai materi pengaduan", "dinsos-kukar", req=True),
             "isi_disposisi": long("Isi disposisi", max_len=2000),
         },
     ),
@@ -451,8 +536,13 @@ FORMS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
                 ["terkait pengaduan", "tidak terkait pengaduan"],
                 help="Pesan yang tidak terkait pengaduan tidak diproses lebih lanjut.",
             ),
+            "alasan_bukan_pengaduan": reason(
+                "Alasan pesan tidak diproses sebagai pengaduan",
+                help="Wajib bila tidak terkait pengaduan. Disampaikan kepada pelapor.",
+            ),
             "catatan_verifikasi": catatan(),
         },
+        [when("hasil_verifikasi_pesan", ["tidak terkait pengaduan"], "alasan_bukan_pengaduan")],
     ),
     "dinsos-online-respon": form(
         "Respon kepada Masyarakat",
@@ -474,7 +564,7 @@ FORMS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
         "Disposisi Ketua Tim Pengaduan",
         "Langkah 5 (Sekretaris).",
         {
-            "bidang_terkait": text("Kepala Bidang/bidang terkait"),
+            "bidang_tujuan": sub_unit("Kepala Bidang/bidang terkait", "dinsos-kukar", req=True),
             "isi_disposisi": long("Isi disposisi", max_len=2000),
         },
     ),
@@ -546,15 +636,23 @@ FORMS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
                 ["lengkap", "tidak lengkap", "tidak dapat diproses"],
                 help="Tidak lengkap: pelapor diminta melengkapi. Tidak dapat diproses: laporan ditutup.",
             ),
-            "kekurangan_laporan": catatan("Kekurangan yang harus dilengkapi pelapor"),
+            "kekurangan_laporan": kekurangan(),
+            "alasan_tidak_dapat_diproses": reason(
+                "Alasan laporan tidak dapat diproses",
+                help="Wajib bila tidak dapat diproses. Disampaikan kepada pelapor.",
+            ),
         },
+        [
+            when("hasil_verifikasi", ["tidak lengkap"], "kekurangan_laporan"),
+            when("hasil_verifikasi", ["tidak dapat diproses"], "alasan_tidak_dapat_diproses"),
+        ],
     ),
     "dumas-melengkapi": form(
         "Melengkapi Laporan",
-        "Lengkapi laporan sesuai permintaan Inspektorat.",
+        "Lengkapi laporan sesuai permintaan Inspektorat, paling lama 14 hari kerja.",
         {
             "uraian_tambahan": long("Keterangan tambahan"),
-            "lampiran": lampiran("Bukti tambahan"),
+            "lampiran_tambahan": lampiran("Bukti tambahan"),
         },
     ),
     "dumas-penelaahan": form(
@@ -564,11 +662,28 @@ FORMS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
             "inti_masalah": long("Inti masalah", max_len=2000),
             "kategori_telaah": enum(
                 "Kategori",
-                ["berkadar pengawasan", "tidak berkadar pengawasan atau tidak logis", "bukan kewenangan"],
+                [DUMAS_BERKADAR, DUMAS_TIDAK_BERKADAR, DUMAS_BUKAN_KEWENANGAN],
             ),
             "memo_kepala_inspektorat": long("Memo Kepala Inspektorat/laporan hasil penelaahan"),
-            "unit_kerja_tujuan": text("Unit kerja Eselon II / instansi lain tujuan", req=False),
+            "alasan_kategori": reason(
+                "Alasan kategori",
+                help="Wajib bila tidak berkadar pengawasan/tidak logis atau bukan kewenangan. Disampaikan kepada "
+                "pelapor.",
+            ),
+            "unit_kerja_terlapor": sub_unit(
+                "Unit kerja Eselon II yang terlapor",
+                "inspektorat-katingan",
+                help="Wajib bila tidak berkadar pengawasan/tidak logis: laporan hanya disalurkan ke unit ini.",
+            ),
+            "instansi_tujuan": required_when(
+                text("Instansi lain yang berwenang", req=False, help="Wajib bila bukan kewenangan Inspektorat.")
+            ),
         },
+        [
+            when("kategori_telaah", [DUMAS_TIDAK_BERKADAR, DUMAS_BUKAN_KEWENANGAN], "alasan_kategori"),
+            when("kategori_telaah", [DUMAS_TIDAK_BERKADAR], "unit_kerja_terlapor"),
+            when("kategori_telaah", [DUMAS_BUKAN_KEWENANGAN], "instansi_tujuan"),
+        ],
     ),
     "dumas-penyaluran-sekretariat": form(
         "Penyaluran Pengaduan Berkadar Pengawasan",
@@ -592,9 +707,11 @@ FORMS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
             "laporan_tindak_lanjut": long(
                 "Laporan penanganan tindak lanjut", help="Disampaikan kepada pelapor."
             ),
-            "kesimpulan": long("Kesimpulan", max_len=2000),
+            "kesimpulan": long("Kesimpulan", max_len=2000, help="Disampaikan kepada pelapor."),
             "saran_tindak_lanjut": catatan("Saran tindak lanjut"),
-            "lampiran": lampiran("Laporan audit"),
+            "berkas_laporan_tindak_lanjut": lampiran(
+                "Laporan audit/laporan tindak lanjut", "Dapat diunduh pelapor."
+            ),
         },
     ),
     "dumas-tindak-lanjut-eselon2": form(
@@ -605,9 +722,11 @@ FORMS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
                 "Laporan penanganan tindak lanjut",
                 help="Disampaikan kepada pelapor, tembusan kepada Inspektur.",
             ),
-            "kesimpulan": long("Kesimpulan", max_len=2000),
+            "kesimpulan": long("Kesimpulan", max_len=2000, help="Disampaikan kepada pelapor."),
             "saran_tindak_lanjut": catatan("Saran tindak lanjut"),
-            "lampiran": lampiran(),
+            "berkas_laporan_tindak_lanjut": lampiran(
+                "Laporan penanganan tindak lanjut", "Dapat diunduh pelapor; tembusan kepada Inspektur."
+            ),
         },
     ),
     "dumas-penerusan-instansi-lain": form(

@@ -7,10 +7,12 @@ from flask_smorest import Api
 
 from service.api import (
     auth,
+    case_files,
     cases,
     definitions,
     docs,
     errors,
+    guards,
     health,
     metrics,
     public,
@@ -19,8 +21,10 @@ from service.api import (
     revisions,
     tasks,
     units,
+    users,
 )
 from service.api.limits import limiter
+from service.commands.context import SERVICES_KEY
 
 
 def init_app(app: Flask) -> None:
@@ -35,9 +39,10 @@ def init_app(app: Flask) -> None:
             "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}},
         },
     )
+    guards.init_app(app, app.extensions[SERVICES_KEY].settings.request_max_json_depth)  # before any route
     limiter.init_app(app)
     rest = Api(app)
-    for module in (auth, definitions, cases, tasks, units, reports, public, reporters):
+    for module in (auth, users, definitions, cases, case_files, tasks, units, reports, public, reporters):
         rest.register_blueprint(module.blp)
     rest.register_blueprint(revisions.blp)
     rest.register_blueprint(revisions.case_blp)

@@ -8,7 +8,7 @@ import marshmallow as ma
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from service.api.schemas import PageArgsSchema, PageSchema, TaskSchema
+from service.api.schemas import VERSION_RANGE, PageArgsSchema, PageSchema, TaskSchema
 from service.api.security import BEARER, current_actor, services
 from service.commands import cases as commands
 from service.commands.cases import CaseView
@@ -41,7 +41,7 @@ class CaseSummarySchema(ma.Schema):
 
 
 class CaseSchema(CaseSummarySchema):
-    data = ma.fields.Dict(attribute="case.data")
+    data = ma.fields.Dict()
     tasks = ma.fields.List(ma.fields.Nested(TaskSchema))
     history = ma.fields.List(ma.fields.Nested(HistorySchema))
 
@@ -52,7 +52,7 @@ class CaseListSchema(PageSchema):
 
 class StartCaseSchema(ma.Schema):
     definition_key = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
-    version = ma.fields.Integer(validate=ma.validate.Range(min=1))
+    version = ma.fields.Integer(validate=VERSION_RANGE)
     business_key = ma.fields.String(validate=ma.validate.Length(max=200))
     data = ma.fields.Dict(load_default=dict)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import marshmallow as ma
@@ -10,6 +9,7 @@ from flask import Response, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from service.api.guards import load_json, max_json_depth
 from service.api.security import BEARER, current_actor, services
 from service.commands import definitions as commands
 from service.errors import InvalidInput
@@ -57,8 +57,8 @@ def _uploaded_forms() -> dict[str, Any]:
     if upload is None:
         return {}
     try:
-        forms = json.loads(upload.read().decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        forms = load_json(upload.read(), max_json_depth(), "forms")
+    except ValueError as exc:  # not UTF-8 or not JSON
         raise InvalidInput("The forms file is not valid JSON",
                            [{"field": "forms", "message": str(exc)[:200]}]) from exc
     if not isinstance(forms, dict):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import marshmallow as ma
-from flask import request
+from flask import Response, request, send_file, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -26,6 +26,12 @@ SECRET_HEADER = "X-Report-Secret"
 
 
 class IdentitySchema(ma.Schema):
+    """The standard identity fields, plus the fields the SOP declares identifying (``data_identitas``,
+    e.g. ``nip``); which are accepted and required is the SOP's identity policy, checked by the command."""
+
+    class Meta:
+        unknown = ma.INCLUDE
+
     nama = ma.fields.String(validate=ma.validate.Length(max=200))
     nik = ma.fields.String(validate=ma.validate.Length(max=16))
     alamat = ma.fields.String(validate=ma.validate.Length(max=500))
@@ -54,6 +60,29 @@ class ReporterTaskSchema(ma.Schema):
     context = ma.fields.Dict()
 
 
+class PublishedAttachmentSchema(ma.Schema):
+    attachment_id = ma.fields.String()
+    filename = ma.fields.String()
+    download_url = ma.fields.String(metadata={"description": f"GET it with the {SECRET_HEADER} header"})
+
+
+class PublishedFieldSchema(ma.Schema):
+    name = ma.fields.String()
+    label = ma.fields.String(metadata={"description": "The field's title in the SOP's forms"})
+    value = ma.fields.Raw(metadata={"description": "As the office entered it; a file is "
+                                                   "{attachment_id, filename} (a list for several files)"})
+    attachments = ma.fields.List(ma.fields.Nested(PublishedAttachmentSchema))
+
+
+class FollowUpMessageSchema(ma.Schema):
+    sender = ma.fields.String(data_key="from", attribute="from",
+                              metadata={"description": "kantor (published by the SOP), petugas or pelapor"})
+    text = ma.fields.String()
+    at = ma.fields.DateTime()
+    published = ma.fields.List(ma.fields.Nested(PublishedFieldSchema), data_key="fields", attribute="fields",
+                               metadata={"description": "The case fields the office published with this message"})
+
+
 class FollowUpSchema(ma.Schema):
     tracking_code = ma.fields.String()
     status = ma.fields.String()
@@ -61,7 +90,9 @@ class FollowUpSchema(ma.Schema):
     created_at = ma.fields.DateTime()
     updated_at = ma.fields.DateTime()
     steps = ma.fields.List(ma.fields.String())
-    messages = ma.fields.List(ma.fields.Dict())
+    messages = ma.fields.List(ma.fields.Nested(FollowUpMessageSchema))
+    outcome = ma.fields.Nested(FollowUpMessageSchema, allow_none=True,
+                               metadata={"description": "Of a completed report: the office's last message"})
     tasks = ma.fields.List(ma.fields.Nested(ReporterTaskSchema))
 
 
@@ -84,6 +115,16 @@ def _secret() -> str:
     if not secret:
         raise NotFound("No report with this code and secret")
     return secret
+
+
+def _linked(status: FollowUp) -> FollowUp:
+    """``status`` with a download URL on every published attachment."""
+    for message in status.messages:
+        for field in message.get("fields") or []:
+            for entry in field["attachments"]:
+                entry["download_url"] = url_for("public.ReportAttachment", code=status.tracking_code,
+                                                attachment_id=entry["attachment_id"])
+    return status
 
 
 @blp.route("/reports")
@@ -109,7 +150,24 @@ class OneReport(MethodView):
     @blp.alt_response(429, description="The code is locked after 20 wrong secrets")
     def get(self, code: str) -> FollowUp:
         """Status, replies and messages of a report, for its reporter"""
-        return commands.follow_up(services(), code, _secret())
+        return _linked(commands.follow_up(services(), code, _secret()))
+
+
+@blp.route("/reports/<string:code>/attachments/<string:attachment_id>")
+class ReportAttachment(MethodView):
+    decorators = [limiter.limit(FOLLOW_UP_LIMIT)]
+
+    @blp.doc(parameters=[{"in": "header", "name": SECRET_HEADER, "required": True, "schema": {"type": "string"}}])
+    @blp.response(200, description="The file", content_type="application/octet-stream")
+    @blp.alt_response(404, description="Unknown code, wrong secret, or a file not published to the reporter")
+    @blp.alt_response(429, description="The code is locked after 20 wrong secrets")
+    def get(self, code: str, attachment_id: str) -> Response:
+        """Download a file the office published to the reporter, or one the reporter sent"""
+        found, path = commands.reporter_attachment(services(), code, _secret(), attachment_id)
+        response = send_file(path, mimetype=found.content_type, as_attachment=True, download_name=found.filename,
+                             max_age=0)
+        response.headers["Cache-Control"] = "no-store"  # a reporter's file: not kept by shared caches
+        return response
 
 
 @blp.route("/reports/<string:code>/messages")
@@ -135,4 +193,4 @@ class ReporterTask(MethodView):
         """The reporter completes their own task (e.g. completing an incomplete report)"""
         secret = _secret()
         commands.reporter_complete(services(), code, secret, task_id, body["data"])
-        return commands.follow_up(services(), code, secret)
+        return _linked(commands.follow_up(services(), code, secret))

@@ -11,6 +11,7 @@ from flask_smorest import Blueprint
 
 from service.api.cases import CaseSchema
 from service.api.definitions import DefinitionSchema
+from service.api.schemas import VERSION_RANGE
 from service.api.security import BEARER, current_actor, services
 from service.commands import cases as case_commands
 from service.commands import migrations, revisions, sop_document
@@ -59,8 +60,8 @@ class EventSchema(ma.Schema):
 
 
 class DiffArgsSchema(ma.Schema):
-    from_version = ma.fields.Integer(required=True, data_key="from", validate=ma.validate.Range(min=1))
-    to_version = ma.fields.Integer(required=True, data_key="to", validate=ma.validate.Range(min=1))
+    from_version = ma.fields.Integer(required=True, data_key="from", validate=VERSION_RANGE)
+    to_version = ma.fields.Integer(required=True, data_key="to", validate=VERSION_RANGE)
 
 
 class ElementChangeSchema(ma.Schema):
@@ -77,8 +78,8 @@ class DiffSchema(ma.Schema):
 
 
 class MigrationRequestSchema(ma.Schema):
-    from_version = ma.fields.Integer(required=True, validate=ma.validate.Range(min=1))
-    to_version = ma.fields.Integer(required=True, validate=ma.validate.Range(min=1))
+    from_version = ma.fields.Integer(required=True, validate=VERSION_RANGE)
+    to_version = ma.fields.Integer(required=True, validate=VERSION_RANGE)
     dry_run = ma.fields.Boolean(load_default=True)
     case_ids = ma.fields.List(ma.fields.String(validate=ma.validate.Length(max=36)),
                               validate=ma.validate.Length(max=10000), load_default=None)

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import marshmallow as ma
 
+from service.api.guards import MAX_INTEGER_COLUMN
+
+#: A revision number in a request: stored in an ``integer`` column.
+VERSION_RANGE = ma.validate.Range(min=1, max=MAX_INTEGER_COLUMN)
+
 
 class TaskSchema(ma.Schema):
     id = ma.fields.String()

@@ -11,6 +11,7 @@ from flask_smorest import Blueprint
 
 from service.api.security import BEARER, current_actor, services
 from service.commands import calendars as commands
+from service.errors import InvalidInput
 from service.store.models import ClosedDay, Unit
 
 blp = Blueprint("units", __name__, url_prefix="/api/units", description="Offices and their working-day calendars")
@@ -62,7 +63,8 @@ class OneClosedDay(MethodView):
         try:
             parsed = date.fromisoformat(day)
         except ValueError as exc:
-            raise ma.ValidationError({"day": ["Not a date like 2026-03-20."]}) from exc
+            raise InvalidInput(f"Not a date like 2026-03-20: {day[:40]!r}",
+                               [{"field": "day", "message": "not a date like 2026-03-20"}]) from exc
         commands.remove_closed_day(services(), current_actor(), code, parsed)
 
 

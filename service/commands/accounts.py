@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from enum import StrEnum
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
@@ -9,11 +12,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.commands.context import Actor, Services
-from service.commands.passwords import hash_password, verify_password
+from service.commands.passwords import check_new_password, hash_password, verify_password
 from service.errors import Conflict, InvalidInput, NotFound, Unauthorized
-from service.store.models import Membership, Unit, User
+from service.store.models import Membership, Unit, User, UserEvent
 
 _TOKEN_SALT = "alur-api-token"
+_USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,99}")
+#: why a token or session stopped working (the API's 401 message)
+ENDED = "The sign-in has ended (signed out, password changed or account disabled); sign in again"
+_UNIT_CODE = re.compile(r"[a-z0-9][a-z0-9-]{1,63}")
 
 
 def unit_by_code(session: Session, code: str) -> Unit:
@@ -23,17 +30,35 @@ def unit_by_code(session: Session, code: str) -> Unit:
     return unit
 
 
-def create_unit(services: Services, code: str, name: str, timezone: str = "Asia/Jakarta") -> Unit:
-    try:
-        ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise InvalidInput(f"Unknown timezone {timezone!r}", [{"field": "timezone", "message": "unknown"}]) from exc
+def create_unit(services: Services, code: str, name: str, timezone: str | None = None,
+                parent: str | None = None) -> Unit:
+    """An office, or with ``parent`` a sub-unit of one (bidang, unit kerja, inspektorat pembantu).
+
+    A sub-unit shares its office's timezone unless given one; tasks are routed to it by the
+    ``tujuan_unit`` property (see :mod:`service.engine.properties`).
+    """
+    _check_code(code)
     with services.db.transaction() as session:
         if session.scalar(select(Unit).where(Unit.code == code)) is not None:
-            raise Conflict(f"Unit '{code}' already exists")
-        unit = Unit(code=code, name=name, timezone=timezone)
+            raise Conflict(f"Unit '{code}' already exists", [{"field": "code", "message": "already exists"}])
+        office = unit_by_code(session, parent) if parent else None
+        if office is not None and office.parent_id is not None:
+            raise InvalidInput(f"'{parent}' is itself a sub-unit; sub-units have one level",
+                               [{"field": "parent", "message": "is a sub-unit"}])
+        zone = timezone or (office.timezone if office else "Asia/Jakarta")
+        try:
+            ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise InvalidInput(f"Unknown timezone {zone!r}", [{"field": "timezone", "message": "unknown"}]) from exc
+        unit = Unit(code=code, name=name, timezone=zone, parent_id=office.id if office else None)
         session.add(unit)
     return unit
+
+
+def _check_code(code: str) -> None:
+    if not _UNIT_CODE.fullmatch(code):
+        raise InvalidInput("A unit code is 2-64 lower-case letters, digits and dashes",
+                           [{"field": "code", "message": "invalid"}])
 
 
 def parse_role_spec(spec: str) -> tuple[str, str]:
@@ -44,26 +69,54 @@ def parse_role_spec(spec: str) -> tuple[str, str]:
     return role.strip(), unit.strip()
 
 
+class UserAction(StrEnum):
+    """What the account history (``user_events``) records."""
+
+    CREATED = "created"
+    DISABLED = "disabled"
+    ENABLED = "enabled"
+    PASSWORD_CHANGED = "password_changed"  # by the user, who gave the old one
+    PASSWORD_RESET = "password_reset"  # by an administrator
+    UNLOCKED = "unlocked"
+    LOCKED = "locked"  # the wrong password that started the sign-in delay
+    SIGNED_OUT = "signed_out"
+
+
+def record_event(session: Session, user_id: int, actor: Actor | None, action: UserAction,
+                 **data: Any) -> None:
+    session.add(UserEvent(user_id=user_id, actor=actor.username if actor else None, action=action.value,
+                          data=data))
+
+
+def check_username(username: str) -> None:
+    if not _USERNAME.fullmatch(username):
+        raise InvalidInput("A username is 1-100 letters, digits and . _ @ - (starting with a letter or digit)",
+                           [{"field": "username", "message": "invalid"}])
+
+
 def create_user(
     services: Services, username: str, password: str, roles: list[str], is_admin: bool = False,
-    display_name: str = "",
+    display_name: str = "", email: str | None = None, actor: Actor | None = None,
 ) -> User:
-    if len(password) < 8:
-        raise InvalidInput("Passwords need at least 8 characters", [{"field": "password", "message": "too short"}])
+    check_username(username)
+    check_new_password(password)
     with services.db.transaction() as session:
         if session.scalar(select(User).where(User.username == username)) is not None:
-            raise Conflict(f"User '{username}' already exists")
+            raise Conflict(f"User '{username}' already exists", [{"field": "username", "message": "already exists"}])
         user = User(username=username, password_hash=hash_password(password), is_admin=is_admin,
-                    display_name=display_name or username)
+                    display_name=display_name or username, email=email or None)
         session.add(user)
         session.flush()
         for spec in roles:
             role, code = parse_role_spec(spec)
             session.add(Membership(user_id=user.id, unit_id=unit_by_code(session, code).id, role=role))
+        record_event(session, user.id, actor, UserAction.CREATED, roles=sorted(roles), is_admin=is_admin)
     return user
 
 
 def authenticate(services: Services, username: str, password: str) -> Actor:
+    """Check a password without the sign-in throttle: for tools and tests, never for a client's request
+    (those go through :func:`service.commands.signin.sign_in`)."""
     with services.db.reading() as session:
         user = session.scalar(select(User).where(User.username == username))
         if not verify_password(user.password_hash if user else None, password) or user is None or not user.active:
@@ -76,7 +129,8 @@ def _serializer(services: Services) -> URLSafeTimedSerializer:
 
 
 def issue_token(services: Services, actor: Actor) -> str:
-    return str(_serializer(services).dumps({"uid": actor.user_id}))
+    """A bearer token that names the user and the credential version it was issued under."""
+    return str(_serializer(services).dumps({"uid": actor.user_id, "cv": actor.credential_version}))
 
 
 def actor_from_token(services: Services, token: str) -> Actor:
@@ -86,8 +140,31 @@ def actor_from_token(services: Services, token: str) -> Actor:
         raise Unauthorized("The token has expired; request a new one") from exc
     except BadSignature as exc:
         raise Unauthorized("The token is not valid") from exc
-    user_id = int(payload["uid"])
-    return services.actors.get(user_id, lambda: actor_by_id(services, user_id))
+    user_id, version = (payload.get("uid"), payload.get("cv")) if isinstance(payload, dict) else (None, None)
+    if not isinstance(user_id, int) or not isinstance(version, int):
+        raise Unauthorized("The token is not valid; request a new one")  # e.g. issued before credential versions
+    return actor_with_credentials(services, user_id, version)
+
+
+def actor_with_credentials(services: Services, user_id: int, version: int) -> Actor:
+    """The actor of a token, checked on every use.
+
+    One read by primary key per request says whether the account is active and the token's credential
+    version still current, so a disabled account, a changed password or a sign-out ends its tokens in
+    every process at once; the roles come from the :class:`ActorCache` (up to ``ttl`` seconds old).
+    """
+    with services.db.reading() as session:
+        row = session.execute(select(User.active, User.credential_version).where(User.id == user_id)).one_or_none()
+    if row is None or not row.active or row.credential_version != version:
+        services.actors.forget(user_id)
+        raise Unauthorized(ENDED)
+    actor = services.actors.get(user_id, lambda: actor_by_id(services, user_id))
+    if actor.credential_version != version:  # cached before the change; this process was not told
+        services.actors.forget(user_id)
+        actor = services.actors.get(user_id, lambda: actor_by_id(services, user_id))
+        if actor.credential_version != version:
+            raise Unauthorized(ENDED)
+    return actor
 
 
 def actor_by_id(services: Services, user_id: int) -> Actor:

@@ -26,12 +26,11 @@ from typing import Any
 from urllib.parse import unquote
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from service.commands import tasks
+from service.commands.access import Visible, visible
 from service.commands.context import Actor, Services
 from service.errors import FormInvalid, NotFound
-from service.store.models import Attachment, Case, Task
+from service.store.models import Attachment
 
 REFERENCE = "attachment:"
 MAX_BYTES = 2 * 1024 * 1024
@@ -148,34 +147,45 @@ def store_files(services: Services, form: Mapping[str, Any] | None, data: Any) -
     return out, stored
 
 
-def complete_task(services: Services, actor: Actor, task_id: str, data: Any) -> Case:
-    """Complete a task whose form may carry files: store them, then complete with references."""
-    view = tasks.get_task(services, actor, task_id)  # 404/403 before anything is written
-    prepared, stored = store_files(services, view.form, data)
+def rows(case_id: str, task_id: str | None, files: list[StoredFile], uploaded_by: int | None) -> list[Attachment]:
+    """The ``attachments`` rows of files that :func:`store_files` wrote, for the command's transaction."""
+    return [Attachment(id=f.id, case_id=case_id, task_id=task_id, field=f.field, filename=f.filename,
+                       content_type=f.content_type, size=f.size, sha256=f.sha256, uploaded_by=uploaded_by or None)
+            for f in files]
 
-    def add_rows(session: Session, task: Task) -> None:
-        session.add_all(Attachment(id=f.id, case_id=task.case_id, task_id=task.id, field=f.field, filename=f.filename,
-                                   content_type=f.content_type, size=f.size, sha256=f.sha256,
-                                   uploaded_by=actor.user_id or None) for f in stored)
 
-    return tasks.complete(services, actor, task_id, prepared, within=add_rows)
+def referenced_ids(data: Mapping[str, Any]) -> set[str]:
+    """The attachment ids that values of ``data`` refer to (``attachment:<id>``, alone or in lists)."""
+    found = set()
+    for value in data.values():
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, str) and item.startswith(REFERENCE):
+                found.add(item[len(REFERENCE):])
+    return found
+
+
+def _may_open(found: Visible, attachment: Attachment) -> bool:
+    """A need-to-know viewer opens only the files its fields refer to."""
+    return found.full or attachment.id in referenced_ids(found.data(found.case.data))
 
 
 def list_for_case(services: Services, actor: Actor, case_id: str) -> list[Attachment]:
     with services.db.reading() as session:
-        case = session.get(Case, case_id)
-        if case is None or not actor.is_member(case.unit_id):
-            raise NotFound(f"Case {case_id} does not exist or is not visible to you")
-        return list(session.scalars(select(Attachment).where(Attachment.case_id == case_id)
-                                    .order_by(Attachment.created_at, Attachment.id)))
+        found = visible(session, actor, case_id)
+        rows = session.scalars(select(Attachment).where(Attachment.case_id == case_id)
+                               .order_by(Attachment.created_at, Attachment.id))
+        return [row for row in rows if _may_open(found, row)]
 
 
 def open_attachment(services: Services, actor: Actor, attachment_id: str) -> tuple[Attachment, Path]:
-    """The attachment row and its file, if the actor may see its case (a member of the case's unit)."""
+    """The attachment row and its file, if the actor may see its case (and, need-to-know, this file)."""
     with services.db.reading() as session:
         found = session.get(Attachment, attachment_id)
-        case = session.get(Case, found.case_id) if found else None
-        if found is None or case is None or not actor.is_member(case.unit_id):
+        try:
+            allowed = found is not None and _may_open(visible(session, actor, found.case_id), found)
+        except NotFound:
+            allowed = False
+        if found is None or not allowed:
             raise NotFound(f"Attachment {attachment_id} does not exist or is not visible to you")
         path = path_of(services, found.sha256)
         if not path.is_file():

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, time
+from datetime import date
 from typing import Any
 
 from sqlalchemy import select
@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from service.commands.accounts import unit_by_code
 from service.commands.context import Actor, Services
 from service.engine import WorkCalendar
+from service.engine.calendar import validate_hours
 from service.errors import Conflict, Forbidden, InvalidInput, NotFound
 from service.store.models import ClosedDay, Unit
 
@@ -60,19 +61,12 @@ def remove_closed_day(services: Services, actor: Actor, code: str, day: date) ->
 
 
 def set_working_hours(services: Services, actor: Actor, code: str, hours: dict[str, Any]) -> Unit:
-    """Replace the office hours: {"0": ["08:00", "16:00"], …}; weekdays left out are closed."""
-    checked: dict[str, list[str]] = {}
-    for day, window in hours.items():
-        try:
-            opens, closes = time.fromisoformat(window[0]), time.fromisoformat(window[1])
-            weekday = int(day)
-        except (ValueError, TypeError, IndexError) as exc:
-            raise InvalidInput("Hours look like {\"0\": [\"08:00\", \"16:00\"]}",
-                               [{"field": f"hours.{day}", "message": str(exc)}]) from exc
-        if not 0 <= weekday <= 6 or opens >= closes:
-            raise InvalidInput("Each weekday 0–6 needs an opening before its closing",
-                               [{"field": f"hours.{day}", "message": f"{window}"}])
-        checked[str(weekday)] = [opens.strftime("%H:%M"), closes.strftime("%H:%M")]
+    """Replace the office hours: {"0": ["08:00", "16:00"], …}; weekdays left out are closed.
+
+    Validated by :func:`service.engine.calendar.validate_hours` (whole minutes, opening before closing,
+    a minimum span, seven weekdays at most), so no calendar function can spin on them.
+    """
+    checked = validate_hours(hours)
     with services.db.transaction() as session:
         unit = _admin_unit(session, actor, code)
         unit.working_hours = checked

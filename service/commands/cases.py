@@ -6,18 +6,19 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from service import forms as form_files
+from service.commands.access import Visible, visible, visible_case, visible_cases
 from service.commands.calendars import calendar_for
 from service.commands.context import Actor, Services
 from service.commands.definitions import startable
 from service.commands.history import HistoryWriter
 from service.commands.specs import compiled_for
-from service.commands.sync import deliver_or_buffer, write_back
-from service.engine import CaseRun, CaseStatus, utc_now
-from service.errors import Conflict, Forbidden, NotFound
+from service.commands.sync import deliver_or_buffer, grant_supervisors, write_back
+from service.engine import CaseRun, CaseStatus, TaskStatus, utc_now
+from service.errors import Conflict, Forbidden
 from service.store.models import Case, Definition, HistoryEntry, Task, Unit
 
 
@@ -61,20 +62,14 @@ def record_new_case(session: Session, definition: Definition, run: CaseRun, acto
     session.flush()
     history = HistoryWriter(session, case.id, actor_name)
     history.add(action, {"definition_key": definition.key, "version": definition.version})
+    grant_supervisors(session, case, run.compiled)
     write_back(session, case, run, history, data_delta=data)
-    return case
-
-
-def _visible_case(session: Session, actor: Actor, case_id: str) -> Case:
-    case = session.get(Case, case_id)
-    if case is None or not actor.sees_case(case.unit_id, case.started_by):
-        raise NotFound(f"Case {case_id} does not exist or is not visible to you")
     return case
 
 
 def administered_case(session: Session, actor: Actor, case_id: str, action: str) -> Case:
     """The case, if the actor sees it (else 404) and administers its unit (else 403 naming ``action``)."""
-    case = _visible_case(session, actor, case_id)
+    case = visible_case(session, actor, case_id)
     if not actor.administers(case.unit_id):
         raise Forbidden(f"Only an administrator of the unit may {action}")
     return case
@@ -82,19 +77,37 @@ def administered_case(session: Session, actor: Actor, case_id: str, action: str)
 
 @dataclass(frozen=True)
 class CaseView:
+    """A case as one viewer may see it: ``data`` and history rows are cut to a need-to-know grant."""
+
     case: Case
     tasks: list[Task]
     history: list[HistoryEntry]
+    data: dict[str, Any] = field(default_factory=dict)
+    full: bool = True
 
 
 def get_case(services: Services, actor: Actor, case_id: str) -> CaseView:
     with services.db.reading() as session:
-        case = _visible_case(session, actor, case_id)
-        tasks = session.scalars(select(Task).where(Task.case_id == case.id, Task.status == "ready")
+        found = visible(session, actor, case_id)
+        case = found.case
+        tasks = session.scalars(select(Task).where(Task.case_id == case.id, Task.status == TaskStatus.READY.value)
                                 .order_by(Task.created_at)).all()
-        history = session.scalars(select(HistoryEntry).where(HistoryEntry.case_id == case.id)
-                                  .order_by(HistoryEntry.id)).all()
-        return CaseView(case, list(tasks), list(history))
+        history = list(session.scalars(select(HistoryEntry).where(HistoryEntry.case_id == case.id)
+                                       .order_by(HistoryEntry.id)).all())
+        if not found.full:
+            history = [_cut(entry, found) for entry in history]
+        return CaseView(case, list(tasks), history, found.data(case.data), found.full)
+
+
+def _cut(entry: HistoryEntry, found: Visible) -> HistoryEntry:
+    """A detached copy of a history row holding only what a need-to-know viewer may read."""
+    data = dict(entry.data or {})
+    if isinstance(data.get("data"), dict):
+        data["data"] = found.data(data["data"])
+    kept = {key: value for key, value in data.items() if key in ("name", "lane", "data", "attached_to")}
+    return HistoryEntry(id=entry.id, case_id=entry.case_id, task_id=entry.task_id, element_id=entry.element_id,
+                        actor=entry.actor, action=entry.action, at=entry.at, data=kept, prev_hash=entry.prev_hash,
+                        hash=entry.hash)
 
 
 @dataclass
@@ -109,14 +122,7 @@ class CaseQuery:
 
 def list_cases(services: Services, actor: Actor, query: CaseQuery) -> tuple[list[CaseView], int]:
     with services.db.reading() as session:
-        statement = select(Case)
-        if not actor.is_admin:
-            staff_units = [unit for unit in actor.roles_by_unit if not actor.reporter_only(unit)]
-            reporter_units = [unit for unit in actor.roles_by_unit if actor.reporter_only(unit)]
-            statement = statement.where(or_(
-                Case.unit_id.in_(staff_units),
-                and_(Case.unit_id.in_(reporter_units), Case.started_by == actor.user_id),
-            ))
+        statement = select(Case).where(visible_cases(actor))
         if query.definition_key:
             statement = statement.join(Definition).where(Definition.key == query.definition_key)
         if query.status:
@@ -134,7 +140,7 @@ def list_cases(services: Services, actor: Actor, query: CaseQuery) -> tuple[list
 def send_message(services: Services, actor: Actor, case_id: str, name: str, payload: dict[str, Any]) -> bool:
     """Deliver a message to a case; buffer it when the process cannot catch it yet. True if delivered."""
     with services.db.transaction() as session:
-        case = _visible_case(session, actor, case_id)
+        case = visible_case(session, actor, case_id)
         if case.status != CaseStatus.RUNNING.value:
             raise Conflict(f"Case {case_id} is {case.status}; it takes no more messages")
         run = restore(services, session, case)

@@ -9,14 +9,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from service.config import Settings
-from service.engine import SpecCache
+from service.engine import SpecCache, limits
 from service.store.db import Database
 from service.store.models import User
 
 #: Where the Flask app keeps its :class:`Services` (``app.extensions[SERVICES_KEY]``).
 SERVICES_KEY = "alur.services"
 ADMIN_ROLE = "admin"
-#: Reporters with an account: they see only the cases they filed, and only their own Pelapor tasks.
+#: Reporters with an account: they see only the cases they filed, and only their own Pelapor tasks
+#: (who sees which case is decided in :mod:`service.commands.access`).
 REPORTER_ROLE = "Pelapor"
 PROCESS_OWNER_ROLE = "process_owner"
 
@@ -24,7 +25,10 @@ PROCESS_OWNER_ROLE = "process_owner"
 class ActorCache:
     """Signed-in users for a few seconds, so each API request does not reload user and roles.
 
-    A changed role or a disabled account takes effect within ``ttl`` seconds.
+    A changed role takes effect within ``ttl`` seconds. Whether the account is active and the token's
+    credential version still current is read from the database on every use
+    (:func:`service.commands.accounts.actor_with_credentials`), and the commands that change them
+    :meth:`forget` the entry, so a disabled account or a changed password stops at once.
     """
 
     def __init__(self, ttl: float = 10.0) -> None:
@@ -43,6 +47,10 @@ class ActorCache:
             self._items[user_id] = (now + self.ttl, actor)
         return actor
 
+    def forget(self, user_id: int) -> None:
+        with self._lock:
+            self._items.pop(user_id, None)
+
 
 @dataclass
 class Services:
@@ -51,40 +59,38 @@ class Services:
     specs: SpecCache = field(default_factory=SpecCache)
     actors: ActorCache = field(default_factory=ActorCache)
 
+    def __post_init__(self) -> None:
+        # The engine's limits are process-wide: the process that builds its services sets them.
+        limits.configure(self.settings.limits)
+
 
 @dataclass(frozen=True)
 class Actor:
     """The authenticated user of a request, with roles per unit id.
 
     ``user_id`` 0 is the system itself (CLI, worker): it is stored as no user.
+    ``credential_version`` is the user's at sign-in; its tokens and session carry it.
     """
 
     user_id: int
     username: str
     is_admin: bool
     roles_by_unit: dict[int, frozenset[str]]
+    credential_version: int = 0
 
     @classmethod
     def of(cls, user: User) -> Actor:
         roles: dict[int, set[str]] = defaultdict(set)
         for membership in user.memberships:
             roles[membership.unit_id].add(membership.role)
-        return cls(user.id, user.username, user.is_admin, {u: frozenset(r) for u, r in roles.items()})
+        return cls(user.id, user.username, user.is_admin, {u: frozenset(r) for u, r in roles.items()},
+                   user.credential_version)
 
     def roles_in(self, unit_id: int) -> frozenset[str]:
         return self.roles_by_unit.get(unit_id, frozenset())
 
     def is_member(self, unit_id: int) -> bool:
         return self.is_admin or bool(self.roles_in(unit_id))
-
-    def reporter_only(self, unit_id: int) -> bool:
-        """A reporter account in this unit, not staff: limited to its own cases."""
-        return not self.is_admin and self.roles_in(unit_id) == {REPORTER_ROLE}
-
-    def sees_case(self, unit_id: int, started_by: int | None) -> bool:
-        if self.reporter_only(unit_id):
-            return started_by is not None and started_by == self.user_id
-        return self.is_member(unit_id)
 
     def administers(self, unit_id: int) -> bool:
         return self.is_admin or ADMIN_ROLE in self.roles_in(unit_id)

@@ -9,16 +9,27 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import String, delete, func, inspect, select
 from sqlalchemy.orm import Session
 
 from service import forms as form_files
 from service.commands.accounts import unit_by_code
 from service.commands.context import PROCESS_OWNER_ROLE, Actor, Services
-from service.engine import CompiledDefinition, DiagramOutline, compile_definition, outline, utc_now
+from service.commands.identity_policy import policy_issues
+from service.engine import CompiledDefinition, DiagramOutline, compile_definition, limits, outline, utc_now
+from service.engine.deploy_checks import TextBounds
 from service.engine.schedule import first_run
-from service.errors import Conflict, Forbidden, InvalidInput, NotFound
-from service.store.models import Definition, DefinitionEvent, Schedule
+from service.errors import Conflict, Forbidden, InvalidDiagram, InvalidInput, NotFound
+from service.store.models import (
+    BufferedMessage,
+    Definition,
+    DefinitionEvent,
+    HistoryEntry,
+    OutboxItem,
+    Schedule,
+    Task,
+    TaskCandidate,
+)
 
 ACTIVE, DRAFT = "active", "draft"
 APPROVED = "approved"
@@ -86,9 +97,46 @@ def prepare(services: Services, session: Session, unit_id: int, diagram: Diagram
         if (dep := _latest_active(session, called, unit_id)) is not None
     ]
     snapshot = _resolve_forms(services, diagram.form_keys, uploaded_forms)
-    compiled = compile_definition(bpmn, snapshot.__contains__, [dep.bpmn_xml.encode() for dep in dependencies])
+    compiled = compile_definition(bpmn, snapshot.__contains__, [dep.bpmn_xml.encode() for dep in dependencies],
+                                  limits=limits.current(), text_bounds=text_bounds())
+    start_form = snapshot.get(compiled.start_form_key or "")
+    if problems := policy_issues(diagram.metadata, start_form):
+        raise InvalidDiagram("The SOP's identity policy is not valid",
+                             [{"element_id": diagram.key, "line": None, "message": text} for text in problems])
     checksum = hashlib.sha256(bpmn + form_files.forms_checksum(snapshot)).hexdigest()
     return Prepared(compiled, snapshot, dependencies, checksum)
+
+
+def _length(model: type[Any], column: str) -> int:
+    column_type = inspect(model).columns[column].type
+    assert isinstance(column_type, String) and column_type.length is not None, column
+    return column_type.length
+
+
+def text_bounds() -> TextBounds:
+    """How long each kind of diagram string may be: the shortest column it is stored in."""
+    return TextBounds(
+        key=min(_length(Definition, "key"), _length(Task, "definition_key")),
+        element_id=min(_length(Task, "element_id"), _length(HistoryEntry, "element_id")),
+        name=min(_length(Task, "name"), _length(Definition, "title")),
+        role=min(_length(Task, "lane"), _length(TaskCandidate, "role"), _length(OutboxItem, "recipient_role")),
+        form_key=_length(Task, "form_key"),
+        message=_length(BufferedMessage, "name"),
+        timer=_length(Schedule, "expression"),
+    )
+
+
+def _check_columns(definition: Definition) -> None:
+    """Every text of the new revision fits its column (PostgreSQL refuses what SQLite would keep)."""
+    problems = [
+        {"field": column.key, "element_id": definition.key,
+         "message": f"{len(value)} characters; at most {length} are kept"}
+        for column in inspect(Definition).columns
+        if isinstance(value := getattr(definition, column.key), str)
+        and (length := getattr(column.type, "length", None)) and len(value) > length
+    ]
+    if problems:
+        raise InvalidInput("Some SOP details are too long: " + ", ".join(p["field"] for p in problems), problems)
 
 
 def deploy(services: Services, actor: Actor, request: DeployRequest) -> tuple[Definition, bool]:
@@ -133,6 +181,7 @@ def deploy(services: Services, actor: Actor, request: DeployRequest) -> tuple[De
             approved_by=request.approved_by or meta.get("disahkan_oleh") or None,
             sop_metadata=dict(meta), status=status, deployed_by=actor.user_id or None,
         )
+        _check_columns(definition)
         session.add(definition)
         session.flush()
         session.add(DefinitionEvent(definition_id=definition.id, actor=actor.username, action="deployed",

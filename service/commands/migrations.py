@@ -22,11 +22,11 @@ from service.commands.context import Actor, Services
 from service.commands.definitions import ACTIVE, APPROVED
 from service.commands.history import HistoryWriter
 from service.commands.specs import compiled_for
-from service.commands.sync import write_back
+from service.commands.sync import grant_supervisors, project_task, write_back
 from service.engine import CaseRun, CaseStatus, TaskStatus, utc_now
 from service.engine.migrate import check, migrate
 from service.errors import Conflict, Forbidden, InvalidInput, NotFound, ServiceError
-from service.store.models import Case, CaseMigration, Definition, Task, TaskCandidate
+from service.store.models import Case, CaseMigration, Definition, Task
 
 BATCH = 50
 
@@ -89,6 +89,7 @@ def _batches(items: list[str]) -> Iterator[list[str]]:
 def reproject(session: Session, case: Case, run: CaseRun) -> None:
     """Bring the open task rows of ``case`` in line with its (new) spec: names, lanes, forms, roles."""
     ready = {task.id: task for task in run.ready_tasks()}
+    grant_supervisors(session, case, run.compiled)
     rows = session.scalars(select(Task).where(Task.case_id == case.id, Task.status == TaskStatus.READY.value))
     for row in rows:
         task = ready.get(row.id)
@@ -96,8 +97,7 @@ def reproject(session: Session, case: Case, run: CaseRun) -> None:
             continue
         row.name, row.lane, row.form_key, row.element_id = task.name, task.lane, task.form_key, task.element_id
         row.definition_key = case.definition.key
-        if {c.role for c in row.candidates} != set(task.roles):
-            row.candidates = [TaskCandidate(role=role, unit_id=case.unit_id) for role in task.roles]
+        project_task(session, case, row, task)
 
 
 def _check_one(services: Services, session: Session, case_id: str, case: Case | None, source: Definition,

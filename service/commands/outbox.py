@@ -9,18 +9,22 @@ once, except in the instant between the server's "250 OK" and the commit.
 
 from __future__ import annotations
 
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import make_msgid
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
+from babel.dates import format_datetime
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from service.commands.context import Services
 from service.commands.identity import IdentityVault
+from service.commands.outcomes import one_line, shown_value
 from service.store.models import Case, Membership, OutboxItem, Reporter, User
 
 MAX_ATTEMPTS = 8
@@ -28,9 +32,13 @@ SUBJECTS = {
     "notification": "Perkembangan laporan {code}",
     "reporter_message": "Pesan baru tentang laporan {code}",
     "receipt": "Laporan Anda telah diterima ({code})",
+    "reporter_task": "Kantor meminta tanggapan Anda: {step} (laporan {code})",
     "escalation": "Batas waktu SOP terlewati: {key}",
     "task": "Tugas baru: {key}",
 }
+#: kinds mailed to the reporter of a public report (their address is in the encrypted identity)
+TO_REPORTER = ("notification", "reporter_message", "receipt", "reporter_task")
+FOLLOW_UP_PATH = "/lapor/tindak-lanjut"
 _templates = Environment(loader=FileSystemLoader(Path(__file__).parent.parent / "worker" / "templates"),
                          undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
 
@@ -77,13 +85,23 @@ def _reporter_email(services: Services, session: Session, case_id: str | None) -
     return [email] if email else []
 
 
+def _local(moment: str | None, timezone: str) -> str | None:
+    """An ISO instant as the reporter reads it: in the office's zone, in Indonesian, with WIB/WITA/WIT."""
+    if not moment:
+        return None
+    local = datetime.fromisoformat(moment)
+    with suppress(OverflowError):  # a due date at the end of year 9999 UTC is past it in WIB: keep UTC
+        local = local.astimezone(ZoneInfo(timezone))
+    return f"{format_datetime(local, 'd MMMM yyyy HH:mm', locale='id')} {local.tzname()}"
+
+
 def compose(services: Services, outbox_id: int) -> OutgoingMail | None:
     """The mail of a claimed row, or None when it has nobody to go to (the row is then ``skipped``)."""
     with services.db.transaction() as session:
         item = session.get(OutboxItem, outbox_id)
         assert item is not None
         case = session.get(Case, item.case_id) if item.case_id else None
-        to_reporter = item.recipient_role == "Pelapor" and item.kind in ("notification", "reporter_message", "receipt")
+        to_reporter = item.recipient_role == "Pelapor" and item.kind in TO_REPORTER
         recipients = (_reporter_email(services, session, item.case_id) if to_reporter
                       else _staff_emails(session, item.unit_id, item.recipient_role))
         if not recipients:
@@ -96,10 +114,13 @@ def compose(services: Services, outbox_id: int) -> OutgoingMail | None:
             "element_name": item.payload.get("element_name"), "timer": item.payload.get("timer", ""),
             "step": item.payload.get("step") or item.payload.get("element_id", ""),
             "due_at": item.payload.get("due_at"),
+            "due_local": _local(item.payload.get("due_at"), case.unit.timezone if case else "Asia/Jakarta"),
+            "text": item.payload.get("text"), "follow_up_url": services.settings.public_url + FOLLOW_UP_PATH,
+            "fields": [(field["label"], shown_value(field["value"])) for field in item.payload.get("fields") or []],
         }
         message = EmailMessage()
-        message["Subject"] = SUBJECTS[item.kind].format(code=context["tracking_code"],
-                                                        key=context["business_key"] or item.case_id)
+        message["Subject"] = one_line(SUBJECTS[item.kind].format(
+            code=context["tracking_code"], key=context["business_key"] or item.case_id, step=context["step"]))[:250]
         message["From"] = services.settings.mail_from
         message["To"] = ", ".join(recipients)
         message["Message-ID"] = make_msgid(idstring=f"alur-outbox-{item.id}")

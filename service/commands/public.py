@@ -1,48 +1,51 @@
 """Reports from the public: filing (online or registered by staff), follow-up with code + secret.
 
 The reporter's identity never enters the case data: it is split off, encrypted (``identity``)
-or, for ``anonim``, not kept at all. The follow-up secret is stored as an argon2 hash; 20 wrong
-secrets lock the code. Nothing here sees or stores an IP address.
+or, for ``anonim``, not kept at all. What an SOP accepts and requires (modes, identity fields, the
+start-form fields that identify the reporter) is its identity policy (:mod:`.identity_policy`).
+The follow-up secret is stored as an argon2 hash; 20 wrong secrets lock the code. Nothing here
+sees or stores an IP address.
 """
 
 from __future__ import annotations
 
-import copy
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service import forms as form_files
-from service.commands import attachments
+from service.commands import attachments, outcomes
 from service.commands.accounts import unit_by_code
 from service.commands.calendars import calendar_for
 from service.commands.cases import record_new_case, restore
 from service.commands.context import Actor, Services
 from service.commands.definitions import startable
 from service.commands.history import HistoryWriter
-from service.commands.identity import IDENTITY_FIELDS, IdentityVault
+from service.commands.identity import IdentityVault
+from service.commands.identity_policy import MODES, IdentityPolicy, intake_form, policy_of, split_identity
 from service.commands.passwords import hash_password, verify_password
 from service.commands.specs import compiled_for
-from service.commands.sync import deliver_buffered, deliver_or_buffer, write_back
-from service.engine import CaseRun, CaseStatus, utc_now
+from service.commands.sync import deliver_or_buffer
+from service.commands.tasks import complete_open
+from service.engine import CaseRun, CaseStatus, CompiledDefinition, utc_now
 from service.engine.compiler import steps
+from service.engine.properties import SHOWN_FIELDS, listed
 from service.errors import Conflict, Forbidden, InvalidInput, NotFound, TooManyRequests
 from service.store.models import (
     Attachment,
     Case,
     ConversationMessage,
     Definition,
-    HistoryEntry,
     OutboxItem,
     Reporter,
     Task,
 )
 
-MODES = ("anonim", "rahasia", "biasa")
 CHANNELS = ("online", "langsung", "telepon", "sms", "email", "kotak_saran", "surat", "media_sosial")
 PUBLIC_ACTOR = "publik"
 REPORTER_LANE = "Pelapor"
@@ -54,19 +57,8 @@ STATUS_TEXT = {
     CaseStatus.COMPLETED.value: "Penanganan laporan Anda telah selesai",
     CaseStatus.CANCELLED.value: "Laporan Anda tidak dilanjutkan",
 }
-IDENTITY_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {
-        "nama": {"type": "string", "minLength": 1, "maxLength": 200},
-        "nik": {"type": "string", "pattern": "^[0-9]{16}$"},
-        "alamat": {"type": "string", "maxLength": 500},
-        "telepon": {"type": "string", "pattern": "^(\\+62|0)[0-9]{8,13}$"},
-        "email": {"type": "string", "format": "email", "maxLength": 254},
-        "pekerjaan": {"type": "string", "maxLength": 200},
-    },
-    "required": ["nama"],
-    "additionalProperties": False,
-}
+#: the status of a completed case whose outcome the office published (shown with it, below the status)
+COMPLETED_WITH_OUTCOME = "Penanganan laporan Anda telah selesai. Hasilnya dapat Anda baca di bawah ini."
 
 
 @dataclass
@@ -93,29 +85,12 @@ def normalize_code(code: str) -> str:
     return "".join(ch for ch in code if ch.isdigit())
 
 
-def _intake_form(form: dict[str, Any] | None) -> dict[str, Any] | None:
-    """The start form without the identity fields, which travel separately and encrypted."""
-    if form is None:
-        return None
-    schema = copy.deepcopy(form["schema"])
-    for name in IDENTITY_FIELDS:
-        schema.get("properties", {}).pop(name, None)
-    schema["required"] = [name for name in schema.get("required", []) if name not in IDENTITY_FIELDS]
-    return {"schema": schema, "ui": form.get("ui", {})}
-
-
-def _check_identity(mode: str, identity: dict[str, Any] | None) -> dict[str, Any] | None:
-    filled = {k: v for k, v in (identity or {}).items() if v not in (None, "")}
-    if mode == "anonim":
-        if filled:
-            raise InvalidInput("An anonim report keeps no identity: leave identity empty",
-                               [{"field": "identity", "message": "must be empty for mode anonim"}])
-        return None
-    try:
-        form_files.validate_data({"schema": IDENTITY_SCHEMA}, filled)
-    except InvalidInput as exc:
-        raise InvalidInput(exc.message, [{**d, "field": f"identity.{d['field']}"} for d in exc.details]) from exc
-    return filled
+def _intake(definition: Definition, compiled: CompiledDefinition) -> tuple[IdentityPolicy, dict[str, Any] | None]:
+    """The SOP's identity policy and its intake form (the start form without the identity fields)."""
+    form_key = compiled.start_form_key
+    start_form = (definition.forms or {}).get(form_key) if form_key else None
+    policy = policy_of(compiled.outline.metadata, start_form)
+    return policy, intake_form(start_form, policy)
 
 
 def file_report(services: Services, report: PublicReport, registered_by: Actor | None = None) -> Receipt:
@@ -125,7 +100,6 @@ def file_report(services: Services, report: PublicReport, registered_by: Actor |
     if report.channel not in CHANNELS:
         raise InvalidInput(f"channel must be one of {', '.join(CHANNELS)}",
                            [{"field": "channel", "message": report.channel}])
-    identity = _check_identity(report.mode, report.identity)
     with services.db.transaction() as session:
         unit = unit_by_code(session, report.unit)
         if registered_by is not None and not registered_by.is_member(unit.id):
@@ -138,18 +112,19 @@ def file_report(services: Services, report: PublicReport, registered_by: Actor |
         start_lane = compiled.spec.start.outputs[0].lane if compiled.spec.start.outputs else None
         if start_lane != REPORTER_LANE:
             raise Forbidden(f"SOP '{definition.key}' does not take reports from the public")
-        form_key = compiled.start_form_key
-        intake = _intake_form((definition.forms or {}).get(form_key) if form_key else None)
-        form_files.validate_data(intake, report.data)
+        policy, intake = _intake(definition, compiled)
+        # identifying fields leave the case data here, before the case (state, history) exists
+        case_data, identity = split_identity(policy, report.mode, report.data, report.identity)
+        form_files.validate_data(intake, case_data)
         # evidence is written to disk once; the case keeps references, never the base64
-        prepared, files = attachments.store_files(services, intake, report.data)
+        prepared, files = attachments.store_files(services, intake, case_data)
         data = {**prepared, "mode_pelapor": report.mode, "saluran_pengaduan": report.channel}
         run = CaseRun.start(compiled, data, calendar_for(session, unit))
         actor_name = registered_by.username if registered_by else PUBLIC_ACTOR
         case = record_new_case(session, definition, run, actor_name,
                                started_by=registered_by.user_id if registered_by else None,
                                business_key=None, data=data)
-        session.add_all(_attachment_rows(case.id, None, files, registered_by.user_id if registered_by else None))
+        session.add_all(attachments.rows(case.id, None, files, registered_by.user_id if registered_by else None))
         code, secret = _unique_code(session), _digits(16)
         case.tracking_code = code
         case.business_key = code
@@ -163,13 +138,6 @@ def file_report(services: Services, report: PublicReport, registered_by: Actor |
         return Receipt(code, secret)
 
 
-def _attachment_rows(case_id: str, task_id: str | None, files: list[attachments.StoredFile],
-                     uploaded_by: int | None) -> list[Attachment]:
-    return [Attachment(id=f.id, case_id=case_id, task_id=task_id, field=f.field, filename=f.filename,
-                       content_type=f.content_type, size=f.size, sha256=f.sha256, uploaded_by=uploaded_by or None)
-            for f in files]
-
-
 @dataclass(frozen=True)
 class ReportingSop:
     """An SOP the public may file reports to: its start lane is the Pelapor's."""
@@ -179,6 +147,7 @@ class ReportingSop:
     definition_key: str
     title: str
     form: dict[str, Any] | None  # the intake form: the start form without the identity fields
+    policy: IdentityPolicy  # the modes it accepts, the identity fields it requires and its identifying fields
 
 
 def reporting_sops(services: Services) -> list[ReportingSop]:
@@ -194,10 +163,9 @@ def reporting_sops(services: Services) -> list[ReportingSop]:
             start_lane = compiled.spec.start.outputs[0].lane if compiled.spec.start.outputs else None
             if start_lane != REPORTER_LANE:
                 continue
-            form_key = compiled.start_form_key
+            policy, intake = _intake(definition, compiled)
             found.append(ReportingSop(definition.unit.code, definition.unit.name, definition.key,
-                                      definition.title or definition.key,
-                                      _intake_form((definition.forms or {}).get(form_key) if form_key else None)))
+                                      definition.title or definition.key, intake, policy))
     return sorted(found, key=lambda sop: (sop.unit_name, sop.title))
 
 
@@ -253,6 +221,8 @@ class FollowUp:
     messages: list[dict[str, Any]]
     tasks: list[ReporterTask]
     timezone: str = "Asia/Jakarta"  # the office's, for showing times
+    #: of a completed case: the last message the office published to the reporter (its answer or reason)
+    outcome: dict[str, Any] | None = None
 
 
 def follow_up(services: Services, code: str, secret: str) -> FollowUp:
@@ -268,24 +238,24 @@ def follow_up_case(services: Services, case_id: str) -> FollowUp:
                                 .order_by(Task.created_at)).all()
         thread = session.scalars(select(ConversationMessage).where(ConversationMessage.case_id == case.id)
                                  .order_by(ConversationMessage.id)).all()
-        notes = session.scalars(select(HistoryEntry).where(HistoryEntry.case_id == case.id,
-                                                           HistoryEntry.action == "notification")
-                                .order_by(HistoryEntry.id)).all()
+        published = [outcomes.office_message(entry) for entry in outcomes.notifications(session, case.id)]
         forms = case.definition.forms or {}
         step_props = _task_properties(case)
-        messages: list[dict[str, Any]] = [{"from": m.sender, "text": m.text, "at": m.created_at} for m in thread]
-        messages += [{"from": "kantor", "text": n.data.get("element_name") or n.data.get("message"), "at": n.at}
-                     for n in notes if "pelapor" in (n.data.get("message") or "")]
+        messages: list[dict[str, Any]] = [{"from": m.sender, "text": m.text, "at": m.created_at, "fields": []}
+                                          for m in thread]
+        messages += published
         messages.sort(key=lambda m: m["at"])
+        outcome = published[-1] if published and case.status == CaseStatus.COMPLETED.value else None
         tasks = [
             ReporterTask(t.id, t.name, forms.get(t.form_key) if t.form_key else None,
                          {k: case.data.get(k) for k in _shown_fields(step_props.get(t.element_id, {}))
                           if k in (case.data or {})})
             for t in ready if t.lane == REPORTER_LANE
         ]
-        return FollowUp(case.tracking_code or "", case.status, STATUS_TEXT[case.status], case.created_at,
+        return FollowUp(case.tracking_code or "", case.status,
+                        COMPLETED_WITH_OUTCOME if outcome else STATUS_TEXT[case.status], case.created_at,
                         case.updated_at, [t.name for t in ready if t.lane != REPORTER_LANE], messages, tasks,
-                        case.unit.timezone)
+                        case.unit.timezone, outcome)
 
 
 def _task_properties(case: Case) -> dict[str, dict[str, str]]:
@@ -294,7 +264,17 @@ def _task_properties(case: Case) -> dict[str, dict[str, str]]:
 
 def _shown_fields(properties: dict[str, str]) -> list[str]:
     """Case data a reporter's task shows them: the task's ``tampilkan`` property (comma-separated)."""
-    return [name.strip() for name in properties.get("tampilkan", "").split(",") if name.strip()]
+    return listed(properties, SHOWN_FIELDS)
+
+
+def reporter_attachment(services: Services, code: str, secret: str, attachment_id: str) -> tuple[Attachment, Path]:
+    """An attachment the holder of code + secret may download (published to them, or theirs); else 404."""
+    return outcomes.reporter_attachment(services, _verified_case(services, code, secret), attachment_id)
+
+
+def case_attachment(services: Services, case_id: str, attachment_id: str) -> tuple[Attachment, Path]:
+    """:func:`reporter_attachment` for a case id that :func:`verify` returned."""
+    return outcomes.reporter_attachment(services, case_id, attachment_id)
 
 
 def reporter_message(services: Services, code: str, secret: str, text: str) -> bool:
@@ -321,23 +301,11 @@ def reporter_complete(services: Services, code: str, secret: str, task_id: str, 
 
 
 def complete_case_task(services: Services, case_id: str, task_id: str, data: Any) -> None:
-    """:func:`reporter_complete` for a case id that :func:`verify` returned; files become attachments."""
+    """:func:`reporter_complete` for a case id that :func:`verify` returned (the one completion path)."""
     with services.db.transaction() as session:
         task = session.get(Task, task_id)
         if task is None or task.case_id != case_id or task.lane != REPORTER_LANE:
             raise NotFound(f"Task {task_id} is not a task of this report")
-        if task.status != "ready":
-            raise Conflict(f"Task {task_id} is already {task.status}")
         case = session.get(Case, case_id)
         assert case is not None
-        forms = case.definition.forms or {}
-        form = forms.get(task.form_key) if task.form_key else None
-        form_files.validate_data(form, data)
-        data, files = attachments.store_files(services, form, data)
-        session.add_all(_attachment_rows(case.id, task.id, files, None))
-        run = restore(services, session, case)
-        run.complete(task.id, data)
-        history = HistoryWriter(session, case.id, PUBLIC_ACTOR)
-        history.add("task_completed", {"name": task.name}, task_id=task.id, element_id=task.element_id)
-        deliver_buffered(session, case, run, history)
-        write_back(session, case, run, history, completed={task.id: None}, data_delta=data)
+        complete_open(services, session, case, task, data, PUBLIC_ACTOR, None)

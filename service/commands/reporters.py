@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from service.commands.access import full_view, visible
 from service.commands.context import Actor, Services
 from service.commands.history import HistoryWriter
 from service.commands.identity import IdentityVault
@@ -25,9 +26,7 @@ MIN_REASON = 10
 
 
 def _case_and_reporter(session: Session, actor: Actor, case_id: str) -> tuple[Case, Reporter]:
-    case = session.get(Case, case_id)
-    if case is None or not actor.is_member(case.unit_id):
-        raise NotFound(f"Case {case_id} does not exist or is not visible to you")
+    case = full_view(session, actor, case_id).case
     reporter = session.scalar(select(Reporter).where(Reporter.case_id == case.id))
     if reporter is None:
         raise NotFound(f"Case {case_id} was not filed as a report")
@@ -69,9 +68,10 @@ class ReporterSummary:
 def summary(services: Services, actor: Actor, case_id: str) -> ReporterSummary | None:
     """The reporter side of a case (None when the case was not filed as a report)."""
     with services.db.reading() as session:
-        case = session.get(Case, case_id)
-        if case is None or not actor.is_member(case.unit_id):
-            raise NotFound(f"Case {case_id} does not exist or is not visible to you")
+        found = visible(session, actor, case_id)
+        if not found.full:
+            return None
+        case = found.case
         reporter = session.scalar(select(Reporter).where(Reporter.case_id == case.id))
         if reporter is None:
             return None

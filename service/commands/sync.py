@@ -12,20 +12,54 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from service.commands import access, outcomes
 from service.commands.context import REPORTER_ROLE
 from service.commands.history import HistoryWriter
-from service.engine import CaseRun, CaseStatus, FiredTimer, HumanTask, TaskStatus, utc_now
-from service.store.models import BufferedMessage, Case, OutboxItem, Task, TaskCandidate
+from service.engine import CaseRun, CaseStatus, FiredTimer, HumanTask, Notification, TaskStatus, properties, utc_now
+from service.engine.compiler import CompiledDefinition
+from service.errors import InvalidInput
+from service.store.models import BufferedMessage, Case, OutboxItem, Reporter, Task, TaskCandidate, Unit
 
 
-def _new_task_row(case: Case, task: HumanTask) -> Task:
+def routed_unit(session: Session, case: Case, task: HumanTask, data: Mapping[str, Any]) -> int:
+    """The unit whose members get ``task``: the sub-unit named by its ``tujuan_unit`` field, else the case's.
+
+    The field's value must be the code of a sub-unit of the case's office; anything else is a 422
+    naming the field, and the command that produced it is rolled back.
+    """
+    field = task.properties.get(properties.ROUTE_FIELD)
+    if not field:
+        return case.unit_id
+    code = data.get(field)
+    unit_id = session.scalar(select(Unit.id).where(Unit.code == code, Unit.parent_id == case.unit_id)) \
+        if isinstance(code, str) and code else None
+    if unit_id is None:
+        raise InvalidInput(f"'{task.name}' goes to the sub-unit named in {field}, but {code!r} is not a sub-unit "
+                           f"of {case.unit.code}", [{"field": field, "message": "not a sub-unit of this office"}])
+    return unit_id
+
+
+def project_task(session: Session, case: Case, row: Task, task: HumanTask) -> None:
+    """The candidates of an open task row, and the case access its roles gain by holding it."""
+    row.candidates = [TaskCandidate(role=role, unit_id=row.unit_id) for role in task.roles]
+    shown = properties.listed(task.properties, properties.SHOWN_FIELDS)
+    access.grant(session, case.id, row.unit_id, task.roles, "task", fields=shown or None)
+
+
+def _new_task_row(session: Session, case: Case, task: HumanTask, data: Mapping[str, Any]) -> Task:
     row = Task(
         id=task.id, case_id=case.id, definition_key=case.definition.key, element_id=task.element_id,
-        name=task.name, lane=task.lane, unit_id=case.unit_id, form_key=task.form_key,
+        name=task.name, lane=task.lane, unit_id=routed_unit(session, case, task, data), form_key=task.form_key,
         status=TaskStatus.READY.value, due_at=task.due_at, created_at=utc_now(),
     )
-    row.candidates = [TaskCandidate(role=role, unit_id=case.unit_id) for role in task.roles]
+    project_task(session, case, row, task)
     return row
+
+
+def grant_supervisors(session: Session, case: Case, compiled: CompiledDefinition) -> None:
+    """The SOP's ``pengawas`` roles see every case of it."""
+    supervisors = properties.listed(compiled.outline.metadata, properties.SUPERVISORS)
+    access.grant(session, case.id, case.unit_id, supervisors, "pengawas")
 
 
 def deliver_buffered(session: Session, case: Case, run: CaseRun, history: HistoryWriter) -> None:
@@ -73,10 +107,36 @@ def record_fired_timers(case: Case, timers: list[FiredTimer], history: HistoryWr
         history.add("timer_fired", {"name": timer.name, "attached_to": timer.attached_to,
                                     "escalate_to": timer.escalate_to}, element_id=timer.element_id)
         if timer.escalate_to:
+            access.grant(session, case.id, case.unit_id, [timer.escalate_to], "escalation")
             session.add(OutboxItem(kind="escalation", case_id=case.id, unit_id=case.unit_id,
                                    recipient_role=timer.escalate_to,
                                    payload={"timer": timer.name, "element_id": timer.attached_to,
                                             "step": _step_name(session, case, timer.attached_to)}))
+
+
+def _notification_payload(session: Session, case: Case, note: Notification,
+                          data: Mapping[str, Any]) -> dict[str, Any]:
+    """History and outbox payload of a thrown message; for the reporter, its text and published fields."""
+    payload = {"message": note.name, "data": note.payload, "element_name": note.element_name,
+               "recipient": note.recipient}
+    if note.recipient == REPORTER_ROLE:
+        payload["text"] = outcomes.reporter_text(note.element_name)
+        payload["fields"] = outcomes.published_fields(session, case.id, case.definition.forms or {},
+                                                      note.published, data)
+    return payload
+
+
+def _ask_reporter(session: Session, case: Case, task: HumanTask, data: Mapping[str, Any]) -> None:
+    """Mail a public report's reporter (when they left an identity) that the office asks them something."""
+    identified = session.scalar(select(Reporter.id).where(Reporter.case_id == case.id,
+                                                          Reporter.identity_ciphertext.is_not(None)))
+    if identified is None:
+        return
+    fields = outcomes.published_fields(session, case.id, case.definition.forms or {},
+                                       properties.listed(task.properties, properties.SHOWN_FIELDS), data)
+    session.add(OutboxItem(kind="reporter_task", case_id=case.id, unit_id=case.unit_id, recipient_role=REPORTER_ROLE,
+                           payload={"step": task.name, "due_at": task.due_at.isoformat() if task.due_at else None,
+                                    "fields": fields}))
 
 
 def write_back(
@@ -93,6 +153,7 @@ def write_back(
     """
     completed = completed or {}
     now = utc_now()
+    data = {**(case.data or {}), **(data_delta or {})}
     ready = {task.id: task for task in run.ready_tasks()}
     open_rows = session.scalars(
         select(Task).where(Task.case_id == case.id, Task.status == TaskStatus.READY.value)
@@ -109,20 +170,23 @@ def write_back(
             row.status = TaskStatus.CANCELLED.value
             history.add("task_cancelled", {"name": row.name}, task_id=row.id, element_id=row.element_id)
     for task in ready.values():
-        session.add(_new_task_row(case, task))
+        new_row = _new_task_row(session, case, task, data)
+        session.add(new_row)
         if task.lane != REPORTER_ROLE and task.roles:
             due = task.due_at.isoformat() if task.due_at else None
-            session.add(OutboxItem(kind="task", case_id=case.id, unit_id=case.unit_id, recipient_role=task.roles[0],
+            session.add(OutboxItem(kind="task", case_id=case.id, unit_id=new_row.unit_id, recipient_role=task.roles[0],
                                    payload={"step": task.name, "due_at": due}))
+        elif task.lane == REPORTER_ROLE:
+            _ask_reporter(session, case, task, data)
         history.add("task_created", {"name": task.name, "lane": task.lane}, task_id=task.id,
                     element_id=task.element_id)
     for note in run.take_notifications():
-        payload = {"message": note.name, "data": note.payload, "element_name": note.element_name}
+        payload = _notification_payload(session, case, note, data)
         session.add(OutboxItem(kind="notification", case_id=case.id, unit_id=case.unit_id,
                                recipient_role=note.recipient, payload=payload))
         history.add("notification", payload, element_id=note.element_id)
     if data_delta:
-        case.data = {**(case.data or {}), **data_delta}
+        case.data = data
     case.state = run.dump()
     case.next_timer_at = run.next_timer_at()
     case.updated_at = now

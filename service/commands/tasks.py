@@ -6,7 +6,7 @@ restored to show a task list.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -16,6 +16,8 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from service import forms as form_files
+from service.commands import attachments
+from service.commands.access import Visible, visible
 from service.commands.cases import restore
 from service.commands.context import REPORTER_ROLE, Actor, Services
 from service.commands.history import HistoryWriter
@@ -136,19 +138,19 @@ def _filtered(actor: Actor, query: TaskQuery, now: datetime | None) -> Select[An
     return statement
 
 
-def _task_for(session: Session, actor: Actor, task_id: str) -> Task:
-    """The task if the actor may see it: 404 outside their units, 403 in their unit but not their lane."""
+def _task_for(session: Session, actor: Actor, task_id: str) -> tuple[Task, Visible]:
+    """The task and its case if the actor may see the case (else 404) and work the task's lane (else 403)."""
     task = session.get(Task, task_id)
-    if task is None or not actor.is_member(task.unit_id):
+    if task is None:
         raise NotFound(f"Task {task_id} does not exist or is not visible to you")
+    try:
+        found = visible(session, actor, task.case_id)
+    except NotFound:
+        raise NotFound(f"Task {task_id} does not exist or is not visible to you") from None
     roles = {candidate.role for candidate in task.candidates} or {task.lane or ""}
-    if actor.reporter_only(task.unit_id):
-        case = session.get(Case, task.case_id)
-        if case is None or not actor.sees_case(task.unit_id, case.started_by):
-            raise NotFound(f"Task {task_id} does not exist or is not visible to you")
     if not actor.may_work_as(task.unit_id, roles):
         raise Forbidden(f"Task {task_id} belongs to the lane {', '.join(sorted(roles))}, not one of your roles")
-    return task
+    return task, found
 
 
 @dataclass(frozen=True)
@@ -157,21 +159,21 @@ class TaskView:
     form: dict[str, Any] | None
     case_data: dict[str, Any]
     case_status: str
+    #: False when the actor sees only some fields of the case (need-to-know): no staff notes then
+    full_case: bool = True
 
 
 def get_task(services: Services, actor: Actor, task_id: str) -> TaskView:
     with services.db.reading() as session:
-        task = _task_for(session, actor, task_id)
-        case = session.get(Case, task.case_id)
-        assert case is not None
-        forms = case.definition.forms or {}
-        return TaskView(task, forms.get(task.form_key) if task.form_key else None, dict(case.data or {}),
-                        case.status)
+        task, found = _task_for(session, actor, task_id)
+        forms = found.case.definition.forms or {}
+        return TaskView(task, forms.get(task.form_key) if task.form_key else None, found.data(found.case.data),
+                        found.case.status, found.full)
 
 
 def claim(services: Services, actor: Actor, task_id: str) -> Task:
     with services.db.transaction() as session:
-        task = _task_for(session, actor, task_id)
+        task, _found = _task_for(session, actor, task_id)
         if task.status != TaskStatus.READY.value:
             raise Conflict(f"Task {task_id} is {task.status}")
         # A conditional UPDATE, not read-then-write: of two claims at the same moment one finds the
@@ -190,7 +192,7 @@ def claim(services: Services, actor: Actor, task_id: str) -> Task:
 
 def unclaim(services: Services, actor: Actor, task_id: str) -> Task:
     with services.db.transaction() as session:
-        task = _task_for(session, actor, task_id)
+        task, _found = _task_for(session, actor, task_id)
         if task.claimed_by not in (None, actor.user_id) and not actor.administers(task.unit_id):
             raise Conflict(f"Task {task_id} is claimed by someone else")
         task.claimed_by = None
@@ -199,32 +201,35 @@ def unclaim(services: Services, actor: Actor, task_id: str) -> Task:
         return task
 
 
-def complete(services: Services, actor: Actor, task_id: str, data: Any,
-             within: Callable[[Session, Task], None] | None = None) -> Case:
-    """Validate the form data, run the engine one step, write everything back in one transaction.
-
-    ``within`` runs in that transaction after the checks (the web adds the attachment rows there).
-    """
+def complete(services: Services, actor: Actor, task_id: str, data: Any) -> Case:
+    """Complete a task as staff (API and web alike): access and lane checks, then :func:`complete_open`."""
     with services.db.transaction() as session:
-        task = _task_for(session, actor, task_id)
-        if task.status != TaskStatus.READY.value:
-            raise Conflict(f"Task {task_id} is already {task.status}")
+        task, found = _task_for(session, actor, task_id)
         if task.claimed_by not in (None, actor.user_id):
             raise Conflict(f"Task {task_id} is claimed by someone else")
-        case = session.get(Case, task.case_id)
-        assert case is not None
-        if case.status != CaseStatus.RUNNING.value:
-            raise Conflict(f"Case {case.id} is {case.status}")
-        forms = case.definition.forms or {}
-        form_files.validate_data(forms.get(task.form_key) if task.form_key else None, data)
-        if within is not None:
-            within(session, task)
-        run = restore(services, session, case)
-        run.complete(task.id, data)
-        history = HistoryWriter(session, case.id, actor.username)
-        history.add("task_completed", {"name": task.name, "data": data}, task_id=task.id,
-                    element_id=task.element_id)
-        deliver_buffered(session, case, run, history)
-        write_back(session, case, run, history, completed={task.id: actor.user_id}, data_delta=data)
-        return case
+        return complete_open(services, session, found.case, task, data, actor.username, actor.user_id or None)
 
+
+def complete_open(services: Services, session: Session, case: Case, task: Task, data: Any, actor_name: str,
+                  user_id: int | None) -> Case:
+    """The one completion path (staff, web and reporter): validate the form data, store its files
+    outside the case state (hashed; the data keeps ``attachment:<id>`` references), run the engine
+    one step and write everything back in the caller's transaction.
+    """
+    if task.status != TaskStatus.READY.value:
+        raise Conflict(f"Task {task.id} is already {task.status}")
+    if case.status != CaseStatus.RUNNING.value:
+        raise Conflict(f"Case {case.id} is {case.status}")
+    forms = case.definition.forms or {}
+    form = forms.get(task.form_key) if task.form_key else None
+    form_files.validate_data(form, data)
+    prepared, files = attachments.store_files(services, form, data)
+    session.add_all(attachments.rows(case.id, task.id, files, user_id))
+    run = restore(services, session, case)
+    run.complete(task.id, prepared)
+    history = HistoryWriter(session, case.id, actor_name)
+    history.add("task_completed", {"name": task.name, "data": prepared}, task_id=task.id,
+                element_id=task.element_id)
+    deliver_buffered(session, case, run, history)
+    write_back(session, case, run, history, completed={task.id: user_id}, data_delta=prepared)
+    return case

@@ -17,7 +17,7 @@ from service.commands.context import Actor, Services
 from service.commands.history import HistoryWriter
 from service.commands.sync import deliver_buffered, record_fired_timers, write_back
 from service.engine import CaseStatus, utc_now
-from service.errors import Conflict
+from service.errors import Conflict, LimitExceeded
 from service.store.models import Case
 
 WORKER_ACTOR = "system:timer"
@@ -53,7 +53,8 @@ def fire_case_timers(services: Services, case_id: str, now: datetime, actor: str
 
     A failure (an expression that breaks, a bug) rolls the step back, then is counted on the case
     with a retry after :func:`backoff`; after :data:`MAX_TIMER_FAILURES` the case becomes an
-    incident (status ``error``) that an administrator can retry.
+    incident (status ``error``) that an administrator can retry. A :class:`LimitExceeded` (a loop
+    without end, a timer past its bounds) makes it an incident at once.
     """
     try:
         with services.db.transaction() as session:
@@ -86,7 +87,8 @@ def _count_failure(services: Services, case_id: str, now: datetime, error: Excep
         case = session.get(Case, case_id)
         if case is None:
             return
-        case.timer_failures += 1
+        # a limit (a runaway loop, a timer out of bounds) fails the same way every time: no retries
+        case.timer_failures = MAX_TIMER_FAILURES if isinstance(error, LimitExceeded) else case.timer_failures + 1
         case.last_error = f"{type(error).__name__}: {error}"[:2000]
         history = HistoryWriter(session, case.id, actor)
         if case.timer_failures >= MAX_TIMER_FAILURES:

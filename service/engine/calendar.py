@@ -9,6 +9,7 @@ compute the due instant and return the distance from *now* to it as ``PT<seconds
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -17,7 +18,8 @@ from zoneinfo import ZoneInfo
 
 import holidays
 
-from service.errors import ExpressionError
+from service.engine import limits
+from service.errors import InvalidInput, LimitExceeded
 
 OfficeHours = Mapping[int, tuple[time, time]]
 #: Monday (0) to Friday (4), 08:00–16:00 local time.
@@ -57,26 +59,31 @@ class WorkCalendar:
 
     def add_working_days(self, start: datetime, days: int) -> datetime:
         """Closing time of the ``days``-th working day after the day of ``start`` (local time)."""
-        if days < 0 or days > MAX_WORKING_DAYS:
-            raise ExpressionError(f"hari_kerja() takes 0 to {MAX_WORKING_DAYS} days, not {days}")
+        bound = limits.current().calendar_max_working_days
+        if days < 0 or days > bound:
+            raise LimitExceeded(f"hari_kerja() takes 0 to {bound} days, not {days}")
         local = start.astimezone(self.zone)
         if days == 0:
             return start
-        day = local.date()
-        for count, day in enumerate(self._working_days_after(local.date()), start=1):  # noqa: B007
+        for count, day in enumerate(self._working_days_after(local.date()), start=1):
             if count == days:
-                break
-        closing = self.hours[day.weekday()][1]
-        return datetime.combine(day, closing, tzinfo=self.zone).astimezone(UTC)
+                closing = self.hours[day.weekday()][1]
+                return datetime.combine(day, closing, tzinfo=self.zone).astimezone(UTC)
+        raise LimitExceeded(f"hari_kerja({days}): the unit's calendar has fewer working days in "
+                            f"{MAX_WORKING_DAYS} days")
 
     def add_working_hours(self, start: datetime, hours: float) -> datetime:
-        """The instant ``hours`` of office time after ``start``, skipping closed hours and days."""
-        if hours < 0 or hours > 24 * MAX_WORKING_DAYS:
-            raise ExpressionError(f"jam_kerja() takes a positive number of hours, not {hours}")
+        """The instant ``hours`` of office time after ``start``, skipping closed hours and days.
+
+        Walks at most ``timer_max_years`` of days, so an office open a few seconds a day cannot spin.
+        """
+        bound = limits.current()
+        if not math.isfinite(hours) or hours < 0 or hours > bound.calendar_max_working_hours:
+            raise LimitExceeded(f"jam_kerja() takes 0 to {bound.calendar_max_working_hours} hours, not {hours}")
         remaining = timedelta(hours=hours)
         cursor = start.astimezone(self.zone)
         day = cursor.date()
-        while True:
+        for _ in range(math.ceil(bound.timer_max_days) + 1):
             if self.is_working_day(day):
                 opens, closes = self.hours[day.weekday()]
                 window_start = max(cursor, datetime.combine(day, opens, tzinfo=self.zone))
@@ -86,8 +93,10 @@ class WorkCalendar:
                     if remaining <= available:
                         return (window_start + remaining).astimezone(UTC)
                     remaining -= available
-            day = next(iter(self._working_days_after(day)))
+            day += timedelta(days=1)
             cursor = datetime.combine(day, time(0, 0), tzinfo=self.zone)
+        raise LimitExceeded(f"jam_kerja({hours}) ends more than {bound.timer_max_years} years ahead with "
+                            "the unit's office hours")
 
     def working_seconds(self, start: datetime, end: datetime) -> float:
         """Office time between two instants (for SLA reports): the overlap with the open windows."""
@@ -107,10 +116,14 @@ class WorkCalendar:
     @classmethod
     def of(cls, timezone_name: str, hours: Mapping[str, Any] | None, closed_days: Iterable[date]) -> WorkCalendar:
         """A calendar from stored settings: ``hours`` maps weekday "0"–"6" to ["08:00", "16:00"]."""
-        office_hours = DEFAULT_HOURS if not hours else {
-            int(day): (time.fromisoformat(window[0]), time.fromisoformat(window[1]))
-            for day, window in hours.items()
-        }
+        office_hours: dict[int, tuple[time, time]] = dict(DEFAULT_HOURS) if not hours else {}
+        for day, window in (hours or {}).items():
+            try:  # hours stored before they were validated: an unreadable or empty window is a closed day
+                opens, closes = time.fromisoformat(window[0]), time.fromisoformat(window[1])
+                if opens < closes and 0 <= int(day) <= 6:
+                    office_hours[int(day)] = (opens, closes)
+            except (ValueError, TypeError, IndexError, KeyError):
+                continue
         return cls(timezone=timezone_name, hours=office_hours, closed_days=frozenset(closed_days))
 
     def timer_functions(self, now: Callable[[], datetime]) -> dict[str, Callable[..., Any]]:
@@ -128,3 +141,46 @@ class WorkCalendar:
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def _window_problem(weekday: int, opens: time, closes: time, minimum: int) -> str | None:
+    if not 0 <= weekday <= 6:
+        return "the weekday must be 0 (Monday) to 6 (Sunday)"
+    if any((t.second, t.microsecond, t.tzinfo) != (0, 0, None) for t in (opens, closes)):
+        return "times are whole minutes without a zone (HH:MM)"
+    if opens >= closes:
+        return "the opening must come before the closing"
+    if (closes.hour * 60 + closes.minute) - (opens.hour * 60 + opens.minute) < minimum:
+        return f"a working day is open at least {minimum} minutes"
+    return None
+
+
+def validate_hours(hours: Mapping[str, Any]) -> dict[str, list[str]]:
+    """Office hours as an administrator sets them: ``{"0": ["08:00", "16:00"], …}`` for up to seven
+    weekdays (0 = Monday), whole minutes, each window at least ``calendar_min_window_minutes`` long.
+
+    Returns them normalized; raises :class:`InvalidInput` naming the field (``hours.<day>``).
+    """
+    minimum = limits.current().calendar_min_window_minutes
+    if not isinstance(hours, Mapping) or len(hours) > 7:
+        raise InvalidInput("Office hours name at most seven weekdays",
+                           [{"field": "hours", "message": "at most 7 weekdays, 0 (Monday) to 6 (Sunday)"}])
+    checked: dict[str, list[str]] = {}
+    for day, window in hours.items():
+        field_name = f"hours.{str(day)[:20]}"
+        try:
+            weekday = int(day)
+            if not isinstance(window, list | tuple) or len(window) != 2:
+                raise ValueError("give the opening and the closing time")
+            opens, closes = (time.fromisoformat(str(value)[:20]) for value in window)
+        except (ValueError, TypeError) as exc:
+            raise InvalidInput('Hours look like {"0": ["08:00", "16:00"]}',
+                               [{"field": field_name, "message": str(exc)}]) from exc
+        problem = _window_problem(weekday, opens, closes, minimum)
+        if problem is None and str(weekday) in checked:
+            problem = "the same weekday is given twice"
+        if problem is not None:
+            raise InvalidInput(f"Office hours of weekday {str(day)[:20]}: {problem}",
+                               [{"field": field_name, "message": problem}])
+        checked[str(weekday)] = [opens.strftime("%H:%M"), closes.strftime("%H:%M")]
+    return checked

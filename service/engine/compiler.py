@@ -19,7 +19,8 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
-from service.engine.deploy_checks import NS, CheckContext, bpmn, camunda, check_elements, issue
+from service.engine.deploy_checks import NS, CheckContext, TextBounds, bpmn, camunda, check_elements, issue
+from service.engine.limits import Limits
 from service.engine.parser import AlurParser
 from service.engine.safe_xml import parse_xml
 from service.errors import InvalidDiagram
@@ -74,6 +75,9 @@ def outline(data: bytes) -> DiagramOutline:
             details or [{"line": root.sourceline, "message": "The file has no bpmn:process"}],
         )
     main = executable[0]
+    if not (main.get("id") or "").strip():
+        raise InvalidDiagram("The executable process has no id (the SOP's key)",
+                             [issue(main, "bpmn:process needs an id, e.g. id=\"pengaduan_langsung\"")])
     properties = main.xpath("./bpmn:extensionElements/camunda:properties/camunda:property", namespaces=NS)
     return DiagramOutline(
         key=main.get("id"),
@@ -143,14 +147,34 @@ def _translate(exc: Exception, root: etree._Element) -> InvalidDiagram:
     )
 
 
+def _check_size(root: etree._Element, limits: Limits) -> None:
+    """Refuse a diagram too big to parse quickly, before it waits for (and then holds) the parse lock."""
+    count = sum(1 for _ in root.iter())
+    if count > limits.diagram_max_elements:
+        raise InvalidDiagram(
+            f"The diagram has {count} XML elements; at most {limits.diagram_max_elements} are accepted",
+            [{"element_id": None, "line": None,
+              "message": f"{count} elements (BPMNDI included), more than {limits.diagram_max_elements}"}],
+        )
+
+
 def compile_definition(
     data: bytes,
     form_exists: Callable[[str], bool],
     dependencies: Iterable[bytes] = (),
+    *,
+    limits: Limits | None = None,
+    text_bounds: TextBounds | None = None,
 ) -> CompiledDefinition:
-    """Check and parse a diagram; ``dependencies`` are the deployed SOPs its call activities name."""
-    diagram = outline(data)
+    """Check and parse a diagram; ``dependencies`` are the deployed SOPs its call activities name.
+
+    At deploy the caller passes the ``limits`` (diagram size, literal timers and cardinalities) and
+    the ``text_bounds`` of the store; a stored revision is compiled without them.
+    """
     root = _root(data)
+    if limits is not None:
+        _check_size(root, limits)
+    diagram = outline(data)
     with _PARSE_LOCK:
         parser = AlurParser(validator=_schema_validator())
     try:
@@ -163,7 +187,8 @@ def compile_definition(
     known = set(diagram.process_ids)
     for dep_root in dependency_roots:
         known.update(p.get("id") for p in dep_root.xpath("//bpmn:process", namespaces=NS))
-    problems = check_elements(root, CheckContext(form_exists=form_exists, known_processes=known))
+    problems = check_elements(root, CheckContext(form_exists=form_exists, known_processes=known,
+                                                 limits=limits, text_bounds=text_bounds))
     if problems:
         raise InvalidDiagram(f"The diagram has {len(problems)} problem(s)", problems)
     try:

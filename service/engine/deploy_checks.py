@@ -7,13 +7,15 @@ its ``element_id`` and ``line``. A check is a function in :data:`ELEMENT_CHECKS`
 
 from __future__ import annotations
 
-from collections.abc import Callable, Container
+from collections.abc import Callable, Container, Iterator
 from dataclasses import dataclass
 
 from lxml import etree
 
-from service.engine import expressions
-from service.errors import ErrorDetail, ExpressionError
+from service.engine import expressions, properties
+from service.engine.limits import Limits, check_duration, check_instances
+from service.engine.script_engine import check_timer_text
+from service.errors import ErrorDetail, ExpressionError, LimitExceeded
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
@@ -29,11 +31,28 @@ def camunda(name: str) -> str:
 
 
 @dataclass(frozen=True)
+class TextBounds:
+    """The longest text the store keeps for each kind of string a diagram supplies (its columns)."""
+
+    key: int          # a process id: the definition key
+    element_id: int   # any element id (tasks, history)
+    name: int         # the name of a task or event, a process name (the SOP title)
+    role: int         # a lane, a candidate group, a role named in a property
+    form_key: int
+    message: int      # a message name
+    timer: int        # the timer text of a periodic SOP's start event (its schedule)
+
+
+@dataclass(frozen=True)
 class CheckContext:
-    """What element checks may consult: the forms and processes the diagram may refer to."""
+    """What element checks may consult: the forms and processes the diagram may refer to, and at
+    deploy the limits and the lengths the store can hold (both ``None`` for a stored revision, which
+    was accepted under the limits of its day: its run-time checks still apply)."""
 
     form_exists: Callable[[str], bool]
     known_processes: Container[str]
+    limits: Limits | None = None
+    text_bounds: TextBounds | None = None
 
 
 def _names_a_shape(element: etree._Element) -> bool:
@@ -55,7 +74,16 @@ def issue(element: etree._Element, message: str) -> ErrorDetail:
 def _expression_issue(element: etree._Element, text: str | None, what: str) -> list[ErrorDetail]:
     try:
         expressions.check(text)
-    except ExpressionError as exc:
+    except (ExpressionError, LimitExceeded) as exc:
+        return [issue(element, f"{what}: {exc.message}")]
+    return []
+
+
+def _literal_issue(element: etree._Element, what: str, check: Callable[[], object]) -> list[ErrorDetail]:
+    """Run a limit check on a value the diagram writes literally."""
+    try:
+        check()
+    except (ExpressionError, LimitExceeded) as exc:
         return [issue(element, f"{what}: {exc.message}")]
     return []
 
@@ -75,16 +103,41 @@ def _check_user_task(element: etree._Element, context: CheckContext) -> list[Err
     problems = _check_form_key(element, context)
     due = element.get(camunda("dueDate"))
     if due is not None:
-        problems += _expression_issue(element, due, "camunda:dueDate")
+        problems += _expression_issue(element, due, "camunda:dueDate") or _check_due_literal(element, due, context)
     return problems
+
+
+def _check_due_literal(element: etree._Element, due: str, context: CheckContext) -> list[ErrorDetail]:
+    text = due.strip()
+    if context.limits is None or not expressions.ISO_LITERAL.match(text):
+        return []  # an expression: bounded when it is evaluated
+    if text.upper().startswith("P"):
+        return _literal_issue(element, "camunda:dueDate", lambda: check_duration(text, "The dueDate"))
+    return _literal_issue(element, "camunda:dueDate", lambda: check_timer_text(text, "date"))
 
 
 def _check_condition(element: etree._Element, _context: CheckContext) -> list[ErrorDetail]:
     return _expression_issue(element, element.text, "Condition")
 
 
-def _check_timer(element: etree._Element, _context: CheckContext) -> list[ErrorDetail]:
-    return _expression_issue(element, element.text, "Timer")
+_TIMER_KINDS = {"timeDuration": "duration", "timeCycle": "cycle", "timeDate": "date"}
+
+
+def _check_timer(element: etree._Element, context: CheckContext) -> list[ErrorDetail]:
+    problems = _expression_issue(element, element.text, "Timer")
+    text = (element.text or "").strip()
+    if problems or context.limits is None or not expressions.ISO_LITERAL.match(text):
+        return problems
+    kind = _TIMER_KINDS[etree.QName(element).localname]
+    return _literal_issue(element, "Timer", lambda: check_timer_text(text, kind))
+
+
+def _check_cardinality(element: etree._Element, context: CheckContext) -> list[ErrorDetail]:
+    problems = _expression_issue(element, element.text, "loopCardinality")
+    text = (element.text or "").strip()
+    if problems or context.limits is None or not text.isdigit():
+        return problems
+    return _literal_issue(element, "loopCardinality", lambda: check_instances(int(text)))
 
 
 def _check_call_activity(element: etree._Element, context: CheckContext) -> list[ErrorDetail]:
@@ -116,6 +169,8 @@ ELEMENT_CHECKS: dict[str, Callable[[etree._Element, CheckContext], list[ErrorDet
     bpmn("conditionExpression"): _check_condition,
     bpmn("completionCondition"): _check_condition,
     bpmn("loopCondition"): _check_condition,
+    bpmn("condition"): _check_condition,  # of a conditional event
+    bpmn("loopCardinality"): _check_cardinality,
     bpmn("timeDuration"): _check_timer,
     bpmn("timeDate"): _check_timer,
     bpmn("timeCycle"): _check_timer,
@@ -128,4 +183,47 @@ def check_elements(root: etree._Element, context: CheckContext) -> list[ErrorDet
     problems: list[ErrorDetail] = []
     for element in root.iter(*ELEMENT_CHECKS):
         problems += ELEMENT_CHECKS[element.tag](element, context)
+    if context.text_bounds is not None:
+        problems += check_text_lengths(root, context.text_bounds)
     return problems
+
+
+# --- lengths the store can hold ------------------------------------------------------------------------
+
+#: Properties whose entries are role names (stored next to tasks, access rules and mail).
+_ROLE_PROPERTIES = (properties.ESCALATE_TO, properties.RECIPIENT, properties.SUPERVISORS,
+                    properties.IDENTITY_REVEALERS)
+
+
+def _stored_texts(root: etree._Element, bounds: TextBounds) -> Iterator[tuple[etree._Element, str, str, int]]:
+    """(element, what, text, longest) for each string of the diagram that the store keeps."""
+    for element in root.iter(f"{{{BPMN_NS}}}*"):
+        local = etree.QName(element).localname
+        if element.get("id"):
+            yield element, "id", element.get("id", ""), bounds.element_id
+        if local == "process" and element.get("id"):
+            yield element, "process id", element.get("id", ""), bounds.key
+        name = element.get("name")
+        if name:
+            longest = {"lane": bounds.role, "message": bounds.message}.get(local, bounds.name)
+            yield element, f"{local} name", name, longest
+        for group in (element.get(camunda("candidateGroups")) or "").split(","):
+            yield element, "camunda:candidateGroups entry", group.strip(), bounds.role
+        if element.get(camunda("formKey")):
+            yield element, "camunda:formKey", element.get(camunda("formKey"), ""), bounds.form_key
+        if local == "startEvent":
+            for text in element.xpath("./bpmn:timerEventDefinition/*/text()", namespaces=NS):
+                yield element, "timer of a periodic start", str(text).strip(), bounds.timer
+    for prop in root.iter(camunda("property")):
+        if prop.get("name") in _ROLE_PROPERTIES:
+            for role in properties.listed({"p": prop.get("value") or ""}, "p"):
+                yield prop, f"role in property {prop.get('name')}", role, bounds.role
+
+
+def check_text_lengths(root: etree._Element, bounds: TextBounds) -> list[ErrorDetail]:
+    """Strings longer than their column: refused at deploy, not failing at every start (PostgreSQL)."""
+    return [
+        issue(element, f"The {what} is {len(text)} characters long; at most {longest} are kept: "
+                       f"{text[:40]!r}…")
+        for element, what, text, longest in _stored_texts(root, bounds) if len(text) > longest
+    ]

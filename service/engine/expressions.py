@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from simpleeval import EvalWithCompoundTypes, InvalidExpression
+from simpleeval import DEFAULT_OPERATORS, EvalWithCompoundTypes, InvalidExpression
 
-from service.errors import ExpressionError
+from service.engine import limits
+from service.errors import ExpressionError, LimitExceeded
 
 MAX_EXPRESSION_LENGTH = 2000
 MAX_NODES = 200
@@ -97,6 +98,10 @@ def check(text: str | None, allowed_functions: tuple[str, ...] = ()) -> str:
             raise ExpressionError(f"{_describe(node)} is not allowed in expression {source!r}")
         if isinstance(node, ast.Name) and node.id.startswith("_"):
             raise ExpressionError(f"Names starting with '_' are not allowed: {node.id}")
+        if isinstance(node, ast.Constant) and isinstance(node.value, int) and \
+                node.value.bit_length() > limits.current().expression_max_int_bits:
+            raise LimitExceeded(f"An integer in expression {source[:80]!r} has more than "
+                                f"{limits.current().expression_max_int_digits} digits")
         if isinstance(node, ast.Call) and not (
             isinstance(node.func, ast.Name) and node.func.id in callable_names and not node.keywords
         ):
@@ -121,16 +126,147 @@ def evaluate(
     names: Mapping[str, Any],
     functions: Mapping[str, Callable[..., Any]] | None = None,
 ) -> Any:
-    """Evaluate an expression over ``names`` (the case data) with the allowed functions."""
+    """Evaluate an expression over ``names`` (the case data) with the allowed functions.
+
+    What the expression builds is bounded by :mod:`service.engine.limits` (string and rendered size,
+    items, integer digits): a bomb stops with :class:`LimitExceeded` before it takes the memory.
+    """
     source = check(text, tuple(functions or ()))
     if ISO_LITERAL.match(source):
         return source
-    evaluator = EvalWithCompoundTypes(
-        names=dict(names), functions={**BASE_FUNCTIONS, **(functions or {})}
-    )
+    evaluator = _BoundedEval(dict(names), {**BASE_FUNCTIONS, **(functions or {})})
     try:
         return evaluator.eval(source)
+    except LimitExceeded as exc:
+        raise LimitExceeded(f"Expression {source!r} stopped: {exc.message}") from exc
     except InvalidExpression as exc:
         raise ExpressionError(f"Expression {source!r} failed: {exc}") from exc
-    except (ArithmeticError, TypeError, ValueError, KeyError, IndexError) as exc:
+    except (ArithmeticError, TypeError, ValueError, KeyError, IndexError, RecursionError) as exc:
         raise ExpressionError(f"Expression {source!r} failed: {type(exc).__name__}: {exc}") from exc
+
+
+# --- bounds on what an expression builds -----------------------------------------------------------------
+
+#: Functions whose result is as big as the text of their argument: the argument is measured first.
+_RENDERING = frozenset({"str", "lower"})
+#: A %-conversion: mapping key, flags, width, precision, length modifier, type.
+_CONVERSION = re.compile(r"%(?:\([^)]*\))?[#0 +\-]*(\*|\d+)?(?:\.(\*|\d*))?[hlL]?(.)", re.DOTALL)
+#: Characters a %-conversion may add besides its width and precision (a float's integer part).
+_CONVERSION_SLACK = 330
+
+
+def _check_int(value: int) -> None:
+    bound = limits.current()
+    if value.bit_length() > bound.expression_max_int_bits:
+        raise LimitExceeded(f"an integer has more than {bound.expression_max_int_digits} digits")
+
+
+def size_of(value: Any, ceiling: int) -> int:
+    """The rendered size of ``value``: characters of its strings, digits of its integers, one per item.
+
+    Shared references count each time (``str`` renders them each time); the walk stops past ``ceiling``.
+    """
+    total = 0
+    pending: list[Iterator[Any]] = [iter((value,))]
+    while pending and total <= ceiling:
+        item = next(pending[-1], _DONE)
+        if item is _DONE:
+            pending.pop()
+        elif isinstance(item, str | bytes):
+            total += len(item) + 2
+        elif isinstance(item, int):
+            total += item.bit_length() // 3 + 1
+        elif isinstance(item, Mapping):
+            total += 2 + 2 * len(item)
+            pending.append(iter(item.keys()))
+            pending.append(iter(item.values()))
+        elif isinstance(item, list | tuple | set | frozenset):
+            total += 2 + len(item)
+            pending.append(iter(item))
+        else:
+            total += 1
+    return total
+
+
+_DONE = object()
+
+
+def _check_size(value: Any, what: str = "a value") -> Any:
+    bound = limits.current()
+    if isinstance(value, int) and not isinstance(value, bool):
+        _check_int(value)
+    elif isinstance(value, list | tuple | set | frozenset | dict) and len(value) > bound.expression_max_items:
+        raise LimitExceeded(f"{what} has more than {bound.expression_max_items} items")
+    elif size_of(value, bound.expression_max_chars) > bound.expression_max_chars:
+        raise LimitExceeded(f"{what} is longer than {bound.expression_max_chars} characters")
+    return value
+
+
+def _bounded_mult(left: Any, right: Any) -> Any:
+    bound = limits.current()
+    for sequence, times in ((left, right), (right, left)):
+        if isinstance(times, int) and isinstance(sequence, str | list | tuple):
+            count = max(times, 0)
+            if isinstance(sequence, str) and len(sequence) * count > bound.expression_max_chars:
+                raise LimitExceeded(f"a repeated string would be longer than {bound.expression_max_chars} "
+                                    "characters")
+            if not isinstance(sequence, str) and len(sequence) * count > bound.expression_max_items:
+                raise LimitExceeded(f"a repeated sequence would have more than {bound.expression_max_items} items")
+            if size_of(sequence, bound.expression_max_chars) * count > bound.expression_max_chars:
+                raise LimitExceeded(f"a repeated sequence would be longer than {bound.expression_max_chars} "
+                                    "characters")
+    if isinstance(left, int) and isinstance(right, int) and \
+            left.bit_length() + right.bit_length() > bound.expression_max_int_bits + 1:
+        raise LimitExceeded(f"a product would have more than {bound.expression_max_int_digits} digits")
+    return _check_size(left * right, "a product")
+
+
+def _bounded_add(left: Any, right: Any) -> Any:
+    bound = limits.current()
+    if isinstance(left, str | list | tuple) and isinstance(right, str | list | tuple) and \
+            len(left) + len(right) > bound.expression_max_chars:
+        raise LimitExceeded(f"a sum would be longer than {bound.expression_max_chars} characters")
+    return _check_size(left + right, "a sum")
+
+
+def _bounded_mod(left: Any, right: Any) -> Any:
+    """``%``: on text, the conversions' widths and precisions and the arguments are measured first."""
+    if not isinstance(left, str):
+        return _check_size(left % right, "a remainder")
+    bound = limits.current()
+    conversions = list(_CONVERSION.finditer(left))
+    if any("*" in (match.group(1) or "") + (match.group(2) or "") for match in conversions):
+        raise LimitExceeded("a %-format may not take its width or precision from an argument (*)")
+    widths = sum(int(match.group(1) or 0) + int(match.group(2) or 0) for match in conversions)
+    arguments = size_of(right, bound.expression_max_chars)
+    estimate = len(left) + widths + len(conversions) * (arguments + _CONVERSION_SLACK)
+    if estimate > bound.expression_max_chars:
+        raise LimitExceeded(f"a %-format could be longer than {bound.expression_max_chars} characters")
+    return _check_size(left % right, "a %-format")
+
+
+def _bounded_function(name: str, function: Callable[..., Any]) -> Callable[..., Any]:
+    def call(*args: Any) -> Any:
+        if name in _RENDERING:
+            for argument in args:
+                _check_size(argument, f"the argument of {name}()")
+        return _check_size(function(*args), f"the result of {name}()")
+
+    return call
+
+
+class _BoundedEval(EvalWithCompoundTypes):
+    """simpleeval with every growing operation bounded: ``*``, ``+``, ``%``, calls and literals."""
+
+    _BUILDERS = (ast.List, ast.Tuple, ast.Dict, ast.Set)
+
+    def __init__(self, names: dict[str, Any], functions: Mapping[str, Callable[..., Any]]) -> None:
+        operators = {**DEFAULT_OPERATORS, ast.Mult: _bounded_mult, ast.Add: _bounded_add, ast.Mod: _bounded_mod}
+        super().__init__(operators=operators, names=names,
+                         functions={name: _bounded_function(name, fn) for name, fn in functions.items()})
+
+    def _eval(self, node: ast.AST) -> Any:
+        result = super()._eval(node)
+        if isinstance(node, self._BUILDERS):
+            _check_size(result, "a literal")
+        return result

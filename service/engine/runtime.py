@@ -9,7 +9,7 @@ keeping the element id.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -23,13 +23,15 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundExcepti
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
-from service.engine import expressions
+from service.engine import expressions, limits
+from service.engine.budget import StepBudget
 from service.engine.calendar import WorkCalendar, utc_now
 from service.engine.compiler import CompiledDefinition
+from service.engine.properties import RECIPIENT, SHOWN_FIELDS, listed
 from service.engine.script_engine import safe_script_engine
 from service.engine.serialization import dump_state, load_state
 from service.engine.states import TaskStatus
-from service.errors import Conflict, ExpressionError, InvalidInput, NotFound
+from service.errors import Conflict, ExpressionError, InvalidInput, LimitExceeded, NotFound, ServiceError
 
 _DUE_KEY = "alur_due_at"
 
@@ -74,6 +76,8 @@ class Notification:
     #: the role the message is for: the throwing event's ``penerima`` property, else the reporter
     #: for messages named ``…pelapor…``, else nobody in particular
     recipient: str | None = None
+    #: the case fields the event publishes to its recipient (its ``tampilkan`` property), in order
+    published: tuple[str, ...] = ()
 
 
 def _timer_due(task: Task) -> datetime | None:
@@ -100,9 +104,11 @@ def _element_id(task: Task) -> str:
 def _translate(exc: SpiffWorkflowException) -> InvalidInput:
     task = getattr(exc, "task", None)
     element = _element_id(task) if task is not None else getattr(exc, "id", None)
-    cause = getattr(exc, "exception", None)
-    message = cause.message if isinstance(cause, ExpressionError) else str(exc)
-    return ExpressionError(
+    # SpiffWorkflow keeps no reference to the error it wraps: it is the exception's cause or context
+    cause = getattr(exc, "exception", None) or exc.__cause__ or exc.__context__
+    message = cause.message if isinstance(cause, ServiceError) else str(exc)
+    kind = LimitExceeded if isinstance(cause, LimitExceeded) else ExpressionError
+    return kind(
         f"The process failed at element {element}: {message}",
         [{"element_id": element, "message": message}],
     )
@@ -116,7 +122,7 @@ class CaseRun:
         self.calendar = calendar
         self.now = now
         self.functions = calendar.timer_functions(now)
-        self._thrown_by: dict[str, tuple[str | None, str | None, str | None]] = {}
+        self._thrown_by: dict[str, list[Notification]] = {}  # message name → its throwers, in throw order
         workflow.script_engine = safe_script_engine(self.functions)
 
     @classmethod
@@ -153,22 +159,36 @@ class CaseRun:
     def completed(self) -> bool:
         return bool(self.workflow.is_completed())
 
-    def _advance(self) -> None:
+    def _advance(self, budget: StepBudget | None = None) -> None:
+        """Run the engine until it rests; at most ``engine_max_steps`` tasks (:class:`StepBudget`)."""
+        steps = budget or StepBudget()
+
+        def did_complete(task: Task) -> None:
+            steps(task)
+            self._note_thrown(task)
+
         try:
-            self.workflow.do_engine_steps(did_complete_task=self._note_thrown)
+            self.workflow.do_engine_steps(did_complete_task=did_complete)
             self.workflow.refresh_waiting_tasks()
-            self.workflow.do_engine_steps(did_complete_task=self._note_thrown)
+            self.workflow.do_engine_steps(did_complete_task=did_complete)
         except SpiffWorkflowException as exc:
             raise _translate(exc) from exc
+        steps.check_all(self.workflow.get_tasks(state=TaskState.READY | TaskState.WAITING))
 
     def _note_thrown(self, task: Task) -> None:
-        """Remember the element that threw each outgoing message (the reporter sees its name)."""
+        """Remember the element that threw each outgoing message: its name, recipient and published fields.
+
+        Intermediate throw events and message end events alike (SpiffWorkflow throws from both).
+        """
         definition = getattr(task.task_spec, "event_definition", None)
         if isinstance(definition, MessageEventDefinition) and not isinstance(task.task_spec, CatchingEvent):
-            recipient = (getattr(task.task_spec, "extensions", {}) or {}).get("penerima")
+            extensions: Mapping[str, str] = getattr(task.task_spec, "extensions", {}) or {}
+            recipient = extensions.get(RECIPIENT)
             if recipient is None and "pelapor" in definition.name:
                 recipient = "Pelapor"
-            self._thrown_by[definition.name] = (_element_id(task), task.task_spec.bpmn_name, recipient)
+            self._thrown_by.setdefault(definition.name, []).append(Notification(
+                definition.name, None, _element_id(task), task.task_spec.bpmn_name, recipient,
+                tuple(listed(extensions, SHOWN_FIELDS))))
 
     # --- human tasks -------------------------------------------------------------------------
     def _ready_user_tasks(self) -> Iterator[Task]:
@@ -209,13 +229,20 @@ class CaseRun:
         return min(dues) if dues else None
 
     def _evaluate_instant(self, task: Task, expression: str) -> datetime:
-        value = expressions.evaluate(expression, task.data, self.functions)
-        text = str(value)
-        if text.startswith("P"):
-            return self.now() + TimerEventDefinition.get_timedelta_from_start(
-                TimerEventDefinition.parse_iso_duration(text)
-            )
-        return TimerEventDefinition.get_datetime(text)
+        """A ``camunda:dueDate``: a bounded duration from now, or an instant; errors name the task."""
+        try:
+            text = str(expressions.evaluate(expression, task.data, self.functions)).strip()
+            if text.upper().startswith("P"):
+                return self.now() + limits.check_duration(text, "The dueDate")
+            try:
+                return TimerEventDefinition.get_datetime(text)
+            except (ValueError, OverflowError) as exc:
+                raise ExpressionError(f"The dueDate {text[:80]!r} is neither an ISO 8601 duration nor a date "
+                                      "and time") from exc
+        except (ExpressionError, LimitExceeded) as exc:
+            element = _element_id(task)
+            raise type(exc)(f"The dueDate of {element} is not usable: {exc.message}",
+                            [{"element_id": element, "message": exc.message}]) from exc
 
     def _find_task(self, task_id: str) -> Task:
         try:
@@ -260,10 +287,11 @@ class CaseRun:
         notes = []
         for event in self.workflow.get_events():
             if isinstance(event.event_definition, MessageEventDefinition):
-                element_id, element_name, recipient = self._thrown_by.get(event.event_definition.name,
-                                                                          (None, None, None))
-                notes.append(Notification(event.event_definition.name, (event.payload or {}).get("payload"),
-                                          element_id, element_name, recipient))
+                name = event.event_definition.name
+                throwers = self._thrown_by.get(name)
+                thrower = throwers.pop(0) if throwers else None
+                payload = (event.payload or {}).get("payload")
+                notes.append(Notification(name, payload) if thrower is None else replace(thrower, payload=payload))
         self._thrown_by.clear()
         return notes
 

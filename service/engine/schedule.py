@@ -7,12 +7,12 @@ three times from a date, a plain ISO date once, a duration once after deployment
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
-from service.engine import expressions
-from service.errors import ExpressionError
+from service.engine import expressions, limits
+from service.errors import ExpressionError, LimitExceeded
 
 
 def _period(text: str) -> str:
@@ -23,9 +23,11 @@ def first_run(expression: str, now: datetime) -> datetime | None:
     source = expressions.check(expression)
     try:
         if source.upper().startswith("R"):
+            limits.check_cycle(source)
             cycles, start, _ = TimerEventDefinition.parse_iso_recurring_interval(source)
             return None if cycles == 0 else start
         if source.upper().startswith("P"):
+            limits.check_duration(source)
             return now + TimerEventDefinition.get_timedelta_from_start(
                 TimerEventDefinition.parse_iso_duration(source), now)
         return TimerEventDefinition.get_datetime(source)
@@ -41,5 +43,12 @@ def next_run(expression: str, previous: datetime, runs_done: int) -> datetime | 
     cycles = source.split("/")[0][1:]
     if cycles and runs_done >= int(cycles):
         return None
+    # A schedule stored before the limits (deploy refuses these now) runs at most once per minimum
+    # period, and never adds up a huge duration month by month.
+    minimum = timedelta(seconds=limits.current().timer_min_cycle_seconds)
+    try:
+        limits.check_duration(_period(source))
+    except LimitExceeded:
+        return None
     period = TimerEventDefinition.parse_iso_duration(_period(source))
-    return previous + TimerEventDefinition.get_timedelta_from_start(period, previous)
+    return previous + max(TimerEventDefinition.get_timedelta_from_start(period, previous), minimum)

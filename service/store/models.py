@@ -36,6 +36,8 @@ class Unit(Base):
     timezone: Mapped[str] = mapped_column(String(64), default="Asia/Jakarta")
     #: weekday "0" (Monday) … "6" → ["08:00", "16:00"]; null means Monday–Friday 08:00–16:00
     working_hours: Mapped[dict[str, Any] | None] = mapped_column()
+    #: a sub-unit (bidang, unit kerja, inspektorat pembantu) belongs to an office; tasks can be routed to it
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
 
 
@@ -61,9 +63,13 @@ class User(Base):
     email: Mapped[str | None] = mapped_column(String(254))
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    #: consecutive wrong passwords at the web sign-in; reset by a successful sign-in or a lock
+    #: consecutive wrong passwords (web and API sign-in); reset by a right one or an admin unlock
     failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: no sign-in attempt is heard before this instant (the growing delay of :mod:`service.commands.signin`)
     locked_until: Mapped[datetime | None] = mapped_column()
+    #: carried by every API token and web session; raised by disable, password change/reset and sign-out,
+    #: which ends every token and session issued before
+    credential_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
     memberships: Mapped[list[Membership]] = relationship(back_populates="user", lazy="selectin")
 
@@ -79,6 +85,30 @@ class Membership(Base):
     role: Mapped[str] = mapped_column(String(100))
     user: Mapped[User] = relationship(back_populates="memberships")
     unit: Mapped[Unit] = relationship(lazy="joined")
+
+
+class UserEvent(Base):
+    """Append-only account history: created, disabled, enabled, password changed or reset, unlocked,
+    locked by wrong passwords, signed out. ``actor`` is the username who did it (``system:cli``)."""
+
+    __tablename__ = "user_events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    actor: Mapped[str | None] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(50))
+    at: Mapped[datetime] = mapped_column(default=utc_now)
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class SigninClient(Base):
+    """Wrong passwords per client (a keyed hash of its address, never the address), for the sign-in
+    throttle. A row is deleted once its client has been quiet for the throttle's memory."""
+
+    __tablename__ = "signin_clients"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure_at: Mapped[datetime] = mapped_column(index=True)
+    blocked_until: Mapped[datetime | None] = mapped_column()
 
 
 class Definition(Base):
@@ -180,6 +210,24 @@ class TaskCandidate(Base):
     role: Mapped[str] = mapped_column(String(100), primary_key=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
     task: Mapped[Task] = relationship(back_populates="candidates")
+
+
+class CaseAccess(Base):
+    """A (unit, role) with business in a case: it holds or held a task of it, received an escalation
+    of it, or supervises the SOP (``pengawas``). Read by :mod:`service.commands.access` only.
+
+    ``fields`` null: the role sees the whole case; a list: only these case fields (need-to-know, from
+    the ``tampilkan`` property of the task that gave the access).
+    """
+
+    __tablename__ = "case_access"
+    __table_args__ = (Index("ix_case_access_unit_role", "unit_id", "role", "case_id"),)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), primary_key=True)
+    role: Mapped[str] = mapped_column(String(100), primary_key=True)
+    fields: Mapped[list[Any] | None] = mapped_column()
+    source: Mapped[str] = mapped_column(String(20))
+    granted_at: Mapped[datetime] = mapped_column(default=utc_now)
 
 
 class Schedule(Base):

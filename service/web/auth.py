@@ -1,4 +1,4 @@
-"""Sign in, sign out and the language switch."""
+"""Sign in, sign out, one's own password, and the language switch."""
 
 from __future__ import annotations
 
@@ -6,12 +6,49 @@ from flask import redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
-from service.commands.signin import AccountLocked, sign_in
-from service.errors import Unauthorized
-from service.web.helpers import SESSION_USER, current_actor, safe_next, services, web_blueprint
+from service.commands import users
+from service.commands.context import Actor
+from service.commands.signin import SignInThrottled, client_key, sign_in
+from service.errors import InvalidInput, Unauthorized
+from service.web.helpers import (
+    SESSION_USER,
+    SESSION_VERSION,
+    actor,
+    current_actor,
+    login_required,
+    safe_next,
+    services,
+    web_blueprint,
+)
 
 blp = web_blueprint("web_auth", __name__)
 LANGUAGES = ("id", "en")
+
+
+def _client() -> str:
+    return client_key(services().settings.secret_key, request.remote_addr)
+
+
+def _wait(seconds: int) -> str:
+    """A throttle's wait for people: '8 detik', '15 menit'."""
+    if seconds < 60:
+        return _("%(n)d seconds", n=seconds)
+    return _("%(n)d minutes", n=-(-seconds // 60))
+
+
+def _throttled_message(error: SignInThrottled) -> str:
+    return _("Too many wrong passwords. Sign-in is locked for now; try again in %(wait)s.",
+             wait=_wait(error.retry_after))
+
+
+def _start_session(signed_in: Actor) -> None:
+    language = session.get("lang")
+    session.clear()  # a fresh session (and CSRF token) for the signed-in user
+    session[SESSION_USER] = signed_in.user_id
+    session[SESSION_VERSION] = signed_in.credential_version
+    if language:
+        session["lang"] = language
+    session.permanent = True
 
 
 @blp.get("/login")
@@ -26,31 +63,61 @@ def login_post() -> ResponseReturnValue:
     username = request.form.get("username", "").strip()[:100]
     password = request.form.get("password", "")[:500]
     target = safe_next(request.form.get("next"), url_for("web_tasks.task_list"))
+    headers: dict[str, str] = {}
     try:
-        actor = sign_in(services(), username, password)
-    except AccountLocked:
-        error, status = _("Too many wrong passwords. This account is locked for 15 minutes."), 429
+        signed_in = sign_in(services(), username, password, _client())
+    except SignInThrottled as exc:
+        error, status, headers = _throttled_message(exc), 429, {"Retry-After": str(exc.retry_after)}
     except Unauthorized:
         error, status = _("Wrong username or password."), 401
     else:
-        language = session.get("lang")
-        session.clear()  # a fresh session (and CSRF token) for the signed-in user
-        session[SESSION_USER] = actor.user_id
-        if language:
-            session["lang"] = language
-        session.permanent = True
+        _start_session(signed_in)
         return redirect(target)
     return render_template("web/login.html", next=request.form.get("next", ""), error=error,
-                           username=username), status
+                           username=username), status, headers
 
 
 @blp.post("/logout")
 def logout() -> ResponseReturnValue:
+    """Ends every session and API token of the user, not only this browser's."""
+    signed_in = current_actor()
+    if signed_in is not None:
+        users.sign_out(services(), signed_in)
     language = session.get("lang")
     session.clear()
     if language:
         session["lang"] = language
     return redirect(url_for("web_auth.login"))
+
+
+@blp.get("/akun/sandi")
+@login_required
+def password() -> ResponseReturnValue:
+    return render_template("web/password.html", error=None, done=False)
+
+
+@blp.post("/akun/sandi")
+@login_required
+def password_post() -> ResponseReturnValue:
+    old = request.form.get("old_password", "")[:500]
+    new = request.form.get("new_password", "")[:501]  # one over the limit, so it is refused, not cut
+    headers: dict[str, str] = {}
+    if new != request.form.get("confirm_password", "")[:501]:
+        error, status = _("The new password and its confirmation differ."), 422
+    else:
+        try:
+            renewed = users.change_own_password(services(), actor(), old, new, _client())
+        except SignInThrottled as exc:
+            error, status, headers = _throttled_message(exc), 429, {"Retry-After": str(exc.retry_after)}
+        except InvalidInput as exc:
+            fields = {detail.get("field") for detail in exc.details}
+            error = (_("The old password is wrong.") if "old_password" in fields
+                     else _("The new password needs 8 to 500 characters."))
+            status = 422
+        else:
+            _start_session(renewed)  # this browser stays signed in; every other session and token ends
+            return render_template("web/password.html", error=None, done=True)
+    return render_template("web/password.html", error=error, done=False), status, headers
 
 
 @blp.post("/language")

@@ -64,7 +64,7 @@ def case_page(case_id: str) -> ResponseReturnValue:
     return render_template(
         "web/case.html", case=case, view=view, timeline=_timeline(view.history, waktu, timezone),
         markers=markers, files=attachments.list_for_case(services(), actor(), case_id),
-        comments=comments.list_comments(services(), actor(), case_id),
+        comments=comments.list_comments(services(), actor(), case_id) if view.full else None,
         started=local_time(case.created_at, timezone), now=utc_now(),
         open_tasks=[(t, local_time(t.due_at, timezone)) for t in view.tasks],
         reporter=public.reporter_panel(case_id))

@@ -32,6 +32,8 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline';
        "font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
        "frame-ancestors 'none'")
 SESSION_USER = "uid"
+#: the user's credential version at sign-in: a session whose version is no longer the user's has ended
+SESSION_VERSION = "cv"
 
 
 def services() -> Services:
@@ -50,6 +52,10 @@ def current_actor() -> Actor | None:
             actor = actor_by_id(services(), user_id)
         except Unauthorized:
             session.clear()
+        else:
+            if session.get(SESSION_VERSION) != actor.credential_version:  # signed out, password changed
+                actor = None
+                session.clear()
     g.alur_web_actor = actor
     return actor
 
@@ -169,7 +175,10 @@ def local_time(moment: datetime | None, timezone: str, pattern: str = "d MMM yyy
     """``moment`` in the unit's timezone with its abbreviation (WIB, WITA, WIT)."""
     if moment is None:
         return "—"
-    local = moment.astimezone(ZoneInfo(timezone))
+    try:
+        local = moment.astimezone(ZoneInfo(timezone))
+    except OverflowError:  # e.g. due 9999-12-31T23:00Z: past the year 9999 in the unit's zone
+        local = moment
     return f"{format_datetime(local, pattern, locale=str(get_locale() or 'id'))} {local.tzname()}"
 
 

@@ -12,15 +12,15 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from flask import Response, jsonify, redirect, render_template, request, session, url_for
+from flask import Response, jsonify, redirect, render_template, request, send_file, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
 from service.api.limits import FOLLOW_UP_LIMIT, limiter, submission_limit
-from service.commands import attachments, reporters
+from service.commands import attachments, outcomes, reporters
 from service.commands import public as commands
-from service.commands.identity import IDENTITY_FIELDS
+from service.commands.identity_policy import IdentityPolicy
 from service.commands.reporters import ReporterSummary
 from service.errors import Conflict, InvalidInput, NotFound, TooManyRequests
 from service.web.helpers import actor, error_page, local_time, login_required, services, web_blueprint
@@ -57,8 +57,12 @@ def _locked_or_busy() -> str:
 
 def _field_message(field: str, message: str) -> str:
     name = field.rsplit(".", 1)[-1]
-    if field == "identity":
+    if field == "identity" or "empty for mode anonim" in message:
         return _("An anonymous report keeps no identity: leave the identity fields empty.")
+    if field == "mode":
+        return _("This procedure does not take reports in this way. Choose one of the ways shown.")
+    if "not an identity field" in message:
+        return _("This procedure does not ask for this information.")
     if "required property" in message:
         return _("Please fill in this field.")
     if name == "nik":
@@ -78,14 +82,20 @@ def _field_message(field: str, message: str) -> str:
     return _("This value is not valid.")
 
 
-def _field_errors(error: InvalidInput, file_fields: list[str]) -> list[dict[str, str]]:
-    """The command's errors with Indonesian messages; a file's index is folded into its field."""
+def _field_errors(error: InvalidInput, file_fields: list[str],
+                  labels: dict[str, str] | None = None) -> list[dict[str, str]]:
+    """The command's errors with Indonesian messages; a file's index is folded into its field; a
+    missing one of several alternatives (``identitas_wajib`` ``alamat|email``) names them all."""
     out = []
     for detail in error.details:
         field = str(detail.get("field", ""))
         head = field.split(".", 1)[0]
         shown = head if head in file_fields else field
-        out.append({"field": shown, "message": _field_message(field, str(detail.get("message", "")))})
+        alternatives = detail.get("alternatives") or []
+        message = (_("Fill in at least one of these: %(fields)s.",
+                     fields=", ".join((labels or {}).get(name, name) for name in alternatives))
+                   if len(alternatives) > 1 else _field_message(field, str(detail.get("message", ""))))
+        out.append({"field": shown, "message": message})
     return out
 
 
@@ -95,8 +105,9 @@ def _invalid(errors: list[dict[str, str]]) -> tuple[Response, int]:
 
 # --- filing a report ------------------------------------------------------------------------------------
 
-def _modes() -> list[dict[str, str]]:
-    return [
+def _modes(allowed: tuple[str, ...]) -> list[dict[str, str]]:
+    """The ways of reporting the SOP accepts (``mode_pelapor``), each with what it means."""
+    return [mode for mode in [
         {"value": "anonim", "label": _("Anonymous"),
          "help": _("We keep no name or contact. Only your tracking code and secret link you to the report; "
                    "the office answers you on the follow-up page.")},
@@ -106,27 +117,41 @@ def _modes() -> list[dict[str, str]]:
         {"value": "biasa", "label": _("Regular"),
          "help": _("Your identity is stored encrypted; the officers handling your report may see it, and every "
                    "look is recorded.")},
-    ]
+    ] if mode["value"] in allowed]
 
 
-def _identity_fields() -> list[dict[str, str]]:
+def _identity_labels(policy: IdentityPolicy) -> dict[str, str]:
     labels = {"nama": _("Full name"), "nik": _("NIK (KTP number)"), "alamat": _("Address"),
               "telepon": _("Mobile phone"), "email": _("Email"), "pekerjaan": _("Occupation")}
+    return {name: labels.get(name) or str(policy.identifying[name].get("title") or name) for name in policy.fields}
+
+
+def _identity_fields(policy: IdentityPolicy) -> list[dict[str, str]]:
+    """The identity inputs of the SOP: the standard ones and its identifying ones (``data_identitas``),
+    required ones marked (``identitas_wajib``; each of several alternatives says so in its help)."""
+    labels = _identity_labels(policy)
     helps = {"nik": _("16 digits, as on the KTP."), "telepon": _("For example 081234567890."),
              "email": _("We send a receipt with the tracking code (never the secret).")}
     types = {"email": "email", "telepon": "tel"}
     autocomplete = {"nama": "name", "alamat": "street-address", "telepon": "tel", "email": "email",
-                    "pekerjaan": "organization-title", "nik": "off"}
-    return [{"name": name, "label": labels[name], "help": helps.get(name, ""), "type": types.get(name, "text"),
-             "autocomplete": autocomplete[name], "required": "1" if name == "nama" else ""}
-            for name in IDENTITY_FIELDS]
+                    "pekerjaan": "organization-title"}
+    fields = []
+    for name in policy.fields:
+        group = policy.alternatives(name)
+        help_text = helps.get(name) or str((policy.identifying.get(name) or {}).get("description") or "")
+        if len(group) > 1:
+            either = _("Fill in at least one of these: %(fields)s.", fields=", ".join(labels[n] for n in group))
+            help_text = f"{help_text} {either}".strip()
+        fields.append({"name": name, "label": labels[name], "help": help_text, "type": types.get(name, "text"),
+                       "autocomplete": autocomplete.get(name, "off"), "required": "1" if group else ""})
+    return fields
 
 
 def _report_labels() -> dict[str, str]:
     return {
         "modeLegend": _("How should we keep your identity?"),
         "identityLegend": _("Your identity"),
-        "identityHelp": _("Only the name is required. Give an email to receive a receipt and replies."),
+        "identityHelp": _("Fields marked * are required. Give an email to receive a receipt and replies."),
         "submit": _("Send report"),
         "failed": _("The report could not be sent. Try again."),
         "receiptTitle": _("Your report has been received"),
@@ -140,13 +165,6 @@ def _report_labels() -> dict[str, str]:
     }
 
 
-def _clean_ui(form: dict[str, Any]) -> dict[str, Any]:
-    ui = {k: v for k, v in (form.get("ui") or {}).items() if k not in IDENTITY_FIELDS}
-    if isinstance(ui.get("ui:order"), list):
-        ui["ui:order"] = [name for name in ui["ui:order"] if name not in IDENTITY_FIELDS]
-    return ui
-
-
 @blp.get("/lapor")
 def report_page() -> ResponseReturnValue:
     sops = commands.reporting_sops(services())
@@ -157,9 +175,9 @@ def report_page() -> ResponseReturnValue:
     island = None
     if chosen is not None:
         form = chosen.form or {"schema": {"type": "object", "properties": {}}, "ui": {}}
-        island = {"schema": form["schema"], "ui": _clean_ui(form), "unit": chosen.unit,
+        island = {"schema": form["schema"], "ui": form.get("ui") or {}, "unit": chosen.unit,
                   "definitionKey": chosen.definition_key, "submitUrl": url_for("web_public.submit"),
-                  "modes": _modes(), "identityFields": _identity_fields(),
+                  "modes": _modes(chosen.policy.modes), "identityFields": _identity_fields(chosen.policy),
                   "followUpUrl": url_for("web_public.follow_up_page"), "labels": _report_labels()}
     return render_template("web/public_report.html", sops=sops, chosen=chosen, chosen_value=chosen_value,
                            island=island)
@@ -185,7 +203,8 @@ def submit() -> ResponseReturnValue:
     try:
         receipt = commands.file_report(services(), report)
     except InvalidInput as error:
-        return _invalid(_field_errors(error, attachments.file_fields(sop.form if sop else None)))
+        return _invalid(_field_errors(error, attachments.file_fields(sop.form if sop else None),
+                                      _identity_labels(sop.policy) if sop else None))
     mailed = mode != "anonim" and bool((identity or {}).get("email"))
     return jsonify({"tracking_code": receipt.tracking_code, "secret": receipt.secret, "mailed": mailed}), 201
 
@@ -214,6 +233,12 @@ def _sign_in_page(error: str | None, status: int) -> ResponseReturnValue:
 def grouped(digits: str) -> str:
     """A 16-digit code in groups of four, easier to copy."""
     return " ".join(digits[i:i + 4] for i in range(0, len(digits), 4))
+
+
+@blp.app_template_filter("shown_value")
+def shown_value(value: Any) -> str:
+    """A published field's value as a person reads it (Ya/Tidak, lists joined)."""
+    return outcomes.shown_value(value)
 
 
 def _status_page(case_id: str, error: str | None = None, status_code: int = 200) -> ResponseReturnValue:
@@ -290,6 +315,18 @@ def complete_task(task_id: str) -> ResponseReturnValue:
     except InvalidInput as error:
         return _invalid(_field_errors(error, attachments.file_fields(task.form if task else None)))
     return jsonify({"redirect": url_for("web_public.follow_up_page")})
+
+
+@blp.get("/lapor/tindak-lanjut/lampiran/<attachment_id>")
+@limiter.limit(FOLLOW_UP_LIMIT)
+def download(attachment_id: str) -> ResponseReturnValue:
+    """A file the office published to the reporter, or one the reporter sent; 404 for anything else."""
+    case_id = _session_case()
+    if case_id is None:
+        return redirect(url_for("web_public.follow_up_page"))
+    found, path = commands.case_attachment(services(), case_id, attachment_id[:64])
+    return send_file(path, mimetype=found.content_type, as_attachment=True, download_name=found.filename,
+                     max_age=0)
 
 
 @blp.post("/lapor/tindak-lanjut/keluar")

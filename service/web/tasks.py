@@ -148,7 +148,8 @@ def task_page(task_id: str) -> ResponseReturnValue:
               "submitUrl": url_for("web_tasks.complete", task_id=task_id)}
     return render_template("web/task.html", view=view, task=view.task, island=island,
                            case_data=_visible_data(view.case_data),
-                           comments=comments.list_comments(services(), actor(), view.task.case_id),
+                           comments=(comments.list_comments(services(), actor(), view.task.case_id)
+                                     if view.full_case else None),
                            due=local_time(view.task.due_at, view.task.unit.timezone),
                            sla=sla_state(view.task.due_at, view.task.created_at, utc_now()))
 
@@ -159,5 +160,5 @@ def complete(task_id: str) -> ResponseReturnValue:
     """JSON from the form island: ``{"data": {...}}`` → 200 ``{"redirect"}``, or 422 with field errors."""
     body = request.get_json(silent=True)
     data = body.get("data") if isinstance(body, dict) else None
-    case = attachments.complete_task(services(), actor(), task_id, data)
+    case = task_commands.complete(services(), actor(), task_id, data)
     return jsonify({"redirect": url_for("web_cases.case_page", case_id=case.id, done=task_id)})

@@ -15,21 +15,27 @@ from service.mail import Mailer
 from service.worker.outbox import send_once
 
 log = logging.getLogger("alur.worker")
+#: Batches of due timers one sweep fires at most (each batch is up to ``batch`` cases).
+MAX_PASSES = 20
 
 
 def run_once(services: Services, batch: int = 100, actor: str = WORKER_ACTOR, mailer: Mailer | None = None) -> bool:
     """Start the due periodic cases, fire every due timer (a batch of cases at a time), send mail.
 
+    What is due is what was due when the sweep began, and a sweep takes at most ``batch`` scheduled
+    starts and :data:`MAX_PASSES` batches of timers, so it always ends: a timer that is due again
+    at once (a cycle a case fell far behind on) waits for the next sweep.
     ``actor`` names the worker in the history of the cases it moves. True if anything happened.
     """
+    moment = utc_now()
     started = 0
-    while start_due_schedule(services, utc_now()):
+    while started < batch and start_due_schedule(services, moment):
         started += 1
     if started:
         log.info("started %d scheduled case(s)", started)
     fired_any = False
-    while True:
-        fired = fire_due_timers(services, limit=batch, actor=actor)
+    for _ in range(MAX_PASSES):
+        fired = fire_due_timers(services, now=moment, limit=batch, actor=actor)
         if fired:
             log.info("fired %d timer(s)", fired)
         fired_any = fired_any or bool(fired)

@@ -61,9 +61,9 @@ def test_one_case_has_its_ready_tasks_data_and_history(client: Any, staff: dict[
         "verifikasi", "Kasi", "unit-a", "ready", "uji-verifikasi")
     assert [h["action"] for h in case["history"]] == ["case_started", "task_created"]
     assert case["history"][0]["actor"] == "pelapor.a"
-    shown = client.get(f"/api/cases/{case['id']}", headers=staff["kabid_a"].headers).json
+    shown = client.get(f"/api/cases/{case['id']}", headers=staff["kasi_a"].headers).json
     assert shown == case
-    assert client.get("/api/cases/nope", headers=staff["kabid_a"].headers).status_code == 404
+    assert client.get("/api/cases/nope", headers=staff["kasi_a"].headers).status_code == 404
 
 
 def test_admin_cancels_a_case_and_its_tasks(app: Any, client: Any, staff: dict[str, Any],
@@ -88,9 +88,11 @@ def test_admin_cancels_a_case_and_its_tasks(app: Any, client: Any, staff: dict[s
 
 def test_staff_cannot_cancel(client: Any, staff: dict[str, Any], start_review: Any) -> None:
     case = start_review()
-    for who in ("kasi_a", "kabid_a", "pelapor_a"):
+    for who in ("kasi_a", "pelapor_a"):  # they see the case: it waits for the Kasi, the Pelapor filed it
         response = client.post(f"/api/cases/{case['id']}/cancel", headers=staff[who].headers, json={})
         assert response.status_code == 403 and response.json["code"] == "forbidden"
+    # the Kabid has no business in the case yet: it does not exist for him
+    assert client.post(f"/api/cases/{case['id']}/cancel", headers=staff["kabid_a"].headers, json={}).status_code == 404
     assert client.get(f"/api/cases/{case['id']}", headers=staff["kasi_a"].headers).json["status"] == "running"
 
 

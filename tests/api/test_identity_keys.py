@@ -13,7 +13,8 @@ from service.cli import main
 from service.commands.identity import IdentityVault
 from service.store.models import Reporter
 
-IDENTITY = {"nama": "Dewi Lestari", "nik": "6206014506880003"}
+IDENTITY = {"nama": "Dewi Lestari", "nik": "6206014506880003", "alamat": "Jl. Tingang 4, Kasongan",
+            "telepon": "085249900118", "pekerjaan": "Petani"}  # what 004 requires (identitas_wajib)
 
 
 def test_rotation_reencrypts_identities_for_the_new_key(app: Any, admin: Any, make_persona: Any,

@@ -13,6 +13,7 @@ from support.helpers import ROOT, deploy_file
 from service.store.models import Reporter
 
 DUMAS = "dumas-inspektorat-katingan"
+KEBUMEN = "wbs-disperindagkop-kebumen"
 IDENTITY = {"nama": "Siti Aminah Rahmawati", "nik": "6206011201900001", "alamat": "Jl. Tjilik Riwut 17",
             "telepon": "085377712049", "email": "siti.aminah@contoh.id", "pekerjaan": "Guru honorer"}
 REPORT = {"kategori_terlapor": "Aparat Desa", "jenis_laporan": "penyimpangan", "saluran": "surat elektronik",
@@ -38,9 +39,9 @@ def _follow(client: Any, code: str, secret: str) -> Any:
     return client.get(f"/api/public/reports/{code}", headers={"X-Report-Secret": secret})
 
 
-def test_anonymous_report_gives_code_and_secret_and_keeps_no_identity(dumas: Any, admin: Any) -> None:
+def test_report_gives_code_and_secret_and_keeps_only_the_secret_hash(dumas: Any, admin: Any) -> None:
     client = dumas.test_client()
-    receipt = _file(client, "anonim")
+    receipt = _file(client, "rahasia", IDENTITY)
     assert receipt.status_code == 201, receipt.json
     code, secret = receipt.json["tracking_code"], receipt.json["secret"]
     assert len(code) == 16 and code.isdigit() and len(secret) == 16
@@ -53,14 +54,25 @@ def test_anonymous_report_gives_code_and_secret_and_keeps_no_identity(dumas: Any
     services = dumas.extensions["alur.services"]
     with services.db.reading() as session:
         reporter = session.scalars(select(Reporter)).one()
-    assert reporter.mode == "anonim" and reporter.identity_ciphertext is None
+    assert reporter.mode == "rahasia" and reporter.identity_ciphertext is not None
     assert reporter.secret_hash and secret not in reporter.secret_hash
-    assert _file(client, "anonim", {"nama": "Siti"}).status_code == 422
+
+
+def test_dumas_refuses_an_anonymous_report_and_one_without_nik(dumas: Any) -> None:
+    """004: "wajib mengisi … Nama lengkap, No. KTP, Alamat/Email, No. Hp dan Jenis Pekerjaan"."""
+    client = dumas.test_client()
+    anonymous = _file(client, "anonim")
+    assert anonymous.status_code == 422 and [e["field"] for e in anonymous.json["errors"]] == ["mode"]
+    without_nik = _file(client, "rahasia", {k: v for k, v in IDENTITY.items() if k != "nik"})
+    assert without_nik.status_code == 422 and [e["field"] for e in without_nik.json["errors"]] == ["identity.nik"]
+    services = dumas.extensions["alur.services"]
+    with services.db.reading() as session:
+        assert session.scalars(select(Reporter)).all() == []
 
 
 def test_wrong_secret_and_unknown_code_look_the_same(dumas: Any) -> None:
     client = dumas.test_client()
-    receipt = _file(client, "anonim").json
+    receipt = _file(client, "rahasia", IDENTITY).json
     wrong = _follow(client, receipt["tracking_code"], "0000000000000000")
     unknown = _follow(client, "1234567812345678", receipt["secret"])
     assert wrong.status_code == unknown.status_code == 404
@@ -70,12 +82,12 @@ def test_wrong_secret_and_unknown_code_look_the_same(dumas: Any) -> None:
 
 def test_twenty_wrong_secrets_lock_the_code(dumas: Any) -> None:
     client = dumas.test_client()
-    receipt = _file(client, "anonim").json
+    receipt = _file(client, "rahasia", IDENTITY).json
     for _ in range(20):
         assert _follow(client, receipt["tracking_code"], "9999999999999999").status_code == 404
     locked = _follow(client, receipt["tracking_code"], receipt["secret"])
     assert locked.status_code == 429 and locked.json["code"] == "too_many_requests"
-    other = _file(client, "anonim").json
+    other = _file(client, "rahasia", IDENTITY).json
     assert _follow(client, other["tracking_code"], other["secret"]).status_code == 200
 
 
@@ -88,8 +100,9 @@ def test_rapid_submissions_are_throttled_without_blocking_others(dumas: Any) -> 
     ]
     assert statuses.count(429) >= 990
     assert set(statuses) <= {422, 429}  # the few allowed ones fail validation (empty data): nothing started
-    other = client.post("/api/public/reports", json={"unit": "unit-a", "definition_key": DUMAS, "mode": "anonim",
-                                                     "data": REPORT}, environ_base={"REMOTE_ADDR": "198.51.100.4"})
+    other = client.post("/api/public/reports", json={"unit": "unit-a", "definition_key": DUMAS, "mode": "rahasia",
+                                                     "data": REPORT, "identity": IDENTITY},
+                        environ_base={"REMOTE_ADDR": "198.51.100.4"})
     assert other.status_code == 201
 
 
@@ -99,8 +112,8 @@ def test_invalid_reports_name_the_field(dumas: Any) -> None:
     assert bad_nik.status_code == 422 and bad_nik.json["errors"][0]["field"] == "identity.nik"
     no_name = _file(client, "biasa", {"nik": IDENTITY["nik"]})
     assert no_name.status_code == 422 and no_name.json["errors"][0]["field"] == "identity.nama"
-    missing = client.post("/api/public/reports", json={"unit": "unit-a", "definition_key": DUMAS,
-                                                       "mode": "anonim", "data": {"uraian": "x"}})
+    missing = client.post("/api/public/reports", json={"unit": "unit-a", "definition_key": DUMAS, "mode": "rahasia",
+                                                       "data": {"uraian": "x"}, "identity": IDENTITY})
     assert missing.status_code == 422 and {e["field"] for e in missing.json["errors"]} >= {"lokasi_kasus"}
     bad_mode = _file(client, "rahasia-sekali", IDENTITY)
     assert bad_mode.status_code == 422 and bad_mode.json["errors"][0]["field"] == "mode"
@@ -153,9 +166,43 @@ def test_rahasia_identity_is_nowhere_in_plain_text_and_reveals_are_logged(
     assert IDENTITY["nik"] not in caplog.text
 
 
+def test_kebumen_nip_and_unit_kerja_are_sealed_with_the_identity_and_in_no_table(
+        dumas: Any, admin: Any, make_persona: Any) -> None:
+    """Kebumen's ``data_identitas`` (nip, unit_kerja) identify an ASN whistle-blower: never plain text."""
+    client, services = dumas.test_client(), dumas.extensions["alur.services"]
+    deployed = deploy_file(client, admin, ROOT / "bpmn" / f"{KEBUMEN}.bpmn", unit="unit-a")
+    assert deployed.status_code == 201, deployed.json
+    nip, unit_kerja = "198503122010011002", "Bidang Koperasi Kebumen"
+    identity = {"nama": "Dwi Lestari", "telepon": "081327700114", "email": "dwi.lestari@contoh.id",
+                "unit_kerja": unit_kerja}
+    # nip as the start form has it (in data), unit_kerja with the identity: both are split off and sealed
+    filed = client.post("/api/public/reports", json={
+        "unit": "unit-a", "definition_key": KEBUMEN, "mode": "rahasia", "identity": identity,
+        "data": {"nip": nip, "jenis_pelanggaran": "penyelewengan", "judul": "Dana hibah koperasi",
+                 "uraian": "Dana hibah tidak disalurkan seluruhnya"}})
+    assert filed.status_code == 201, filed.json
+    dump = _all_rows_as_text(services)
+    assert nip not in dump and unit_kerja not in dump
+    if services.db.url.startswith("sqlite"):
+        path = services.db.url.split("///", 1)[1]
+        raw = b"".join(Path(p).read_bytes() for p in (path, path + "-wal") if Path(p).exists())
+        assert nip.encode() not in raw and unit_kerja.encode() not in raw
+    anonymous = client.post("/api/public/reports", json={
+        "unit": "unit-a", "definition_key": KEBUMEN, "mode": "anonim", "data": {"nip": nip}})
+    assert anonymous.status_code == 422 and [e["field"] for e in anonymous.json["errors"]] == ["mode"]
+
+    tim = make_persona("penerima", "Tim Penerima Pengaduan@unit-a")
+    with services.db.reading() as session:
+        case_id = session.scalars(select(Reporter.case_id)).one()
+    revealed = client.post(f"/api/cases/{case_id}/identity", headers=tim.headers,
+                           json={"reason": "Konfirmasi awal kepada pelapor"})
+    assert revealed.status_code == 200, revealed.json
+    assert revealed.json["identity"] == {**identity, "nip": nip}
+
+
 def test_handler_question_and_reporter_answer_travel_both_ways(dumas: Any, make_persona: Any) -> None:
     client = dumas.test_client()
-    receipt = _file(client, "anonim").json
+    receipt = _file(client, "rahasia", IDENTITY).json
     verifier = make_persona("verifikator", "Inspektorat@unit-a")
     case_id = client.get("/api/cases", headers=verifier.headers).json["items"][0]["id"]
     asked = client.post(f"/api/cases/{case_id}/conversation", headers=verifier.headers,
@@ -175,7 +222,7 @@ def test_handler_question_and_reporter_answer_travel_both_ways(dumas: Any, make_
 
 def test_incomplete_report_goes_back_to_the_reporter_who_completes_it(dumas: Any, make_persona: Any) -> None:
     client = dumas.test_client()
-    receipt = _file(client, "anonim").json
+    receipt = _file(client, "rahasia", IDENTITY).json
     verifier = make_persona("verifikator", "Inspektorat@unit-a")
     task = client.get("/api/tasks", headers=verifier.headers).json["items"][0]
     done = client.post(f"/api/tasks/{task['id']}/complete", headers=verifier.headers, json={"data": {

@@ -1,7 +1,7 @@
 """Driving the bundled SOP diagrams (``bpmn/``, ``forms/``) through the REST API.
 
 Every test here runs against an app whose forms directory is the repository's ``forms/``, with the
-five offices of :data:`service.catalogue.BUNDLED_OFFICES` as units and all bundled diagrams
+five offices of :data:`service.catalogue.BUNDLED_OFFICES` and their sub-units as units and all bundled diagrams
 deployed (the called ``surat-keluar`` before its caller). The clock is frozen at :data:`START`
 (a Monday, 09:00 WITA / 08:00 WIB) for the whole test and only moves when a test moves it, so
 task due dates are exact and SLA breaches happen by moving the clock, never by sleeping.
@@ -21,7 +21,7 @@ import pytest
 import time_machine
 from support.sop_driver import DIAGRAMS, FORMS_DIR, START, Sop, deploy
 
-from service.catalogue import BUNDLED_OFFICES
+from service.catalogue import BUNDLED_OFFICES, SUB_UNITS
 from service.commands import accounts
 from service.config import Settings
 
@@ -46,9 +46,12 @@ def clock(app: Any) -> Iterator[Any]:
 
 @pytest.fixture
 def offices(app: Any, clock: Any) -> dict[str, str]:
+    """The bundled offices and their sub-units (bidang, unit kerja), as ``alur demo`` creates them."""
     services = app.extensions["alur.services"]
     for office in BUNDLED_OFFICES:
         accounts.create_unit(services, office.code, office.name, office.timezone)
+        for unit in SUB_UNITS.get(office.code, ()):
+            accounts.create_unit(services, unit.code, unit.name, unit.timezone, parent=office.code)
     return {office.code: office.timezone for office in BUNDLED_OFFICES}
 
 

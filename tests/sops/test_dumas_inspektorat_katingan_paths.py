@@ -1,9 +1,13 @@
 """DUMAS, Inspektorat Kab. Katingan (seed 004): every path of ``dumas-inspektorat-katingan.bpmn``.
 
-D1 (langkah 2, ``hasil_verifikasi``): lengkap / tidak lengkap (→ Melengkapi laporan, back to
-langkah 2) / tidak dapat diproses (reporter notified, closed). D2 (langkah 3, ``kategori_telaah``):
-berkadar pengawasan → Sekretariat Inspektorat → Inspektur (60 hari) / tidak berkadar pengawasan atau
-tidak logis → Eselon II (14 hari kerja, tembusan to the Inspektur) / bukan kewenangan → Instansi Lain.
+D1 (langkah 2, ``hasil_verifikasi``): lengkap / tidak lengkap (what is missing in writing → Melengkapi
+laporan, 14 hari kerja, back to langkah 2; when the time passes the report is verified with what there
+is) / tidak dapat diproses (a written reason, reporter notified with it, closed). D2 (langkah 3,
+``kategori_telaah``): berkadar pengawasan → Sekretariat Inspektorat → Inspektur (60 hari) / tidak
+berkadar pengawasan atau tidak logis (a reason and the unit kerja terlapor) → the Eselon II of that unit
+kerja only (14 hari kerja, tembusan to the Inspektur) / bukan kewenangan (a reason and the agency) →
+Instansi Lain, then the reporter is told. Langkah 7 publishes the laporan tindak lanjut (kesimpulan,
+saran) to the reporter.
 """
 
 from __future__ import annotations
@@ -19,15 +23,24 @@ from support.sop_driver import (
     completed,
     form,
     instant,
+    pdf,
     ready,
     sqlite_only,
+    without,
     working_days_due,
 )
 
+from service.catalogue import SUB_UNITS
 from service.worker.loop import run_once
 
 KEY = "dumas-inspektorat-katingan"
 UNIT = "inspektorat-katingan"
+UNIT_KERJA = [unit.code for unit in SUB_UNITS[UNIT]]
+DPMD = "katingan-dpmd"
+TIDAK_BERKADAR = "tidak berkadar pengawasan atau tidak logis"
+ALASAN_KATEGORI = "Pungutan di tingkat desa ditangani secara intern oleh Dinas PMD."
+KESIMPULAN = "Terbukti sebagian: pungutan dihentikan dan dikembalikan."
+SARAN = "Pembinaan kepada kepala desa dan pengumuman tarif resmi."
 PENGADUAN = form("dumas-pengaduan", nama="Siti Rahmah", pekerjaan="Guru", jenis_laporan="penyalahgunaan wewenang",
                  uraian="Pungutan liar pada pelayanan surat keterangan desa", lokasi_kasus="Desa Tumbang Samba",
                  email="siti@contoh.id")
@@ -41,10 +54,12 @@ def _verified(sop: Sop, hasil: str = "lengkap", **extra: str) -> dict:
                     form("dumas-verifikasi", hasil_verifikasi=hasil, nomor_registrasi="DUMAS/001/X/2025", **extra))
 
 
-def _telaah(sop: Sop, kategori: str) -> tuple[dict, dict]:
+def _telaah(sop: Sop, kategori: str, **extra: str) -> tuple[dict, dict]:
     case = _verified(sop)
     assert ready(case) == ["Task_penelaahan"]
-    telaah = form("dumas-penelaahan", kategori_telaah=kategori)
+    if kategori == TIDAK_BERKADAR:
+        extra = {"unit_kerja_terlapor": DPMD, "alasan_kategori": ALASAN_KATEGORI, **extra}
+    telaah = form("dumas-penelaahan", kategori_telaah=kategori, **extra)
     return sop.work(case, "Task_penelaahan", "Inspektur", telaah), telaah
 
 
@@ -57,49 +72,103 @@ def test_berkadar_pengawasan_goes_through_the_sekretariat_to_the_inspektur(sop: 
     assert instant(case["tasks"][0]["due_at"]) == START + timedelta(days=60)
     assert sop.notifications(case["id"]) == []
     hasil = form("dumas-tindak-lanjut-inspektur", bentuk_tindak_lanjut="audit dengan tujuan tertentu",
-                 kesimpulan="Terbukti sebagian")
+                 laporan_tindak_lanjut="Audit dengan tujuan tertentu telah dilaksanakan.", kesimpulan=KESIMPULAN,
+                 saran_tindak_lanjut=SARAN, berkas_laporan_tindak_lanjut=[pdf("laporan-audit.pdf")])
     case = sop.work(case, "Task_tindak_lanjut_inspektur", "Inspektur", hasil)
 
     assert case["status"] == "completed" and ready(case) == []
     assert completed(case) == ["Task_verifikasi", "Task_penelaahan", "Task_penyaluran", "Task_tindak_lanjut_inspektur"]
     assert [h["data"]["message"] for h in actions(case, "notification")] == ["notifikasi_pelapor"]
     assert sop.notifications(case["id"]) == [("Pelapor", "notifikasi_pelapor")]
-    assert_data(case, PENGADUAN, telaah, penyaluran, hasil)
+    # langkah 7: the laporan tindak lanjut "memuat kesimpulan dan/atau saran", with the report itself
+    [(name, published)] = sop.published(case["id"])
+    assert name == "Menerima laporan tindak lanjut (notifikasi ke Pelapor)"
+    assert (published["kesimpulan"], published["saran_tindak_lanjut"]) == (KESIMPULAN, SARAN)
+    assert [f["filename"] for f in published["berkas_laporan_tindak_lanjut"]] == ["laporan-audit.pdf"]
+    assert_data(case, PENGADUAN, telaah, penyaluran, without(hasil, "berkas_laporan_tindak_lanjut"))
     assert case["data"]["hasil_verifikasi"] == "lengkap"
 
 
 @sqlite_only  # the other paths; the berkadar path above also runs on PostgreSQL
-def test_tidak_berkadar_goes_to_eselon_ii_with_a_tembusan_to_the_inspektur(sop: Sop) -> None:
-    case, telaah = _telaah(sop, "tidak berkadar pengawasan atau tidak logis")
-    assert ready(case) == ["Task_tindak_lanjut_eselon2"] and case["tasks"][0]["lane"] == "Eselon II"
-    assert sop.tasks("Inspektur", UNIT) == []
-    laporan = form("dumas-tindak-lanjut-eselon2", kesimpulan="Tidak terbukti", saran_tindak_lanjut="Pembinaan")
-    case = sop.work(case, "Task_tindak_lanjut_eselon2", "Eselon II", laporan)
+def test_tidak_berkadar_goes_to_the_eselon_ii_of_the_reported_unit_with_a_tembusan_to_the_inspektur(sop: Sop) -> None:
+    case, telaah = _telaah(sop, TIDAK_BERKADAR)
+    [task] = case["tasks"]
+    assert (task["element_id"], task["lane"], task["unit"]) == ("Task_tindak_lanjut_eselon2", "Eselon II", DPMD)
+    # only the Eselon II of the reported unit kerja gets it
+    assert [t["id"] for t in sop.tasks("Eselon II", DPMD)] == [task["id"]]
+    assert all(sop.tasks("Eselon II", other) == [] for other in UNIT_KERJA if other != DPMD)
+    assert sop.tasks("Eselon II", UNIT) == [] and sop.tasks("Inspektur", UNIT) == []
+    laporan = form("dumas-tindak-lanjut-eselon2", laporan_tindak_lanjut="Kepala desa telah dibina.",
+                   kesimpulan=KESIMPULAN, saran_tindak_lanjut=SARAN)
+    done = sop.work(case, "Task_tindak_lanjut_eselon2", "Eselon II", laporan)
+    # the Eselon II reads its own laporan, not what others wrote in the case's history
+    assert done["data"]["kesimpulan"] == KESIMPULAN and "nama" not in done["data"]
+    case = sop.case(case["id"])
 
     assert case["status"] == "completed"
     assert completed(case) == ["Task_verifikasi", "Task_penelaahan", "Task_tindak_lanjut_eselon2"]
     assert [h["data"]["message"] for h in actions(case, "notification")] == ["tembusan_inspektur",
                                                                               "notifikasi_pelapor"]
-    assert ("Pelapor", "notifikasi_pelapor") in sop.notifications(case["id"])
+    # the reporter reads the laporan and why the Inspektorat forwarded the report
+    assert sop.published(case["id"]) == [("Menerima laporan tindak lanjut (notifikasi ke Pelapor)", {
+        "laporan_tindak_lanjut": "Kepala desa telah dibina.", "kesimpulan": KESIMPULAN, "saran_tindak_lanjut": SARAN,
+        "alasan_kategori": ALASAN_KATEGORI})]
     assert_data(case, PENGADUAN, telaah, laporan)
 
 
 @sqlite_only
-def test_bukan_kewenangan_goes_to_instansi_lain_without_notifying_the_reporter(sop: Sop) -> None:
-    case, telaah = _telaah(sop, "bukan kewenangan")
+def test_the_eselon_ii_of_the_reported_unit_reads_the_complaint_but_not_who_reported_it(sop: Sop) -> None:
+    case, _ = _telaah(sop, TIDAK_BERKADAR)
+    eselon = sop.holder(case, "Task_tindak_lanjut_eselon2", "Eselon II")
+    assert eselon.unit == DPMD
+    [task] = case["tasks"]
+    seen = sop.client.get(f"/api/tasks/{task['id']}", headers=eselon.headers)
+    assert seen.status_code == 200, seen.json
+    shown = seen.json["case_data"]
+    assert shown["uraian"] == PENGADUAN["uraian"] and "memo_kepala_inspektorat" in shown
+    assert not {"nama", "nik", "alamat", "telepon", "email", "pekerjaan", "laporan_hasil_verifikasi",
+                "nomor_registrasi"} & set(shown), shown
+
+
+@sqlite_only
+def test_forwarding_needs_a_reason_and_where_it_goes(sop: Sop) -> None:
+    case = _verified(sop)
+    telaah = form("dumas-penelaahan", kategori_telaah=TIDAK_BERKADAR, unit_kerja_terlapor=DPMD,
+                  alasan_kategori=ALASAN_KATEGORI)
+    assert sop.refused(case, "Task_penelaahan", "Inspektur", without(telaah, "alasan_kategori")) == ["alasan_kategori"]
+    assert sop.refused(case, "Task_penelaahan", "Inspektur", without(telaah, "unit_kerja_terlapor")) == [
+        "unit_kerja_terlapor"]
+    assert sop.refused(case, "Task_penelaahan", "Inspektur", {**telaah, "unit_kerja_terlapor": "Dinas PMD"}) == [
+        "unit_kerja_terlapor"]
+    bukan = form("dumas-penelaahan", kategori_telaah="bukan kewenangan", alasan_kategori=ALASAN_KATEGORI,
+                 instansi_tujuan="Kantor Pertanahan Kab. Katingan")
+    assert sop.refused(case, "Task_penelaahan", "Inspektur", without(bukan, "alasan_kategori")) == ["alasan_kategori"]
+    assert sop.refused(case, "Task_penelaahan", "Inspektur", without(bukan, "instansi_tujuan")) == ["instansi_tujuan"]
+    assert sop.refused(case, "Task_penelaahan", "Inspektur", without(telaah, "kategori_telaah")) == ["kategori_telaah"]
+
+
+@sqlite_only
+def test_bukan_kewenangan_goes_to_instansi_lain_and_the_reporter_is_told_why(sop: Sop) -> None:
+    alasan = "Sengketa tanah desa adalah kewenangan Kantor Pertanahan, bukan Inspektorat."
+    case, telaah = _telaah(sop, "bukan kewenangan", alasan_kategori=alasan,
+                           instansi_tujuan="Kantor Pertanahan Kab. Katingan")
     assert ready(case) == ["Task_instansi_lain"] and case["tasks"][0]["lane"] == "Instansi Lain"
+    assert sop.notifications(case["id"]) == []
     diterima = form("dumas-penerusan-instansi-lain", nama_instansi="Kantor Pertanahan Kab. Katingan")
     case = sop.work(case, "Task_instansi_lain", "Instansi Lain", diterima)
 
     assert case["status"] == "completed"
     assert completed(case) == ["Task_verifikasi", "Task_penelaahan", "Task_instansi_lain"]
-    assert actions(case, "notification") == [] and sop.notifications(case["id"]) == []
+    assert sop.published(case["id"]) == [(
+        "Notifikasi ke Pelapor: laporan disalurkan ke instansi lain yang berwenang",
+        {"alasan_kategori": alasan, "instansi_tujuan": "Kantor Pertanahan Kab. Katingan"})]
     assert_data(case, PENGADUAN, telaah, diterima)
 
 
 @sqlite_only
 def test_tidak_lengkap_loops_through_the_reporter_back_to_verification(sop: Sop) -> None:
     case = _verified(sop, "tidak lengkap", kekurangan_laporan="Bukti pendukung belum ada")
+    assert instant(case["tasks"][0]["due_at"]) == working_days_due(START, 14, OFFICES[UNIT].timezone)
     assert ready(case) == ["Task_melengkapi"] and case["tasks"][0]["lane"] == "Pelapor"
     assert sop.tasks("Inspektorat", UNIT) == []
     first = form("dumas-melengkapi", uraian_tambahan="Foto kuitansi pungutan")
@@ -113,6 +182,7 @@ def test_tidak_lengkap_loops_through_the_reporter_back_to_verification(sop: Sop)
     case = sop.work(case, "Task_verifikasi", "Inspektorat", verifikasi)
     assert ready(case) == ["Task_penelaahan"]
     case = sop.work(case, "Task_penelaahan", "Inspektur", form("dumas-penelaahan", kategori_telaah="bukan kewenangan"))
+    assert sop.tasks("Pelapor", UNIT) == []
     case = sop.work(case, "Task_instansi_lain", "Instansi Lain", form("dumas-penerusan-instansi-lain"))
 
     assert case["status"] == "completed"
@@ -122,14 +192,50 @@ def test_tidak_lengkap_loops_through_the_reporter_back_to_verification(sop: Sop)
 
 
 @sqlite_only
-def test_tidak_dapat_diproses_notifies_the_reporter_and_closes(sop: Sop) -> None:
-    case = _verified(sop, "tidak dapat diproses", laporan_hasil_verifikasi="Bukan perbuatan PNS/aparat desa")
+def test_tidak_dapat_diproses_notifies_the_reporter_with_the_reason_and_closes(sop: Sop) -> None:
+    alasan = "Terlapor adalah karyawan swasta, bukan PNS/Kepala Desa/Aparat Desa."
+    case = _verified(sop, "tidak dapat diproses", laporan_hasil_verifikasi="Bukan perbuatan PNS/aparat desa",
+                     alasan_tidak_dapat_diproses=alasan)
 
     assert case["status"] == "completed" and ready(case) == []
     assert completed(case) == ["Task_verifikasi"]
     assert sop.notifications(case["id"]) == [("Pelapor", "notifikasi_pelapor")]
+    assert sop.published(case["id"]) == [("Notifikasi ke Pelapor: laporan tidak dapat diproses",
+                                          {"alasan_tidak_dapat_diproses": alasan})]
     assert case["data"]["hasil_verifikasi"] == "tidak dapat diproses"
     assert case["data"]["laporan_hasil_verifikasi"] == "Bukan perbuatan PNS/aparat desa"
+
+
+@sqlite_only
+def test_ending_or_returning_a_report_at_verification_needs_a_written_reason(sop: Sop) -> None:
+    case = sop.start(KEY, PENGADUAN)
+    base = form("dumas-verifikasi", hasil_verifikasi="lengkap", nomor_registrasi="DUMAS/001/X/2025")
+    assert sop.refused(case, "Task_verifikasi", "Inspektorat", without(base, "hasil_verifikasi")) == [
+        "hasil_verifikasi"]
+    for hasil, reason in (("tidak lengkap", "kekurangan_laporan"),
+                          ("tidak dapat diproses", "alasan_tidak_dapat_diproses")):
+        choice = {**base, "hasil_verifikasi": hasil}
+        assert sop.refused(case, "Task_verifikasi", "Inspektorat", choice) == [reason]
+        assert sop.refused(case, "Task_verifikasi", "Inspektorat", {**choice, reason: "kurang"}) == [reason]
+    assert sop.notifications(case["id"]) == []
+
+
+def test_the_reporters_14_hari_kerja_pass_and_the_inspektorat_verifies_what_there_is(sop: Sop) -> None:
+    case = _verified(sop, "tidak lengkap", kekurangan_laporan="Bukti pendukung belum ada")
+    assert ready(case) == ["Task_melengkapi"]
+    case = sop.expire(case, "Task_melengkapi")
+    # the case moved on: back to langkah 2, and the reporter was told
+    assert case["status"] == "running" and ready(case) == ["Task_verifikasi"]
+    assert sop.published(case["id"]) == [(
+        "Notifikasi ke Pelapor: batas waktu melengkapi lewat, laporan diverifikasi dengan data yang ada",
+        {"kekurangan_laporan": "Bukti pendukung belum ada"})]
+    alasan = "Tanpa bukti dan kronologi laporan tidak dapat ditelaah lebih lanjut."
+    case = sop.work(case, "Task_verifikasi", "Inspektorat",
+                    form("dumas-verifikasi", hasil_verifikasi="tidak dapat diproses",
+                         alasan_tidak_dapat_diproses=alasan))
+    assert case["status"] == "completed"
+    assert completed(case) == ["Task_verifikasi", "Task_verifikasi"]
+    assert sop.published(case["id"])[-1][1] == {"alasan_tidak_dapat_diproses": alasan}
 
 
 @sqlite_only
@@ -143,7 +249,7 @@ def test_sla_60_hari_of_the_inspektur_escalates_to_the_inspektur(sop: Sop) -> No
 
 
 def test_sla_14_hari_kerja_of_eselon_ii_escalates_to_the_inspektur(sop: Sop) -> None:
-    case, _ = _telaah(sop, "tidak berkadar pengawasan atau tidak logis")
+    case, _ = _telaah(sop, TIDAK_BERKADAR)
     due = working_days_due(START, 14, OFFICES[UNIT].timezone)
     assert due.isoformat() == "2025-10-24T09:00:00+00:00"  # Friday 24 October, 16:00 WIB
     case = sop.breach(case, "Task_tindak_lanjut_eselon2", "Inspektur", due)
@@ -154,7 +260,7 @@ def test_sla_14_hari_kerja_of_eselon_ii_escalates_to_the_inspektur(sop: Sop) -> 
 
 @sqlite_only
 def test_the_tembusan_to_the_inspektur_is_not_sent_to_the_reporter(sop: Sop) -> None:
-    case, _ = _telaah(sop, "tidak berkadar pengawasan atau tidak logis")
+    case, _ = _telaah(sop, TIDAK_BERKADAR)
     case = sop.work(case, "Task_tindak_lanjut_eselon2", "Eselon II", form("dumas-tindak-lanjut-eselon2"))
     assert sop.notifications(case["id"]) == [("Inspektur", "tembusan_inspektur"), ("Pelapor", "notifikasi_pelapor")]
 

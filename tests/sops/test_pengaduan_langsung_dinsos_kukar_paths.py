@@ -1,8 +1,9 @@
 """Pengaduan secara langsung, Dinas Sosial Kab. Kutai Kartanegara (seed 003, Lampiran 1).
 
 ``pengaduan-langsung-dinsos-kukar.bpmn`` is one sequence: Petugas registers (2) and forwards (3),
-the Sekretaris disposes (4), the Kabid follows up within 2 hari kerja (5; the reporter is notified),
-the Sekretaris reports within 10 hari kerja (6). The unit is in WITA (Asia/Makassar).
+the Sekretaris disposes to a bidang (4, ``bidang_tujuan``), the Kabid of that bidang — and only he —
+follows up within 2 hari kerja (5; the reporter is notified with the formulir penyelesaian), the
+Sekretaris reports within 10 hari kerja (6). The unit is in WITA (Asia/Makassar).
 """
 
 from __future__ import annotations
@@ -20,13 +21,19 @@ from support.sop_driver import (
     form,
     instant,
     ready,
+    sqlite_only,
     walk,
     working_days_due,
 )
 
+from service.catalogue import SUB_UNITS
+
 KEY = "pengaduan-langsung-dinsos-kukar"
 UNIT = "dinsos-kukar"
 TZ = OFFICES[UNIT].timezone
+BIDANG = [unit.code for unit in SUB_UNITS[UNIT]]
+LINJAMSOS = "dinsos-kukar-linjamsos"
+HASIL = "Bantuan PKH Bapak telah diverifikasi dan akan dicairkan pada tahap berikutnya."
 MIN = timedelta(minutes=1)
 PENGADUAN = form("dinsos-langsung-pengaduan", nama="Abdul Gani", nik="6402011203850001", telepon="+6281234567890",
                  alamat="Tenggarong", materi_aduan="Bantuan sosial tidak diterima tiga bulan")
@@ -34,10 +41,11 @@ BEFORE_FOLLOW_UP = [
     Step("Task_pencatatan", "Petugas", form("dinsos-langsung-pencatatan", nomor_registrasi="ADU/LGS/001"),
          10 * MIN, "Sekretaris"),
     Step("Task_penerusan", "Petugas", form("dinsos-langsung-penerusan"), 10 * MIN, "Sekretaris"),
-    Step("Task_disposisi", "Sekretaris", form("dinsos-langsung-disposisi", bidang_terkait="Bidang Perlindungan Sosial"),
+    Step("Task_disposisi", "Sekretaris", form("dinsos-langsung-disposisi", bidang_tujuan=LINJAMSOS),
          10 * MIN, "Kepala Dinas"),
 ]
-FOLLOW_UP = [Step("Task_tindak_lanjut", "Kabid", form("dinsos-langsung-tindak-lanjut"), 2, "Kepala Dinas")]
+FOLLOW_UP = [Step("Task_tindak_lanjut", "Kabid", form("dinsos-langsung-tindak-lanjut", hasil_tindak_lanjut=HASIL), 2,
+                  "Kepala Dinas")]
 REPORT = [Step("Task_pelaporan", "Sekretaris", form("dinsos-langsung-pelaporan", nomor_arsip="ARS/LGS/10"), 10,
                "Kepala Dinas")]
 ORDER = [step.element_id for step in BEFORE_FOLLOW_UP + FOLLOW_UP + REPORT]
@@ -50,11 +58,15 @@ def test_walk_in_complaint_from_registration_to_report(sop: Sop) -> None:
     case = walk(sop, case, BEFORE_FOLLOW_UP)
     # langkah 5: 2 hari kerja from Monday 09:00 WITA = Wednesday 8 October, 16:00 WITA
     task = case["tasks"][0]
-    assert (task["element_id"], task["lane"]) == ("Task_tindak_lanjut", "Kabid")
+    assert (task["element_id"], task["lane"], task["unit"]) == ("Task_tindak_lanjut", "Kabid", LINJAMSOS)
     assert instant(task["due_at"]) == working_days_due(START, 2, TZ) == datetime(2025, 10, 8, 8, 0, tzinfo=UTC)
+    # the disposition is in the task list of that bidang's Kabid only
+    assert [t["id"] for t in sop.tasks("Kabid", LINJAMSOS)] == [task["id"]]
+    assert all(sop.tasks("Kabid", other) == [] for other in BIDANG if other != LINJAMSOS)
+    assert sop.tasks("Kabid", UNIT) == []
     assert sop.notifications(case["id"]) == []
     case = walk(sop, case, FOLLOW_UP)
-    assert sop.notifications(case["id"]) == [("Pelapor", "notifikasi_pelapor")]
+    assert sop.published(case["id"]) == [("Notifikasi ke Pelapor: hasil tindak lanjut", {"hasil_tindak_lanjut": HASIL})]
     task = case["tasks"][0]
     assert (task["element_id"], task["lane"]) == ("Task_pelaporan", "Sekretaris")
     assert instant(task["due_at"]) == working_days_due(START, 10, TZ) == datetime(2025, 10, 20, 8, 0, tzinfo=UTC)
@@ -85,3 +97,15 @@ def test_every_sla_escalates_including_the_working_day_limits(sop: Sop) -> None:
     assert [(row.recipient_role, row.payload["element_id"]) for row in sop.outbox(case["id"], "escalation")] == [
         ("Sekretaris", "Task_pencatatan"), ("Sekretaris", "Task_penerusan"), ("Kepala Dinas", "Task_disposisi"),
         ("Kepala Dinas", "Task_tindak_lanjut"), ("Kepala Dinas", "Task_pelaporan")]
+
+
+@sqlite_only
+def test_the_disposition_must_name_a_bidang_of_the_dinas(sop: Sop) -> None:
+    case = walk(sop, sop.start(KEY, PENGADUAN), BEFORE_FOLLOW_UP[:2])
+    disposisi = dict(BEFORE_FOLLOW_UP[2].data)
+    assert sop.refused(case, "Task_disposisi", "Sekretaris", {**disposisi, "bidang_tujuan": "Bidang Linjamsos"}) == [
+        "bidang_tujuan"]
+    assert sop.refused(case, "Task_disposisi", "Sekretaris", {**disposisi, "bidang_tujuan": "dpmptsp-kukar-data"}) == [
+        "bidang_tujuan"]
+    case = sop.work(case, "Task_disposisi", "Sekretaris", {**disposisi, "bidang_tujuan": BIDANG[-1]})
+    assert [(t["element_id"], t["unit"]) for t in case["tasks"]] == [("Task_tindak_lanjut", BIDANG[-1])]

@@ -1,9 +1,10 @@
 """Pengaduan secara online, Dinas Sosial Kab. Kutai Kartanegara (seed 003, Lampiran 2).
 
 ``pengaduan-online-dinsos-kukar.bpmn``: the Admin Media Sosial receives (1) and verifies (2) the
-message; D1 (``hasil_verifikasi_pesan``) ends the case when it is not a complaint, else the Admin
-acknowledges it (3; the reporter is notified) and forwards it (4); the Sekretaris disposes (5), the
-Kabid follows up (6) and drafts the reply (7), the Admin publishes it (8; the reporter is notified).
+message; D1 (``hasil_verifikasi_pesan``) ends the case when it is not a complaint (with a written
+reason the reporter is told), else the Admin acknowledges it (3; the reporter is notified) and
+forwards it (4); the Sekretaris disposes to a bidang (5, ``bidang_tujuan``), whose Kabid follows up (6)
+and drafts the reply (7), the Admin publishes it (8; the reporter is notified with the reply).
 Every step has an SLA: the Admin's escalate to the Sekretaris, the others to the Kepala Dinas.
 """
 
@@ -11,7 +12,19 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from support.sop_driver import Sop, Step, actions, assert_data, completed, enum, form, ready, sqlite_only, walk
+from support.sop_driver import (
+    Sop,
+    Step,
+    actions,
+    assert_data,
+    completed,
+    enum,
+    form,
+    ready,
+    sqlite_only,
+    walk,
+    without,
+)
 
 from service.worker.loop import run_once
 
@@ -19,6 +32,9 @@ KEY = "pengaduan-online-dinsos-kukar"
 UNIT = "dinsos-kukar"
 MIN = timedelta(minutes=1)
 ADMIN = "Admin Media Sosial"
+REHSOS = "dinsos-kukar-rehsos"
+RESPON = "Terima kasih, aduan kami terima dan akan segera diproses."
+BALASAN = "PKH Ibu akan cair pada tahap berikutnya setelah verifikasi data."
 PENGADUAN = form("dinsos-online-pengaduan", media="Facebook", akun_pengirim="@warga.tenggarong",
                  isi_pesan="PKH belum cair, mohon ditindaklanjuti", tautan="https://facebook.com/posts/1")
 INTAKE = [
@@ -26,18 +42,17 @@ INTAKE = [
 ]
 VERIFIED = [Step("Task_verifikasi", ADMIN, form("dinsos-online-verifikasi", hasil_verifikasi_pesan="terkait pengaduan"),
                  10 * MIN, "Sekretaris")]
-ACKNOWLEDGE = [Step("Task_respon", ADMIN, form("dinsos-online-respon", respon_admin="Terima kasih, aduan kami terima"),
-                    5 * MIN, "Sekretaris")]
+ACKNOWLEDGE = [Step("Task_respon", ADMIN, form("dinsos-online-respon", respon_admin=RESPON), 5 * MIN, "Sekretaris")]
 HANDLING = [
     Step("Task_penerusan", ADMIN, form("dinsos-online-penerusan", catatan_penerusan="Mohon disposisi"), 10 * MIN,
          "Sekretaris"),
-    Step("Task_disposisi", "Sekretaris", form("dinsos-online-disposisi", bidang_terkait="Bidang Linjamsos"),
+    Step("Task_disposisi", "Sekretaris", form("dinsos-online-disposisi", bidang_tujuan=REHSOS),
          10 * MIN, "Kepala Dinas"),
     Step("Task_tindak_lanjut", "Kabid", form("dinsos-online-tindak-lanjut"), 30 * MIN, "Kepala Dinas"),
     Step("Task_balasan", "Kabid", form("dinsos-online-balasan"), 10 * MIN, "Kepala Dinas"),
 ]
-PUBLISH = [Step("Task_publikasi", ADMIN, form("dinsos-online-publikasi", tautan_balasan="https://facebook.com/r/1"),
-                30 * MIN, "Sekretaris")]
+PUBLISH = [Step("Task_publikasi", ADMIN, form("dinsos-online-publikasi", balasan_publik=BALASAN,
+                                             tautan_balasan="https://facebook.com/r/1"), 30 * MIN, "Sekretaris")]
 PATH = INTAKE + VERIFIED + ACKNOWLEDGE + HANDLING + PUBLISH
 ORDER = [step.element_id for step in PATH]
 
@@ -49,8 +64,14 @@ def test_complaint_is_acknowledged_handled_and_answered_online(sop: Sop) -> None
     assert ready(case) == ["Task_respon"] and sop.notifications(case["id"]) == []
     case = walk(sop, case, ACKNOWLEDGE)
     # langkah 3: the acknowledgement reaches the reporter
-    assert sop.notifications(case["id"]) == [("Pelapor", "notifikasi_pelapor")]
-    case = walk(sop, case, HANDLING)
+    assert sop.published(case["id"]) == [("Notifikasi ke Pelapor: pengaduan diterima", {"respon_admin": RESPON})]
+    case = walk(sop, case, HANDLING[:2])
+    # langkah 6 and 7 belong to the Kabid of the bidang the Sekretaris chose
+    assert [(t["element_id"], t["lane"], t["unit"]) for t in case["tasks"]] == [("Task_tindak_lanjut", "Kabid", REHSOS)]
+    assert sop.tasks("Kabid", "dinsos-kukar-linjamsos") == [] and sop.tasks("Kabid", UNIT) == []
+    case = walk(sop, case, HANDLING[2:3])
+    assert [(t["element_id"], t["unit"]) for t in case["tasks"]] == [("Task_balasan", REHSOS)]
+    case = walk(sop, case, HANDLING[3:])
     assert ready(case) == ["Task_publikasi"] and len(sop.notifications(case["id"])) == 1
     case = walk(sop, case, PUBLISH)
 
@@ -58,23 +79,32 @@ def test_complaint_is_acknowledged_handled_and_answered_online(sop: Sop) -> None
     assert completed(case) == ORDER
     # langkah 8: the published reply reaches the reporter too
     assert sop.notifications(case["id"]) == [("Pelapor", "notifikasi_pelapor")] * 2
+    assert sop.published(case["id"])[1] == ("Notifikasi ke Pelapor: balasan di media online",
+                                            {"balasan_publik": BALASAN, "tautan_balasan": "https://facebook.com/r/1"})
     assert [h["data"]["message"] for h in actions(case, "notification")] == ["notifikasi_pelapor"] * 2
     assert_data(case, PENGADUAN, *(step.data for step in PATH))
     # the Kepala Dinas has no step in this SOP
     assert sop.tasks("Kepala Dinas", UNIT) == []
 
 
-def test_a_message_that_is_not_a_complaint_ends_after_verification(sop: Sop) -> None:
+def test_a_message_that_is_not_a_complaint_ends_after_verification_with_its_reason(sop: Sop) -> None:
     assert enum("dinsos-online-verifikasi", "hasil_verifikasi_pesan") == ["terkait pengaduan",
                                                                          "tidak terkait pengaduan"]
     case = walk(sop, sop.start(KEY, PENGADUAN), INTAKE)
+    alasan = "Pesan berisi promosi produk, bukan pengaduan layanan Dinas Sosial."
     verifikasi = form("dinsos-online-verifikasi", hasil_verifikasi_pesan="tidak terkait pengaduan",
-                      catatan_verifikasi="Promosi produk")
+                      alasan_bukan_pengaduan=alasan, catatan_verifikasi="Promosi produk")
+    assert sop.refused(case, "Task_verifikasi", ADMIN, without(verifikasi, "alasan_bukan_pengaduan")) == [
+        "alasan_bukan_pengaduan"]
+    assert sop.refused(case, "Task_verifikasi", ADMIN, {**verifikasi, "alasan_bukan_pengaduan": "promosi"}) == [
+        "alasan_bukan_pengaduan"]
+    assert sop.refused(case, "Task_verifikasi", ADMIN, {}) == ["hasil_verifikasi_pesan"]
     case = sop.work(case, "Task_verifikasi", ADMIN, verifikasi)
 
     assert case["status"] == "completed" and ready(case) == []
     assert completed(case) == ["Task_penerimaan", "Task_verifikasi"]
-    assert sop.notifications(case["id"]) == []
+    assert sop.published(case["id"]) == [("Notifikasi ke Pelapor: pesan tidak diproses sebagai pengaduan",
+                                          {"alasan_bukan_pengaduan": alasan})]
     assert_data(case, PENGADUAN, INTAKE[0].data, verifikasi)
 
 

@@ -1,9 +1,13 @@
-"""Seed fidelity of the SOP diagrams in bpmn/ (lxml + jsonschema only, no service imports).
+"""Seed fidelity of the SOP diagrams in bpmn/ (lxml + jsonschema; of the service, only its catalogue of offices).
 
 The tables below transcribe shared/seeds/STEPS.md: for every diagram, the seed's numbered steps per
 actor (lane), the reporter's "receive" steps (modelled as thrown notification messages, not user
 tasks), each step's Waktu, and what the diagram adds that the seed does not state (inferred tasks
-and notifications, which carry no ``langkah``).
+and notifications, which carry no ``langkah``). Then what the reporter is owed (issue 10): every
+notice publishes its fields (``tampilkan``), every way out of a reporter's SOP passes a notice, every
+Pelapor task has a time limit, every exit that ends, rejects, returns or forwards a report needs a
+written reason, dispositions name a sub-unit (``tujuan_unit``), and the process-level policy
+(``pengawas``, ``mode_pelapor``, ``identitas_wajib``, ``data_identitas``).
 """
 
 from __future__ import annotations
@@ -15,7 +19,9 @@ from dataclasses import dataclass, field
 import pytest
 from jsonschema import Draft202012Validator
 from lxml import etree
-from support.sop_driver import BPMN_DIR, FLOW_NODES, FORMS_DIR
+from support.sop_driver import BPMN_DIR, FLOW_NODES, FORMS_DIR, form, without
+
+from service.catalogue import SUB_UNITS
 
 NS = {
     "bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
@@ -38,6 +44,9 @@ class Seed:
     inferred_tasks: dict[str, int] = field(default_factory=dict)  # lane -> user tasks not in the seed
     inferred_notifications: int = 0  # thrown messages not backed by a seed step
     period: str | None = None  # timer start cycle of a periodic report process
+    deadlines: dict[str, str] = field(default_factory=dict)  # Pelapor task -> its time limit (timer text)
+    routes: dict[str, str] = field(default_factory=dict)  # user task -> its tujuan_unit field
+    policy: dict[str, str] = field(default_factory=dict)  # process properties of issue 10
 
 
 SEEDS: dict[str, Seed] = {
@@ -58,7 +67,10 @@ SEEDS: dict[str, Seed] = {
             10: "3 Menit",
         },
         seed_steps=10,
-        inferred_notifications=1,  # surat balasan distributed (langkah 9) -> notification to the reporter
+        inferred_tasks={"Kabid": 1},  # the Kabid confirms that an aduan without keluhan is not processed
+        inferred_notifications=2,  # surat balasan distributed (langkah 9); aduan not processed (D1)
+        routes={"Task_tindak_lanjut_bidang": "bidang_tujuan"},  # langkah 4/6: "menyerahkan kebidang terkait"
+        policy={"pengawas": "Kepala Dinas", "mode_pelapor": "anonim,rahasia,biasa"},
     ),
     # not a seed: the "SOP penanganan surat keluar" referenced by 000 langkah 8; own numbering 1-2
     "surat-keluar": Seed(
@@ -82,6 +94,7 @@ SEEDS: dict[str, Seed] = {
         receive={"Pelapor": {7}},
         waktu={2: "30 Menit", 3: "30 Menit", 4: "1 Jam", 5: "1 Jam", 6: "1 Jam", 8: "15 Menit"},
         seed_steps=8,
+        policy={"pengawas": "Kepala Dinas", "mode_pelapor": "anonim,rahasia,biasa"},
     ),
     # 002: Pemohon 1-5 (one online form = the start event); the Tim Penerima's checks D1/D2 and the
     # Sekretariat Penanganan come from the Keterangan column only; no Waktu.
@@ -91,7 +104,10 @@ SEEDS: dict[str, Seed] = {
         lanes={"Pelapor": set(), "Tim Penerima Pengaduan": set(), "Sekretariat Penanganan": set()},
         seed_steps=5,
         inferred_tasks={"Pelapor": 1, "Tim Penerima Pengaduan": 2, "Sekretariat Penanganan": 1},
-        inferred_notifications=1,  # konfirmasi awal
+        inferred_notifications=3,  # konfirmasi awal; closed as incomplete; the Sekretariat's tanggapan
+        deadlines={"Task_melengkapi": "hari_kerja(14)"},
+        policy={"pengawas": "Kepala Dinas", "mode_pelapor": "rahasia,biasa", "identitas_wajib": "nama,telepon,email",
+                "data_identitas": "nip,unit_kerja"},
     ),
     # 003a: Masyarakat 1 · Petugas 2,3 · Sekretaris 4,6 · Kepala Bidang 5 · Kadis none
     "pengaduan-langsung-dinsos-kukar": Seed(
@@ -107,6 +123,8 @@ SEEDS: dict[str, Seed] = {
         waktu={2: "10 Menit", 3: "10 Menit", 4: "10 Menit", 5: "2 hari kerja", 6: "10 hari kerja"},
         seed_steps=6,
         inferred_notifications=1,  # result of the follow-up
+        routes={"Task_tindak_lanjut": "bidang_tujuan"},  # langkah 4: "kepada … Bidang terkait"
+        policy={"pengawas": "Kepala Dinas", "mode_pelapor": "anonim,rahasia,biasa"},
     ),
     # 003b: Admin 1,2,3,4,8 · Sekretaris 5 (9 -> laporan berkala) · Kabid 6,7; the reporter receives
     # the acknowledgement (3) and the reply (8); the submission itself has no number (start event).
@@ -132,6 +150,9 @@ SEEDS: dict[str, Seed] = {
             8: "30 Menit",
         },
         seed_steps=8,
+        inferred_notifications=1,  # a message not related to a complaint (D1), with its reason
+        routes={"Task_tindak_lanjut": "bidang_tujuan", "Task_balasan": "bidang_tujuan"},  # langkah 5
+        policy={"pengawas": "Kepala Dinas,Sekretaris", "mode_pelapor": "anonim,rahasia,biasa"},
     ),
     "pengaduan-online-dinsos-kukar-laporan-berkala": Seed(
         unit="dinsos-kukar",
@@ -157,7 +178,12 @@ SEEDS: dict[str, Seed] = {
         waktu={5: "60 Hari", 6: "14 hari kerja"},
         seed_steps=8,
         inferred_tasks={"Pelapor": 1},  # Melengkapi laporan (D1 incomplete)
-        inferred_notifications=2,  # laporan tidak dapat diproses; tembusan to the Inspektur
+        # tidak dapat diproses; time limit of Melengkapi passed; tembusan to the Inspektur; sent to Instansi Lain
+        inferred_notifications=4,
+        deadlines={"Task_melengkapi": "hari_kerja(14)"},
+        routes={"Task_tindak_lanjut_eselon2": "unit_kerja_terlapor"},  # "unit pejabat Eselon II"
+        policy={"pengawas": "Inspektur,Sekretariat Inspektorat", "mode_pelapor": "rahasia,biasa",
+                "identitas_wajib": "nama,nik,alamat,telepon,pekerjaan"},
     ),
     "dumas-inspektorat-katingan-laporan-berkala": Seed(
         unit="inspektorat-katingan",
@@ -321,8 +347,10 @@ def test_user_tasks_have_forms_and_mutu_baku(case: tuple[Diagram, Seed]) -> None
 
 def test_timers_match_seed_waktu(case: tuple[Diagram, Seed]) -> None:
     d, seed = case
-    boundaries = {b.get("attachedToRef"): b for b in d.of("boundaryEvent")}
+    boundaries = {b.get("attachedToRef"): b for b in d.of("boundaryEvent") if b.get("cancelActivity") == "false"}
     for t in d.of("userTask"):
+        if d.lane_of[t.get("id")] == "Pelapor":
+            continue  # the reporter's time limit: test_pelapor_tasks_have_a_time_limit
         steps = langkah(t)
         waktu = {seed.waktu[n] for n in steps if n in seed.waktu}
         b = boundaries.get(t.get("id"))
@@ -413,3 +441,204 @@ def test_diagram_interchange(case: tuple[Diagram, Seed]) -> None:
             ax, ay, aw, ah = shapes[a]
             bx, by, bw, bh = shapes[b]
             assert ax + aw <= bx or bx + bw <= ax or ay + ah <= by or by + bh <= ay, f"{a} overlaps {b}"
+
+
+# --- what the reporter is owed (issue 10) ----------------------------------------------------------
+
+NOTIFY_REPORTER = "notifikasi_pelapor"
+MODES = {"anonim", "rahasia", "biasa"}
+IDENTITY_FIELDS = {"nama", "nik", "alamat", "telepon", "email", "pekerjaan"}
+REASON_MIN = 10
+#: form -> (decision field, value, the written reasons that choice requires): every exit that ends,
+#: rejects, returns or forwards a report, and the Kabid's confirmation of an ending in 000.
+REASONS: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {
+    "wbs-kukar-pemeriksaan": [("hasil_pemeriksaan", "tidak ada keluhan", ("alasan_tidak_ada_keluhan",))],
+    "wbs-kukar-konfirmasi-penutupan": [("keputusan_kabid", "setuju", ("catatan_konfirmasi",)),
+                                       ("keputusan_kabid", "tolak", ("catatan_konfirmasi",))],
+    "wbs-kebumen-cek-administrasi": [("kelengkapan_administrasi", "tidak lengkap", ("kekurangan_laporan",))],
+    "wbs-kebumen-cek-dokumen": [("kelengkapan_dokumen", "tidak lengkap", ("kekurangan_laporan",))],
+    "dinsos-online-verifikasi": [("hasil_verifikasi_pesan", "tidak terkait pengaduan", ("alasan_bukan_pengaduan",))],
+    "dumas-verifikasi": [("hasil_verifikasi", "tidak lengkap", ("kekurangan_laporan",)),
+                         ("hasil_verifikasi", "tidak dapat diproses", ("alasan_tidak_dapat_diproses",))],
+    "dumas-penelaahan": [("kategori_telaah", "tidak berkadar pengawasan atau tidak logis", ("alasan_kategori",)),
+                         ("kategori_telaah", "bukan kewenangan", ("alasan_kategori",))],
+}
+
+
+def _message_name(d: Diagram, event: etree._Element) -> str | None:
+    messages = {m.get("id"): m.get("name") for m in d.tree.findall("bpmn:message", NS)}
+    ref = event.find("bpmn:messageEventDefinition", NS)
+    return None if ref is None else messages.get(ref.get("messageRef"))
+
+
+def _reporter_notices(d: Diagram) -> list[etree._Element]:
+    return [e for e in d.notifications() if _message_name(d, e) == NOTIFY_REPORTER]
+
+
+def _form_fields(d: Diagram) -> dict[str, dict]:
+    return {name: prop for f in d.forms_of_process().values() for name, prop in f["properties"].items()}
+
+
+def _shown(el: etree._Element) -> list[str]:
+    return [name.strip() for name in props(el).get("tampilkan", "").split(",") if name.strip()]
+
+
+def _successors(d: Diagram, node_id: str) -> list[str]:
+    """Sequence-flow targets of a node, plus the boundary events attached to it."""
+    out = [f.get("targetRef") for f in d.flows.values() if f.get("sourceRef") == node_id]
+    return out + [b.get("id") for b in d.of("boundaryEvent") if b.get("attachedToRef") == node_id]
+
+
+def _is_reporter_sop(d: Diagram) -> bool:
+    return any(d.lane_of[s.get("id")] == "Pelapor" for s in d.of("startEvent"))
+
+
+def test_reporter_notices_publish_fields_of_the_forms(case: tuple[Diagram, Seed]) -> None:
+    """Every notice to the reporter and every Pelapor task names what the reporter reads (``tampilkan``),
+    and each name is a field of one of the process's forms (so it has a label)."""
+    d, _ = case
+    fields = _form_fields(d)
+    shown = [*_reporter_notices(d), *[t for t in d.of("userTask") if d.lane_of[t.get("id")] == "Pelapor"]]
+    for el in shown:
+        assert _shown(el), f"{el.get('id')} publishes nothing to the reporter"
+        assert set(_shown(el)) <= set(fields), (el.get("id"), set(_shown(el)) - set(fields))
+
+
+def test_every_way_out_of_a_report_passes_a_notice_to_the_reporter(case: tuple[Diagram, Seed]) -> None:
+    """No end event (other than an SLA escalation) is reachable from the reporter's start without a
+    ``notifikasi_pelapor`` notice on the way: the reporter hears how every report ends."""
+    d, _ = case
+    if not _is_reporter_sop(d):
+        return
+    notices = {e.get("id") for e in _reporter_notices(d)}
+    sla = {b.get("id") for b in d.of("boundaryEvent") if b.get("cancelActivity") == "false"}
+    todo = [s.get("id") for s in d.of("startEvent")]
+    seen: set[str] = set()
+    while todo:
+        node = todo.pop()
+        if node in seen or node in notices or node in sla:
+            continue
+        seen.add(node)
+        assert not d.nodes[node].tag.endswith("endEvent"), f"{node} ends a report without telling the reporter"
+        todo += _successors(d, node)
+
+
+def test_pelapor_tasks_have_a_time_limit_after_which_the_case_moves_on(case: tuple[Diagram, Seed]) -> None:
+    d, seed = case
+    pelapor = {t.get("id"): t for t in d.of("userTask") if d.lane_of[t.get("id")] == "Pelapor"}
+    assert set(pelapor) == set(seed.deadlines)
+    notices = {e.get("id"): e for e in _reporter_notices(d)}
+    for task_id, timer in seed.deadlines.items():
+        (b,) = [b for b in d.of("boundaryEvent") if b.get("attachedToRef") == task_id]
+        assert b.get("cancelActivity") == "true", f"{task_id}: the time limit must interrupt the task"
+        assert b.findtext("bpmn:timerEventDefinition/bpmn:timeDuration", namespaces=NS).strip() == timer
+        assert props(pelapor[task_id])["waktu"] == expected_waktu(timer)
+        (out,) = b.findall("bpmn:outgoing", NS)
+        target = d.flows[out.text].get("targetRef")
+        assert target in notices and _shown(notices[target]), f"{task_id}: the reporter is told the case moved on"
+
+
+def expected_waktu(timer: str) -> str:
+    m = re.fullmatch(r"hari_kerja\((\d+)\)", timer)
+    assert m, timer
+    return f"{m.group(1)} hari kerja"
+
+
+def test_decision_fields_are_an_explicit_choice(case: tuple[Diagram, Seed]) -> None:
+    """No form field has a default value; a field a gateway decides on is required by its form."""
+    d, _ = case
+    forms = d.forms_of_process()
+    for key, schema in forms.items():
+        for name, prop in schema["properties"].items():
+            assert "default" not in prop, (key, name)
+    decided = {name for f in d.flows.values()
+               for name, _ in re.findall(r"(\w+) == (\"[^\"]*\"|True|False)",
+                                         f.findtext("bpmn:conditionExpression", default="", namespaces=NS))}
+    for name in decided:
+        owners = [key for key, schema in forms.items() if name in schema["properties"]]
+        assert owners and all(name in forms[key]["required"] for key in owners), (name, owners)
+
+
+def _exits(d: Diagram) -> set[tuple[str, str]]:
+    """(field, value) of every gateway branch that ends the report or hands it back to the reporter
+    before any staff task: from its target, an end event or a Pelapor task is reached first."""
+    found = set()
+    for f in d.flows.values():
+        cond = f.findtext("bpmn:conditionExpression", default="", namespaces=NS)
+        todo, seen = [f.get("targetRef")], set()
+        while todo:
+            node = todo.pop()
+            if node in seen:
+                continue
+            seen.add(node)
+            el = d.nodes[node]
+            tag = etree.QName(el).localname
+            if tag == "endEvent" or (tag == "userTask" and d.lane_of[node] == "Pelapor"):
+                found.update(re.findall(r'(\w+) == "([^"]*)"', cond))
+                break
+            if tag in ("userTask", "callActivity"):
+                continue
+            todo += [t.get("targetRef") for t in d.flows.values() if t.get("sourceRef") == node]
+    return found
+
+
+def test_every_exit_that_ends_or_returns_a_report_is_in_the_reasons_table(case: tuple[Diagram, Seed]) -> None:
+    d, _ = case
+    forms = d.forms_of_process()
+    listed = {(name, value) for key in forms for name, value, _ in REASONS.get(key, [])}
+    assert _exits(d) <= listed, _exits(d) - listed
+    for key in forms:
+        for name, value, _ in REASONS.get(key, []):
+            assert value in forms[key]["properties"][name]["enum"], (key, name, value)
+
+
+@pytest.mark.parametrize(("key", "decision", "value", "reasons"),
+                         [(key, *entry) for key, entries in sorted(REASONS.items()) for entry in entries])
+def test_the_choice_needs_its_written_reason(key: str, decision: str, value: str, reasons: tuple[str, ...]) -> None:
+    schema = json.loads((FORMS_DIR / f"{key}.schema.json").read_text("utf-8"))
+    validator = Draft202012Validator(schema)
+    data = form(key, **{decision: value})
+    assert validator.is_valid(data)
+    for reason in reasons:
+        assert schema["properties"][reason]["minLength"] >= REASON_MIN
+        missing = [e.message for e in validator.iter_errors(without(data, reason))]
+        assert missing == [f"'{reason}' is a required property"], (key, reason, missing)
+        short = [list(e.absolute_path) for e in validator.iter_errors({**data, reason: "x" * (REASON_MIN - 1)})]
+        assert short == [[reason]], (key, reason, short)
+
+
+def test_dispositions_route_to_the_offices_sub_units(case: tuple[Diagram, Seed]) -> None:
+    """A task the seed disposes to a bidang / unit kerja carries ``tujuan_unit``, whose field is an enum
+    of exactly the codes of the office's bundled sub-units."""
+    d, seed = case
+    routed = {t.get("id"): props(t)["tujuan_unit"] for t in d.of("userTask") if "tujuan_unit" in props(t)}
+    assert routed == seed.routes
+    fields = _form_fields(d)
+    for field_name in set(routed.values()):
+        assert fields[field_name]["enum"] == [unit.code for unit in SUB_UNITS[seed.unit]], field_name
+
+
+def test_process_policy_follows_the_seed(case: tuple[Diagram, Seed]) -> None:
+    d, seed = case
+    meta = props(d.proc)
+    for name in ("pengawas", "mode_pelapor", "identitas_wajib", "data_identitas"):
+        assert meta.get(name, "") == seed.policy.get(name, ""), name
+    assert set(filter(None, meta.get("mode_pelapor", "").split(","))) <= MODES
+    assert set(filter(None, meta.get("identitas_wajib", "").split(","))) <= IDENTITY_FIELDS
+    starts = [s.get(CAM + "formKey") for s in d.of("startEvent") if s.get(CAM + "formKey")]
+    start_fields = {name for key in starts
+                    for name in json.loads((FORMS_DIR / f"{key}.schema.json").read_text("utf-8"))["properties"]}
+    assert set(filter(None, meta.get("data_identitas", "").split(","))) <= start_fields
+    pengawas = set(filter(None, meta.get("pengawas", "").split(",")))
+    assert pengawas <= set(d.lanes) | {"Kepala Dinas", "Inspektur"}, pengawas
+
+
+def test_the_eselon_ii_of_the_reported_unit_reads_only_the_complaint_and_the_memo() -> None:
+    d = Diagram("dumas-inspektorat-katingan")
+    (task,) = [t for t in d.of("userTask") if t.get("id") == "Task_tindak_lanjut_eselon2"]
+    shown = set(_shown(task))
+    assert {"uraian", "lokasi_kasus", "memo_kepala_inspektorat"} <= shown
+    verifier = set(json.loads((FORMS_DIR / "dumas-verifikasi.schema.json").read_text("utf-8"))["properties"])
+    reporter_later = set(json.loads((FORMS_DIR / "dumas-melengkapi.schema.json").read_text("utf-8"))["properties"])
+    hidden = IDENTITY_FIELDS | verifier | reporter_later
+    assert not shown & hidden, shown & hidden

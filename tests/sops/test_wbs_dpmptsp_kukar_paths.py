@@ -1,9 +1,12 @@
 """WBS, DPMPTSP Kab. Kutai Kartanegara (seed 000): every path of ``wbs-dpmptsp-kukar.bpmn``.
 
-D1 (langkah 2, ``ada_keluhan``): no complaint → end. D2 (after langkah 4, ``jenis_aduan``):
-informasi / rekomendasi teknik / evaluasi layanan → the Kabid answers (5); anything else → Bidang
-Terkait (6). Langkah 8 continues in the call activity ``surat-keluar`` (lane Subbag Umum), then the
-Kasi distributes the reply (the reporter is notified) and archives. Every step has an SLA timer.
+D1 (langkah 2, ``hasil_pemeriksaan``, the Kasi's judgement of one aduan): ada keluhan → diproses;
+tidak ada keluhan → a written reason, then the Kabid confirms (setuju → the reporter is told the
+reason, the case ends; tolak → diproses): no one-click burial. D2 (after langkah 4, ``jenis_aduan``):
+informasi / rekomendasi teknik / evaluasi layanan → the Kabid answers (5); anything else → the Bidang
+Terkait of the bidang named in ``bidang_tujuan`` (6). Langkah 8 continues in the call activity
+``surat-keluar`` (lane Subbag Umum), then the Kasi distributes the reply (the reporter is notified with
+the surat balasan) and archives. Every step of the seed has an SLA timer.
 """
 
 from __future__ import annotations
@@ -18,25 +21,35 @@ from support.sop_driver import (
     completed,
     enum,
     form,
+    pdf,
     ready,
     sqlite_only,
     walk,
+    without,
 )
+
+from service.catalogue import SUB_UNITS
 
 KEY = "wbs-dpmptsp-kukar"
 UNIT = "dpmptsp-kukar"
+BIDANG = [unit.code for unit in SUB_UNITS[UNIT]]
+PERIZINAN = "dpmptsp-kukar-perizinan"
 MIN = timedelta(minutes=1)
 PENGADUAN = form("wbs-kukar-pengaduan", saluran="kotak Whistle Blower System", nama="Rahmat", telepon="081350001234",
                  uraian="Petugas loket meminta imbalan untuk mempercepat izin")
 INTAKE = [
-    Step("Task_pemeriksaan", "Kasi", form("wbs-kukar-pemeriksaan", ada_keluhan=True), 5 * MIN, "Kabid"),
+    Step("Task_pemeriksaan", "Kasi", form("wbs-kukar-pemeriksaan", hasil_pemeriksaan="ada keluhan"), 5 * MIN,
+         "Kabid"),
 ]
+KABID_SET = {"informasi", "rekomendasi teknik", "evaluasi layanan"}
+ALASAN = "Isi form hanya salam dan nomor telepon, tidak ada keluhan yang dapat diproses."
 
 
-def _triage(jenis: str) -> list[Step]:
+def _triage(jenis: str, bidang: str = PERIZINAN) -> list[Step]:
+    pemilahan = form("wbs-kukar-pemilahan", jenis_aduan=jenis,
+                     **({} if jenis in KABID_SET else {"bidang_tujuan": bidang}))
     return [
-        Step("Task_pemilahan", "Kasi", form("wbs-kukar-pemilahan", jenis_aduan=jenis, bidang_tujuan="Bidang Perizinan"),
-             10 * MIN, "Kabid"),
+        Step("Task_pemilahan", "Kasi", pemilahan, 10 * MIN, "Kabid"),
         Step("Task_disposisi", "Kabid", form("wbs-kukar-disposisi", catatan_disposisi="Segera"), 3 * MIN,
              "Kepala Dinas"),
     ]
@@ -45,9 +58,10 @@ def _triage(jenis: str) -> list[Step]:
 KABID_ANSWERS = [Step("Task_jawaban_kabid", "Kabid", form("wbs-kukar-jawaban-kabid"), 3 * 60 * MIN, "Kepala Dinas")]
 BIDANG_FOLLOWS_UP = [Step("Task_tindak_lanjut_bidang", "Bidang Terkait", form("wbs-kukar-tindak-lanjut-bidang"),
                           3 * 60 * MIN, "Kabid")]
+SURAT = "Pungutan di loket telah dihentikan dan petugas yang bersangkutan dibina."
 REPLY = [
-    Step("Task_surat_balasan", "Kasi", form("wbs-kukar-surat-balasan", perihal_surat_balasan="Jawaban pengaduan"),
-         10 * MIN, "Kabid"),
+    Step("Task_surat_balasan", "Kasi", form("wbs-kukar-surat-balasan", perihal_surat_balasan="Jawaban pengaduan",
+                                            surat_balasan=SURAT), 10 * MIN, "Kabid"),
     Step("Task_tanda_tangan", "Kabid", form("wbs-kukar-tanda-tangan"), 5 * MIN, "Kepala Dinas"),
 ]
 SURAT_KELUAR = [
@@ -82,24 +96,36 @@ def test_kabid_answers_then_surat_keluar_runs_as_a_call_activity(sop: Sop) -> No
     # back in the parent after the call activity
     assert ready(case) == ["Task_distribusi"] and case["tasks"][0]["lane"] == "Kasi"
     assert sop.notifications(case["id"]) == []
-    case = walk(sop, case, DISTRIBUTION)
+    letter = pdf("surat-balasan.pdf")
+    distribution = form("wbs-kukar-distribusi", cara_distribusi="email", berkas_surat_balasan=[letter])
+    case = sop.work(case, "Task_distribusi", "Kasi", distribution)
     assert ready(case) == ["Task_arsip"]
     assert sop.notifications(case["id"]) == [("Pelapor", "notifikasi_pelapor")]
+    # langkah 9 publishes the surat balasan: its subject, its text and the signed letter
+    [(name, published)] = sop.published(case["id"])
+    assert name == "Notifikasi ke Pelapor: surat balasan"
+    assert published["perihal_surat_balasan"] == "Jawaban pengaduan" and published["surat_balasan"] == SURAT
+    assert [f["filename"] for f in published["berkas_surat_balasan"]] == ["surat-balasan.pdf"]
     case = walk(sop, case, ARCHIVE)
 
     assert case["status"] == "completed" and ready(case) == []
     assert completed(case) == _ids(INTAKE, _triage("informasi"), KABID_ANSWERS, REPLY, SURAT_KELUAR,
                                    DISTRIBUTION, ARCHIVE)
     assert [h["data"]["message"] for h in actions(case, "notification")] == ["notifikasi_pelapor"]
-    assert_data(case, PENGADUAN, *_data(INTAKE, _triage("informasi"), KABID_ANSWERS, REPLY, SURAT_KELUAR,
-                                        DISTRIBUTION, ARCHIVE))
+    assert_data(case, PENGADUAN, *_data(INTAKE, _triage("informasi"), KABID_ANSWERS, REPLY, SURAT_KELUAR, ARCHIVE))
 
 
 @sqlite_only  # the Kabid path above runs on both backends
-def test_bidang_terkait_follows_up_other_complaints(sop: Sop) -> None:
+def test_bidang_terkait_of_the_chosen_bidang_follows_up_other_complaints(sop: Sop) -> None:
     case = sop.start(KEY, PENGADUAN)
     case = walk(sop, case, INTAKE + _triage("perizinan"))
-    assert ready(case) == ["Task_tindak_lanjut_bidang"] and case["tasks"][0]["lane"] == "Bidang Terkait"
+    [task] = case["tasks"]
+    assert (task["element_id"], task["lane"], task["unit"]) == ("Task_tindak_lanjut_bidang", "Bidang Terkait",
+                                                                PERIZINAN)
+    # the disposition reaches that bidang only
+    assert [t["id"] for t in sop.tasks("Bidang Terkait", PERIZINAN)] == [task["id"]]
+    assert all(sop.tasks("Bidang Terkait", other) == [] for other in BIDANG if other != PERIZINAN)
+    assert sop.tasks("Bidang Terkait", UNIT) == []
     case = walk(sop, case, BIDANG_FOLLOWS_UP + REPLY + SURAT_KELUAR + DISTRIBUTION + ARCHIVE)
 
     assert case["status"] == "completed"
@@ -112,29 +138,94 @@ def test_bidang_terkait_follows_up_other_complaints(sop: Sop) -> None:
 
 
 @sqlite_only
+def test_the_kabid_may_send_the_disposition_to_another_bidang(sop: Sop) -> None:
+    case = walk(sop, sop.start(KEY, PENGADUAN), INTAKE + _triage("penanaman modal")[:1])
+    other = "dpmptsp-kukar-promosi"
+    case = sop.work(case, "Task_disposisi", "Kabid", form("wbs-kukar-disposisi", bidang_tujuan=other))
+    assert [(t["element_id"], t["unit"]) for t in case["tasks"]] == [("Task_tindak_lanjut_bidang", other)]
+    assert sop.tasks("Bidang Terkait", PERIZINAN) == []
+
+
+@sqlite_only
 def test_d2_routes_every_jenis_aduan(sop: Sop) -> None:
-    kabid = {"informasi", "rekomendasi teknik", "evaluasi layanan"}
     others = {"perizinan", "penanaman modal", "kesekretariatan", "lainnya"}
-    assert kabid | others == set(enum("wbs-kukar-pemilahan", "jenis_aduan"))
-    for jenis in sorted(kabid | others):
-        case = walk(sop, sop.start(KEY, PENGADUAN), INTAKE + _triage(jenis))
-        expected = ("Task_jawaban_kabid", "Kabid") if jenis in kabid else (
-            "Task_tindak_lanjut_bidang", "Bidang Terkait")
-        assert [(t["element_id"], t["lane"]) for t in case["tasks"]] == [expected], jenis
+    assert KABID_SET | others == set(enum("wbs-kukar-pemilahan", "jenis_aduan"))
+    for jenis in sorted(KABID_SET | others):
+        case = walk(sop, sop.start(KEY, PENGADUAN), INTAKE + _triage(jenis, BIDANG[-1]))
+        expected = ("Task_jawaban_kabid", "Kabid", UNIT) if jenis in KABID_SET else (
+            "Task_tindak_lanjut_bidang", "Bidang Terkait", BIDANG[-1])
+        assert [(t["element_id"], t["lane"], t["unit"]) for t in case["tasks"]] == [expected], jenis
         assert case["data"]["jenis_aduan"] == jenis
 
 
 @sqlite_only
-def test_no_complaint_in_the_box_ends_the_check(sop: Sop) -> None:
+def test_a_complaint_for_a_bidang_must_name_the_bidang(sop: Sop) -> None:
+    case = walk(sop, sop.start(KEY, PENGADUAN), INTAKE)
+    pemilahan = form("wbs-kukar-pemilahan", jenis_aduan="perizinan")
+    assert sop.refused(case, "Task_pemilahan", "Kasi", without(pemilahan, "bidang_tujuan")) == ["bidang_tujuan"]
+    assert sop.refused(case, "Task_pemilahan", "Kasi", {**pemilahan, "bidang_tujuan": "Bidang Perizinan"}) == [
+        "bidang_tujuan"]
+
+
+# --- D1: no one-click burial -----------------------------------------------------------------------
+
+def _judged_empty(sop: Sop) -> dict:
     case = sop.start(KEY, PENGADUAN)
-    pemeriksaan = form("wbs-kukar-pemeriksaan", ada_keluhan=False, catatan_pemeriksaan="Kotak kosong")
-    case = sop.work(case, "Task_pemeriksaan", "Kasi", pemeriksaan)
+    pemeriksaan = form("wbs-kukar-pemeriksaan", hasil_pemeriksaan="tidak ada keluhan", alasan_tidak_ada_keluhan=ALASAN)
+    return sop.work(case, "Task_pemeriksaan", "Kasi", pemeriksaan)
+
+
+@sqlite_only
+def test_the_kasis_judgement_is_an_explicit_choice_with_a_reason(sop: Sop) -> None:
+    case = sop.start(KEY, PENGADUAN)
+    assert sop.refused(case, "Task_pemeriksaan", "Kasi", {}) == ["hasil_pemeriksaan"]  # no default, no one click
+    tidak = {"hasil_pemeriksaan": "tidak ada keluhan"}
+    assert sop.refused(case, "Task_pemeriksaan", "Kasi", tidak) == ["alasan_tidak_ada_keluhan"]
+    assert sop.refused(case, "Task_pemeriksaan", "Kasi", {**tidak, "alasan_tidak_ada_keluhan": "kosong"}) == [
+        "alasan_tidak_ada_keluhan"]
+    assert sop.case(case["id"])["status"] == "running" and sop.notifications(case["id"]) == []
+
+
+def test_no_complaint_ends_only_when_the_kabid_agrees_and_the_reporter_reads_why(sop: Sop) -> None:
+    case = _judged_empty(sop)
+    # the Kasi alone cannot end it: the case waits for the Kabid
+    assert case["status"] == "running" and ready(case) == ["Task_konfirmasi_penutupan"]
+    [task] = case["tasks"]
+    assert task["lane"] == "Kabid" and task["due_at"] is None
+    assert sop.tasks("Kasi", UNIT) == []
+    kasi = sop.staff("Kasi", UNIT)
+    confirm = form("wbs-kukar-konfirmasi-penutupan", keputusan_kabid="setuju", catatan_konfirmasi="Setuju, tutup.")
+    done = sop.client.post(f"/api/tasks/{task['id']}/complete", headers=kasi.headers, json={"data": confirm})
+    assert done.status_code == 403
+    assert sop.notifications(case["id"]) == []
+    assert sop.refused(case, "Task_konfirmasi_penutupan", "Kabid", {"catatan_konfirmasi": "Setuju, tutup."}) == [
+        "keputusan_kabid"]
+    assert sop.refused(case, "Task_konfirmasi_penutupan", "Kabid", {"keputusan_kabid": "setuju"}) == [
+        "catatan_konfirmasi"]
+    case = sop.work(case, "Task_konfirmasi_penutupan", "Kabid", confirm)
 
     assert case["status"] == "completed" and ready(case) == []
-    assert completed(case) == ["Task_pemeriksaan"]
-    assert sop.notifications(case["id"]) == []
-    assert_data(case, PENGADUAN, pemeriksaan)
+    assert completed(case) == ["Task_pemeriksaan", "Task_konfirmasi_penutupan"]
+    assert sop.notifications(case["id"]) == [("Pelapor", "notifikasi_pelapor")]
+    assert sop.published(case["id"]) == [("Notifikasi ke Pelapor: aduan tidak diproses",
+                                          {"alasan_tidak_ada_keluhan": ALASAN})]
 
+
+@sqlite_only
+def test_the_kabid_refusing_to_end_it_sends_the_complaint_on_to_be_processed(sop: Sop) -> None:
+    case = _judged_empty(sop)
+    tolak = form("wbs-kukar-konfirmasi-penutupan", keputusan_kabid="tolak",
+                 catatan_konfirmasi="Ada dugaan pungutan, mohon dipilah.")
+    case = sop.work(case, "Task_konfirmasi_penutupan", "Kabid", tolak)
+    assert ready(case) == ["Task_pemilahan"] and case["status"] == "running"
+    assert sop.notifications(case["id"]) == []
+    case = walk(sop, case, _triage("lainnya") + BIDANG_FOLLOWS_UP + REPLY + SURAT_KELUAR + DISTRIBUTION + ARCHIVE)
+    assert case["status"] == "completed"
+    assert completed(case)[:3] == ["Task_pemeriksaan", "Task_konfirmasi_penutupan", "Task_pemilahan"]
+    assert [name for name, _ in sop.published(case["id"])] == ["Notifikasi ke Pelapor: surat balasan"]
+
+
+# --- SLAs --------------------------------------------------------------------------------------------
 
 def test_every_sla_of_the_kabid_path_escalates(sop: Sop) -> None:
     case = sop.start(KEY, PENGADUAN)

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from support.sop_driver import Sop, Step, actions, assert_data, completed, form, ready, walk
+from support.sop_driver import Sop, Step, actions, assert_data, completed, form, pdf, ready, sqlite_only, walk
 
 KEY = "wbs-dpmptsp-lamandau"
 UNIT = "dpmptsp-lamandau"
 MIN = timedelta(minutes=1)
+TANGGAPAN = "Biaya tambahan tidak sah; petugas telah diberi sanksi dan biaya dikembalikan."
 PENGADUAN = form("wbs-lamandau-pengaduan", saluran="sms", telepon="085212340000",
                  uraian="Pemohon izin diminta biaya tambahan di luar ketentuan")
 BEFORE_REPLY = [
@@ -25,8 +26,8 @@ BEFORE_REPLY = [
          60 * MIN, "Kepala Dinas"),
     Step("Task_berita_acara", "Tim Audit", form("wbs-lamandau-berita-acara", nomor_berita_acara="BA-07"),
          60 * MIN, "Kepala Dinas"),
-    Step("Task_tanggapan", "Sekretariat", form("wbs-lamandau-tanggapan", nomor_surat_tanggapan="503/77/DPMPTSP"),
-         60 * MIN, "Kepala Dinas"),
+    Step("Task_tanggapan", "Sekretariat", form("wbs-lamandau-tanggapan", nomor_surat_tanggapan="503/77/DPMPTSP",
+                                                tanggapan=TANGGAPAN), 60 * MIN, "Kepala Dinas"),
 ]
 ARCHIVE = [Step("Task_arsip", "Sekretariat", form("wbs-lamandau-arsip", lokasi_arsip="Lemari 2"), 15 * MIN,
                 "Kepala Dinas")]
@@ -40,6 +41,8 @@ def test_the_whole_sequence_with_the_reply_notified_to_the_reporter(sop: Sop) ->
     # langkah 7: the reporter receives the tanggapan as a notification, not as a task
     assert ready(case) == ["Task_arsip"]
     assert sop.notifications(case["id"]) == [("Pelapor", "notifikasi_pelapor")]
+    assert sop.published(case["id"]) == [("Menerima tanggapan pengaduan (notifikasi ke Pelapor)",
+                                          {"tanggapan": TANGGAPAN})]
     assert sop.tasks("Pelapor", UNIT) == []
     case = walk(sop, case, ARCHIVE)
 
@@ -47,6 +50,16 @@ def test_the_whole_sequence_with_the_reply_notified_to_the_reporter(sop: Sop) ->
     assert completed(case) == ORDER
     assert [h["data"]["message"] for h in actions(case, "notification")] == ["notifikasi_pelapor"]
     assert_data(case, PENGADUAN, *(step.data for step in BEFORE_REPLY + ARCHIVE))
+
+
+@sqlite_only
+def test_the_written_tanggapan_is_published_with_its_letter(sop: Sop) -> None:
+    case = walk(sop, sop.start(KEY, PENGADUAN), BEFORE_REPLY[:-1])
+    tanggapan = {**BEFORE_REPLY[-1].data, "berkas_tanggapan": [pdf("tanggapan.pdf")]}
+    case = sop.work(case, "Task_tanggapan", "Sekretariat", tanggapan)
+    [(_, published)] = sop.published(case["id"])
+    assert published["tanggapan"] == TANGGAPAN
+    assert [f["filename"] for f in published["berkas_tanggapan"]] == ["tanggapan.pdf"]
 
 
 def test_every_sla_escalates_to_the_kepala_dinas(sop: Sop) -> None:

@@ -5,6 +5,7 @@ Used by ``tests/sops``: ``Sop`` walks a bundled diagram through the REST API ste
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from collections.abc import Callable, Mapping
@@ -20,7 +21,7 @@ import pytest
 from jsonschema import Draft202012Validator, FormatChecker
 from sqlalchemy import select
 
-from service.catalogue import BUNDLED_OFFICES
+from service.catalogue import BUNDLED_OFFICES, SUB_UNITS
 from service.store.models import OutboxItem
 from service.worker.loop import run_once
 
@@ -38,6 +39,8 @@ FLOW_NODES = (
 )
 FORMS_DIR = ROOT / "forms"
 OFFICES = {office.code: office for office in BUNDLED_OFFICES}
+#: sub-unit code → its office's code
+PARENT = {unit.code: office for office, units in SUB_UNITS.items() for unit in units}
 #: Monday 6 October 2025, 09:00 WITA = 08:00 WIB (no public holiday in the weeks after it).
 START = datetime(2025, 10, 6, 1, 0, tzinfo=UTC)
 _UNIT = re.compile(r'<camunda:property name="unit" value="([^"]+)"')
@@ -91,17 +94,43 @@ def _sample(name: str, prop: Mapping[str, Any]) -> Any:
         return _FORMAT_SAMPLES[prop["format"]]
     if "pattern" in prop:
         return _PATTERN_SAMPLES[prop["pattern"]]
-    return f"{name.replace('_', ' ')} (uji)"
+    return f"{name.replace('_', ' ')} (uji)".ljust(int(prop.get("minLength", 0)), ".")
+
+
+def conditionally_required(schema: Mapping[str, Any], data: Mapping[str, Any]) -> list[str]:
+    """The fields the schema's ``if``/``then`` rules (in ``allOf``) require for ``data``, in order."""
+    found: list[str] = []
+    for rule in schema.get("allOf", []):
+        if "if" in rule and Draft202012Validator(rule["if"]).is_valid(data):
+            found += [name for name in rule.get("then", {}).get("required", []) if name not in found]
+    return found
 
 
 def form(form_key: str, **values: Any) -> dict[str, Any]:
-    """A valid payload for ``forms/<form_key>``: every required field, overridden by ``values``."""
+    """A valid payload for ``forms/<form_key>``: every required field, overridden by ``values``.
+
+    Fields an ``if``/``then`` rule requires for the chosen values (a reason, a sub-unit) are filled
+    too: a reason with a sample text, a sub-unit with the first code of its enum.
+    """
     schema = _schema(form_key)
     data = {name: _sample(name, schema["properties"][name]) for name in schema.get("required", [])}
     data.update(values)
+    for name in conditionally_required(schema, data):
+        data.setdefault(name, _sample(name, schema["properties"][name]))
     errors = [e.message for e in Draft202012Validator(schema, format_checker=FormatChecker()).iter_errors(data)]
     assert not errors, f"test payload for {form_key} is invalid: {errors}"
     return data
+
+
+def without(data: Mapping[str, Any], *names: str) -> dict[str, Any]:
+    """``data`` without the fields ``names`` (to send a form with its reason left out)."""
+    return {key: value for key, value in data.items() if key not in names}
+
+
+def pdf(filename: str) -> str:
+    """A small PDF as the data-url a form's file field sends."""
+    content = base64.b64encode(b"%PDF-1.4\n% uji\n").decode()
+    return f"data:application/pdf;name={filename};base64,{content}"
 
 
 def enum(form_key: str, name: str) -> list[Any]:
@@ -164,20 +193,34 @@ def actions(case: Mapping[str, Any], action: str) -> list[dict[str, Any]]:
     return [h for h in case["history"] if h["action"] == action]
 
 
+def _my_task(client: Any, staff: Staff, case_id: str, element_id: str) -> dict[str, Any]:
+    """The ready task ``element_id`` of a case in ``staff``'s task list (their role, their unit, their lane)."""
+    listed = client.get("/api/tasks", headers=staff.headers, query_string={"per_page": 200})
+    assert listed.status_code == 200, listed.json
+    mine = [t for t in listed.json["items"] if t["case_id"] == case_id and t["element_id"] == element_id]
+    assert len(mine) == 1, (element_id, staff.lane, staff.unit, [t["element_id"] for t in listed.json["items"]])
+    task = dict(mine[0])
+    assert task["lane"] == staff.lane and task["roles"] == [staff.lane] and task["unit"] == staff.unit, task
+    return task
+
+
 def work(client: Any, staff: Staff, case_id: str, element_id: str, data: Mapping[str, Any]) -> dict[str, Any]:
     """Complete the ready task ``element_id`` of a case as ``staff``; return the case.
 
     The task must be in the caller's task list (their role, their unit) and lie in their lane.
     """
-    listed = client.get("/api/tasks", headers=staff.headers, query_string={"per_page": 200})
-    assert listed.status_code == 200, listed.json
-    mine = [t for t in listed.json["items"] if t["case_id"] == case_id and t["element_id"] == element_id]
-    assert len(mine) == 1, (element_id, staff.lane, [t["element_id"] for t in listed.json["items"]])
-    task = mine[0]
-    assert task["lane"] == staff.lane and task["roles"] == [staff.lane] and task["unit"] == staff.unit, task
+    task = _my_task(client, staff, case_id, element_id)
     done = client.post(f"/api/tasks/{task['id']}/complete", headers=staff.headers, json={"data": dict(data)})
     assert done.status_code == 200, done.json
     return dict(done.json)
+
+
+def refused(client: Any, staff: Staff, case_id: str, element_id: str, data: Mapping[str, Any]) -> list[str]:
+    """Send ``data`` for the ready task ``element_id``, expect 422; the fields the errors name."""
+    task = _my_task(client, staff, case_id, element_id)
+    done = client.post(f"/api/tasks/{task['id']}/complete", headers=staff.headers, json={"data": dict(data)})
+    assert done.status_code == 422, done.json
+    return [error["field"] for error in done.json["errors"]]
 
 
 @dataclass
@@ -213,8 +256,22 @@ class Sop:
         assert started.status_code == 201, started.json
         return dict(started.json)
 
+    def holder(self, case: Mapping[str, Any], element_id: str, lane: str) -> Staff:
+        """The ``lane`` user who gets the ready task ``element_id``: of the sub-unit it is routed to
+        (``tujuan_unit``), else of the case's office."""
+        task = next((t for t in case["tasks"] if t["element_id"] == element_id), None)
+        unit = task["unit"] if task and task.get("unit") else case["unit"]
+        assert unit == case["unit"] or PARENT.get(unit) == case["unit"], (element_id, unit)
+        return self.staff(lane, unit)
+
     def work(self, case: Mapping[str, Any], element_id: str, lane: str, data: Mapping[str, Any]) -> dict[str, Any]:
-        return work(self.client, self.staff(lane, case["unit"]), case["id"], element_id, data)
+        return work(self.client, self.holder(case, element_id, lane), case["id"], element_id, data)
+
+    def refused(self, case: Mapping[str, Any], element_id: str, lane: str, data: Mapping[str, Any]) -> list[str]:
+        """The fields a 422 names when the lane's user sends ``data`` for ``element_id``; the case is unchanged."""
+        fields = refused(self.client, self.holder(case, element_id, lane), case["id"], element_id, data)
+        assert element_id in ready(self.case(case["id"]))
+        return fields
 
     def case(self, case_id: str) -> dict[str, Any]:
         found = self.client.get(f"/api/cases/{case_id}", headers=self.admin.headers)
@@ -240,8 +297,9 @@ class Sop:
         escalation to ``escalate_to`` in the outbox, and that the task is still ready and now overdue.
         """
         task = next(t for t in case["tasks"] if t["element_id"] == element_id)
+        unit = task.get("unit") or case["unit"]  # a task routed to a sub-unit is listed there
         assert instant(task["due_at"]) == due, (element_id, task["due_at"], due)
-        assert all(t["id"] != task["id"] for t in self.tasks(task["lane"], case["unit"], overdue="true"))
+        assert all(t["id"] != task["id"] for t in self.tasks(task["lane"], unit, overdue="true"))
         self.clock.move_to(due + timedelta(seconds=1))
         assert run_once(self.services) is True
         after = self.case(case["id"])
@@ -252,7 +310,7 @@ class Sop:
         assert escalations and escalations[-1].recipient_role == escalate_to
         assert escalations[-1].payload["element_id"] == element_id
         assert task["id"] in [t["id"] for t in after["tasks"]], "the timer must not interrupt the task"
-        overdue = self.tasks(task["lane"], case["unit"], overdue="true")
+        overdue = self.tasks(task["lane"], unit, overdue="true")
         assert task["id"] in [t["id"] for t in overdue]
         assert run_once(self.services) is False, "a non-interrupting SLA timer fires once"
         return after
@@ -267,6 +325,30 @@ class Sop:
     def notifications(self, case_id: str) -> list[tuple[str | None, str]]:
         return [(row.recipient_role, row.payload["message"]) for row in self.outbox(case_id, "notification")]
 
+    def published(self, case_id: str) -> list[tuple[str | None, dict[str, Any]]]:
+        """Per notification to the reporter: the element that threw it and the fields it published
+        (name → value)."""
+        return [(row.payload.get("element_name"), {f["name"]: f["value"] for f in row.payload.get("fields", [])})
+                for row in self.outbox(case_id, "notification") if row.recipient_role == "Pelapor"]
+
+    def expire(self, case: Mapping[str, Any], element_id: str, days: int = 14) -> dict[str, Any]:
+        """Let the reporter's time limit (``days`` hari kerja) on the Pelapor task ``element_id`` pass and
+        run the worker once; the task is cancelled and the case has moved on. Returns the case."""
+        task = next(t for t in case["tasks"] if t["element_id"] == element_id)
+        assert task["lane"] == "Pelapor"
+        due = working_days_due(instant(task["created_at"]), days, OFFICES[case["unit"]].timezone)
+        assert instant(task["due_at"]) == due, (element_id, task["due_at"], due)
+        self.clock.move_to(due - timedelta(seconds=1))
+        assert run_once(self.services) is False, "the reporter's time has not run out yet"
+        self.clock.move_to(due + timedelta(seconds=1))
+        assert run_once(self.services) is True
+        after = self.case(case["id"])
+        fired = actions(after, "timer_fired")
+        assert fired and fired[-1]["element_id"] == f"Deadline_{element_id}", fired
+        assert task["id"] not in [t["id"] for t in after["tasks"]], "the deadline interrupts the reporter's task"
+        assert [h for h in actions(after, "task_cancelled") if h["task_id"] == task["id"]]
+        return after
+
 
 @dataclass(frozen=True)
 class Step:
@@ -275,8 +357,8 @@ class Step:
     element_id: str
     lane: str
     data: Mapping[str, Any]
-    sla: timedelta | int | None = None  # a duration, or a number of hari kerja
-    escalate_to: str | None = None
+    sla: timedelta | int | None = None  # a duration, or a number of hari kerja (also a Pelapor's time limit)
+    escalate_to: str | None = None  # None for a Pelapor's time limit: it does not escalate, it moves the case on
 
 
 def walk(sop: Sop, case: dict[str, Any], steps: list[Step], breach: bool = False) -> dict[str, Any]:
@@ -287,7 +369,9 @@ def walk(sop: Sop, case: dict[str, Any], steps: list[Step], breach: bool = False
         assert task["lane"] == step.lane
         if step.sla is None:
             assert task["due_at"] is None, task
-        elif breach:
+        elif not breach:
+            assert instant(task["due_at"]) == sop.due(step.sla, case["unit"]), (step.element_id, task["due_at"])
+        else:
             assert step.escalate_to
             case = sop.breach(case, step.element_id, step.escalate_to, sop.due(step.sla, case["unit"]))
         case = sop.work(case, step.element_id, step.lane, step.data)

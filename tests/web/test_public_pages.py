@@ -14,16 +14,23 @@ from typing import Any
 import pytest
 from markupsafe import escape
 from sqlalchemy import select
-from support.web import UNIT, XSS, Dumas, axe_violations, csrf_of, sqlite_only
+from support.web import PASSWORD, ROOT, UNIT, XSS, Dumas, axe_violations, csrf_of, sqlite_only
 
 from service.cli import _request_handler
+from service.commands import accounts
+from service.errors import InvalidInput
 from service.store.models import Attachment, Case
+from service.web.public import _field_errors
 
 REPORT = {"kategori_terlapor": "Kepala Desa", "jenis_laporan": "penyimpangan", "saluran": "tertulis",
           "uraian": "Pungutan liar pada pengurusan surat keterangan", "lokasi_kasus": "Desa Tumbang Samba"}
-IDENTITY = {"nama": "Siti Rahmah", "nik": "6206011203850001", "telepon": "081234567890",
-            "email": "siti.rahmah@contoh.id"}
+IDENTITY = {"nama": "Siti Rahmah", "nik": "6206011203850001", "alamat": "Jl. Tjilik Riwut 3, Kasongan",
+            "telepon": "081234567890", "email": "siti.rahmah@contoh.id", "pekerjaan": "Pedagang"}
+#: 004 takes no anonymous report and requires these (``identitas_wajib``); the email is optional
+REQUIRED = {"nama", "nik", "alamat", "telepon", "pekerjaan"}
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+WBS_LAMANDAU = ROOT / "bpmn" / "wbs-dpmptsp-lamandau.bpmn"
+KEBUMEN = ROOT / "bpmn" / "wbs-disperindagkop-kebumen.bpmn"
 CONFIG = re.compile(r'<script type="application/json" id="report-form-config">(.*?)</script>', re.S)
 
 
@@ -31,12 +38,12 @@ def _token(client: Any) -> str:
     return csrf_of(client.get("/lapor").text)
 
 
-def _submit(client: Any, mode: str = "anonim", identity: dict[str, str] | None = None, token: str | None = None,
+def _submit(client: Any, mode: str = "rahasia", identity: dict[str, str] | None = None, token: str | None = None,
             **data: Any) -> Any:
     headers = {"X-CSRFToken": token or _token(client)}
     return client.post("/lapor/kirim", headers=headers, json={
         "unit": UNIT, "definition_key": "dumas-inspektorat-katingan", "mode": mode,
-        "data": {**REPORT, **data}, "identity": identity})
+        "data": {**REPORT, **data}, "identity": IDENTITY if identity is None and mode != "anonim" else identity})
 
 
 def _sign_in(client: Any, code: str, secret: str) -> Any:
@@ -74,10 +81,39 @@ def test_report_page_offers_the_reporting_sops_and_the_intake_form_without_ident
     assert "uraian" in properties and "lampiran" in properties
     assert not {"nama", "nik", "alamat", "telepon", "email", "pekerjaan"} & set(properties)
     assert "nik" not in config["ui"].get("ui:order", [])
-    assert [m["value"] for m in config["modes"]] == ["anonim", "rahasia", "biasa"]
+    assert [m["value"] for m in config["modes"]] == ["rahasia", "biasa"]  # 004 takes no anonymous report
     assert all(m["help"] for m in config["modes"])
+    assert {f["name"] for f in config["identityFields"] if f["required"]} == REQUIRED
     assert page.headers["Cache-Control"] == "no-store"
     assert "script-src 'self'" in page.headers["Content-Security-Policy"]
+
+
+def test_kebumen_asks_nip_and_unit_kerja_with_the_identity_not_in_the_report(dumas: Dumas) -> None:
+    client = dumas.app.test_client()
+    token = client.post("/api/auth/token", json={"username": "admin", "password": PASSWORD}).json["token"]
+    with KEBUMEN.open("rb") as handle:
+        deployed = client.post("/api/definitions", headers={"Authorization": f"Bearer {token}"},
+                               data={"bpmn": (handle, KEBUMEN.name), "unit": "disperindagkop-kebumen"},
+                               content_type="multipart/form-data")
+    assert deployed.status_code == 201, deployed.json
+    page = client.get(f"/lapor?sop=disperindagkop-kebumen/{KEBUMEN.stem}")
+    found = CONFIG.search(page.text)
+    assert found
+    config = json.loads(found.group(1))
+    assert not {"nip", "unit_kerja", "nama"} & set(config["schema"]["properties"])
+    assert not {"nip", "unit_kerja"} & set(config["ui"]) and "nip" not in config["ui"]["ui:order"]
+    fields = {f["name"]: f for f in config["identityFields"]}
+    assert (fields["nip"]["label"], fields["nip"]["help"]) == ("NIP", "18 digit angka (bagi ASN).")
+    assert fields["unit_kerja"]["label"] == "Unit kerja"
+    assert [m["value"] for m in config["modes"]] == ["rahasia", "biasa"]
+
+
+def test_a_missing_alternative_names_both_fields_in_indonesian(dumas: Dumas) -> None:
+    refused = InvalidInput("x", [{"field": "identity.alamat", "message": "one of 'alamat', 'email' is required",
+                                  "alternatives": ["alamat", "email"]}])
+    with dumas.app.test_request_context("/lapor/kirim"):
+        errors = _field_errors(refused, [], {"alamat": "Alamat", "email": "Email"})
+    assert errors == [{"field": "identity.alamat", "message": "Isi paling sedikit salah satu dari: Alamat, Email."}]
 
 
 def test_bad_nik_is_named_next_to_identity_nik_in_indonesian(dumas: Dumas) -> None:
@@ -86,11 +122,15 @@ def test_bad_nik_is_named_next_to_identity_nik_in_indonesian(dumas: Dumas) -> No
     assert response.json["errors"] == [{"field": "identity.nik", "message": "NIK terdiri atas 16 angka, sesuai KTP."}]
 
 
-def test_anonymous_report_with_an_identity_is_rejected(dumas: Dumas) -> None:
-    response = _submit(dumas.app.test_client(), "anonim", {"nama": "Siti"})
+def test_dumas_refuses_an_anonymous_report_and_a_missing_nik_in_indonesian(dumas: Dumas) -> None:
+    client = dumas.app.test_client()
+    response = _submit(client, "anonim")
     assert response.status_code == 422
-    assert [e["field"] for e in response.json["errors"]] == ["identity"]
-    assert "anonim" in response.json["errors"][0]["message"]
+    assert response.json["errors"] == [{"field": "mode", "message": (
+        "Prosedur ini tidak menerima laporan dengan cara ini. Pilih salah satu cara yang tersedia.")}]
+    response = _submit(client, "biasa", {k: v for k, v in IDENTITY.items() if k != "nik"})
+    assert response.status_code == 422
+    assert response.json["errors"] == [{"field": "identity.nik", "message": "Isian ini wajib diisi."}]
 
 
 def test_missing_fields_and_a_fake_image_are_named_in_indonesian(dumas: Dumas) -> None:
@@ -243,10 +283,21 @@ def test_staff_reveal_needs_the_role_and_a_reason_and_is_in_the_timeline(
 
 def test_anonymous_case_page_has_no_reveal_and_a_plain_case_has_no_reporter_box(
         dumas: Dumas, sign_in: Callable[[str], Any]) -> None:
-    assert _submit(dumas.app.test_client()).status_code == 201
-    staff = sign_in("inspektorat")
-    page = staff.get(f"/cases/{_case_id(dumas)}").text
+    client = dumas.app.test_client()
+    token = client.post("/api/auth/token", json={"username": "admin", "password": PASSWORD}).json["token"]
+    with WBS_LAMANDAU.open("rb") as handle:  # an SOP that takes anonymous reports, unlike 004
+        deployed = client.post("/api/definitions", headers={"Authorization": f"Bearer {token}"},
+                               data={"bpmn": (handle, WBS_LAMANDAU.name), "unit": "dpmptsp-lamandau"},
+                               content_type="multipart/form-data")
+    assert deployed.status_code == 201, deployed.json
+    accounts.create_user(dumas.services, "sekretariat.lamandau", PASSWORD, ["Sekretariat@dpmptsp-lamandau"])
+    filed = client.post("/lapor/kirim", headers={"X-CSRFToken": _token(client)}, json={
+        "unit": "dpmptsp-lamandau", "definition_key": WBS_LAMANDAU.stem, "mode": "anonim",
+        "data": {"saluran": "kotak saran", "uraian": "Pungutan pada layanan izin"}})
+    assert filed.status_code == 201, filed.json
+    page = sign_in("sekretariat.lamandau").get(f"/cases/{_case_id(dumas)}").text
     assert 'id="pelapor"' in page and "reveal-reason" not in page
+    staff = sign_in("inspektorat")
     plain = dumas.start("DUMAS/030/X/2025")
     assert 'id="pelapor"' not in staff.get(f"/cases/{plain}").text
 
@@ -269,11 +320,18 @@ def test_public_pages_have_no_serious_accessibility_violations(dumas: Dumas, new
     page.get_by_label("Rahasia").check()
     page.locator("#identity_nama").wait_for()
     assert axe_violations(page) == [], "report page"
+    # 004: no anonymous report; the identity fields it requires are marked
+    assert page.locator("input[name=mode]").count() == 2 and page.get_by_label("Anonim").count() == 0
+    assert page.locator("label[for=identity_nik]").inner_text().endswith("*")
+    assert not page.locator("label[for=identity_email]").inner_text().endswith("*")
     page.fill("#identity_nik", "123")
     page.get_by_role("button", name="Kirim laporan").click()
     page.locator(".error-detail").first.wait_for()
+    assert page.locator("#identity_nik-error").inner_text() == "NIK terdiri atas 16 angka, sesuai KTP."
+    assert page.locator("#identity_pekerjaan-error").inner_text() == "Isian ini wajib diisi."
     assert axe_violations(page) == [], "report page with errors"
-    page.get_by_label("Anonim").check()
+    for name, value in IDENTITY.items():
+        page.fill(f"#identity_{name}", value)
     page.fill("#root_uraian", "Pungutan liar")
     page.fill("#root_lokasi_kasus", "Kasongan")
     for name in ("Kepala Desa", "penyimpangan", "tertulis"):
@@ -317,13 +375,13 @@ def test_the_reporter_completes_their_task_with_a_file_kept_as_an_attachment(
     assert missing.status_code == 422
     assert missing.json["errors"] == [{"field": "uraian_tambahan", "message": "Isian ini wajib diisi."}]
     pdf = "data:application/pdf;name=kuitansi.pdf;base64," + base64.b64encode(b"%PDF-1.4\n%%EOF\n").decode()
-    done = client.post(url, json={"data": {"uraian_tambahan": "Kuitansi terlampir", "lampiran": [pdf]}},
+    done = client.post(url, json={"data": {"uraian_tambahan": "Kuitansi terlampir", "lampiran_tambahan": [pdf]}},
                        headers={"X-CSRFToken": token})
-    assert done.status_code == 200 and done.json == {"redirect": "/lapor/tindak-lanjut"}
+    assert done.status_code == 200 and done.json == {"redirect": "/lapor/tindak-lanjut"}, done.json
     with dumas.services.db.reading() as session:
         case = session.get(Case, _case_id(dumas))
         assert case is not None
         [found] = session.scalars(select(Attachment).where(Attachment.case_id == case.id)).all()
         assert (found.filename, found.task_id is not None) == ("kuitansi.pdf", True)
-        assert case.data["lampiran"] == [f"attachment:{found.id}"]
+        assert case.data["lampiran_tambahan"] == [f"attachment:{found.id}"]
     assert "Kantor meminta Anda" not in client.get("/lapor/tindak-lanjut").text

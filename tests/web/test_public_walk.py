@@ -1,7 +1,8 @@
 """A reporter and the Inspektorat in headless Chromium against a real server thread, with mail to a real
 SMTP server on loopback (aiosmtpd).
 
-An anonymous DUMAS report with a PNG attached gets a code and a secret; the Inspektorat finds it
+A confidential DUMAS report (004 takes no anonymous one) without an email, with a PNG attached, gets a
+code and a secret; the Inspektorat finds it
 incomplete and asks for more (the reporter's "Melengkapi laporan" task shows the question) and also
 writes in the thread; the reporter opens the follow-up page, reads both, completes the task and adds a
 message; the Inspektorat's verification is ready again, staff finish the case along the Eselon II
@@ -17,9 +18,13 @@ from typing import Any
 from support.smtp import smtp_server
 from support.web import PASSWORD, SCREENSHOTS, Dumas, browser_login, sqlite_only
 
+from service.commands.public import COMPLETED_WITH_OUTCOME
 from service.mail import SMTPMailer
 from service.worker.outbox import send_once
 
+#: what 004 requires (``identitas_wajib``); no email, so nobody is mailed about the walk's report
+IDENTITY = {"nama": "Siti Rahmah", "nik": "6206011203850001", "alamat": "Jl. Tjilik Riwut 3, Kasongan",
+            "telepon": "081234567890", "pekerjaan": "Pedagang"}
 PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89"
        b"\x00\x00\x00\rIDATx\x9cc\xf8\xcf\xc0\xf0\x1f\x00\x05\x00\x01\xff\x89\x99=\x1d\x00\x00\x00\x00IEND\xaeB`\x82")
 QUESTION = "Mohon sebutkan tanggal kejadian dan nama petugas desa yang meminta pungutan."
@@ -77,14 +82,13 @@ def _complete_only_task(client: Any, headers: dict[str, str], data: dict[str, An
 
 
 @sqlite_only
-def test_anonymous_report_question_answer_and_final_reply(dumas: Dumas, new_page: Callable[..., Any]) -> None:
-    # the reporter files an anonymous report with evidence
+def test_confidential_report_question_answer_and_final_reply(dumas: Dumas, new_page: Callable[..., Any]) -> None:
+    # the reporter files a confidential report with evidence
     reporter = new_page()
-    _fill_report(reporter, "anonim")
+    _fill_report(reporter, "rahasia", IDENTITY)
     reporter.set_input_files("#root_lampiran", files=[{"name": "bukti-kuitansi.png", "mimeType": "image/png",
                                                        "buffer": PNG}])
     reporter.locator("text=bukti-kuitansi.png").first.wait_for()
-    assert reporter.locator("#identity").count() == 0  # no identity fields for anonim
     reporter.screenshot(path=str(SCREENSHOTS / "public-report.png"), full_page=True)
     code, secret = _receipt(reporter)
     assert reporter.locator("#receipt-mailed").count() == 0
@@ -103,8 +107,7 @@ def test_anonymous_report_question_answer_and_final_reply(dumas: Dumas, new_page
     staff.wait_for_url("**/cases/**")
     case_url = staff.url.split("?")[0]
     assert staff.locator("ul.files a", has_text="bukti-kuitansi.png").count() == 1
-    assert staff.locator(".reporter-mode").inner_text() == "anonim (tidak disimpan)"
-    assert staff.locator("#reveal-reason").count() == 0  # nothing to reveal
+    assert staff.locator(".reporter-mode").inner_text() == "rahasia"
     staff.fill("#reporter-text", OFFICE_NOTE)
     staff.get_by_role("button", name="Kirim ke pelapor").click()
     staff.locator("#pelapor .message-text", has_text=OFFICE_NOTE).wait_for()
@@ -147,14 +150,14 @@ def test_anonymous_report_question_answer_and_final_reply(dumas: Dumas, new_page
 
     # the reporter sees the final status and reply; the case takes no more messages
     reporter.reload()
-    assert reporter.locator("#status-text").inner_text() == "Penanganan laporan Anda telah selesai"
+    assert reporter.locator("#status-text").inner_text() == COMPLETED_WITH_OUTCOME  # the final notification
     assert FINAL_REPLY in reporter.locator(".thread").inner_text()
     assert reporter.locator("#message-text").count() == 0
     reporter.get_by_role("button", name="Keluar").click()
     reporter.locator("#secret").wait_for()  # back to code + secret
     assert reporter.console_errors == [] and staff.console_errors == []
 
-    # anonymous: no mail to anybody about it (the staff have no email addresses either)
+    # no email given: no mail to anybody about it (the staff have no email addresses either)
     with smtp_server() as (handler, port):
         settings = dumas.services.settings.with_overrides({"smtp_host": "127.0.0.1", "smtp_port": port})
         assert send_once(dumas.services, SMTPMailer(settings)) == 0
@@ -165,8 +168,7 @@ def test_anonymous_report_question_answer_and_final_reply(dumas: Dumas, new_page
 def test_rahasia_report_with_email_gets_a_receipt_mail_without_the_secret(
         dumas: Dumas, new_page: Callable[..., Any]) -> None:
     page = new_page()
-    _fill_report(page, "rahasia", {"nama": "Siti Rahmah", "nik": "6206011203850001",
-                                   "email": "siti.rahmah@contoh.id"})
+    _fill_report(page, "rahasia", {**IDENTITY, "email": "siti.rahmah@contoh.id"})
     code, secret = _receipt(page)
     assert page.locator("#receipt-mailed").is_visible()
     with smtp_server() as (handler, port):

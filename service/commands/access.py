@@ -1,0 +1,127 @@
+"""Who may see a case: the one need-to-know check every case-scoped command calls.
+
+A staff user sees a case when one of their (unit, role) pairs has business in it — it holds or held
+a task of the case, received an escalation of it, or supervises the SOP (``pengawas``) — recorded as
+:class:`~service.store.models.CaseAccess` rows by :func:`grant`. Besides them: global administrators,
+the administrators of the case's office (``admin@UNIT``) and whoever started the case (a reporter
+account sees the reports it filed; the counter clerk the report they registered). Everyone else gets
+404, so a case's existence is not revealed either.
+
+A grant may be limited to some case fields (the ``tampilkan`` property of the task that gave it, e.g.
+the reported unit's Eselon II in DUMAS): such a viewer reads only those fields, no reporter thread,
+no identity, no comments, and only the attachments those fields refer to.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import and_, exists, false, or_, select, true
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
+
+from service.commands.context import ADMIN_ROLE, REPORTER_ROLE, Actor
+from service.errors import NotFound
+from service.store.models import Case, CaseAccess
+
+#: Roles that never give access through a task: the reporter's lane (a reporter account sees only
+#: what it filed) and ``admin`` (it sees its office's cases anyway).
+_NO_ACCESS_ROLES = frozenset({REPORTER_ROLE, ADMIN_ROLE})
+
+
+@dataclass(frozen=True)
+class Visible:
+    """A case the actor may see, and how much of it."""
+
+    case: Case
+    #: None: the whole case; else only these case fields (need-to-know)
+    fields: frozenset[str] | None
+    administers: bool
+
+    @property
+    def full(self) -> bool:
+        return self.fields is None
+
+    def data(self, data: Mapping[str, Any] | None) -> dict[str, Any]:
+        """The part of ``data`` (case data, a form's data) this viewer may read."""
+        items = dict(data or {})
+        return items if self.fields is None else {k: v for k, v in items.items() if k in self.fields}
+
+
+def _pairs(actor: Actor) -> dict[int, list[str]]:
+    return {unit: sorted(roles - _NO_ACCESS_ROLES) for unit, roles in actor.roles_by_unit.items()
+            if roles - _NO_ACCESS_ROLES}
+
+
+def _grants_filter(actor: Actor) -> ColumnElement[bool]:
+    return or_(false(), *(and_(CaseAccess.unit_id == unit, CaseAccess.role.in_(roles))
+                          for unit, roles in _pairs(actor).items()))
+
+
+def visible_cases(actor: Actor) -> ColumnElement[bool]:
+    """A WHERE clause on :class:`Case`: the cases the actor may see (for lists and counts)."""
+    if actor.is_admin:
+        return true()
+    administered = [unit for unit, roles in actor.roles_by_unit.items() if ADMIN_ROLE in roles]
+    clauses: list[ColumnElement[bool]] = [Case.unit_id.in_(administered)] if administered else []
+    if actor.user_id:
+        clauses.append(Case.started_by == actor.user_id)
+    if _pairs(actor):
+        clauses.append(exists().where(CaseAccess.case_id == Case.id, _grants_filter(actor)))
+    return or_(false(), *clauses)
+
+
+def visible(session: Session, actor: Actor, case_id: str) -> Visible:
+    """The case if the actor may see it, else :class:`NotFound` (404) — the same for "does not exist"."""
+    case = session.get(Case, case_id)
+    if case is None:
+        raise _not_found(case_id)
+    administers = actor.administers(case.unit_id)
+    if administers or (actor.user_id and case.started_by == actor.user_id):
+        return Visible(case, None, administers)
+    grants = session.execute(select(CaseAccess.fields).where(CaseAccess.case_id == case.id,
+                                                             _grants_filter(actor))).scalars().all()
+    if not grants:
+        raise _not_found(case_id)
+    if any(fields is None for fields in grants):
+        return Visible(case, None, False)
+    return Visible(case, frozenset(name for fields in grants for name in (fields or [])), False)
+
+
+def visible_case(session: Session, actor: Actor, case_id: str) -> Case:
+    """:func:`visible`, for callers that need only the case."""
+    return visible(session, actor, case_id).case
+
+
+def full_view(session: Session, actor: Actor, case_id: str) -> Visible:
+    """The case if the actor sees all of it; a need-to-know viewer gets 404 too (thread, identity, notes)."""
+    found = visible(session, actor, case_id)
+    if not found.full:
+        raise _not_found(case_id)
+    return found
+
+
+def _not_found(case_id: str) -> NotFound:
+    return NotFound(f"Case {case_id} does not exist or is not visible to you")
+
+
+def grant(session: Session, case_id: str, unit_id: int, roles: Iterable[str], source: str,
+          fields: Iterable[str] | None = None) -> None:
+    """Record that ``roles`` of ``unit_id`` have business in the case (idempotent; widest access wins)."""
+    wanted = None if fields is None else sorted(set(fields))
+    for role in dict.fromkeys(roles):
+        if not role or role in _NO_ACCESS_ROLES:
+            continue
+        row = _pending(session, case_id, unit_id, role) or session.get(CaseAccess, (case_id, unit_id, role))
+        if row is None:
+            session.add(CaseAccess(case_id=case_id, unit_id=unit_id, role=role, fields=wanted, source=source))
+        elif row.fields is not None:
+            row.fields = None if wanted is None else sorted(set(row.fields) | set(wanted))
+
+
+def _pending(session: Session, case_id: str, unit_id: int, role: str) -> CaseAccess | None:
+    """A grant added in this transaction and not yet flushed (``Session.get`` does not see it)."""
+    return next((row for row in session.new if isinstance(row, CaseAccess)
+                 and (row.case_id, row.unit_id, row.role) == (case_id, unit_id, role)), None)
