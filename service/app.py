@@ -7,8 +7,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
-from service import api, web
+from service import api, headers, web
 from service.commands.context import SERVICES_KEY, Services
 from service.config import Settings
 from service.store.db import Database
@@ -27,9 +28,15 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         TESTING=bool(config and config.get("testing")),
         ALUR_PUBLIC_RATE_LIMIT=settings.public_rate_limit,
     )
+    if settings.trusted_proxies:
+        # the client address and scheme as the trusted proxies forwarded them (rate-limit keys, HTTPS
+        # for HSTS and cookies); with 0 the socket's address counts and X-Forwarded-* is ignored
+        hops = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     app.extensions[SERVICES_KEY] = Services(db=Database(settings.database_url), settings=settings)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("spiff").setLevel(logging.WARNING)  # a line per task state change otherwise
+    headers.init_app(app)
     api.init_app(app)
     web.init_app(app)
     return app

@@ -70,14 +70,15 @@ def units() -> None:
 @units.command("create")
 @click.argument("code")
 @click.option("--name", required=True)
-@click.option("--timezone", default="Asia/Jakarta", show_default=True)
-def units_create(code: str, name: str, timezone: str) -> None:
-    """Create a unit (office)."""
+@click.option("--timezone", default=None, help="IANA zone; default Asia/Jakarta, or the office's for a sub-unit")
+@click.option("--parent", default=None, help="the office this sub-unit (bidang, unit kerja) belongs to")
+def units_create(code: str, name: str, timezone: str | None, parent: str | None) -> None:
+    """Create a unit (office), or with --parent a sub-unit that tasks can be routed to."""
     try:
-        accounts.create_unit(_services(), code, name, timezone)
+        accounts.create_unit(_services(), code, name, timezone, parent)
     except ServiceError as exc:
         raise _fail(exc) from exc
-    click.echo(f"unit {code} created")
+    click.echo(f"sub-unit {code} of {parent} created" if parent else f"unit {code} created")
 
 
 @units.command("closed-day")

@@ -19,6 +19,13 @@ class ConfigError(Exception):
     pass
 
 
+DEVELOPMENT = "development"
+PRODUCTION = "production"
+#: ``database`` is Alur's own (``service.store.ratelimit``); the others are the limits library's
+RATELIMIT_SCHEMES = ("memory", "database", "redis", "rediss", "redis+unix", "redis+cluster", "redis+sentinel",
+                     "memcached", "mongodb", "mongodb+srv")
+
+
 def _env(name: str, environ: Mapping[str, str]) -> str | None:
     file_name = environ.get(f"{name}_FILE")
     if file_name:
@@ -59,14 +66,28 @@ class Settings:
     public_url: str = "http://127.0.0.1:5000"
     public_rate_limit: str = "10 per minute;100 per day"
     testing: bool = False
-    #: send the web session cookie over HTTPS only (set ALUR_SESSION_COOKIE_SECURE=1 behind TLS)
+    #: ``development`` or ``production``; production refuses to start without a configured secret key
+    #: and identity keys (nothing is generated into the instance folder) and makes cookies Secure
+    environment: str = "development"
+    #: send the web session cookie over HTTPS only (ALUR_SESSION_COOKIE_SECURE; default on in production)
     session_cookie_secure: bool = False
+    #: where flask-limiter counts requests: ``memory://`` (per process), ``database://`` (Alur's own
+    #: database, shared by every process) or a limits storage URI such as ``redis://host:6379``
+    ratelimit_storage_uri: str = "memory://"
+    #: reverse proxies in front of Alur whose ``X-Forwarded-For``/``-Proto`` are believed (0: none)
+    trusted_proxies: int = 0
+    #: messages a case may hold before it can catch them; more are refused (429)
+    max_buffered_messages: int = 50
     #: the engine's resource limits; each field NAME of :class:`~service.engine.limits.Limits` is read
     #: from ``ALUR_LIMIT_<NAME>`` (e.g. ALUR_LIMIT_MULTI_INSTANCE_MAX), defaults documented there
     limits: Limits = field(default_factory=Limits)
     #: deepest nesting of arrays and objects accepted in a JSON request body
     request_max_json_depth: int = 32
     extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def production(self) -> bool:
+        return self.environment == PRODUCTION
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -75,7 +96,11 @@ class Settings:
         url = _env("ALUR_DATABASE_URL", env) or f"sqlite:///{instance / 'alur.db'}"
         if not url.startswith(("sqlite", "postgresql")):
             raise ConfigError("ALUR_DATABASE_URL must be a sqlite:/// or postgresql+psycopg:// URL")
+        environment = _environment(env)
         secret = _env("ALUR_SECRET_KEY", env)
+        if not secret and environment == PRODUCTION:
+            raise ConfigError("ALUR_ENV=production needs ALUR_SECRET_KEY or ALUR_SECRET_KEY_FILE: every process "
+                              "must sign sessions and tokens with the same key")
         if not secret:
             secret = _instance_secret(instance)
         return cls(
@@ -85,8 +110,12 @@ class Settings:
             forms_dir=Path(env.get("ALUR_FORMS_DIR") or "forms").resolve(),
             max_upload_bytes=_int("ALUR_MAX_UPLOAD_BYTES", env.get("ALUR_MAX_UPLOAD_BYTES"), 5 * 1024 * 1024),
             token_hours=_int("ALUR_TOKEN_HOURS", env.get("ALUR_TOKEN_HOURS"), 12),
-            session_cookie_secure=env.get("ALUR_SESSION_COOKIE_SECURE", "").lower() in ("1", "true", "yes"),
-            identity_keys=_identity_keys(env, instance),
+            environment=environment,
+            session_cookie_secure=_flag("ALUR_SESSION_COOKIE_SECURE", env, environment == PRODUCTION),
+            ratelimit_storage_uri=_storage_uri(env.get("ALUR_RATELIMIT_STORAGE_URI") or "memory://"),
+            trusted_proxies=_at_least("ALUR_TRUSTED_PROXIES", env, 0, 0),
+            max_buffered_messages=_at_least("ALUR_MAX_BUFFERED_MESSAGES", env, 50, 1),
+            identity_keys=_identity_keys(env, instance, environment),
             smtp_host=env.get("ALUR_SMTP_HOST") or None,
             smtp_port=_int("ALUR_SMTP_PORT", env.get("ALUR_SMTP_PORT"), 25),
             smtp_starttls=env.get("ALUR_SMTP_STARTTLS", "").lower() in ("1", "true", "yes"),
@@ -130,11 +159,50 @@ def _public_url(value: str) -> str:
     return url
 
 
-def _identity_keys(env: Mapping[str, str], instance: Path) -> tuple[str, ...]:
-    """``ALUR_IDENTITY_KEYS`` (comma-separated, newest first), or a key generated into the instance."""
-    configured = _env("ALUR_IDENTITY_KEYS", env)
+def _environment(env: Mapping[str, str]) -> str:
+    value = (env.get("ALUR_ENV") or DEVELOPMENT).strip().lower()
+    if value not in (DEVELOPMENT, PRODUCTION):
+        raise ConfigError(f"ALUR_ENV must be {DEVELOPMENT} or {PRODUCTION}, not {value!r}")
+    return value
+
+
+def _flag(name: str, env: Mapping[str, str], default: bool) -> bool:
+    value = (env.get(name) or "").strip().lower()
+    if not value:
+        return default
+    if value not in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+        raise ConfigError(f"{name} must be 1 or 0 (true/false, yes/no, on/off), not {value!r}")
+    return value in ("1", "true", "yes", "on")
+
+
+def _at_least(name: str, env: Mapping[str, str], default: int, minimum: int) -> int:
+    value = _int(name, env.get(name), default)
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, not {value}")
+    return value
+
+
+def _storage_uri(value: str) -> str:
+    """A rate-limit storage: ``memory://``, ``database://`` (Alur's database) or a limits storage URI."""
+    scheme = value.split("://", 1)[0] if "://" in value else ""
+    if scheme not in RATELIMIT_SCHEMES:
+        raise ConfigError(f"ALUR_RATELIMIT_STORAGE_URI must start with one of "
+                          f"{', '.join(s + '://' for s in RATELIMIT_SCHEMES)}, not {value!r}")
+    return value
+
+
+def _identity_keys(env: Mapping[str, str], instance: Path, environment: str = DEVELOPMENT) -> tuple[str, ...]:
+    """``ALUR_IDENTITY_KEYS`` (comma-separated, newest first), or a key generated into the instance.
+
+    In production nothing is generated: a process with a key of its own would seal identities that
+    the other processes (the worker mailing reporters, the next container) cannot open.
+    """
+    configured = tuple(key.strip() for key in (_env("ALUR_IDENTITY_KEYS", env) or "").split(",") if key.strip())
     if configured:
-        return tuple(key.strip() for key in configured.split(",") if key.strip())
+        return configured
+    if environment == PRODUCTION:
+        raise ConfigError("ALUR_ENV=production needs ALUR_IDENTITY_KEYS or ALUR_IDENTITY_KEYS_FILE: the API and "
+                          "the worker must share one identity key (docker-compose.yml: secrets/alur_identity_keys)")
     path = instance / "identity_keys"
     if not path.is_file():
         from cryptography.fernet import Fernet

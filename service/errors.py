@@ -80,3 +80,15 @@ class PayloadTooLarge(ServiceError):
 class TooManyRequests(ServiceError):
     status = 429
     code = "too_many_requests"
+
+
+class ServiceUnavailable(ServiceError):
+    """Something Alur needs (its database) does not answer now: nothing was saved; retry later."""
+
+    status = 503
+    code = "service_unavailable"
+
+    def __init__(self, message: str, details: list[ErrorDetail] | None = None, retry_after: int = 30) -> None:
+        super().__init__(message, details)
+        #: seconds the client should wait before retrying (the ``Retry-After`` header)
+        self.retry_after = retry_after

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+import sys
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,7 +24,8 @@ from service.config import Settings
 from service.store.db import Database
 from service.store.models import HistoryEntry
 
-ALUR = ROOT / ".venv" / "bin" / "alur"
+#: the console script, run by the interpreter that runs the tests (no path into a particular venv)
+ALUR = (sys.executable, "-m", "service.cli")
 PASSWORD = "kata-sandi-123"
 
 
@@ -36,7 +38,7 @@ class Cli:
         self.url = database_url or f"sqlite:///{instance / 'alur.db'}"
 
     def __call__(self, *args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
-        done = subprocess.run([str(ALUR), *args], env=self.env, cwd=ROOT, capture_output=True, text=True,
+        done = subprocess.run([*ALUR, *args], env=self.env, cwd=ROOT, capture_output=True, text=True,
                               timeout=120, check=False)
         assert "Traceback" not in done.stderr, done.stderr
         assert (done.returncode == 0) == ok, (args, done.returncode, done.stdout, done.stderr)
@@ -127,3 +129,17 @@ def test_demo_prints_working_passwords(tmp_path: Path) -> None:
         assert dict(re.findall(r"^\s+(\S+)\s+(\S+)\s", again, flags=re.MULTILINE)).keys() == accounts_shown.keys()
     finally:
         app.extensions["alur.services"].db.dispose()
+
+
+def test_sub_units_are_created_under_their_office(cli: Cli) -> None:
+    cli("db", "upgrade")
+    cli("units", "create", "dinas-uji", "--name", "Dinas Uji", "--timezone", "Asia/Makassar")
+    assert "sub-unit" in cli("units", "create", "dinas-uji-bidang-a", "--name", "Bidang A",
+                             "--parent", "dinas-uji").stdout
+    refused = cli("units", "create", "dinas-uji-seksi", "--name", "Seksi", "--parent", "dinas-uji-bidang-a", ok=False)
+    assert "sub-unit" in refused.stderr + refused.stdout
+    with cli.services().db.reading() as session:
+        from service.store.models import Unit
+        office = session.scalars(select(Unit).where(Unit.code == "dinas-uji")).one()
+        bidang = session.scalars(select(Unit).where(Unit.code == "dinas-uji-bidang-a")).one()
+        assert (bidang.parent_id, bidang.timezone) == (office.id, "Asia/Makassar")

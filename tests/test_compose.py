@@ -26,6 +26,7 @@ COMPOSE_FILE = ROOT / "docker-compose.yml"
 DOCKERFILE = ROOT / "Dockerfile"
 EXPECTED_DB_URL = "postgresql+psycopg://alur:alur@db:5432/alur"
 SECRET_TARGET = "/run/secrets/alur_secret_key"
+IDENTITY_TARGET = "/run/secrets/alur_identity_keys"
 
 
 def _works(cmd: list[str]) -> bool:
@@ -146,7 +147,8 @@ def test_api_and_worker_share_image_volume_and_settings(model: dict[str, Any]) -
         assert env["ALUR_DATABASE_URL"] == EXPECTED_DB_URL
         assert env["ALUR_DATA_DIR"] == "/data"
         assert env["ALUR_SECRET_KEY_FILE"] == SECRET_TARGET
-        assert {s["target"] for s in service["secrets"]} == {SECRET_TARGET}
+        assert env["ALUR_IDENTITY_KEYS_FILE"] == IDENTITY_TARGET
+        assert {s["target"] for s in service["secrets"]} == {SECRET_TARGET, IDENTITY_TARGET}
         assert service["depends_on"]["db"]["condition"] == "service_healthy"
     assert "attachments" in model["volumes"]
     assert worker["command"] == ["alur", "worker"]
@@ -174,3 +176,112 @@ def test_dockerfile_runs_gunicorn_as_non_root_with_healthcheck() -> None:
     cmd = next(line for line in reversed(lines) if line.startswith("CMD "))
     assert "gunicorn" in cmd and "0.0.0.0:8000" in cmd and "service.app:create_app()" in cmd
     assert any("'.[server]'" in line for line in lines if line.startswith("RUN pip install"))
+
+
+# --- one identity key, production mode, secure cookies, logs without addresses ------------------------
+
+def _service_env(model: dict[str, Any], name: str, secrets_dir: Path) -> dict[str, str]:
+    """The environment compose gives ``name``, with its secrets mounted from ``secrets_dir``."""
+    env = {key: str(value) for key, value in model["services"][name]["environment"].items()}
+    for key, value in env.items():
+        if key.endswith("_FILE") and value.startswith("/run/secrets/"):
+            env[key] = str(secrets_dir / value.rsplit("/", 1)[1])
+    env["ALUR_INSTANCE_DIR"] = str(secrets_dir / f"instance-{name}")
+    return env
+
+
+def test_api_and_worker_read_one_identity_key_and_one_secret_key(model: dict[str, Any], tmp_path: Path) -> None:
+    """Before: each container generated its own identity key, so the worker could not open what the API sealed."""
+    from cryptography.fernet import Fernet
+
+    from service.config import Settings
+
+    declared = {name: Path(entry["file"]).name for name, entry in model["secrets"].items()}
+    assert declared == {"alur_secret_key": "alur_secret_key", "alur_identity_keys": "alur_identity_keys"}
+    (tmp_path / "alur_secret_key").write_text("s" * 48)
+    (tmp_path / "alur_identity_keys").write_text(Fernet.generate_key().decode() + "\n")
+    api = Settings.from_env(_service_env(model, "api", tmp_path))
+    worker = Settings.from_env(_service_env(model, "worker", tmp_path))
+    assert api.production and worker.production
+    assert api.identity_keys == worker.identity_keys and len(api.identity_keys) == 1
+    assert api.secret_key == worker.secret_key
+    assert not list(tmp_path.glob("instance-*/identity_keys")) and not list(tmp_path.glob("instance-*/secret_key"))
+
+
+@pytest.mark.parametrize("missing", ["alur_identity_keys", "alur_secret_key"])
+def test_production_refuses_to_start_without_a_configured_key(
+    model: dict[str, Any], tmp_path: Path, missing: str
+) -> None:
+    from cryptography.fernet import Fernet
+
+    from service.config import ConfigError, Settings
+
+    (tmp_path / "alur_secret_key").write_text("s" * 48)
+    (tmp_path / "alur_identity_keys").write_text(Fernet.generate_key().decode())
+    env = _service_env(model, "api", tmp_path)
+    del env[{"alur_identity_keys": "ALUR_IDENTITY_KEYS_FILE", "alur_secret_key": "ALUR_SECRET_KEY_FILE"}[missing]]
+    with pytest.raises(ConfigError, match="ALUR_ENV=production"):
+        Settings.from_env(env)
+    development = {**env, "ALUR_ENV": "development"}
+    assert Settings.from_env(development).identity_keys  # generated into the instance folder, as before
+
+
+def test_compose_serves_secure_cookies_shares_rate_limits_and_trusts_one_proxy(model: dict[str, Any]) -> None:
+    for name in ("api", "worker"):
+        env = model["services"][name]["environment"]
+        assert env["ALUR_ENV"] == "production"
+        assert env["ALUR_SESSION_COOKIE_SECURE"] == "1"
+        assert env["ALUR_RATELIMIT_STORAGE_URI"] == "database://"
+        assert env["ALUR_TRUSTED_PROXIES"] == "1"
+
+
+def _gunicorn_commands(model: dict[str, Any]) -> list[str]:
+    api = " ".join(model["services"]["api"]["command"])
+    dockerfile = next(line for line in reversed(DOCKERFILE.read_text().splitlines()) if line.startswith("CMD "))
+    readme = [line for line in (ROOT / "README.md").read_text().splitlines() if line.strip().startswith("gunicorn ")]
+    return [api, dockerfile, *readme]
+
+
+def test_every_gunicorn_command_uses_the_access_log_without_addresses(model: dict[str, Any]) -> None:
+    """Before: ``--access-logfile -`` with gunicorn's default format, which starts with the client's address."""
+    commands = _gunicorn_commands(model)
+    assert len(commands) >= 3  # compose, Dockerfile, README
+    for command in commands:
+        assert "python:service.gunicorn_conf" in command, command
+        assert "--access-logformat" not in command and "--access-logfile" not in command, command
+
+
+def test_the_access_log_format_keeps_no_client_address() -> None:
+    """The configured format run through gunicorn's own logger: the socket address and X-Forwarded-For
+    never appear, while method, path and status do."""
+    import logging
+    from datetime import timedelta
+    from types import SimpleNamespace
+
+    from gunicorn.config import Config
+    from gunicorn.glogging import Logger
+
+    from service import gunicorn_conf
+
+    assert "%(h)s" not in gunicorn_conf.access_log_format
+    assert "forwarded" not in gunicorn_conf.access_log_format.lower()
+    config = Config()
+    for name in ("accesslog", "access_log_format", "loglevel"):
+        config.set(name, getattr(gunicorn_conf, name))
+    logger = Logger(config)
+    lines: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            lines.append(record.getMessage())
+
+    logger.access_log.addHandler(Collect())
+    environ = {"REMOTE_ADDR": "203.0.113.7", "REQUEST_METHOD": "GET", "RAW_URI": "/api/public/reports/1234",
+               "PATH_INFO": "/api/public/reports/1234", "QUERY_STRING": "", "SERVER_PROTOCOL": "HTTP/1.1",
+               "HTTP_X_FORWARDED_FOR": "198.51.100.23", "HTTP_USER_AGENT": "probe/1.0"}
+    request = SimpleNamespace(headers=[("X-FORWARDED-FOR", "198.51.100.23"), ("USER-AGENT", "probe/1.0")])
+    response = SimpleNamespace(status="200 OK", sent=42, headers=[])
+    logger.access(response, request, environ, timedelta(milliseconds=5))
+    assert len(lines) == 1
+    assert "GET /api/public/reports/1234 HTTP/1.1" in lines[0] and " 200 " in lines[0]
+    assert "203.0.113.7" not in lines[0] and "198.51.100.23" not in lines[0] and "probe" not in lines[0]

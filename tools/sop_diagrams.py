@@ -588,8 +588,8 @@ KEBUMEN = Process(
         "one user task, ending with a written tanggapan to the reporter (tampilkan tanggapan_pelapor). No "
         "Waktu in the seed, so no SLA timers.\n"
         "Reporter identity: the reporter is an ASN who attaches identitas pemohon (no anonymous report: "
-        "mode_pelapor rahasia, biasa); nip and unit_kerja identify the ASN (data_identitas). Pengawas: "
-        "Kepala Dinas."
+        "mode_pelapor rahasia, biasa; identitas_wajib nama, unit_kerja, telepon, email as the form asks); "
+        "nip and unit_kerja identify the ASN (data_identitas). Pengawas: Kepala Dinas."
     ),
     props=meta(
         "000.8.3.3/5430/2024",
@@ -601,7 +601,7 @@ KEBUMEN = Process(
         "Pelayanan Pengaduan Whistle Blowing System",
         pengawas="Kepala Dinas",
         mode_pelapor="rahasia,biasa",
-        identitas_wajib="nama,telepon,email",
+        identitas_wajib="nama,unit_kerja,telepon,email",
         data_identitas="nip,unit_kerja",
     ),
     lanes=["Pelapor", "Tim Penerima Pengaduan", "Sekretariat Penanganan"],
@@ -1054,7 +1054,8 @@ DUMAS = Process(
         " lain / Instansi Lain → Instansi Lain.\n"
         'Langkah 1 = start event. "Dalam melakukan pelaporan, kepada pengadu wajib mengisi data-data '
         'pendukung berupa Nama lengkap, No. KTP, Alamat/Email, No. Hp dan Jenis Pekerjaan": no anonymous '
-        "report (mode_pelapor rahasia, biasa; identitas_wajib nama, nik, alamat, telepon, pekerjaan). "
+        "report (mode_pelapor rahasia, biasa; identitas_wajib nama, nik, alamat or email, telepon, "
+        "pekerjaan). "
         "Langkah 7 (Pelapor menerima laporan tindak lanjut) = pesan notifikasi_pelapor, not a user task; "
         'it publishes the laporan tindak lanjut that "memuat kesimpulan dan/atau saran tindak lanjut" '
         "(tampilkan laporan_tindak_lanjut, kesimpulan, saran_tindak_lanjut, berkas_laporan_tindak_lanjut, "
@@ -1094,7 +1095,7 @@ DUMAS = Process(
         "Standar Operasional Prosedur Alur Proses Pengaduan Masyarakat (DUMAS)",
         pengawas="Inspektur,Sekretariat Inspektorat",
         mode_pelapor="rahasia,biasa",
-        identitas_wajib="nama,nik,alamat,telepon,pekerjaan",
+        identitas_wajib="nama,nik,alamat|email,telepon,pekerjaan",
     ),
     lanes=["Pelapor", "Inspektorat", "Inspektur", "Sekretariat Inspektorat", "Eselon II", "Instansi Lain"],
     nodes=[

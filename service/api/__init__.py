@@ -14,6 +14,7 @@ from service.api import (
     errors,
     guards,
     health,
+    limits,
     metrics,
     public,
     reporters,
@@ -23,7 +24,6 @@ from service.api import (
     units,
     users,
 )
-from service.api.limits import limiter
 from service.commands.context import SERVICES_KEY
 
 
@@ -39,8 +39,9 @@ def init_app(app: Flask) -> None:
             "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}},
         },
     )
-    guards.init_app(app, app.extensions[SERVICES_KEY].settings.request_max_json_depth)  # before any route
-    limiter.init_app(app)
+    settings = app.extensions[SERVICES_KEY].settings
+    guards.init_app(app, settings.request_max_json_depth)  # before any route
+    limits.init_app(app, settings)
     rest = Api(app)
     for module in (auth, users, definitions, cases, case_files, tasks, units, reports, public, reporters):
         rest.register_blueprint(module.blp)

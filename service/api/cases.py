@@ -50,10 +50,15 @@ class CaseListSchema(PageSchema):
     items = ma.fields.List(ma.fields.Nested(CaseSummarySchema))
 
 
+#: one line of text: no CR, LF or other control character (it reaches lists and mail subjects)
+ONE_LINE = ma.validate.Regexp(r"\A[^\x00-\x1f\x7f\x85\u2028\u2029]*\Z",
+                              error="must be one line of text, without line breaks or control characters")
+
+
 class StartCaseSchema(ma.Schema):
     definition_key = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
     version = ma.fields.Integer(validate=VERSION_RANGE)
-    business_key = ma.fields.String(validate=ma.validate.Length(max=200))
+    business_key = ma.fields.String(validate=[ma.validate.Length(max=200), ONE_LINE])
     data = ma.fields.Dict(load_default=dict)
 
 

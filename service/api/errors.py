@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException
 
-from service.errors import ServiceError
+from service.errors import ServiceError, ServiceUnavailable
 
 log = logging.getLogger("alur.api")
 
@@ -35,7 +35,10 @@ def _flatten(messages: Any, prefix: str = "") -> list[dict[str, Any]]:
 def handle_service_error(error: ServiceError) -> tuple[Response, int]:
     if error.status >= 500:
         log.error("service error %s: %s", error.code, error.message)
-    return _body(error.status, error.code, error.message, error.details)
+    response, status = _body(error.status, error.code, error.message, error.details)
+    if isinstance(error, ServiceUnavailable):
+        response.headers["Retry-After"] = str(error.retry_after)
+    return response, status
 
 
 def handle_http_exception(error: HTTPException) -> tuple[Response, int]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify
 
 from service.api.security import services
+from service.store.db import RETRY_AFTER_SECONDS
 
 blp = Blueprint("health", __name__)
 
@@ -17,6 +18,10 @@ def healthz() -> Response:
 
 @blp.get("/readyz")
 def readyz() -> tuple[Response, int]:
-    """The database answers."""
-    ready = services().db.ping()
-    return jsonify({"status": "ready" if ready else "database unavailable"}), 200 if ready else 503
+    """The database answers; otherwise 503 with ``Retry-After`` (a load balancer then sends no traffic)."""
+    if services().db.ping():
+        return jsonify({"status": "ready"}), 200
+    response = jsonify({"status": "database unavailable",
+                        "message": "The database does not answer; requests get 503 until it is back."})
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response, 503

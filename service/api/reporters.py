@@ -12,7 +12,7 @@ from service.api.public import PublicReportSchema, ReceiptSchema
 from service.api.security import BEARER, current_actor, services
 from service.commands import public, reporters
 from service.commands.public import Receipt
-from service.commands.reporters import RevealedIdentity
+from service.commands.reporters import FollowUpLock, RevealedIdentity
 from service.store.models import ConversationMessage
 
 blp = Blueprint("reporters", __name__, url_prefix="/api", description="Reporters of cases: intake, identity, thread")
@@ -57,6 +57,28 @@ class Identity(MethodView):
     def post(self, body: dict[str, Any], case_id: str) -> RevealedIdentity:
         """Reveal the reporter's identity (the reason is written to the case history)"""
         return reporters.reveal_identity(services(), current_actor(), case_id, body["reason"])
+
+
+class UnlockSchema(ma.Schema):
+    reason = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=1000))
+
+
+class FollowUpLockSchema(ma.Schema):
+    locked = ma.fields.Boolean()
+    failed_attempts = ma.fields.Integer()
+
+
+@blp.route("/cases/<string:case_id>/reporter/unlock")
+class Unlock(MethodView):
+    @blp.doc(security=BEARER)
+    @blp.arguments(UnlockSchema)
+    @blp.response(200, FollowUpLockSchema)
+    @blp.alt_response(403, description="Your roles may not unlock it (those that may reveal the identity, admins)")
+    @blp.alt_response(409, description="The follow-up code is not locked")
+    @blp.alt_response(422, description="No reason, or one of fewer than 10 characters")
+    def post(self, body: dict[str, Any], case_id: str) -> FollowUpLock:
+        """Unlock a follow-up code locked after 20 wrong secrets (the reason goes to the case history)"""
+        return reporters.unlock_follow_up(services(), current_actor(), case_id, body["reason"])
 
 
 @blp.route("/cases/<string:case_id>/conversation")

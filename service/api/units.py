@@ -10,6 +10,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from service.api.security import BEARER, current_actor, services
+from service.commands import accounts
 from service.commands import calendars as commands
 from service.errors import InvalidInput
 from service.store.models import ClosedDay, Unit
@@ -36,6 +37,33 @@ class UnitSchema(ma.Schema):
     name = ma.fields.String()
     timezone = ma.fields.String()
     working_hours = ma.fields.Dict(allow_none=True)
+
+
+class NewUnitSchema(ma.Schema):
+    code = ma.fields.String(required=True, validate=ma.validate.Length(min=2, max=64))
+    name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
+    timezone = ma.fields.String(load_default=None, validate=ma.validate.Length(max=64))
+    parent = ma.fields.String(load_default=None, validate=ma.validate.Length(max=64))
+
+
+@blp.route("")
+class Units(MethodView):
+    @blp.doc(security=BEARER)
+    @blp.arguments(NewUnitSchema)
+    @blp.response(201, UnitSchema)
+    def post(self, body: dict[str, Any]) -> Unit:
+        """Create an office (administrators) or a sub-unit of one (its administrators): bidang, unit kerja"""
+        return accounts.create_unit(services(), body["code"], body["name"], body["timezone"], body["parent"],
+                                    actor=current_actor())
+
+
+@blp.route("/<string:code>/sub-units")
+class SubUnits(MethodView):
+    @blp.doc(security=BEARER)
+    @blp.response(200, UnitSchema(many=True))
+    def get(self, code: str) -> list[Unit]:
+        """The sub-units of an office (tasks are routed to them by the ``tujuan_unit`` property)"""
+        return accounts.sub_units(services(), current_actor(), code)
 
 
 @blp.route("/<string:code>/closed-days")

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from service.commands.context import Actor, Services
 from service.commands.passwords import check_new_password, hash_password, verify_password
-from service.errors import Conflict, InvalidInput, NotFound, Unauthorized
+from service.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
 from service.store.models import Membership, Unit, User, UserEvent
 
 _TOKEN_SALT = "alur-api-token"
@@ -31,14 +31,22 @@ def unit_by_code(session: Session, code: str) -> Unit:
 
 
 def create_unit(services: Services, code: str, name: str, timezone: str | None = None,
-                parent: str | None = None) -> Unit:
+                parent: str | None = None, actor: Actor | None = None) -> Unit:
     """An office, or with ``parent`` a sub-unit of one (bidang, unit kerja, inspektorat pembantu).
 
     A sub-unit shares its office's timezone unless given one; tasks are routed to it by the
-    ``tujuan_unit`` property (see :mod:`service.engine.properties`).
+    ``tujuan_unit`` property (see :mod:`service.engine.properties`). With an ``actor`` (the API), an
+    office needs a global administrator and a sub-unit an administrator of its office.
     """
     _check_code(code)
+    if not name.strip() or len(name) > 200:
+        raise InvalidInput("A unit needs a name of 1 to 200 characters", [{"field": "name", "message": "invalid"}])
     with services.db.transaction() as session:
+        if actor is not None and not actor.is_admin:
+            office_id = unit_by_code(session, parent).id if parent else None
+            if office_id is None or not actor.administers(office_id):
+                raise Forbidden("Only an administrator may create an office, and an office's administrator "
+                                "its sub-units")
         if session.scalar(select(Unit).where(Unit.code == code)) is not None:
             raise Conflict(f"Unit '{code}' already exists", [{"field": "code", "message": "already exists"}])
         office = unit_by_code(session, parent) if parent else None
@@ -53,6 +61,15 @@ def create_unit(services: Services, code: str, name: str, timezone: str | None =
         unit = Unit(code=code, name=name, timezone=zone, parent_id=office.id if office else None)
         session.add(unit)
     return unit
+
+
+def sub_units(services: Services, actor: Actor, code: str) -> list[Unit]:
+    """The sub-units of an office, for its members (the form pickers and the administration)."""
+    with services.db.reading() as session:
+        office = unit_by_code(session, code)
+        if not actor.is_member(office.id):
+            raise NotFound(f"Unit '{code}' does not exist", [{"field": "unit", "message": "unknown unit"}])
+        return list(session.scalars(select(Unit).where(Unit.parent_id == office.id).order_by(Unit.code)))
 
 
 def _check_code(code: str) -> None:

@@ -12,14 +12,18 @@ from sqlalchemy.orm import Session
 from service import forms as form_files
 from service.commands.access import Visible, visible, visible_case, visible_cases
 from service.commands.calendars import calendar_for
-from service.commands.context import Actor, Services
+from service.commands.context import REPORTER_MESSAGE, Actor, Services
 from service.commands.definitions import startable
 from service.commands.history import HistoryWriter
+from service.commands.identity import IdentityVault
+from service.commands.identity_policy import policy_of
 from service.commands.specs import compiled_for
 from service.commands.sync import deliver_or_buffer, grant_supervisors, write_back
 from service.engine import CaseRun, CaseStatus, TaskStatus, utc_now
-from service.errors import Conflict, Forbidden
-from service.store.models import Case, Definition, HistoryEntry, Task, Unit
+from service.engine.compiler import CompiledDefinition
+from service.engine.messages import caught_messages
+from service.errors import Conflict, Forbidden, InvalidInput
+from service.store.models import Case, Definition, HistoryEntry, Reporter, Task, Unit
 
 
 @dataclass
@@ -35,7 +39,15 @@ def restore(services: Services, session: Session, case: Case) -> CaseRun:
                            calendar_for(session, case.unit))
 
 
+def check_business_key(value: str | None) -> None:
+    """A business key is one line of printable text: it is shown in lists and goes into mail subjects."""
+    if value is not None and any(ord(char) < 32 or char in "\x7f\x85\u2028\u2029" for char in value):
+        raise InvalidInput("business_key must be one line of text, without line breaks or control characters",
+                           [{"field": "business_key", "message": "contains a line break or control character"}])
+
+
 def start_case(services: Services, actor: Actor, request: StartRequest) -> Case:
+    check_business_key(request.business_key)
     with services.db.transaction() as session:
         definition = startable(session, request.definition_key, request.version)
         compiled = compiled_for(services, session, definition)
@@ -45,10 +57,28 @@ def start_case(services: Services, actor: Actor, request: StartRequest) -> Case:
             raise Forbidden(f"Starting '{definition.key}' needs the role {start_lane or 'admin'} "
                             f"in unit {definition.unit.code}")
         form_key = compiled.start_form_key
-        form_files.validate_data((definition.forms or {}).get(form_key) if form_key else None, request.data)
-        run = CaseRun.start(compiled, request.data, calendar_for(session, definition.unit))
-        return record_new_case(session, definition, run, actor.username, started_by=actor.user_id or None,
-                               business_key=request.business_key, data=request.data)
+        start_form = (definition.forms or {}).get(form_key) if form_key else None
+        form_files.validate_data(start_form, request.data)
+        data, identifying = _split_identifying(compiled, start_form, request.data)
+        run = CaseRun.start(compiled, data, calendar_for(session, definition.unit))
+        case = record_new_case(session, definition, run, actor.username, started_by=actor.user_id or None,
+                               business_key=request.business_key, data=data)
+        if identifying:
+            session.add(Reporter(case_id=case.id, mode="rahasia", channel="langsung",
+                                 identity_ciphertext=IdentityVault.of(services.settings).seal(identifying)))
+        return case
+
+
+def _split_identifying(compiled: CompiledDefinition, start_form: dict[str, Any] | None,
+                       data: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The start data without the SOP's identifying fields (``data_identitas``), and those fields.
+
+    A case started through the API (a reporter account, staff) keeps them sealed like a public
+    report's identity: they never reach the case data, its history or the workflow state.
+    """
+    identifying = policy_of(compiled.outline.metadata, start_form).identifying
+    kept = {key: value for key, value in data.items() if key not in identifying}
+    return kept, {key: value for key, value in data.items() if key in identifying and value not in (None, "")}
 
 
 def record_new_case(session: Session, definition: Definition, run: CaseRun, actor_name: str, *,
@@ -138,13 +168,26 @@ def list_cases(services: Services, actor: Actor, query: CaseQuery) -> tuple[list
 
 
 def send_message(services: Services, actor: Actor, case_id: str, name: str, payload: dict[str, Any]) -> bool:
-    """Deliver a message to a case; buffer it when the process cannot catch it yet. True if delivered."""
+    """Deliver a message to a case; buffer it when the process cannot catch it yet. True if delivered.
+
+    Only a message some catch event of the case's diagram listens to is taken (422 naming ``name``
+    otherwise), never the reporter's own (``pesan_pelapor``: the public side sends it), and at most
+    ``max_buffered_messages`` wait per case (429).
+    """
     with services.db.transaction() as session:
         case = visible_case(session, actor, case_id)
         if case.status != CaseStatus.RUNNING.value:
             raise Conflict(f"Case {case_id} is {case.status}; it takes no more messages")
+        compiled = compiled_for(services, session, case.definition)
+        if name == REPORTER_MESSAGE:
+            raise InvalidInput(f"'{name}' is the reporter's message; only the public follow-up sends it",
+                               [{"field": "name", "message": "reserved for the reporter"}])
+        if name not in caught_messages(compiled):
+            raise InvalidInput(f"No event of '{case.definition.key}' waits for a message named '{name}'",
+                               [{"field": "name", "message": "not caught by this SOP"}])
         run = restore(services, session, case)
-        return deliver_or_buffer(session, case, run, HistoryWriter(session, case.id, actor.username), name, payload)
+        return deliver_or_buffer(session, case, run, HistoryWriter(session, case.id, actor.username), name, payload,
+                                 max_buffered=services.settings.max_buffered_messages)
 
 
 def cancel_case(services: Services, actor: Actor, case_id: str, reason: str | None = None) -> Case:

@@ -20,6 +20,8 @@ ADMIN_ROLE = "admin"
 #: (who sees which case is decided in :mod:`service.commands.access`).
 REPORTER_ROLE = "Pelapor"
 PROCESS_OWNER_ROLE = "process_owner"
+#: the BPMN message a reporter's follow-up message becomes; only the public side sends it
+REPORTER_MESSAGE = "pesan_pelapor"
 
 
 class ActorCache:

@@ -3,8 +3,10 @@
 The reporter's identity never enters the case data: it is split off, encrypted (``identity``)
 or, for ``anonim``, not kept at all. What an SOP accepts and requires (modes, identity fields, the
 start-form fields that identify the reporter) is its identity policy (:mod:`.identity_policy`).
-The follow-up secret is stored as an argon2 hash; 20 wrong secrets lock the code. Nothing here
-sees or stores an IP address.
+The follow-up secret is stored as an argon2 hash (parameters sized for a 16-digit random secret,
+see :mod:`.passwords`); 20 wrong secrets lock the code, counted atomically, and staff of the case
+may unlock it (:func:`service.commands.reporters.unlock_follow_up`). Nothing here sees or stores
+an IP address.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import case as sql_case
+from sqlalchemy import literal, select, update
 from sqlalchemy.orm import Session
 
 from service import forms as form_files
@@ -23,14 +26,14 @@ from service.commands import attachments, outcomes
 from service.commands.accounts import unit_by_code
 from service.commands.calendars import calendar_for
 from service.commands.cases import record_new_case, restore
-from service.commands.context import Actor, Services
+from service.commands.context import REPORTER_MESSAGE, Actor, Services
 from service.commands.definitions import startable
 from service.commands.history import HistoryWriter
 from service.commands.identity import IdentityVault
 from service.commands.identity_policy import MODES, IdentityPolicy, intake_form, policy_of, split_identity
-from service.commands.passwords import hash_password, verify_password
+from service.commands.passwords import hash_secret, secret_needs_rehash, verify_secret
 from service.commands.specs import compiled_for
-from service.commands.sync import deliver_or_buffer
+from service.commands.sync import BufferFull, deliver_or_buffer
 from service.commands.tasks import complete_open
 from service.engine import CaseRun, CaseStatus, CompiledDefinition, utc_now
 from service.engine.compiler import steps
@@ -45,11 +48,11 @@ from service.store.models import (
     Reporter,
     Task,
 )
+from service.store.types import UTCDateTime
 
 CHANNELS = ("online", "langsung", "telepon", "sms", "email", "kotak_saran", "surat", "media_sosial")
 PUBLIC_ACTOR = "publik"
 REPORTER_LANE = "Pelapor"
-REPORTER_MESSAGE = "pesan_pelapor"
 MAX_WRONG_SECRETS = 20
 STATUS_TEXT = {
     CaseStatus.RUNNING.value: "Laporan Anda sedang ditindaklanjuti",
@@ -129,7 +132,7 @@ def file_report(services: Services, report: PublicReport, registered_by: Actor |
         case.tracking_code = code
         case.business_key = code
         session.add(Reporter(
-            case_id=case.id, mode=report.mode, channel=report.channel, secret_hash=hash_password(secret),
+            case_id=case.id, mode=report.mode, channel=report.channel, secret_hash=hash_secret(secret),
             identity_ciphertext=IdentityVault.of(services.settings).seal(identity) if identity else None,
         ))
         if identity and identity.get("email"):
@@ -182,24 +185,70 @@ def verify(services: Services, code: str, secret: str) -> str:
 
 
 def _verified_case(services: Services, code: str, secret: str) -> str:
-    """The case id for a code + secret; wrong ones count towards the lock (404 either way)."""
+    """The case id for a code + secret; wrong ones count towards the lock (404 either way).
+
+    The secret is checked outside any transaction (argon2 takes milliseconds). Every wrong one is
+    then counted by one conditional UPDATE (``failed_attempts + 1 … WHERE locked_at IS NULL``, the
+    lock set by the same statement that reaches :data:`MAX_WRONG_SECRETS`): concurrent wrong secrets
+    each count once and none counts after the lock, on PostgreSQL (row lock) as on SQLite (write
+    lock). A right secret that arrives after the lock is refused too.
+    """
     normalized = normalize_code(code)
-    with services.db.transaction() as session:
-        row = session.execute(select(Case.id, Reporter).join(Reporter, Reporter.case_id == Case.id)
+    with services.db.reading() as session:
+        row = session.execute(select(Case.id, Reporter.id, Reporter.secret_hash, Reporter.failed_attempts,
+                                     Reporter.locked_at)
+                              .join(Reporter, Reporter.case_id == Case.id)
                               .where(Case.tracking_code == normalized)).first()
-        if row is not None and row[1].locked_at is not None:
-            raise TooManyRequests("This code is locked after too many wrong secrets; contact the office")
-        if row is not None and verify_password(row[1].secret_hash, secret):
-            row[1].failed_attempts = 0
-            return str(row[0])
-        if row is None:
-            verify_password(None, secret)  # same work as a real check
-        else:
-            reporter = row[1]
-            reporter.failed_attempts += 1
-            if reporter.failed_attempts >= MAX_WRONG_SECRETS:
-                reporter.locked_at = utc_now()
+    if row is None:
+        verify_secret(None, secret)  # the same work as a real check: an unknown code looks like a wrong secret
+        raise NotFound("No report with this code and secret")
+    case_id, reporter_id, secret_hash, failed, locked_at = row
+    if locked_at is not None:
+        raise _locked()
+    if verify_secret(secret_hash, secret):
+        if failed or (secret_hash and secret_needs_rehash(secret_hash)):
+            _accept(services, reporter_id, secret_hash, secret)
+        return str(case_id)
+    if _count_wrong_secret(services, reporter_id) is None:
+        raise _locked()
     raise NotFound("No report with this code and secret")
+
+
+def _locked() -> TooManyRequests:
+    return TooManyRequests("This code is locked after too many wrong secrets; contact the office")
+
+
+def _accept(services: Services, reporter_id: int, secret_hash: str | None, secret: str) -> None:
+    """A right secret clears the count, and a hash made with older parameters is stored anew
+    (:func:`~service.commands.passwords.secret_needs_rehash`) — unless the code was locked meanwhile."""
+    fresh = hash_secret(secret) if secret_hash and secret_needs_rehash(secret_hash) else secret_hash
+    with services.db.transaction() as session:
+        result = session.execute(update(Reporter)
+                                 .where(Reporter.id == reporter_id, Reporter.locked_at.is_(None),
+                                        Reporter.secret_hash == secret_hash)
+                                 .values(failed_attempts=0, secret_hash=fresh)
+                                 .execution_options(synchronize_session=False))
+        cleared = int(getattr(result, "rowcount", 0))
+    if not cleared and _is_locked(services, reporter_id):
+        raise _locked()
+
+
+def _is_locked(services: Services, reporter_id: int) -> bool:
+    with services.db.reading() as session:
+        return session.scalar(select(Reporter.locked_at).where(Reporter.id == reporter_id)) is not None
+
+
+def _count_wrong_secret(services: Services, reporter_id: int) -> int | None:
+    """Count one wrong secret; the count afterwards, or None when the code was already locked."""
+    with services.db.transaction() as session:
+        counted = session.execute(
+            update(Reporter).where(Reporter.id == reporter_id, Reporter.locked_at.is_(None))
+            .values(failed_attempts=Reporter.failed_attempts + 1,
+                    locked_at=sql_case((Reporter.failed_attempts + 1 >= MAX_WRONG_SECRETS,
+                                        literal(utc_now(), UTCDateTime())), else_=Reporter.locked_at))
+            .returning(Reporter.failed_attempts).execution_options(synchronize_session=False)
+        ).scalar()
+    return None if counted is None else int(counted)
 
 
 @dataclass(frozen=True)
@@ -292,7 +341,11 @@ def message_case(services: Services, case_id: str, text: str) -> bool:
         session.add(ConversationMessage(case_id=case.id, sender="pelapor", text=text))
         history = HistoryWriter(session, case.id, PUBLIC_ACTOR)
         run = restore(services, session, case)
-        return deliver_or_buffer(session, case, run, history, REPORTER_MESSAGE, {"teks": text})
+        try:
+            return deliver_or_buffer(session, case, run, history, REPORTER_MESSAGE, {"teks": text},
+                                     max_buffered=services.settings.max_buffered_messages)
+        except BufferFull:
+            return False  # the text is in the thread for the office; no more BPMN copies wait in the case
 
 
 def reporter_complete(services: Services, code: str, secret: str, task_id: str, data: Any) -> None:

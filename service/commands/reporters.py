@@ -55,6 +55,11 @@ def _may_reveal(actor: Actor, case: Case, reporter: Reporter) -> bool:
         or bool(actor.roles_in(case.unit_id) & identity_roles(case)))
 
 
+def _may_unlock(actor: Actor, case: Case) -> bool:
+    """Who may unlock a follow-up code: the roles that may reveal a confidential identity, and admins."""
+    return actor.administers(case.unit_id) or bool(actor.roles_in(case.unit_id) & identity_roles(case))
+
+
 @dataclass(frozen=True)
 class ReporterSummary:
     """What the case page shows about a report's reporter: never the identity itself."""
@@ -63,6 +68,9 @@ class ReporterSummary:
     channel: str
     may_reveal: bool
     messages: list[ConversationMessage]
+    #: the follow-up code is locked after too many wrong secrets
+    locked: bool = False
+    may_unlock: bool = False
 
 
 def summary(services: Services, actor: Actor, case_id: str) -> ReporterSummary | None:
@@ -77,7 +85,8 @@ def summary(services: Services, actor: Actor, case_id: str) -> ReporterSummary |
             return None
         messages = list(session.scalars(select(ConversationMessage).where(ConversationMessage.case_id == case.id)
                                         .order_by(ConversationMessage.id)))
-        return ReporterSummary(reporter.mode, reporter.channel, _may_reveal(actor, case, reporter), messages)
+        return ReporterSummary(reporter.mode, reporter.channel, _may_reveal(actor, case, reporter), messages,
+                               locked=reporter.locked_at is not None, may_unlock=_may_unlock(actor, case))
 
 
 def reveal_identity(services: Services, actor: Actor, case_id: str, reason: str) -> RevealedIdentity:
@@ -93,6 +102,31 @@ def reveal_identity(services: Services, actor: Actor, case_id: str, reason: str)
         identity = IdentityVault.of(services.settings).open(reporter.identity_ciphertext)
         HistoryWriter(session, case.id, actor.username).add("identity_revealed", {"reason": reason.strip()})
         return RevealedIdentity(reporter.mode, identity)
+
+
+@dataclass(frozen=True)
+class FollowUpLock:
+    locked: bool
+    failed_attempts: int
+
+
+def unlock_follow_up(services: Services, actor: Actor, case_id: str, reason: str) -> FollowUpLock:
+    """Open a follow-up code locked after too many wrong secrets (e.g. the reporter mistyped it and
+    called the office); the wrong secrets counted so far and the reason go to the case history."""
+    if len(reason.strip()) < MIN_REASON:
+        raise InvalidInput("Say why the code is unlocked (at least 10 characters)",
+                           [{"field": "reason", "message": "too short"}])
+    with services.db.transaction() as session:
+        case, reporter = _case_and_reporter(session, actor, case_id)
+        if not _may_unlock(actor, case):
+            raise Forbidden("Your roles may not unlock this report's follow-up code")
+        if reporter.locked_at is None:
+            raise Conflict("The follow-up code of this report is not locked")
+        HistoryWriter(session, case.id, actor.username).add(
+            "follow_up_unlocked", {"reason": reason.strip(), "failed_attempts": reporter.failed_attempts})
+        reporter.locked_at = None
+        reporter.failed_attempts = 0
+        return FollowUpLock(locked=False, failed_attempts=0)
 
 
 def post_to_reporter(services: Services, actor: Actor, case_id: str, text: str) -> ConversationMessage:

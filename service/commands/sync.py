@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from service.commands import access, outcomes
@@ -17,7 +17,7 @@ from service.commands.context import REPORTER_ROLE
 from service.commands.history import HistoryWriter
 from service.engine import CaseRun, CaseStatus, FiredTimer, HumanTask, Notification, TaskStatus, properties, utc_now
 from service.engine.compiler import CompiledDefinition
-from service.errors import InvalidInput
+from service.errors import InvalidInput, TooManyRequests
 from service.store.models import BufferedMessage, Case, OutboxItem, Reporter, Task, TaskCandidate, Unit
 
 
@@ -82,10 +82,28 @@ def _step_name(session: Session, case: Case, element_id: str | None) -> str | No
     return session.scalar(select(Task.name).where(Task.case_id == case.id, Task.element_id == element_id).limit(1))
 
 
+class BufferFull(TooManyRequests):
+    """A case already holds as many undelivered messages as it may (``ALUR_MAX_BUFFERED_MESSAGES``)."""
+
+    code = "too_many_buffered_messages"
+
+
 def deliver_or_buffer(session: Session, case: Case, run: CaseRun, history: HistoryWriter, name: str,
-                      payload: dict[str, Any]) -> bool:
-    """Deliver a message now and move the case on, or keep it until the process can catch it."""
+                      payload: dict[str, Any], max_buffered: int | None = None) -> bool:
+    """Deliver a message now and move the case on, or keep it until the process can catch it.
+
+    A case keeps at most ``max_buffered`` undelivered messages; one more is :class:`BufferFull` (429),
+    raised before anything is written. The count is taken with the case row locked (PostgreSQL), so
+    concurrent messages cannot overshoot it.
+    """
     if not run.deliver_message(name, payload):
+        if max_buffered is not None:
+            session.execute(select(Case.id).where(Case.id == case.id).with_for_update())
+            waiting = session.scalar(select(func.count()).select_from(BufferedMessage).where(
+                BufferedMessage.case_id == case.id, BufferedMessage.delivered_at.is_(None))) or 0
+            if waiting >= max_buffered:
+                raise BufferFull(f"Case {case.id} already holds {waiting} messages it cannot catch yet; "
+                                 f"no more are kept until some are delivered", [{"field": "name", "message": name}])
         session.add(BufferedMessage(case_id=case.id, name=name, payload=payload))
         history.add("message_buffered", {"name": name})
         return False
@@ -151,7 +169,15 @@ def write_back(
 
     ``completed`` maps the id of the task the command completed to the user who did it.
     """
-    completed = completed or {}
+    # The case row goes first (its optimistic lock): a concurrent command on the same case then
+    # fails there with a 409, before it inserts task or access rows the winner inserted too.
+    case.updated_at = utc_now()
+    session.flush()
+    _write_back(session, case, run, history, completed or {}, data_delta)
+
+
+def _write_back(session: Session, case: Case, run: CaseRun, history: HistoryWriter,
+                completed: Mapping[str, int | None], data_delta: Mapping[str, Any] | None) -> None:
     now = utc_now()
     data = {**(case.data or {}), **(data_delta or {})}
     ready = {task.id: task for task in run.ready_tasks()}

@@ -71,9 +71,14 @@ def issue(element: etree._Element, message: str) -> ErrorDetail:
     }
 
 
-def _expression_issue(element: etree._Element, text: str | None, what: str) -> list[ErrorDetail]:
+def _expression_issue(element: etree._Element, text: str | None, what: str,
+                      context: CheckContext | None = None) -> list[ErrorDetail]:
+    """Syntax and whitelist; at deploy an expression of constants only is also evaluated (bounded),
+    so ``'%0999999999d' % 1`` is refused here rather than in the first case."""
     try:
-        expressions.check(text)
+        source = expressions.check(text)
+        if context is not None and context.limits is not None and expressions.is_constant(source):
+            expressions.evaluate(source, {})
     except (ExpressionError, LimitExceeded) as exc:
         return [issue(element, f"{what}: {exc.message}")]
     return []
@@ -103,7 +108,8 @@ def _check_user_task(element: etree._Element, context: CheckContext) -> list[Err
     problems = _check_form_key(element, context)
     due = element.get(camunda("dueDate"))
     if due is not None:
-        problems += _expression_issue(element, due, "camunda:dueDate") or _check_due_literal(element, due, context)
+        problems += (_expression_issue(element, due, "camunda:dueDate", context)
+                     or _check_due_literal(element, due, context))
     return problems
 
 
@@ -116,15 +122,15 @@ def _check_due_literal(element: etree._Element, due: str, context: CheckContext)
     return _literal_issue(element, "camunda:dueDate", lambda: check_timer_text(text, "date"))
 
 
-def _check_condition(element: etree._Element, _context: CheckContext) -> list[ErrorDetail]:
-    return _expression_issue(element, element.text, "Condition")
+def _check_condition(element: etree._Element, context: CheckContext) -> list[ErrorDetail]:
+    return _expression_issue(element, element.text, "Condition", context)
 
 
 _TIMER_KINDS = {"timeDuration": "duration", "timeCycle": "cycle", "timeDate": "date"}
 
 
 def _check_timer(element: etree._Element, context: CheckContext) -> list[ErrorDetail]:
-    problems = _expression_issue(element, element.text, "Timer")
+    problems = _expression_issue(element, element.text, "Timer", context)
     text = (element.text or "").strip()
     if problems or context.limits is None or not expressions.ISO_LITERAL.match(text):
         return problems
@@ -133,7 +139,7 @@ def _check_timer(element: etree._Element, context: CheckContext) -> list[ErrorDe
 
 
 def _check_cardinality(element: etree._Element, context: CheckContext) -> list[ErrorDetail]:
-    problems = _expression_issue(element, element.text, "loopCardinality")
+    problems = _expression_issue(element, element.text, "loopCardinality", context)
     text = (element.text or "").strip()
     if problems or context.limits is None or not text.isdigit():
         return problems
@@ -149,9 +155,9 @@ def _check_call_activity(element: etree._Element, context: CheckContext) -> list
     return [issue(element, f"calledElement '{called}' is neither in this file nor a deployed SOP of the unit")]
 
 
-def _check_message_payload(element: etree._Element, _context: CheckContext) -> list[ErrorDetail]:
+def _check_message_payload(element: etree._Element, context: CheckContext) -> list[ErrorDetail]:
     payload = element.get(camunda("expression"))
-    return [] if payload is None else _expression_issue(element, payload, "Message payload")
+    return [] if payload is None else _expression_issue(element, payload, "Message payload", context)
 
 
 _SCRIPT_REFUSAL = "Script tasks are not allowed: Alur does not run scripts from diagrams"

@@ -111,6 +111,18 @@ def check(text: str | None, allowed_functions: tuple[str, ...] = ()) -> str:
     return source
 
 
+def is_constant(source: str) -> bool:
+    """An expression of literals and base functions only (no case data, no calendar): evaluable at deploy."""
+    if ISO_LITERAL.match(source):
+        return False
+    tree = ast.parse(source, mode="eval")
+    called = {id(node.func) for node in ast.walk(tree) if isinstance(node, ast.Call)}
+    return all(
+        not isinstance(node, ast.Name) or (id(node) in called and node.id in BASE_FUNCTIONS)
+        for node in ast.walk(tree)
+    )
+
+
 def _describe(node: ast.AST) -> str:
     if isinstance(node, ast.Pow):
         return "The power operator **"

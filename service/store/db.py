@@ -1,4 +1,9 @@
-"""The database handle: engine, sessions and the one-transaction-per-command rule."""
+"""The database handle: engine, sessions and the one-transaction-per-command rule.
+
+A database that does not answer (server down, connection lost, SQLite file locked or unreadable)
+surfaces as :class:`~service.errors.ServiceUnavailable` (503 with ``Retry-After``), never as a
+driver error: every command runs in :meth:`Database.transaction` or :meth:`Database.reading`.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +13,20 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
-from service.errors import Conflict
+from service.errors import Conflict, ServiceUnavailable
+
+#: seconds a client is asked to wait (``Retry-After``) when the database does not answer
+RETRY_AFTER_SECONDS = 30
+#: seconds to wait for a PostgreSQL connection before the request gets its 503
+CONNECT_TIMEOUT_SECONDS = 5
+#: SQLite errors that mean "not now" rather than a bug in a statement
+_SQLITE_UNAVAILABLE = ("database is locked", "unable to open database file", "disk i/o error",
+                       "database or disk is full")
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -35,7 +49,33 @@ def make_engine(url: str) -> Engine:
     # Sessions in UTC: timestamps are stored and compared in UTC, and a session in a zone east of it
     # would hand back a due date of 9999-12-31T23:00Z as year 10000, which Python cannot represent.
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20,
-                         connect_args={"options": "-c timezone=UTC"})
+                         connect_args={"options": "-c timezone=UTC", "connect_timeout": CONNECT_TIMEOUT_SECONDS})
+
+
+def unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database cannot serve now (down, unreachable, lost, busy).
+
+    On PostgreSQL psycopg's ``OperationalError`` and ``InterfaceError`` are exactly that (connection
+    failures, administrator shutdown, cancelled statements, serialization failures); on SQLite the
+    same class also covers mistakes in a statement, so only the messages of a busy or unreadable
+    file count.
+    """
+    if isinstance(exc, PoolTimeout):
+        return True
+    if not isinstance(exc, DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    if not isinstance(exc, (OperationalError, InterfaceError)):
+        return False
+    if type(exc.orig).__module__.startswith("sqlite3"):
+        return any(text in str(exc.orig).lower() for text in _SQLITE_UNAVAILABLE)
+    return True
+
+
+def _unavailable_error() -> ServiceUnavailable:
+    return ServiceUnavailable("The database does not answer; nothing was saved. Try again shortly.",
+                              retry_after=RETRY_AFTER_SECONDS)
 
 
 class Database:
@@ -60,6 +100,10 @@ class Database:
                 yield session
         except StaleDataError as exc:
             raise Conflict("The case was changed by someone else at the same time; reload and retry") from exc
+        except (DBAPIError, PoolTimeout) as exc:
+            if unavailable(exc):
+                raise _unavailable_error() from exc
+            raise
         finally:
             session.close()
 
@@ -69,6 +113,10 @@ class Database:
         session = self._sessions()
         try:
             yield session
+        except (DBAPIError, PoolTimeout) as exc:
+            if unavailable(exc):
+                raise _unavailable_error() from exc
+            raise
         finally:
             session.close()
 
@@ -76,8 +124,10 @@ class Database:
         try:
             with self.engine.connect() as connection:
                 connection.execute(text("SELECT 1"))
-        except OperationalError:
-            return False
+        except (DBAPIError, PoolTimeout) as exc:
+            if unavailable(exc) or isinstance(exc, OperationalError):
+                return False
+            raise
         return True
 
     def dispose(self) -> None:

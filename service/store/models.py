@@ -111,6 +111,17 @@ class SigninClient(Base):
     blocked_until: Mapped[datetime | None] = mapped_column()
 
 
+class RateLimitCounter(Base):
+    """A counter of the request rate limiter when every process shares it in the database
+    (``ALUR_RATELIMIT_STORAGE_URI=database://``). The key names the limit, the endpoint and the client
+    as a keyed hash of its address, never the address; rows past ``expires_at`` are deleted."""
+
+    __tablename__ = "rate_limits"
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
 class Definition(Base):
     """One deployed revision of an SOP diagram."""
 

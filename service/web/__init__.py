@@ -57,5 +57,6 @@ def action_label(action: str) -> str:
         "message_buffered": _("Message kept for later"), "case_completed": _("Case completed"),
         "case_cancelled": _("Case cancelled"),
         "identity_revealed": _("Reporter identity revealed"), "message_to_reporter": _("Message to the reporter"),
+        "follow_up_unlocked": _("Follow-up code unlocked"),
     }
     return labels.get(action, action)

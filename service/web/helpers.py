@@ -1,4 +1,4 @@
-"""What every web page needs: the services, the signed-in actor, CSRF, security headers, errors, formats."""
+"""What every web page needs: the services, the signed-in actor, CSRF, errors, formats."""
 
 from __future__ import annotations
 
@@ -20,17 +20,13 @@ from werkzeug.exceptions import HTTPException
 
 from service.commands.accounts import actor_by_id
 from service.commands.context import SERVICES_KEY, Actor, Services
-from service.errors import ServiceError, Unauthorized
+from service.errors import ServiceError, ServiceUnavailable, Unauthorized
 
 P = ParamSpec("P")
 
 csrf = CSRFProtect()
 log = logging.getLogger("alur.web")
 
-#: No inline script anywhere; styles may be inline (bpmn-js and React set style attributes).
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
-       "font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
-       "frame-ancestors 'none'")
 SESSION_USER = "uid"
 #: the user's credential version at sign-in: a session whose version is no longer the user's has ended
 SESSION_VERSION = "cv"
@@ -109,6 +105,7 @@ _MESSAGES: dict[int, Callable[[], str]] = {
     413: lambda: _("The upload is too large."),
     422: lambda: _("Some fields are not valid."),
     429: lambda: _("Too many attempts. Try again later."),
+    503: lambda: _("The service cannot reach its database right now. Nothing was saved; try again in a minute."),
 }
 
 
@@ -119,7 +116,18 @@ def error_page(status: int, detail: str | None = None) -> tuple[str | Response, 
     return render_template("web/error.html", status=status, message=message, detail=detail), status
 
 
+def unavailable_page(error: ServiceUnavailable) -> ResponseReturnValue:
+    """The database does not answer: a page that needs no database (no signed-in user is looked up)."""
+    message = _MESSAGES[503]()
+    headers = {"Retry-After": str(error.retry_after)}
+    if wants_json():
+        return _json_error(503, message), 503, headers
+    return render_template("web/public_error.html", message=message), 503, headers
+
+
 def _service_error(error: ServiceError) -> ResponseReturnValue:
+    if isinstance(error, ServiceUnavailable):
+        return unavailable_page(error)
     if isinstance(error, Unauthorized) and not wants_json():
         session.clear()
         return redirect(url_for("web_auth.login"))
@@ -142,12 +150,11 @@ def _csrf_error(error: CSRFError) -> tuple[str | Response, int]:
     return error_page(400, _("The form has expired. Reload the page and try again."))
 
 
-def _security_headers(response: Response) -> Response:
-    response.headers.setdefault("Content-Security-Policy", CSP)
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("X-Frame-Options", "DENY")
-    response.headers.setdefault("Referrer-Policy", "same-origin")
-    if current_actor() is not None:
+def _no_store_when_signed_in(response: Response) -> Response:
+    """A signed-in user's pages stay out of caches. The session cookie decides, not a database
+    lookup: this runs on error pages too, also when the database does not answer. (The security
+    headers of every response are set in :mod:`service.headers`.)"""
+    if session.get(SESSION_USER) is not None:
         response.headers.setdefault("Cache-Control", "no-store")
     return response
 
@@ -161,7 +168,7 @@ def web_blueprint(name: str, import_name: str) -> Blueprint:
     """A blueprint of the web pages: CSRF on every unsafe method, headers, and HTML error pages."""
     blueprint = Blueprint(name, import_name, template_folder="templates")
     blueprint.before_request(_check_csrf)
-    blueprint.after_request(_security_headers)
+    blueprint.after_request(_no_store_when_signed_in)
     blueprint.register_error_handler(CSRFError, _csrf_error)
     blueprint.register_error_handler(ServiceError, _service_error)
     blueprint.register_error_handler(HTTPException, _http_error)

@@ -352,6 +352,19 @@ def message_to_reporter(case_id: str) -> ResponseReturnValue:
     return redirect(url_for("web_cases.case_page", case_id=case_id) + "#pelapor")
 
 
+@blp.post("/cases/<case_id>/pelapor/buka-kunci")
+@login_required
+def unlock(case_id: str) -> ResponseReturnValue:
+    """Unlock the follow-up code (locked after too many wrong secrets), with a reason for the history."""
+    try:
+        reporters.unlock_follow_up(services(), actor(), case_id, request.form.get("reason", "")[:1000])
+    except InvalidInput:
+        return error_page(422, _("Say why you unlock the code (at least 10 characters)."))
+    except Conflict:
+        pass  # unlocked meanwhile (by someone else): the page shows it
+    return redirect(url_for("web_cases.case_page", case_id=case_id) + "#pelapor")
+
+
 @blp.post("/cases/<case_id>/pelapor/identitas")
 @login_required
 def reveal(case_id: str) -> ResponseReturnValue:

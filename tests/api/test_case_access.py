@@ -94,7 +94,7 @@ def _api_reads(client: Any, who: Persona, case: dict[str, Any]) -> dict[str, int
         "identity": client.post(f"/api/cases/{cid}/identity", headers=h,
                                 json={"reason": "Konfirmasi kepada pelapor"}).status_code,
         "message": client.post(f"/api/cases/{cid}/messages", headers=h,
-                               json={"name": "belum_ditunggu", "data": {}}).status_code,
+                               json={"name": "informasi_tambahan", "data": {}}).status_code,
         "retry": client.post(f"/api/cases/{cid}/retry", headers=h).status_code,
         "revert": client.post(f"/api/cases/{cid}/migration/revert", headers=h).status_code,
         "cancel": client.post(f"/api/cases/{cid}/cancel", headers=h, json={"reason": "uji"}).status_code
@@ -251,3 +251,25 @@ def test_web_pages_for_the_handler_and_the_routed_bidang(app: Any, office: dict[
                                                 "comment": 404, "reporter_message": 404, "identity": 404}
     page = _signed_in(app, "kabid.1").get(f"/cases/{case['id']}").text
     assert "Catatan internal verifikator" not in page and "Siti Aminah" not in page
+
+
+def test_sub_units_through_the_api(client: Any, office: dict[str, Persona]) -> None:
+    made = client.post("/api/units", headers=office["unit_admin"].headers,
+                       json={"code": "unit-a-bidang-3", "name": "Bidang Tiga", "parent": "unit-a"})
+    assert made.status_code == 201 and made.json["timezone"] == "Asia/Jakarta"
+    listed = client.get("/api/units/unit-a/sub-units", headers=office["kasi"].headers).json
+    assert [u["code"] for u in listed] == ["unit-a-bidang-1", "unit-a-bidang-2", "unit-a-bidang-3"]
+    refusals = [
+        (office["unit_admin"], {"code": "unit-c", "name": "Kantor C"}, 403),  # an office: global admins only
+        (office["admin_b"], {"code": "unit-a-x", "name": "X", "parent": "unit-a"}, 403),  # not its office
+        (office["kasi"], {"code": "unit-a-x", "name": "X", "parent": "unit-a"}, 403),
+        (office["admin"], {"code": "unit-a-bidang-1", "name": "Lagi", "parent": "unit-a"}, 409),
+        (office["admin"], {"code": "X Y", "name": "Spasi"}, 422),
+        (office["admin"], {"code": "unit-a-1-x", "name": "Cucu", "parent": "unit-a-bidang-1"}, 422),
+        (office["admin"], {"code": "unit-z", "name": "Z", "timezone": "Mars/Olympus"}, 422),
+        (office["admin"], {"code": "unit-z", "name": "Z", "parent": "tidak-ada"}, 404),
+    ]
+    for who, body, status in refusals:
+        response = client.post("/api/units", headers=who.headers, json=body)
+        assert response.status_code == status, (body, response.json)
+    assert client.get("/api/units/unit-a/sub-units", headers=office["kasi_b"].headers).status_code == 404

@@ -174,3 +174,21 @@ def test_deploy_refuses_a_policy_naming_unknown_modes_or_fields(app: Any, admin:
     messages = " ".join(error["message"] for error in refused.json["errors"])
     assert all(word in messages for word in ("'anonym'", "'npwp'", "'kantor'")), messages
     assert {error["element_id"] for error in refused.json["errors"]} == {"salah_uji"}
+
+
+def test_a_case_started_through_the_cases_api_seals_identifying_fields_too(
+        app: Any, admin: Persona, make_persona: Callable[..., Persona]) -> None:
+    """One rule for every way in: a reporter account's ``POST /api/cases`` keeps no NIP in plain text."""
+    client, services = app.test_client(), app.extensions["alur.services"]
+    _deployed(client, admin, "wbs_asn", ASN, asn_form=True)
+    reporter = make_persona("pelapor.asn", "Pelapor@unit-a")
+    started = client.post("/api/cases", headers=reporter.headers, json={"definition_key": "wbs_asn", "data": {
+        "judul": "Pungutan pada layanan izin", "nip": NIP, "unit_kerja": UNIT_KERJA}})
+    assert started.status_code == 201, started.json
+    assert "nip" not in started.json["data"] and "unit_kerja" not in started.json["data"]
+    dump = _all_rows_as_text(services)
+    assert NIP not in dump and UNIT_KERJA not in dump
+    kasi = make_persona("kasi", "Kasi@unit-a")
+    revealed = client.post(f"/api/cases/{started.json['id']}/identity", headers=kasi.headers,
+                           json={"reason": "Konfirmasi awal kepada pelapor"})
+    assert revealed.status_code == 200 and revealed.json["identity"] == {"nip": NIP, "unit_kerja": UNIT_KERJA}

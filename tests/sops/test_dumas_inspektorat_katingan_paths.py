@@ -118,9 +118,16 @@ def test_tidak_berkadar_goes_to_the_eselon_ii_of_the_reported_unit_with_a_tembus
 
 @sqlite_only
 def test_the_eselon_ii_of_the_reported_unit_reads_the_complaint_but_not_who_reported_it(sop: Sop) -> None:
-    case, _ = _telaah(sop, TIDAK_BERKADAR)
-    eselon = sop.holder(case, "Task_tindak_lanjut_eselon2", "Eselon II")
-    assert eselon.unit == DPMD
+    case = _verified(sop)
+    # before the Inspektur routes it, no unit kerja sees the report against it
+    eselon, other = sop.staff("Eselon II", DPMD), sop.staff("Eselon II", "katingan-disdik")
+    assert sop.client.get(f"/api/cases/{case['id']}", headers=eselon.headers).status_code == 404
+    telaah = form("dumas-penelaahan", kategori_telaah=TIDAK_BERKADAR, unit_kerja_terlapor=DPMD,
+                  alasan_kategori=ALASAN_KATEGORI)
+    case = sop.work(case, "Task_penelaahan", "Inspektur", telaah)
+    assert sop.holder(case, "Task_tindak_lanjut_eselon2", "Eselon II") == eselon
+    assert sop.client.get(f"/api/cases/{case['id']}", headers=eselon.headers).status_code == 200
+    assert sop.client.get(f"/api/cases/{case['id']}", headers=other.headers).status_code == 404
     [task] = case["tasks"]
     seen = sop.client.get(f"/api/tasks/{task['id']}", headers=eselon.headers)
     assert seen.status_code == 200, seen.json

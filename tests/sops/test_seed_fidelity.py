@@ -106,8 +106,8 @@ SEEDS: dict[str, Seed] = {
         inferred_tasks={"Pelapor": 1, "Tim Penerima Pengaduan": 2, "Sekretariat Penanganan": 1},
         inferred_notifications=3,  # konfirmasi awal; closed as incomplete; the Sekretariat's tanggapan
         deadlines={"Task_melengkapi": "hari_kerja(14)"},
-        policy={"pengawas": "Kepala Dinas", "mode_pelapor": "rahasia,biasa", "identitas_wajib": "nama,telepon,email",
-                "data_identitas": "nip,unit_kerja"},
+        policy={"pengawas": "Kepala Dinas", "mode_pelapor": "rahasia,biasa",
+                "identitas_wajib": "nama,unit_kerja,telepon,email", "data_identitas": "nip,unit_kerja"},
     ),
     # 003a: Masyarakat 1 · Petugas 2,3 · Sekretaris 4,6 · Kepala Bidang 5 · Kadis none
     "pengaduan-langsung-dinsos-kukar": Seed(
@@ -183,7 +183,7 @@ SEEDS: dict[str, Seed] = {
         deadlines={"Task_melengkapi": "hari_kerja(14)"},
         routes={"Task_tindak_lanjut_eselon2": "unit_kerja_terlapor"},  # "unit pejabat Eselon II"
         policy={"pengawas": "Inspektur,Sekretariat Inspektorat", "mode_pelapor": "rahasia,biasa",
-                "identitas_wajib": "nama,nik,alamat,telepon,pekerjaan"},
+                "identitas_wajib": "nama,nik,alamat|email,telepon,pekerjaan"},  # "Alamat/Email"
     ),
     "dumas-inspektorat-katingan-laporan-berkala": Seed(
         unit="inspektorat-katingan",
@@ -624,11 +624,13 @@ def test_process_policy_follows_the_seed(case: tuple[Diagram, Seed]) -> None:
     for name in ("pengawas", "mode_pelapor", "identitas_wajib", "data_identitas"):
         assert meta.get(name, "") == seed.policy.get(name, ""), name
     assert set(filter(None, meta.get("mode_pelapor", "").split(","))) <= MODES
-    assert set(filter(None, meta.get("identitas_wajib", "").split(","))) <= IDENTITY_FIELDS
     starts = [s.get(CAM + "formKey") for s in d.of("startEvent") if s.get(CAM + "formKey")]
     start_fields = {name for key in starts
                     for name in json.loads((FORMS_DIR / f"{key}.schema.json").read_text("utf-8"))["properties"]}
-    assert set(filter(None, meta.get("data_identitas", "").split(","))) <= start_fields
+    identifying = set(filter(None, meta.get("data_identitas", "").split(",")))
+    assert identifying <= start_fields
+    required = set(filter(None, re.split(r"[,|]", meta.get("identitas_wajib", ""))))
+    assert required <= IDENTITY_FIELDS | identifying
     pengawas = set(filter(None, meta.get("pengawas", "").split(",")))
     assert pengawas <= set(d.lanes) | {"Kepala Dinas", "Inspektur"}, pengawas
 

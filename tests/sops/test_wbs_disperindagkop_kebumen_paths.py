@@ -30,6 +30,8 @@ UNIT = "disperindagkop-kebumen"
 PENGADUAN = form("wbs-kebumen-pengaduan", nama="Dwi Lestari", nip="198503122010011002", unit_kerja="Bidang Koperasi",
                  jenis_pelanggaran="penyelewengan", judul="Penyelewengan dana hibah koperasi",
                  uraian="Dana hibah tidak disalurkan seluruhnya")
+#: nip and unit_kerja identify the ASN reporter (``data_identitas``): sealed with the identity, not kept in the case
+FILED = without(PENGADUAN, "nip", "unit_kerja")
 KONFIRMASI = "Laporan Anda kami terima; tim akan menghubungi Anda untuk konfirmasi awal."
 KURANG_NIP = "NIP belum diisi, mohon dilengkapi."
 KURANG_BUKTI = "Bukti transfer belum dilampirkan."
@@ -68,7 +70,8 @@ def test_complete_report_goes_to_the_sekretariat_penanganan(sop: Sop) -> None:
     assert ready(case) == ["Task_penanganan"] and case["tasks"][0]["lane"] == "Sekretariat Penanganan"
     case = _finish(sop, case, [PENANGANAN])
     assert completed(case) == ["Task_cek_administrasi", "Task_cek_dokumen", "Task_penanganan"]
-    assert_data(case, PENGADUAN, ADMIN_OK.data, DOKUMEN_OK.data, PENANGANAN.data)
+    assert_data(case, FILED, ADMIN_OK.data, DOKUMEN_OK.data, PENANGANAN.data)
+    assert not {"nip", "unit_kerja"} & set(case["data"])
     assert [h["data"]["message"] for h in actions(case, "notification")] == ["notifikasi_pelapor"] * 2
     assert sop.published(case["id"]) == [KONFIRMASI_AWAL, DITANGGAPI]
 
@@ -83,7 +86,7 @@ def test_incomplete_administration_loops_through_the_reporter(sop: Sop) -> None:
     case = _finish(sop, case, [MELENGKAPI, ADMIN_OK, DOKUMEN_OK, PENANGANAN])
     assert completed(case) == ["Task_cek_administrasi", "Task_melengkapi", "Task_cek_administrasi",
                                "Task_cek_dokumen", "Task_penanganan"]
-    assert_data(case, PENGADUAN, ADMIN_KURANG.data, MELENGKAPI.data, ADMIN_OK.data, DOKUMEN_OK.data, PENANGANAN.data)
+    assert_data(case, FILED, ADMIN_KURANG.data, MELENGKAPI.data, ADMIN_OK.data, DOKUMEN_OK.data, PENANGANAN.data)
     assert case["data"]["kekurangan_laporan"] == KURANG_NIP
     assert sop.published(case["id"]) == [KONFIRMASI_AWAL, DITANGGAPI]
 
@@ -99,7 +102,7 @@ def test_incomplete_documents_loop_back_to_the_administration_check(sop: Sop) ->
                                "Task_cek_administrasi", "Task_cek_dokumen", "Task_penanganan"]
     # the konfirmasi awal is sent again after the second administration check
     assert sop.published(case["id"]) == [KONFIRMASI_AWAL, KONFIRMASI_AWAL, DITANGGAPI]
-    assert_data(case, PENGADUAN, DOKUMEN_KURANG.data, *(step.data for step in steps))
+    assert_data(case, FILED, DOKUMEN_KURANG.data, *(step.data for step in steps))
 
 
 @sqlite_only

@@ -1,6 +1,10 @@
 """The SOP driver: form payloads from the JSON Schemas, working-day deadlines, lane-checked task work.
 
-Used by ``tests/sops``: ``Sop`` walks a bundled diagram through the REST API step by step.
+Used by ``tests/sops``: ``Sop`` walks a bundled diagram through the REST API step by step. Payloads
+fill every required field, and the reasons and sub-units an ``if``/``then`` rule requires for the
+chosen values; a task routed to a sub-unit (``tujuan_unit``) is done by the lane's user of that
+sub-unit; ``Sop.expire`` lets a reporter's time limit pass; ``Sop.published`` reads what the
+notifications published to the reporter.
 """
 
 from __future__ import annotations

@@ -6,6 +6,7 @@ from a ``conftest`` (every conftest module of the suite is named ``conftest``, s
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 from collections.abc import Callable, Iterator
@@ -16,7 +17,7 @@ from typing import Any
 import pytest
 from werkzeug.serving import make_server
 
-from service.catalogue import BUNDLED_OFFICES
+from service.catalogue import BUNDLED_OFFICES, SUB_UNITS
 from service.commands import accounts
 from service.commands.accounts import actor_by_id
 from service.commands.cases import StartRequest, start_case
@@ -29,10 +30,18 @@ UNIT = "inspektorat-katingan"
 OTHER_UNIT = "dinsos-kukar"
 PASSWORD = "rahasia-uji-123"
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
-SCREENSHOTS = ROOT / "docs" / "screenshots"
-#: lane → username of its user in the DUMAS unit
+#: where the walks save their screenshots: a build folder, so a test run changes no tracked file;
+#: ALUR_UPDATE_SCREENSHOTS=1 refreshes the copies in docs/screenshots/ that the README shows
+SCREENSHOTS = ROOT / ("docs" if os.environ.get("ALUR_UPDATE_SCREENSHOTS") == "1" else "build") / "screenshots"
+#: lane → username of its user in the DUMAS unit (the Eselon II: of the unit kerja ESELON_UNIT)
 LANES = {"Pelapor": "pelapor", "Inspektorat": "inspektorat", "Inspektur": "inspektur",
          "Sekretariat Inspektorat": "sekretariat", "Eselon II": "eselon2", "Instansi Lain": "instansi"}
+#: the unit kerja (a sub-unit of the Inspektorat's office) whose Eselon II the DUMAS tests route reports to
+ESELON_UNIT = "katingan-dpmd"
+ESELON_UNIT_NAME = "Dinas Pemberdayaan Masyarakat dan Desa Kabupaten Katingan"
+#: what the Inspektur adds when a report is not berkadar pengawasan (langkah 3 → langkah 6)
+TIDAK_BERKADAR = {"kategori_telaah": "tidak berkadar pengawasan atau tidak logis", "unit_kerja_terlapor": ESELON_UNIT,
+                  "alasan_kategori": "Pungutan di desa ditindaklanjuti secara intern oleh Dinas PMD."}
 PENGADUAN = {"nama": "Siti Rahmah", "nik": "6206011203850001", "alamat": "Jl. Tjilik Riwut 1",
              "telepon": "081234567890",
              "pekerjaan": "Guru", "kategori_terlapor": "Kepala Desa", "jenis_laporan": "penyalahgunaan wewenang",
@@ -66,13 +75,17 @@ class Dumas:
 
 @pytest.fixture
 def dumas(app: Any) -> Dumas:
-    """The bundled offices, the DUMAS SOP deployed, one user per lane, one user of another unit."""
+    """The bundled offices and their sub-units, the DUMAS SOP deployed, one user per lane (the Eselon II in
+    the unit kerja :data:`ESELON_UNIT`), one user of another unit."""
     services = app.extensions["alur.services"]
     for office in BUNDLED_OFFICES:
         accounts.create_unit(services, office.code, office.name, office.timezone)
+        for sub in SUB_UNITS.get(office.code, ()):
+            accounts.create_unit(services, sub.code, sub.name, sub.timezone, parent=office.code)
     users = {"admin": accounts.create_user(services, "admin", PASSWORD, [], is_admin=True).id}
     for lane, username in LANES.items():
-        users[username] = accounts.create_user(services, username, PASSWORD, [f"{lane}@{UNIT}"]).id
+        unit = ESELON_UNIT if lane == "Eselon II" else UNIT
+        users[username] = accounts.create_user(services, username, PASSWORD, [f"{lane}@{unit}"]).id
     users["luar"] = accounts.create_user(services, "luar", PASSWORD, [f"Kasi@{OTHER_UNIT}"]).id
     client = app.test_client()
     token = client.post("/api/auth/token", json={"username": "admin", "password": PASSWORD}).json["token"]

@@ -3,7 +3,8 @@
 The reporter's filing is the setup step (the public intake is not a staff page). Each lane's user
 signs in, sees only their task, claims it, fills the @rjsf/core form (one server-side validation
 error shown next to its field, one attachment), and the case reaches its end. Screenshots of the
-task list, a task form and the case page go to ``docs/screenshots/``.
+task list, a task form and the case page go to ``build/screenshots/`` (``ALUR_UPDATE_SCREENSHOTS=1``:
+``docs/screenshots/``).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from support.web import SCREENSHOTS, Dumas, browser_login, sqlite_only
+from support.web import ESELON_UNIT_NAME, SCREENSHOTS, TIDAK_BERKADAR, Dumas, browser_login, sqlite_only
 
 PDF = b"%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n"
 
@@ -85,9 +86,12 @@ def test_dumas_walk(dumas: Dumas, new_page: Callable[..., Any], path: str) -> No
     page = new_page()
     open_my_only_task(page, "inspektur", "Mengkoordinasikan penelaahan dan menyalurkan hasil penelaahan", key)
     page.fill("#root_inti_masalah", "Pungutan liar surat keterangan")
-    category = "berkadar pengawasan" if path == "berkadar" else "tidak berkadar pengawasan atau tidak logis"
+    category = "berkadar pengawasan" if path == "berkadar" else TIDAK_BERKADAR["kategori_telaah"]
     page.get_by_label(category, exact=True).check()
     page.fill("#root_memo_kepala_inspektorat", "Ditindaklanjuti sesuai SOP")
+    if path == "eselon":  # forwarded to the reported unit kerja: which one, and why (the reporter reads it)
+        page.select_option("#root_unit_kerja_terlapor", label=ESELON_UNIT_NAME)
+        page.fill("#root_alasan_kategori", TIDAK_BERKADAR["alasan_kategori"])
     finish(page)
     page.context.close()
 
@@ -112,7 +116,7 @@ def test_dumas_walk(dumas: Dumas, new_page: Callable[..., Any], path: str) -> No
         open_my_only_task(page, "eselon2", "Menindaklanjuti pengaduan tidak berkadar pengawasan", key)
         page.fill("#root_laporan_tindak_lanjut", "Pembinaan kepada kepala desa")
         page.fill("#root_kesimpulan", "Tidak terbukti")
-    page.set_input_files("#root_lampiran", files=[upload])
+    page.set_input_files("#root_berkas_laporan_tindak_lanjut", files=[upload])
     page.locator("text=laporan-audit.pdf").first.wait_for()
     finish(page)
 

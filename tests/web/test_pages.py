@@ -8,13 +8,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import time_machine
-from support.web import OTHER_UNIT, PASSWORD, UNIT, XSS, Dumas, csrf_of
+from support.web import OTHER_UNIT, PASSWORD, TIDAK_BERKADAR, UNIT, XSS, Dumas, csrf_of
 
 from service.commands import tasks as task_commands
 from service.commands.accounts import actor_by_id
 from service.commands.tasks import TaskQuery
 
 PDF = b"%PDF-1.4\n% uji\n"
+FILES = "berkas_laporan_tindak_lanjut"  # the Eselon II's laporan, a file field of its form
 
 
 def _task_id(dumas: Dumas, username: str) -> str:
@@ -187,8 +188,7 @@ def test_attachments_are_stored_outside_the_db_with_sha256(dumas: Dumas, sign_in
     case_id = dumas.start()
     for lane_user, data in (
         ("inspektorat", {"nomor_registrasi": "R-1", "laporan_hasil_verifikasi": "ok", "hasil_verifikasi": "lengkap"}),
-        ("inspektur", {"inti_masalah": "x", "kategori_telaah": "tidak berkadar pengawasan atau tidak logis",
-                       "memo_kepala_inspektorat": "y"}),
+        ("inspektur", {"inti_masalah": "x", "memo_kepala_inspektorat": "y", **TIDAK_BERKADAR}),
     ):
         client = sign_in(lane_user)
         assert _complete(client, _task_id(dumas, lane_user), data).status_code == 200
@@ -196,15 +196,14 @@ def test_attachments_are_stored_outside_the_db_with_sha256(dumas: Dumas, sign_in
     task_id = _task_id(dumas, "eselon2")
     data_url = "data:application/pdf;name=laporan%20audit.pdf;base64," + base64.b64encode(PDF).decode()
     fake = "data:application/pdf;name=x.pdf;base64," + base64.b64encode(b"MZ not a pdf").decode()
-    wrong = _complete(eselon, task_id, {"laporan_tindak_lanjut": "a", "kesimpulan": "b", "lampiran": [fake]})
-    assert wrong.status_code == 422 and wrong.json["errors"][0]["field"] == "lampiran.0"
+    report = {"laporan_tindak_lanjut": "a", "kesimpulan": "b"}
+    wrong = _complete(eselon, task_id, {**report, FILES: [fake]})
+    assert wrong.status_code == 422 and wrong.json["errors"][0]["field"] == f"{FILES}.0"
     exe = "data:application/x-msdownload;name=x.exe;base64," + base64.b64encode(b"MZ").decode()
-    assert _complete(eselon, task_id, {"laporan_tindak_lanjut": "a", "kesimpulan": "b",
-                                       "lampiran": [exe]}).status_code == 422
+    assert _complete(eselon, task_id, {**report, FILES: [exe]}).status_code == 422
     huge = "data:text/plain;name=big.txt;base64," + base64.b64encode(b"a" * (2 * 1024 * 1024 + 1)).decode()
-    assert _complete(eselon, task_id, {"laporan_tindak_lanjut": "a", "kesimpulan": "b",
-                                       "lampiran": [huge]}).status_code in (413, 422)
-    done = _complete(eselon, task_id, {"laporan_tindak_lanjut": "a", "kesimpulan": "b", "lampiran": [data_url]})
+    assert _complete(eselon, task_id, {**report, FILES: [huge]}).status_code in (413, 422)
+    done = _complete(eselon, task_id, {**report, FILES: [data_url]})
     assert done.status_code == 200, done.json
 
     page = eselon.get(f"/cases/{case_id}")
@@ -218,7 +217,7 @@ def test_attachments_are_stored_outside_the_db_with_sha256(dumas: Dumas, sign_in
         attachment = session.query(Attachment).one()
         case = session.get(Case, case_id)
         assert attachment.sha256 == digest and attachment.size == len(PDF)
-        assert case is not None and case.data["lampiran"] == [f"attachment:{attachment.id}"]  # no base64 in the DB
+        assert case is not None and case.data[FILES] == [f"attachment:{attachment.id}"]  # no base64 in the DB
     download = eselon.get(f"/attachments/{attachment.id}")
     assert download.status_code == 200 and download.data == PDF
     assert "attachment" in download.headers["Content-Disposition"]

@@ -27,7 +27,7 @@ REPORT = {"kategori_terlapor": "Kepala Desa", "jenis_laporan": "penyimpangan", "
 IDENTITY = {"nama": "Siti Rahmah", "nik": "6206011203850001", "alamat": "Jl. Tjilik Riwut 3, Kasongan",
             "telepon": "081234567890", "email": "siti.rahmah@contoh.id", "pekerjaan": "Pedagang"}
 #: 004 takes no anonymous report and requires these (``identitas_wajib``); the email is optional
-REQUIRED = {"nama", "nik", "alamat", "telepon", "pekerjaan"}
+REQUIRED = {"nama", "nik", "alamat", "email", "telepon", "pekerjaan"}  # 004: "Alamat/Email" = alamat|email
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 WBS_LAMANDAU = ROOT / "bpmn" / "wbs-dpmptsp-lamandau.bpmn"
 KEBUMEN = ROOT / "bpmn" / "wbs-disperindagkop-kebumen.bpmn"
@@ -323,7 +323,7 @@ def test_public_pages_have_no_serious_accessibility_violations(dumas: Dumas, new
     # 004: no anonymous report; the identity fields it requires are marked
     assert page.locator("input[name=mode]").count() == 2 and page.get_by_label("Anonim").count() == 0
     assert page.locator("label[for=identity_nik]").inner_text().endswith("*")
-    assert not page.locator("label[for=identity_email]").inner_text().endswith("*")
+    assert page.locator("label[for=identity_email]").inner_text().endswith("*")  # alamat or email
     page.fill("#identity_nik", "123")
     page.get_by_role("button", name="Kirim laporan").click()
     page.locator(".error-detail").first.wait_for()

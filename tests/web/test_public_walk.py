@@ -7,7 +7,8 @@ incomplete and asks for more (the reporter's "Melengkapi laporan" task shows the
 writes in the thread; the reporter opens the follow-up page, reads both, completes the task and adds a
 message; the Inspektorat's verification is ready again, staff finish the case along the Eselon II
 path, and the reporter finally reads the closing status and reply. A ``rahasia`` report with an email
-gets its receipt mail: the code is in it, the secret is not. Screenshots go to ``docs/screenshots/``.
+gets its receipt mail: the code is in it, the secret is not. Screenshots go to
+``build/screenshots/`` (``ALUR_UPDATE_SCREENSHOTS=1``: ``docs/screenshots/``).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from support.smtp import smtp_server
-from support.web import PASSWORD, SCREENSHOTS, Dumas, browser_login, sqlite_only
+from support.web import PASSWORD, SCREENSHOTS, TIDAK_BERKADAR, Dumas, browser_login, sqlite_only
 
 from service.commands.public import COMPLETED_WITH_OUTCOME
 from service.mail import SMTPMailer
@@ -142,7 +143,7 @@ def test_confidential_report_question_answer_and_final_reply(dumas: Dumas, new_p
                                               "laporan_hasil_verifikasi": "Lengkap", "hasil_verifikasi": "lengkap"})
     _complete_only_task(client, headers("inspektur"), {
         "inti_masalah": "Pungutan liar surat keterangan", "memo_kepala_inspektorat": "Teruskan ke Eselon II",
-        "kategori_telaah": "tidak berkadar pengawasan atau tidak logis"})
+        **TIDAK_BERKADAR})
     replied = client.post(f"/api/cases/{case['id']}/conversation", headers=inspektorat, json={"text": FINAL_REPLY})
     assert replied.status_code == 201
     _complete_only_task(client, headers("eselon2"), {"laporan_tindak_lanjut": "Pembinaan kepada kepala desa",

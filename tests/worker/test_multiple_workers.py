@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -41,7 +42,7 @@ pytestmark = pytest.mark.postgres
 ROOT = Path(__file__).resolve().parents[2]
 ENGINE_DATA = ROOT / "tests" / "engine" / "data"
 TEST_FORMS = ROOT / "tests" / "data" / "forms"
-ALUR = ROOT / ".venv" / "bin" / "alur"
+ALUR = (sys.executable, "-m", "service.cli")  # the interpreter running the tests, whatever its venv
 SYSTEM = Actor(user_id=0, username="system:test", is_admin=True, roles_by_unit={})
 
 CASES = 5_000
@@ -111,7 +112,7 @@ class Workers:
 
     def start(self, name: str, *extra: str) -> subprocess.Popen[bytes]:
         with (self.logs / f"{name}.log").open("wb") as log:
-            process = subprocess.Popen([str(ALUR), "worker", "--name", name, *extra], env=self.env(), cwd=ROOT,
+            process = subprocess.Popen([*ALUR, "worker", "--name", name, *extra], env=self.env(), cwd=ROOT,
                                        stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
         self.processes[name] = process
         return process

@@ -1,0 +1,41 @@
+"""Security headers of every response, pages and API alike: the one place that sets them.
+
+HTML (the staff and public pages, ``/api/docs``) gets the pages' Content-Security-Policy: no inline
+script anywhere; styles may be inline (bpmn-js and React set style attributes). Everything else (API
+JSON, files, probes) gets ``default-src 'none'``: a browser that opens it renders and runs nothing.
+Framing is refused everywhere, referrers stay on the site, and ``Strict-Transport-Security`` is sent
+when the request came over HTTPS (directly, or through a trusted proxy: ``ALUR_TRUSTED_PROXIES``).
+A view that sets one of these headers itself keeps its own value.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, Response, request
+
+PAGE_CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
+            "font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+            "frame-ancestors 'none'")
+NO_CONTENT_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+#: one year; sent over HTTPS only (a browser ignores it over plain HTTP anyway)
+HSTS = "max-age=31536000"
+
+ALWAYS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
+
+
+def security_headers(response: Response) -> Response:
+    for name, value in ALWAYS.items():
+        response.headers.setdefault(name, value)
+    response.headers.setdefault("Content-Security-Policy",
+                                PAGE_CSP if response.mimetype == "text/html" else NO_CONTENT_CSP)
+    if request.is_secure:
+        response.headers.setdefault("Strict-Transport-Security", HSTS)
+    return response
+
+
+def init_app(app: Flask) -> None:
+    app.after_request(security_headers)
