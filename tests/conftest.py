@@ -1,15 +1,15 @@
 """Shared fixtures: real SQLite and PostgreSQL databases, the app, and personas.
 
 Store and API tests take ``db_url``, parametrized over both backends. The PostgreSQL server is
-started once per session from the PostgreSQL binaries (``support/postgres.py``); each test gets a
-fresh database copied from a migrated template, and each SQLite test a copy of a migrated file.
+started once per session from the PostgreSQL binaries (``support/postgres.py``); each test gets an
+empty migrated database from a pool (``support/db_pool.py``: copied once from a migrated template, then
+emptied after each test and reused), and each SQLite test a copy of a migrated file.
 """
 
 from __future__ import annotations
 
 import shutil
 import sys
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 from support.browser import chromium  # noqa: F401 - the session's browser fixture
+from support.db_pool import DatabasePool
 from support.helpers import ENGINE_DATA, PASSWORD, TEST_FORMS, Persona, deploy_bytes, deploy_file, review_variant
 from support.postgres import create_database, running_postgres
 
@@ -39,6 +40,19 @@ def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
+def postgres_pool(postgres_server: str) -> DatabasePool:
+    return DatabasePool(postgres_server, "alur_template")
+
+
+@pytest.fixture
+def postgres_db(postgres_pool: DatabasePool) -> Iterator[str]:
+    """The URL of an empty, migrated PostgreSQL database of this test's own (emptied again afterwards)."""
+    url = postgres_pool.acquire()
+    yield url
+    postgres_pool.release(url)
+
+
+@pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("sqlite") / "template.db"
     upgrade(f"sqlite:///{path}")
@@ -51,8 +65,8 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         target = tmp_path / "alur.db"
         shutil.copy(request.getfixturevalue("sqlite_template"), target)
         return f"sqlite:///{target}"
-    server = request.getfixturevalue("postgres_server")
-    return create_database(server, f"t_{uuid.uuid4().hex[:16]}", template="alur_template")
+    url: str = request.getfixturevalue("postgres_db")
+    return url
 
 
 @pytest.fixture

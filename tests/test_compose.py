@@ -175,7 +175,9 @@ def test_dockerfile_runs_gunicorn_as_non_root_with_healthcheck() -> None:
     assert any("/healthz" in line for line in lines)
     cmd = next(line for line in reversed(lines) if line.startswith("CMD "))
     assert "gunicorn" in cmd and "0.0.0.0:8000" in cmd and "service.app:create_app()" in cmd
-    assert any("'.[server]'" in line for line in lines if line.startswith("RUN pip install"))
+    installs = [line for line in lines if line.startswith("RUN pip install")]
+    assert installs == ["RUN pip install --require-hashes -r /app/requirements/server.txt",
+                        "RUN pip install --no-deps . \\"]  # the locked '.[server]', then the package alone
 
 
 # --- one identity key, production mode, secure cookies, logs without addresses ------------------------

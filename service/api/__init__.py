@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask import Flask
-from flask_smorest import Api
 
 from service.api import (
     auth,
@@ -42,7 +41,7 @@ def init_app(app: Flask) -> None:
     settings = app.extensions[SERVICES_KEY].settings
     guards.init_app(app, settings.request_max_json_depth)  # before any route
     limits.init_app(app, settings)
-    rest = Api(app)
+    rest = errors.AlurApi(app)
     for module in (auth, users, definitions, cases, case_files, tasks, units, reports, public, reporters):
         rest.register_blueprint(module.blp)
     rest.register_blueprint(revisions.blp)

@@ -13,6 +13,7 @@ from service.api.security import BEARER, current_actor, services
 from service.commands import cases as commands
 from service.commands.cases import CaseView
 from service.commands.timers import retry_case
+from service.engine import CaseStatus
 
 blp = Blueprint("cases", __name__, url_prefix="/api/cases", description="Cases: one complaint each")
 
@@ -64,7 +65,7 @@ class StartCaseSchema(ma.Schema):
 
 class CaseQueryArgsSchema(PageArgsSchema):
     definition_key = ma.fields.String()
-    status = ma.fields.String(validate=ma.validate.OneOf(["running", "completed", "cancelled", "error"]))
+    status = ma.fields.String(validate=ma.validate.OneOf([status.value for status in CaseStatus]))
     business_key = ma.fields.String()
     unit = ma.fields.String()
 

@@ -5,12 +5,30 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import marshmallow as ma
 from flask import Flask, Response, jsonify
+from flask_smorest import Api
 from werkzeug.exceptions import HTTPException
 
 from service.errors import ServiceError, ServiceUnavailable
 
 log = logging.getLogger("alur.api")
+
+
+class ErrorSchema(ma.Schema):
+    """The error body as :func:`_body` writes it; documentation only (flask-smorest's default says
+    ``code`` is an integer and ``errors`` an object, which no response of Alur matches)."""
+
+    code = ma.fields.String(metadata={"description": "What went wrong, e.g. not_found, conflict"})
+    message = ma.fields.String(metadata={"description": "A sentence for people"})
+    errors = ma.fields.List(ma.fields.Dict(), metadata={
+        "description": "One entry per problem: field or element_id/line, and message"})
+
+
+class AlurApi(Api):
+    """flask-smorest's ``Api`` documenting Alur's error body."""
+
+    ERROR_SCHEMA = ErrorSchema
 
 
 def _body(status: int, code: str, message: str, errors: list[dict[str, Any]]) -> tuple[Response, int]:

@@ -79,5 +79,4 @@ class DatabaseStorage(Storage):
 def init_app(app: Flask, settings: Settings) -> None:
     """The limiter with the configured storage (before the blueprints it guards are used)."""
     app.config["RATELIMIT_STORAGE_URI"] = settings.ratelimit_storage_uri
-    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
     limiter.init_app(app)

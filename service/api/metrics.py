@@ -10,7 +10,7 @@ from flask import Blueprint, Flask, Response, current_app, g, request
 from sqlalchemy import func, select
 
 from service.api.security import services
-from service.engine import utc_now
+from service.engine import CaseStatus, TaskStatus, utc_now
 from service.store.models import Case, Task
 
 blp = Blueprint("metrics", __name__)
@@ -71,11 +71,11 @@ def metrics() -> Response:
         lines.append("# TYPE alur_cases gauge")
         for status, count in session.execute(select(Case.status, func.count()).group_by(Case.status)):
             lines.append(f'alur_cases{{status="{status}"}} {count}')
-        ready = session.scalar(select(func.count()).select_from(Task).where(Task.status == "ready")) or 0
+        ready = session.scalar(select(func.count()).select_from(Task).where(Task.status == TaskStatus.READY.value)) or 0
         overdue = session.scalar(select(func.count()).select_from(Task)
-                                 .where(Task.status == "ready", Task.due_at < utc_now())) or 0
-        due_timers = session.scalar(select(func.count()).select_from(Case)
-                                    .where(Case.status == "running", Case.next_timer_at <= utc_now())) or 0
+                                 .where(Task.status == TaskStatus.READY.value, Task.due_at < utc_now())) or 0
+        due_timers = session.scalar(select(func.count()).select_from(Case).where(
+            Case.status == CaseStatus.RUNNING.value, Case.next_timer_at <= utc_now())) or 0
     lines += ["# TYPE alur_tasks_ready gauge", f"alur_tasks_ready {ready}",
               "# TYPE alur_tasks_overdue gauge", f"alur_tasks_overdue {overdue}",
               "# TYPE alur_timers_due gauge", f"alur_timers_due {due_timers}"]

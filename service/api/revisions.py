@@ -87,7 +87,7 @@ class MigrationRequestSchema(ma.Schema):
 
 class CaseReportSchema(ma.Schema):
     case_id = ma.fields.String()
-    status = ma.fields.String(metadata={"description": "movable, blocked, migrated, skipped or failed"})
+    status = ma.fields.String(metadata={"description": ", ".join(migrations.MigrationOutcome)})
     can_move = ma.fields.Boolean()
     current = ma.fields.List(ma.fields.String())
     blockers = ma.fields.List(ma.fields.Dict())
@@ -99,8 +99,7 @@ class MigrationReportSchema(ma.Schema):
     from_version = ma.fields.Integer()
     to_version = ma.fields.Integer()
     dry_run = ma.fields.Boolean()
-    counts = ma.fields.Function(lambda r: {s: r.count(s) for s in ("movable", "blocked", "migrated", "skipped",
-                                                                    "failed")})
+    counts = ma.fields.Function(lambda r: {outcome.value: r.count(outcome) for outcome in migrations.MigrationOutcome})
     cases = ma.fields.List(ma.fields.Nested(CaseReportSchema))
 
 

@@ -51,7 +51,7 @@ def start_case(services: Services, actor: Actor, request: StartRequest) -> Case:
     with services.db.transaction() as session:
         definition = startable(session, request.definition_key, request.version)
         compiled = compiled_for(services, session, definition)
-        start_lane = compiled.spec.start.outputs[0].lane if compiled.spec.start.outputs else None
+        start_lane = compiled.start_lane
         if not (actor.administers(definition.unit_id)
                 or (start_lane is not None and start_lane in actor.roles_in(definition.unit_id))):
             raise Forbidden(f"Starting '{definition.key}' needs the role {start_lane or 'admin'} "

@@ -30,9 +30,7 @@ from service.store.models import (
     Task,
     TaskCandidate,
 )
-
-ACTIVE, DRAFT = "active", "draft"
-APPROVED = "approved"
+from service.store.states import RUNNABLE_REVISIONS, RevisionStatus
 
 
 @dataclass
@@ -82,7 +80,7 @@ def _resolve_forms(services: Services, keys: frozenset[str], uploaded: Mapping[s
 
 
 def _latest_active(session: Session, key: str, unit_id: int | None = None) -> Definition | None:
-    query = select(Definition).where(Definition.key == key, Definition.status == ACTIVE)
+    query = select(Definition).where(Definition.key == key, Definition.status == RevisionStatus.ACTIVE.value)
     if unit_id is not None:
         query = query.where(Definition.unit_id == unit_id)
     return session.scalar(query.order_by(Definition.version.desc()).limit(1))
@@ -141,7 +139,7 @@ def _check_columns(definition: Definition) -> None:
 
 def deploy(services: Services, actor: Actor, request: DeployRequest) -> tuple[Definition, bool]:
     """Deploy a revision; returns it and whether it is new (same bytes and forms → same revision)."""
-    if request.status not in (None, DRAFT):
+    if request.status not in (None, RevisionStatus.DRAFT.value):
         raise InvalidInput("Only a draft may be asked for", [{"field": "status", "message": "must be draft"}])
     diagram = outline(request.bpmn)
     unit_code = request.unit or diagram.metadata.get("unit")
@@ -150,9 +148,9 @@ def deploy(services: Services, actor: Actor, request: DeployRequest) -> tuple[De
     with services.db.transaction() as session:
         unit = unit_by_code(session, unit_code)
         if actor.administers(unit.id):
-            status = request.status or ACTIVE
+            status = request.status or RevisionStatus.ACTIVE.value
         elif PROCESS_OWNER_ROLE in actor.roles_in(unit.id):
-            status = DRAFT
+            status = RevisionStatus.DRAFT.value
         else:
             raise Forbidden(f"Only administrators or process owners of {unit.code} may deploy")
         other_unit = session.scalar(
@@ -193,7 +191,7 @@ def deploy(services: Services, actor: Actor, request: DeployRequest) -> tuple[De
 
 def schedule_revision(session: Session, definition: Definition, start_timer: str | None) -> None:
     """Called at deploy: the new active revision replaces the schedules of older ones of its key."""
-    if definition.status != "active":
+    if definition.status != RevisionStatus.ACTIVE.value:
         return
     older = select(Definition.id).where(Definition.key == definition.key, Definition.id != definition.id)
     session.execute(delete(Schedule).where(Schedule.definition_id.in_(older)))
@@ -240,9 +238,9 @@ def unit_today(definition: Definition, now: datetime | None = None) -> date:
 
 def is_effective(definition: Definition, today: date) -> bool:
     """May new cases start on this revision today? Active without a Tanggal Efektif counts as effective."""
-    if definition.status == ACTIVE:
+    if definition.status == RevisionStatus.ACTIVE.value:
         return definition.effective_on is None or definition.effective_on <= today
-    if definition.status == APPROVED:
+    if definition.status == RevisionStatus.APPROVED.value:
         return definition.effective_on is not None and definition.effective_on <= today
     return False
 
@@ -254,12 +252,12 @@ def startable(session: Session, key: str, number: int | None) -> Definition:
         row = session.scalar(select(Definition).where(Definition.key == key, Definition.version == number))
         if row is None:
             raise NotFound(f"SOP '{key}' has no version {number}", [{"field": "version", "message": "unknown"}])
-        if row.status not in (ACTIVE, APPROVED):
+        if row.status not in RUNNABLE_REVISIONS:
             raise Conflict(f"Version {number} of '{key}' is {row.status}, not active")
         if not is_effective(row, unit_today(row)):
             raise Conflict(f"Version {number} of '{key}' is not effective yet (from {row.effective_on})")
         return row
-    rows = session.scalars(select(Definition).where(Definition.key == key, Definition.status.in_([ACTIVE, APPROVED]))
+    rows = session.scalars(select(Definition).where(Definition.key == key, Definition.status.in_(RUNNABLE_REVISIONS))
                            .order_by(Definition.version.desc()))
     row = next((row for row in rows if is_effective(row, unit_today(row))), None)
     if row is None:

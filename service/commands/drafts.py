@@ -17,13 +17,14 @@ from sqlalchemy.orm import Session
 
 from service import forms as form_files
 from service.commands.context import PROCESS_OWNER_ROLE, Actor, Services
-from service.commands.definitions import DRAFT, DeployRequest, deploy, prepare
+from service.commands.definitions import DeployRequest, deploy, prepare
 from service.commands.revisions import APPROVER_ROLE, SECTIONS, record_event
 from service.engine import outline
 from service.engine.deploy_checks import NS
 from service.engine.safe_xml import parse_xml
 from service.errors import Conflict, ErrorDetail, Forbidden, InvalidDiagram, InvalidInput, NotFound
 from service.store.models import Definition
+from service.store.states import RevisionStatus
 
 
 @dataclass(frozen=True)
@@ -106,12 +107,12 @@ def save(services: Services, actor: Actor, key: str, number: int, xml: bytes,
         if not may_edit(actor, base.unit_id):
             raise Forbidden("Only process owners or administrators of the unit may save a draft")
         uploaded = _uploaded_forms(services, base)
-        if base.status == DRAFT:
+        if base.status == RevisionStatus.DRAFT.value:
             return _replace_draft(services, session, actor, base, xml, uploaded, expected_checksum)
         title, sop_number, unit = base.title, base.sop_number, base.unit.code
         sections = {name: value for name, value in (base.sop_metadata or {}).items() if name in SECTIONS}
     definition, created = deploy(services, actor, DeployRequest(
-        bpmn=xml, forms=uploaded, unit=unit, title=title, sop_number=sop_number, status=DRAFT))
+        bpmn=xml, forms=uploaded, unit=unit, title=title, sop_number=sop_number, status=RevisionStatus.DRAFT.value))
     if created and sections:
         with services.db.transaction() as session:  # document sections edited on the base carry over
             row = session.get(Definition, definition.id)

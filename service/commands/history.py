@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.engine import utc_now
-from service.store.models import HistoryEntry
+from service.store.models import Case, HistoryEntry
 
 GENESIS = "0" * 64
 
@@ -25,8 +25,17 @@ class HistoryWriter:
         self.actor = actor
         self._last: str | None = None
 
+    def hold(self) -> None:
+        """Lock the case's chain now, before the command locks other rows (the order is case, then tasks)."""
+        self._previous()
+
     def _previous(self) -> str:
         if self._last is None:
+            # Each append holds the case row until commit: a claim and a completion, or two buffered
+            # messages, on one case would otherwise both link to the same entry and fork the chain
+            # (the 64-client race found it). Before any pending task change is flushed: case first.
+            with self.session.no_autoflush:
+                self.session.execute(select(Case.id).where(Case.id == self.case_id).with_for_update())
             self._last = self.session.scalar(
                 select(HistoryEntry.hash).where(HistoryEntry.case_id == self.case_id)
                 .order_by(HistoryEntry.id.desc()).limit(1)

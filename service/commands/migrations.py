@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import select
@@ -19,7 +20,6 @@ from sqlalchemy.orm import Session
 from service.commands.calendars import calendar_for
 from service.commands.cases import administered_case
 from service.commands.context import Actor, Services
-from service.commands.definitions import ACTIVE, APPROVED
 from service.commands.history import HistoryWriter
 from service.commands.specs import compiled_for
 from service.commands.sync import grant_supervisors, project_task, write_back
@@ -27,6 +27,7 @@ from service.engine import CaseRun, CaseStatus, TaskStatus, utc_now
 from service.engine.migrate import check, migrate
 from service.errors import Conflict, Forbidden, InvalidInput, NotFound, ServiceError
 from service.store.models import Case, CaseMigration, Definition, Task
+from service.store.states import RUNNABLE_REVISIONS
 
 BATCH = 50
 
@@ -39,17 +40,27 @@ class MigrationRequest:
     case_ids: list[str] | None = None
 
 
+class MigrationOutcome(StrEnum):
+    """What a migration (or its dry run) says of one case."""
+
+    MOVABLE = "movable"  # dry run: it can move
+    BLOCKED = "blocked"  # it cannot move: ``blockers`` say why
+    MIGRATED = "migrated"
+    SKIPPED = "skipped"  # not a running case of the source revision
+    FAILED = "failed"  # touched by someone else meanwhile, or refused by the engine: left as it was
+
+
 @dataclass
 class CaseReport:
     case_id: str
-    status: str  # movable | blocked | migrated | skipped | failed
+    status: MigrationOutcome
     current: list[str] = field(default_factory=list)
     blockers: list[dict[str, Any]] = field(default_factory=list)
     reason: str | None = None
 
     @property
     def can_move(self) -> bool:
-        return self.status in ("movable", "migrated")
+        return self.status in (MigrationOutcome.MOVABLE, MigrationOutcome.MIGRATED)
 
 
 @dataclass
@@ -60,7 +71,7 @@ class MigrationReport:
     dry_run: bool
     cases: list[CaseReport]
 
-    def count(self, status: str) -> int:
+    def count(self, status: MigrationOutcome) -> int:
         return sum(1 for case in self.cases if case.status == status)
 
 
@@ -103,11 +114,12 @@ def reproject(session: Session, case: Case, run: CaseRun) -> None:
 def _check_one(services: Services, session: Session, case_id: str, case: Case | None, source: Definition,
                target: Definition) -> tuple[CaseReport, CaseRun | None]:
     if case is None or case.definition_id != source.id or case.status != CaseStatus.RUNNING.value:
-        return CaseReport(case_id, "skipped", reason=f"not a running case on version {source.version}"), None
+        reason = f"not a running case on version {source.version}"
+        return CaseReport(case_id, MigrationOutcome.SKIPPED, reason=reason), None
     run = CaseRun.restore(compiled_for(services, session, source), case.state, calendar_for(session, case.unit))
     found = check(run.workflow, compiled_for(services, session, target))
-    report = CaseReport(case.id, "movable" if found.can_move else "blocked", found.current,
-                        [blocker.as_dict() for blocker in found.blockers])
+    outcome = MigrationOutcome.MOVABLE if found.can_move else MigrationOutcome.BLOCKED
+    report = CaseReport(case.id, outcome, found.current, [blocker.as_dict() for blocker in found.blockers])
     if not found.can_move:
         report.reason = "; ".join(blocker.reason for blocker in found.blockers)
     return report, run
@@ -124,7 +136,7 @@ def _move_one(services: Services, actor: Actor, case_id: str, source: Definition
         case = session.get(Case, case_id)
         source, target = _attached(session, source), _attached(session, target)
         report, run = _check_one(services, session, case_id, case, source, target)
-        if case is None or run is None or report.status != "movable":
+        if case is None or run is None or report.status != MigrationOutcome.MOVABLE:
             return report
         previous_state, previous_timer = case.state, case.next_timer_at
         migrate(run.workflow, compiled_for(services, session, target))
@@ -138,7 +150,7 @@ def _move_one(services: Services, actor: Actor, case_id: str, source: Definition
         session.add(CaseMigration(case_id=case.id, from_definition_id=source.id, to_definition_id=target.id,
                                   previous_state=previous_state, previous_next_timer_at=previous_timer,
                                   lock_version_after=case.lock_version, migrated_by=actor.username))
-        report.status = "migrated"
+        report.status = MigrationOutcome.MIGRATED
         return report
 
 
@@ -154,7 +166,7 @@ def migrate_cases(services: Services, actor: Actor, key: str, request: Migration
             raise NotFound(f"No SOP with key '{key}'")
         if not actor.administers(source.unit_id):
             raise Forbidden("Only an administrator of the unit may migrate cases")
-        if target.status not in (ACTIVE, APPROVED):
+        if target.status not in RUNNABLE_REVISIONS:
             raise Conflict(f"Version {target.version} is {target.status}: cases move only to an approved or "
                            "active revision", [{"field": "to_version", "message": target.status}])
         ids = _case_ids(session, source, request.case_ids)
@@ -170,7 +182,7 @@ def migrate_cases(services: Services, actor: Actor, key: str, request: Migration
             try:
                 reports.append(_move_one(services, actor, case_id, source, target))
             except ServiceError as exc:  # a concurrent change (optimistic lock) or an engine error
-                reports.append(CaseReport(case_id, "failed", reason=exc.message))
+                reports.append(CaseReport(case_id, MigrationOutcome.FAILED, reason=exc.message))
     return MigrationReport(key, source.version, target.version, request.dry_run, reports)
 
 

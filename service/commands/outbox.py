@@ -26,6 +26,7 @@ from service.commands.context import Services
 from service.commands.identity import IdentityVault
 from service.commands.outcomes import one_line, shown_value
 from service.store.models import Case, Membership, OutboxItem, Reporter, User
+from service.store.states import OutboxStatus
 
 MAX_ATTEMPTS = 8
 SUBJECTS = {
@@ -52,15 +53,17 @@ class OutgoingMail:
 def claim_next(services: Services, now: datetime) -> int | None:
     """Take the oldest sendable row for this worker; None when there is none."""
     sendable = or_(
-        (OutboxItem.status == "pending") & or_(OutboxItem.next_attempt_at.is_(None), OutboxItem.next_attempt_at <= now),
-        (OutboxItem.status == "sending") & (OutboxItem.lease_until < now),
+        (OutboxItem.status == OutboxStatus.PENDING.value)
+        & or_(OutboxItem.next_attempt_at.is_(None), OutboxItem.next_attempt_at <= now),
+        (OutboxItem.status == OutboxStatus.SENDING.value) & (OutboxItem.lease_until < now),
     )
     with services.db.transaction() as session:
         candidates = session.scalars(select(OutboxItem.id).where(sendable).order_by(OutboxItem.id).limit(5)).all()
         for outbox_id in candidates:
             claimed = session.execute(
                 update(OutboxItem).where(OutboxItem.id == outbox_id, sendable)
-                .values(status="sending", lease_until=now + timedelta(seconds=services.settings.mail_lease_seconds),
+                .values(status=OutboxStatus.SENDING.value,
+                        lease_until=now + timedelta(seconds=services.settings.mail_lease_seconds),
                         attempts=OutboxItem.attempts + 1)
             )
             if claimed.rowcount == 1:  # type: ignore[attr-defined]
@@ -105,7 +108,7 @@ def compose(services: Services, outbox_id: int) -> OutgoingMail | None:
         recipients = (_reporter_email(services, session, item.case_id) if to_reporter
                       else _staff_emails(session, item.unit_id, item.recipient_role))
         if not recipients:
-            item.status, item.lease_until = "skipped", None
+            item.status, item.lease_until = OutboxStatus.SKIPPED.value, None
             return None
         context = {
             "tracking_code": case.tracking_code if case else "", "case_id": item.case_id,
@@ -131,7 +134,7 @@ def compose(services: Services, outbox_id: int) -> OutgoingMail | None:
 def mark_sent(services: Services, outbox_id: int, now: datetime) -> None:
     with services.db.transaction() as session:
         session.execute(update(OutboxItem).where(OutboxItem.id == outbox_id)
-                        .values(status="sent", sent_at=now, lease_until=None, last_error=None))
+                        .values(status=OutboxStatus.SENT.value, sent_at=now, lease_until=None, last_error=None))
 
 
 def mark_failed(services: Services, outbox_id: int, now: datetime, error: Exception) -> None:
@@ -142,7 +145,7 @@ def mark_failed(services: Services, outbox_id: int, now: datetime, error: Except
         item.last_error = f"{type(error).__name__}: {error}"[:2000]
         item.lease_until = None
         if item.attempts >= MAX_ATTEMPTS:
-            item.status = "failed"
+            item.status = OutboxStatus.FAILED.value
         else:
-            item.status = "pending"
+            item.status = OutboxStatus.PENDING.value
             item.next_attempt_at = now + timedelta(minutes=min(2 ** item.attempts, 24 * 60))

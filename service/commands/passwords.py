@@ -31,13 +31,14 @@ def verify_password(password_hash: str | None, password: str) -> bool:
 
 # --- the follow-up secret of a public report ------------------------------------------------------------
 #
-# A person's password is guessable, so it gets argon2's default cost (~0.26 s of CPU and 64 MiB per
+# A person's password is guessable, so it gets argon2's default cost (~0.23 s of CPU and 64 MiB per
 # check). The follow-up secret is not chosen by a person: 16 random digits, 10**16 (about 2**53)
 # values. Online, 20 wrong secrets lock the code. Offline, with a stolen database, each secret has its
-# own salt, and at these parameters a guess costs ~7 ms of CPU and 8 MiB (benchmarks/follow_up_check.py),
-# so trying half the space takes ~10**6 core-years per secret. The default parameters would add nothing
-# an attacker notices but make every follow-up request (the public API checks the secret on each one,
-# up to 120 a minute per client) cost 40 times the CPU and 8 times the memory.
+# own salt, and at these parameters a guess costs ~5 ms of CPU and 8 MiB (benchmarks/follow_up_check.py,
+# benchmarks/RESULTS.md), so trying half the values takes ~800,000 core-years per secret. The default
+# parameters would add nothing an attacker notices, but make every follow-up request (the public API
+# checks the secret on each one, up to 120 a minute per client) cost ~50 times the CPU and 8 times the
+# memory.
 SECRET_TIME_COST = 1
 SECRET_MEMORY_KIB = 8 * 1024
 SECRET_PARALLELISM = 1

@@ -35,7 +35,7 @@ from service.commands.passwords import hash_secret, secret_needs_rehash, verify_
 from service.commands.specs import compiled_for
 from service.commands.sync import BufferFull, deliver_or_buffer
 from service.commands.tasks import complete_open
-from service.engine import CaseRun, CaseStatus, CompiledDefinition, utc_now
+from service.engine import CaseRun, CaseStatus, CompiledDefinition, TaskStatus, utc_now
 from service.engine.compiler import steps
 from service.engine.properties import SHOWN_FIELDS, listed
 from service.errors import Conflict, Forbidden, InvalidInput, NotFound, TooManyRequests
@@ -112,7 +112,7 @@ def file_report(services: Services, report: PublicReport, registered_by: Actor |
             raise NotFound(f"{unit.code} has no SOP '{report.definition_key}'",
                            [{"field": "definition_key", "message": "unknown in this unit"}])
         compiled = compiled_for(services, session, definition)
-        start_lane = compiled.spec.start.outputs[0].lane if compiled.spec.start.outputs else None
+        start_lane = compiled.start_lane
         if start_lane != REPORTER_LANE:
             raise Forbidden(f"SOP '{definition.key}' does not take reports from the public")
         policy, intake = _intake(definition, compiled)
@@ -163,7 +163,7 @@ def reporting_sops(services: Services) -> list[ReportingSop]:
             except (NotFound, Conflict):
                 continue
             compiled = compiled_for(services, session, definition)
-            start_lane = compiled.spec.start.outputs[0].lane if compiled.spec.start.outputs else None
+            start_lane = compiled.start_lane
             if start_lane != REPORTER_LANE:
                 continue
             policy, intake = _intake(definition, compiled)
@@ -283,7 +283,7 @@ def follow_up_case(services: Services, case_id: str) -> FollowUp:
     with services.db.reading() as session:
         case = session.get(Case, case_id)
         assert case is not None
-        ready = session.scalars(select(Task).where(Task.case_id == case.id, Task.status == "ready")
+        ready = session.scalars(select(Task).where(Task.case_id == case.id, Task.status == TaskStatus.READY.value)
                                 .order_by(Task.created_at)).all()
         thread = session.scalars(select(ConversationMessage).where(ConversationMessage.case_id == case.id)
                                  .order_by(ConversationMessage.id)).all()

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from service.commands.accounts import unit_by_code
 from service.commands.calendars import calendar_for
 from service.commands.context import Actor, Services
+from service.engine import TaskStatus
 from service.engine.compiler import steps
 from service.errors import NotFound
 from service.store.models import Definition, Task
@@ -50,7 +51,7 @@ def sla_report(services: Services, actor: Actor, definition_key: str, unit: str 
         if unit is not None and unit_by_code(session, unit).id != revisions[0].unit_id:
             return []
         calendar = calendar_for(session, revisions[0].unit)
-        query = select(Task).where(Task.definition_key == definition_key, Task.status == "completed")
+        query = select(Task).where(Task.definition_key == definition_key, Task.status == TaskStatus.COMPLETED.value)
         if start is not None:
             query = query.where(Task.completed_at >= start)
         if end is not None:

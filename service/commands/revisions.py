@@ -15,17 +15,17 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from service.commands.context import PROCESS_OWNER_ROLE, Actor, Services
-from service.commands.definitions import ACTIVE, APPROVED, DRAFT, is_effective, schedule_revision, unit_today
+from service.commands.definitions import is_effective, schedule_revision, unit_today
 from service.engine import outline, utc_now
 from service.engine.diff import DiagramDiff, diff_diagrams
 from service.errors import Conflict, Forbidden, InvalidInput, NotFound
 from service.store.models import Definition, DefinitionEvent, Schedule, User
+from service.store.states import RevisionStatus
 
-RETIRED = "retired"
 APPROVER_ROLE = "approver"
 
 #: SOP document sections kept as lists of strings in ``sop_metadata``
-__all__ = ["APPROVED", "APPROVER_ROLE", "RETIRED", "SECTIONS", "activate", "approve", "diff", "events", "is_effective",
+__all__ = ["APPROVER_ROLE", "SECTIONS", "activate", "approve", "diff", "events", "is_effective",
            "record_event", "retire", "update_metadata"]
 
 SECTIONS = ("dasar_hukum", "kualifikasi_pelaksana", "keterkaitan", "peralatan", "peringatan", "pencatatan")
@@ -73,7 +73,7 @@ def update_metadata(services: Services, actor: Actor, key: str, number: int,
         definition = _revision(session, actor, key, number)
         if not (actor.administers(definition.unit_id) or PROCESS_OWNER_ROLE in actor.roles_in(definition.unit_id)):
             raise Forbidden("Only process owners or administrators of the unit may edit a revision")
-        _require_status(definition, DRAFT)
+        _require_status(definition, RevisionStatus.DRAFT.value)
         changed: dict[str, Any] = {}
         for name in TEXT_FIELDS:
             if name in changes:
@@ -99,9 +99,9 @@ def approve(services: Services, actor: Actor, key: str, number: int) -> Definiti
         definition = _revision(session, actor, key, number)
         if APPROVER_ROLE not in actor.roles_in(definition.unit_id):
             raise Forbidden(f"Approving needs the role '{APPROVER_ROLE}' in unit {definition.unit.code}")
-        _require_status(definition, DRAFT)
+        _require_status(definition, RevisionStatus.DRAFT.value)
         user = session.get(User, actor.user_id)
-        definition.status = APPROVED
+        definition.status = RevisionStatus.APPROVED.value
         definition.approved_by = (user.display_name if user else "") or actor.username
         definition.approved_at = utc_now()
         record_event(session, definition, actor.username, "approved",
@@ -117,9 +117,9 @@ def activate(services: Services, actor: Actor, key: str, number: int,
         definition = _revision(session, actor, key, number)
         if not actor.administers(definition.unit_id):
             raise Forbidden("Only an administrator of the unit may activate a revision")
-        _require_status(definition, APPROVED)
+        _require_status(definition, RevisionStatus.APPROVED.value)
         definition.effective_on = effective_on or definition.effective_on or unit_today(definition)
-        definition.status = ACTIVE
+        definition.status = RevisionStatus.ACTIVE.value
         schedule_revision(session, definition, outline(definition.bpmn_xml.encode()).start_timer)
         record_event(session, definition, actor.username, "activated",
                      {"effective_on": definition.effective_on.isoformat()})
@@ -132,9 +132,9 @@ def retire(services: Services, actor: Actor, key: str, number: int) -> Definitio
         definition = _revision(session, actor, key, number)
         if not actor.administers(definition.unit_id):
             raise Forbidden("Only an administrator of the unit may retire a revision")
-        _require_status(definition, APPROVED, ACTIVE)
+        _require_status(definition, RevisionStatus.APPROVED.value, RevisionStatus.ACTIVE.value)
         previous = definition.status
-        definition.status = RETIRED
+        definition.status = RevisionStatus.RETIRED.value
         session.execute(delete(Schedule).where(Schedule.definition_id == definition.id))
         record_event(session, definition, actor.username, "retired", {"previous_status": previous})
         return definition

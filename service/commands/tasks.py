@@ -176,6 +176,8 @@ def claim(services: Services, actor: Actor, task_id: str) -> Task:
         task, _found = _task_for(session, actor, task_id)
         if task.status != TaskStatus.READY.value:
             raise Conflict(f"Task {task_id} is {task.status}")
+        history = HistoryWriter(session, task.case_id, actor.username)
+        history.hold()
         # A conditional UPDATE, not read-then-write: of two claims at the same moment one finds the
         # row taken (PostgreSQL re-checks the WHERE after the other's commit) and gets a 409.
         taken: CursorResult[Any] = session.execute(  # type: ignore[assignment]
@@ -185,8 +187,7 @@ def claim(services: Services, actor: Actor, task_id: str) -> Task:
         )
         if taken.rowcount != 1:
             raise Conflict(f"Task {task_id} is already claimed by someone else")
-        HistoryWriter(session, task.case_id, actor.username).add("task_claimed", task_id=task.id,
-                                                                  element_id=task.element_id)
+        history.add("task_claimed", task_id=task.id, element_id=task.element_id)
         return task
 
 

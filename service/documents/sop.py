@@ -23,6 +23,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from service.engine.compiler import outline, steps
 from service.engine.deploy_checks import NS
 from service.engine.safe_xml import parse_xml
+from service.store.states import RevisionStatus
 
 TEMPLATES = Path(__file__).parent / "templates"
 SECTIONS: tuple[tuple[str, str], ...] = (
@@ -64,6 +65,10 @@ class SopDocument:
     sections: Sequence[tuple[str, Sequence[str]]]
     lanes: Sequence[str]
     rows: Sequence[SopRow]
+
+    @property
+    def is_draft(self) -> bool:
+        return self.status == RevisionStatus.DRAFT.value
 
 
 def tanggal(value: date | None) -> str:
@@ -116,7 +121,8 @@ def _rows(bpmn: bytes) -> list[SopRow]:
 
 def sop_document(*, bpmn: bytes, title: str, office: str, sop_number: str | None, created_on: date | None,
                  revised_on: date | None, effective_on: date | None, approved_by: str | None,
-                 metadata: Mapping[str, Any], version: int = 1, status: str = "active") -> SopDocument:
+                 metadata: Mapping[str, Any], version: int = 1,
+                 status: str = RevisionStatus.ACTIVE.value) -> SopDocument:
     diagram = outline(bpmn)
     rows = _rows(bpmn)
     lanes = list(diagram.lanes) + [row.lane for row in rows if row.lane and row.lane not in diagram.lanes]

@@ -12,6 +12,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator
@@ -49,9 +50,22 @@ class CompiledDefinition:
     outline: DiagramOutline
 
     @property
+    def start_event(self) -> Any | None:
+        """The start event a case begins at; with several, SpiffWorkflow puts a split before them: the first."""
+        spec = self.spec.start.outputs[0] if self.spec.start.outputs else None
+        while spec is not None and not hasattr(spec, "extensions") and spec.outputs:
+            spec = spec.outputs[0]
+        return spec
+
+    @property
+    def start_lane(self) -> str | None:
+        return getattr(self.start_event, "lane", None)
+
+    @property
     def start_form_key(self) -> str | None:
-        start = self.spec.start.outputs[0] if self.spec.start.outputs else None
-        return None if start is None else start.extensions.get("camunda:formKey")
+        extensions = getattr(self.start_event, "extensions", None) or {}
+        key = extensions.get("camunda:formKey")
+        return key if isinstance(key, str) else None
 
 
 def _root(data: bytes) -> etree._Element:

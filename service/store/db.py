@@ -78,6 +78,17 @@ def _unavailable_error() -> ServiceUnavailable:
                               retry_after=RETRY_AFTER_SECONDS)
 
 
+def _close(session: Session) -> None:
+    """Close ``session``; closing rolls back its open transaction, which fails too when the server went
+    away after the last statement (a 500 before: the ``finally`` escaped the translation above)."""
+    try:
+        session.close()
+    except (DBAPIError, PoolTimeout) as exc:
+        if unavailable(exc):
+            raise _unavailable_error() from exc
+        raise
+
+
 class Database:
     def __init__(self, url: str) -> None:
         self.url = url
@@ -105,7 +116,7 @@ class Database:
                 raise _unavailable_error() from exc
             raise
         finally:
-            session.close()
+            _close(session)
 
     @contextmanager
     def reading(self) -> Iterator[Session]:
@@ -118,7 +129,7 @@ class Database:
                 raise _unavailable_error() from exc
             raise
         finally:
-            session.close()
+            _close(session)
 
     def ping(self) -> bool:
         try:

@@ -19,6 +19,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from service.engine.calendar import utc_now
+from service.store.states import OutboxStatus, RevisionStatus
 from service.store.types import UTCDateTime
 
 
@@ -146,7 +147,7 @@ class Definition(Base):
     approved_by: Mapped[str | None] = mapped_column(String(300))
     approved_at: Mapped[datetime | None] = mapped_column()
     sop_metadata: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    status: Mapped[str] = mapped_column(String(20), default="active")
+    status: Mapped[str] = mapped_column(String(20), default=RevisionStatus.ACTIVE.value)
     deployed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     deployed_at: Mapped[datetime] = mapped_column(default=utc_now)
     unit: Mapped[Unit] = relationship(lazy="joined")
@@ -296,7 +297,8 @@ class OutboxItem(Base):
     sent_at: Mapped[datetime | None] = mapped_column(index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     #: pending → sending (claimed until ``lease_until``) → sent | failed | skipped (nobody to mail)
-    status: Mapped[str] = mapped_column(String(20), default="pending", server_default="pending", index=True)
+    status: Mapped[str] = mapped_column(String(20), default=OutboxStatus.PENDING.value,
+                                        server_default=OutboxStatus.PENDING.value, index=True)
     lease_until: Mapped[datetime | None] = mapped_column()
     next_attempt_at: Mapped[datetime | None] = mapped_column()
     last_error: Mapped[str | None] = mapped_column(Text)

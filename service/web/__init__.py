@@ -11,16 +11,27 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from flask import Blueprint, Flask
+from flask import Blueprint, Flask, has_request_context, request
+from flask.sessions import SecureCookieSessionInterface
 from flask_babel import Babel, get_locale
 from flask_babel import gettext as _
 
 from service.commands.context import SERVICES_KEY, Services
+from service.engine import CaseStatus, TaskStatus
+from service.store.states import RevisionStatus
 from service.web import auth, cases, modeler, public, tasks
 from service.web.helpers import csrf, current_actor
 
 TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
 babel = Babel()
+
+
+class SessionOverHttps(SecureCookieSessionInterface):
+    """The session cookie is Secure when ``ALUR_SESSION_COOKIE_SECURE`` says so (default in production),
+    and whenever the request came over HTTPS, directly or through a trusted proxy."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return super().get_cookie_secure(app) or (has_request_context() and request.is_secure)
 
 
 def init_app(app: Flask) -> None:
@@ -39,13 +50,15 @@ def init_app(app: Flask) -> None:
         BABEL_DEFAULT_TIMEZONE="UTC",
         BABEL_TRANSLATION_DIRECTORIES=str(TRANSLATIONS),
     )
+    app.session_interface = SessionOverHttps()
     csrf.init_app(app)
     babel.init_app(app, locale_selector=auth.select_locale)
     static = Blueprint("web_static", __name__, static_folder="static", static_url_path="/assets")
     app.register_blueprint(static)
     for module in (auth, tasks, cases, modeler, public):
         app.register_blueprint(module.blp)
-    app.jinja_env.globals.update(current_user=current_actor, action_label=action_label, get_locale=get_locale)
+    app.jinja_env.globals.update(current_user=current_actor, action_label=action_label, get_locale=get_locale,
+                                 TaskStatus=TaskStatus, CaseStatus=CaseStatus, RevisionStatus=RevisionStatus)
 
 
 def action_label(action: str) -> str:

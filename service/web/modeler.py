@@ -17,9 +17,9 @@ from flask_wtf.csrf import generate_csrf
 
 from service.commands import definitions, drafts, revisions
 from service.commands.context import Actor
-from service.commands.definitions import ACTIVE, APPROVED, DRAFT
 from service.errors import ErrorDetail, InvalidInput, ServiceError
 from service.store.models import Definition
+from service.store.states import RevisionStatus
 from service.web.helpers import actor, error_page, login_required, services, wants_json, web_blueprint
 
 blp = web_blueprint("web_modeler", __name__)
@@ -82,8 +82,8 @@ def _page_config(me: Actor, definition: Definition, others: list[Definition]) ->
     return {
         "key": key, "version": number, "status": definition.status, "checksum": definition.checksum,
         "canSave": drafts.may_edit(me, unit_id),
-        "canApprove": definition.status == DRAFT and revisions.APPROVER_ROLE in roles,
-        "canActivate": definition.status == APPROVED and me.administers(unit_id),
+        "canApprove": definition.status == RevisionStatus.DRAFT.value and revisions.APPROVER_ROLE in roles,
+        "canActivate": definition.status == RevisionStatus.APPROVED.value and me.administers(unit_id),
         "versions": [{"version": o.version, "status": o.status} for o in others],
         "urls": {
             "diagram": url_for("web_modeler.diagram", key=key, number=number),
@@ -135,7 +135,7 @@ def modeler_page(key: str, number: int) -> ResponseReturnValue:
     others = definitions.versions(services(), me, key)
     events = revisions.events(services(), me, key, number)
     return render_template("web/modeler.html", definition=definition, versions=others, events=events,
-                           config=_page_config(me, definition, others), ACTIVE=ACTIVE)
+                           config=_page_config(me, definition, others))
 
 
 @blp.get("/modeler/<key>/<int:number>/diagram.bpmn")

@@ -7,20 +7,18 @@ own database connection); the optimistic lock on the case row must let exactly o
 from __future__ import annotations
 
 import threading
-import uuid
 from collections.abc import Callable
 from typing import Any
 
 import pytest
-from support.postgres import create_database
 
 ROUNDS = 10
 
 
 @pytest.fixture
-def db_url(postgres_server: str) -> str:
+def db_url(postgres_db: str) -> str:
     """PostgreSQL only: SQLite serializes writers, so there is no race to lose there."""
-    return create_database(postgres_server, f"t_{uuid.uuid4().hex[:16]}", template="alur_template")
+    return postgres_db
 
 
 def race(app: Any, calls: list[Callable[[Any], Any]]) -> list[Any]:

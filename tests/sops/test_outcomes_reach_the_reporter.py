@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import select
 from support.smtp import smtp_server
 from support.sop_driver import BPMN_DIR, Sop, Step, form, ready, sqlite_only
-from support.web import browser, live_server, new_page  # noqa: F401 - fixtures, found by pytest by name
+from support.web import browser, live_server, new_page, open_follow_up  # noqa: F401 - fixtures by name
 
 from service.commands.public import COMPLETED_WITH_OUTCOME
 from service.mail import SMTPMailer
@@ -363,14 +363,6 @@ def test_what_the_office_typed_reaches_the_reporter_by_api_and_mail(
     assert f"{PUBLIC_URL}/lapor/tindak-lanjut" in answer and secret not in answer
 
 
-def _open_follow_up(page: Any, code: str, secret: str) -> None:
-    page.goto("/lapor/tindak-lanjut")
-    page.fill("#code", code)
-    page.fill("#secret", secret)
-    page.get_by_role("button", name="Buka laporan saya").click()
-    page.locator("#status-text").wait_for()
-
-
 BROWSER_ENDS = [end for end in ENDS if end.id in IN_THE_BROWSER]
 
 
@@ -386,7 +378,7 @@ def test_the_follow_up_page_shows_what_the_office_typed(sop: Sop, end: End, page
     code, secret, _ = drive(sop, end)
     labels = {field["name"]: field["label"] for field in follow_up(sop, code, secret)["outcome"]["fields"]}
 
-    _open_follow_up(page, code, secret)
+    open_follow_up(page, code, secret)
     assert page.locator("#status-text").inner_text() == COMPLETED_WITH_OUTCOME
     outcome = page.locator("#outcome")
     terms, details = outcome.locator("dt").all_inner_texts(), outcome.locator("dd").all_inner_texts()

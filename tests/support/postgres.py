@@ -283,7 +283,8 @@ class _Server:
         self.running = False
 
 
-def _connect(url: str, dbname: str) -> psycopg.Connection[TupleRow]:
+def connect(url: str, dbname: str) -> psycopg.Connection[TupleRow]:
+    """An autocommit connection, as the superuser, to database ``dbname`` on the server of ``url``."""
     parsed = make_url(url)
     return psycopg.connect(
         host=parsed.host or HOST,
@@ -311,7 +312,7 @@ def running_postgres(base_dir: Path) -> Iterator[str]:
         server.initdb()
         port = server.start()
         url = f"postgresql+psycopg://{SUPERUSER}@{HOST}:{port}/{DEFAULT_DATABASE}"
-        with _connect(url, "postgres") as conn:
+        with connect(url, "postgres") as conn:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(DEFAULT_DATABASE)))
         yield url
     finally:
@@ -332,7 +333,7 @@ def create_database(url: str, name: str, template: str | None = None) -> str:
     """
     if not _DB_NAME_RE.match(name):
         raise ValueError(f"not a plain PostgreSQL identifier: {name!r}")
-    with _connect(url, "postgres") as conn:
+    with connect(url, "postgres") as conn:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
         if template is None:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))

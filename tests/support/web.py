@@ -179,3 +179,12 @@ def axe_violations(page: Any) -> list[dict[str, Any]]:
     result = page.evaluate("async () => (await axe.run(document, {resultTypes: ['violations']})).violations")
     return [{"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]][:5]}
             for v in result if v["impact"] in ("serious", "critical")]
+
+
+def open_follow_up(page: Any, code: str, secret: str) -> None:
+    """The reporter opens their report on the follow-up page with its code and secret."""
+    page.goto("/lapor/tindak-lanjut")
+    page.fill("#code", code)
+    page.fill("#secret", secret)
+    page.get_by_role("button", name="Buka laporan saya").click()
+    page.locator("#status-text").wait_for()

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from support.smtp import smtp_server
-from support.web import PASSWORD, SCREENSHOTS, TIDAK_BERKADAR, Dumas, browser_login, sqlite_only
+from support.web import PASSWORD, SCREENSHOTS, TIDAK_BERKADAR, Dumas, browser_login, open_follow_up, sqlite_only
 
 from service.commands.public import COMPLETED_WITH_OUTCOME
 from service.mail import SMTPMailer
@@ -55,14 +55,6 @@ def _receipt(page: Any) -> tuple[str, str]:
     secret = page.locator("#secret").inner_text().replace(" ", "")
     assert len(code) == 16 and len(secret) == 16 and code.isdigit() and secret.isdigit()
     return code, secret
-
-
-def _open_follow_up(page: Any, code: str, secret: str) -> None:
-    page.goto("/lapor/tindak-lanjut")
-    page.fill("#code", code)
-    page.fill("#secret", secret)
-    page.get_by_role("button", name="Buka laporan saya").click()
-    page.locator("#status-text").wait_for()
 
 
 def _api(dumas: Dumas) -> tuple[Any, Callable[[str], dict[str, str]]]:
@@ -114,7 +106,7 @@ def test_confidential_report_question_answer_and_final_reply(dumas: Dumas, new_p
     staff.locator("#pelapor .message-text", has_text=OFFICE_NOTE).wait_for()
 
     # the reporter reads the question and the note, answers the task, adds a message
-    _open_follow_up(reporter, code, secret)
+    open_follow_up(reporter, code, secret)
     assert reporter.locator("#status-text").inner_text() == "Laporan Anda sedang ditindaklanjuti"
     assert reporter.locator(".reporter-task h2").inner_text() == "Kantor meminta Anda: Melengkapi laporan"
     assert reporter.locator(".request").inner_text() == QUESTION

@@ -11,18 +11,10 @@ from typing import Any
 from sqlalchemy import select
 from support.helpers import Persona
 from support.outcomes import PDF, REASON, REPLY, answer, complete_kasi_task, deploy, file_report
-from support.web import sqlite_only
+from support.web import open_follow_up, sqlite_only
 
 from service.commands.public import COMPLETED_WITH_OUTCOME
 from service.store.models import Attachment
-
-
-def _open_follow_up(page: Any, code: str, secret: str) -> None:
-    page.goto("/lapor/tindak-lanjut")
-    page.fill("#code", code)
-    page.fill("#secret", secret)
-    page.get_by_role("button", name="Buka laporan saya").click()
-    page.locator("#status-text").wait_for()
 
 
 @sqlite_only
@@ -36,7 +28,7 @@ def test_reporter_reads_the_reply_downloads_the_letter_and_reads_a_rejection_rea
     answer(client, kasi)
 
     page = new_page()
-    _open_follow_up(page, code, secret)
+    open_follow_up(page, code, secret)
     status = page.locator("#status-text")
     assert status.inner_text() == COMPLETED_WITH_OUTCOME
     assert "status-completed" not in (status.get_attribute("class") or "")  # neutral: the outcome says more
@@ -60,7 +52,7 @@ def test_reporter_reads_the_reply_downloads_the_letter_and_reads_a_rejection_rea
     rejected_code, rejected_secret = file_report(client, "anonim")
     complete_kasi_task(client, kasi, {"keputusan": "ditolak", "alasan": REASON})
     page.get_by_role("button", name="Keluar").click()
-    _open_follow_up(page, rejected_code, rejected_secret)
+    open_follow_up(page, rejected_code, rejected_secret)
     assert page.locator("#status-text").inner_text() == COMPLETED_WITH_OUTCOME
     rejection = page.locator("#outcome")
     assert rejection.locator(".message-text").first.inner_text() == (

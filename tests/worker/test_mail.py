@@ -15,7 +15,6 @@ import pytest
 import time_machine
 from sqlalchemy import select
 from support.helpers import ROOT, deploy_file
-from support.postgres import create_database
 from support.smtp import free_port, smtp_server
 
 from service.commands import accounts
@@ -120,8 +119,8 @@ def _worker(url: str, port: int, instance: Path) -> subprocess.Popen[bytes]:
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
-def test_killed_mail_worker_sends_every_mail_exactly_once(postgres_server: str, tmp_path: Path) -> None:
-    url = create_database(postgres_server, "mail_kill", template="alur_template")
+def test_killed_mail_worker_sends_every_mail_exactly_once(postgres_db: str, tmp_path: Path) -> None:
+    url = postgres_db
     services = Services(db=Database(url), settings=Settings(database_url=url, secret_key="k", data_dir=tmp_path,
                                                             forms_dir=tmp_path))
     accounts.create_unit(services, "unit-a", "Unit A")

@@ -25,7 +25,6 @@ from typing import Any
 import pytest
 import time_machine
 from sqlalchemy import func, insert, select
-from support.postgres import create_database
 
 from service.commands import accounts
 from service.commands.cases import StartRequest, start_case
@@ -54,8 +53,8 @@ STALL_S = 15.0  # no progress for this long: the survivor is considered stuck, a
 
 
 @pytest.fixture
-def database(postgres_server: str, tmp_path: Path) -> Iterator[Services]:
-    url = create_database(postgres_server, f"w_{uuid.uuid4().hex[:16]}", template="alur_template")
+def database(postgres_db: str, tmp_path: Path) -> Iterator[Services]:
+    url = postgres_db
     settings = Settings(database_url=url, secret_key="test-secret-key", data_dir=tmp_path / "data",
                         forms_dir=TEST_FORMS, testing=True)
     services = Services(db=Database(url), settings=settings)

@@ -1,7 +1,7 @@
 """public reports, reporters, conversation, mail outbox
 
 Revision ID: 0004
-Revises: 0002
+Revises: 0003
 Create Date: 2026-11-22 02:59:23.190428
 """
 from alembic import op
@@ -10,7 +10,7 @@ import service.store.types
 
 
 revision = '0004'
-down_revision = '0002'
+down_revision = '0003'
 branch_labels = None
 depends_on = None
 

@@ -1,6 +1,6 @@
 """rate limits: request counters shared by every process (ALUR_RATELIMIT_STORAGE_URI=database://)
 
-Revision ID: 0010
+Revision ID: 0009
 Revises: 0008
 Create Date: 2026-12-02 09:00:00
 """
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 import service.store.types
 
 
-revision = '0010'
+revision = '0009'
 down_revision = '0008'
 branch_labels = None
 depends_on = None
