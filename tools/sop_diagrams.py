@@ -430,7 +430,9 @@ LAMANDAU = Process(
         "Langkah 1 = start event; langkah 7 (Pemohon menerima tanggapan, 15 Menit) = pesan "
         "notifikasi_pelapor, not a user task. No decisions in the seed: one sequence 1 → 8. "
         "Tanggal Efektif is not printed; the Tanggal Pengesahan (2024-01-01) is used. Eskalasi SLA: all "
-        "to the Kepala Dinas (for his own langkah 4 the reminder goes to himself).\n"
+        "to the Kepala Dinas, except his own langkah 4: the head of office has nobody above him in the SOP "
+        "and is its only pengawas, so that reminder goes to the Sekretariat, which keeps the register and "
+        "prepares the meeting (an escalation never goes to the step's own role).\n"
         'Langkah 7 publishes the written tanggapan of langkah 6 ("Menyampaikan tanggapan atas pengaduan '
         'pemohon secara tertulis"): tampilkan tanggapan, berkas_tanggapan. Pengawas: Kepala Dinas (the '
         "Kepala DPMPTSP holds the meeting on every complaint, langkah 4). The seed has no branch that ends, "
@@ -496,7 +498,7 @@ LAMANDAU = Process(
             "1 Jam",
             "Menyusun Berita Acara Penyelesaian Pengaduan WBS",
             "PT1H",
-            "Kepala Dinas",
+            "Sekretariat",
         ),
         task(
             "Task_berita_acara",
@@ -1081,7 +1083,9 @@ DUMAS = Process(
         "after langkah 8 (inferred: the seed mentions no notice). Branches a and b meet at langkah 7. D3 "
         "(langkah 5, bentuk_tindak_lanjut) is recorded, not branched. Langkah 9 (semesteran) is process "
         "dumas-inspektorat-katingan-laporan-berkala. Nomor SOP, tanggal and pengesahan are not in the "
-        "source. Eskalasi SLA: Inspektur (langkah 5) → Inspektur himself as head of the office; Eselon II "
+        "source. Eskalasi SLA: Inspektur (langkah 5) → Sekretariat Inspektorat, the SOP's other pengawas (the "
+        "Inspektur heads the office and has nobody above him in the SOP; an escalation never goes to the "
+        "step's own role); Eselon II "
         "(langkah 6) → Inspektur. Pengawas: Inspektur (coordinates every review, langkah 3) and "
         "Sekretariat Inspektorat (reports on every complaint to the Inspektur, langkah 9)."
     ),
@@ -1182,7 +1186,7 @@ DUMAS = Process(
             "60 Hari",
             "Audit/laporan penanganan tindak lanjut",
             "P60D",
-            "Inspektur",
+            "Sekretariat Inspektorat",
         ),
         task(
             "Task_tindak_lanjut_eselon2",

@@ -1,4 +1,4 @@
-"""Reports: the SLA table per SOP step (JSON or CSV)."""
+"""Reports: the SLA table per SOP step (JSON or CSV), and the incidents an administrator must see."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from service.api.security import BEARER, current_actor, services
+from service.commands.incidents import incidents
 from service.commands.reports import SlaRow, sla_report
 
 blp = Blueprint("reports", __name__, url_prefix="/api/reports", description="Mutu Baku measured against reality")
@@ -64,3 +65,26 @@ class SlaReport(MethodView):
         rows = sla_report(services(), current_actor(), args["definition_key"], args.get("unit"),
                           args.get("start"), args.get("end"))
         return _csv(rows) if args["format"] == "csv" else {"items": rows}
+
+
+class IncidentSchema(ma.Schema):
+    kind = ma.fields.String()
+    unit = ma.fields.String()
+    case_id = ma.fields.String(allow_none=True)
+    outbox_id = ma.fields.Integer(allow_none=True)
+    recipient_role = ma.fields.String(allow_none=True)
+    error = ma.fields.String(allow_none=True)
+    at = ma.fields.DateTime()
+
+
+class IncidentListSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(IncidentSchema))
+
+
+@blp.route("/incidents")
+class Incidents(MethodView):
+    @blp.doc(security=BEARER)
+    @blp.response(200, IncidentListSchema)
+    def get(self) -> Any:
+        """Failing cases and undeliverable mail (escalations to an unheld role) of the units you administer"""
+        return {"items": incidents(services(), current_actor())}

@@ -17,6 +17,7 @@ from service.commands.accounts import unit_by_code
 from service.commands.context import PROCESS_OWNER_ROLE, Actor, Services
 from service.commands.identity_policy import policy_issues
 from service.engine import CompiledDefinition, DiagramOutline, compile_definition, limits, outline, utc_now
+from service.engine import properties as sop_properties
 from service.engine.deploy_checks import TextBounds
 from service.engine.schedule import first_run
 from service.errors import Conflict, Forbidden, InvalidDiagram, InvalidInput, NotFound
@@ -142,7 +143,7 @@ def deploy(services: Services, actor: Actor, request: DeployRequest) -> tuple[De
     if request.status not in (None, RevisionStatus.DRAFT.value):
         raise InvalidInput("Only a draft may be asked for", [{"field": "status", "message": "must be draft"}])
     diagram = outline(request.bpmn)
-    unit_code = request.unit or diagram.metadata.get("unit")
+    unit_code = request.unit or diagram.metadata.get(sop_properties.UNIT)
     if not unit_code:
         raise InvalidInput("Say which unit the SOP belongs to", [{"field": "unit", "message": "required"}])
     with services.db.transaction() as session:
@@ -169,14 +170,14 @@ def deploy(services: Services, actor: Actor, request: DeployRequest) -> tuple[De
         latest = session.scalar(select(func.max(Definition.version)).where(Definition.key == diagram.key))
         definition = Definition(
             key=diagram.key, version=(latest or 0) + 1, unit_id=unit.id, unit=unit,
-            title=request.title or meta.get("judul") or diagram.title,
+            title=request.title or meta.get(sop_properties.TITLE) or diagram.title,
             bpmn_xml=request.bpmn.decode("utf-8"), checksum=checksum, forms=prepared.forms,
             dependencies=[dep.id for dep in prepared.dependencies],
-            sop_number=request.sop_number or meta.get("nomor_sop") or None,
-            created_on=_date(meta.get("tanggal_pembuatan"), "tanggal_pembuatan"),
-            revised_on=_date(meta.get("tanggal_revisi"), "tanggal_revisi"),
-            effective_on=_date(request.effective_on or meta.get("tanggal_efektif"), "effective_on"),
-            approved_by=request.approved_by or meta.get("disahkan_oleh") or None,
+            sop_number=request.sop_number or meta.get(sop_properties.SOP_NUMBER) or None,
+            created_on=_date(meta.get(sop_properties.CREATED_ON), sop_properties.CREATED_ON),
+            revised_on=_date(meta.get(sop_properties.REVISED_ON), sop_properties.REVISED_ON),
+            effective_on=_date(request.effective_on or meta.get(sop_properties.EFFECTIVE_ON), "effective_on"),
+            approved_by=request.approved_by or meta.get(sop_properties.APPROVED_BY) or None,
             sop_metadata=dict(meta), status=status, deployed_by=actor.user_id or None,
         )
         _check_columns(definition)

@@ -24,12 +24,10 @@ from typing import Any
 
 from service import forms as form_files
 from service.commands.identity import IDENTITY_FIELDS
-from service.engine.properties import IDENTIFYING_FIELDS, REPORTING_MODES, REQUIRED_IDENTITY, listed
+from service.engine.properties import ALTERNATIVE, IDENTIFYING_FIELDS, MODES, REPORTING_MODES, REQUIRED_IDENTITY, listed
 from service.errors import ErrorDetail, InvalidInput
 
-ANONYMOUS = "anonim"
-MODES = (ANONYMOUS, "rahasia", "biasa")
-ALTERNATIVE = "|"
+ANONYMOUS = MODES[0]
 DEFAULT_REQUIRED: tuple[tuple[str, ...], ...] = (("nama",),)
 #: The standard identity fields; an SOP adds its identifying fields (:meth:`IdentityPolicy.schema`).
 IDENTITY_SCHEMA: dict[str, Any] = {
@@ -98,9 +96,9 @@ def policy_of(metadata: Mapping[str, str], start_form: Mapping[str, Any] | None)
 
 
 def policy_issues(metadata: Mapping[str, str], start_form: Mapping[str, Any] | None) -> list[str]:
-    """What is wrong with an SOP's identity properties, for the deploy checks (empty when nothing)."""
-    issues = [f"{REPORTING_MODES}: '{mode}' is not a mode ({', '.join(MODES)})"
-              for mode in listed(metadata, REPORTING_MODES) if mode not in MODES]
+    """What is wrong with an SOP's identity fields against its start form, for the deploy checks (empty
+    when nothing); the modes are checked with the vocabulary (:mod:`service.engine.properties`)."""
+    issues: list[str] = []
     properties = _start_properties(start_form)
     identifying = listed(metadata, IDENTIFYING_FIELDS)
     for name in identifying:

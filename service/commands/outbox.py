@@ -23,9 +23,10 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from service.commands.context import Services
+from service.commands.history import HistoryWriter
 from service.commands.identity import IdentityVault
 from service.commands.outcomes import one_line, shown_value
-from service.store.models import Case, Membership, OutboxItem, Reporter, User
+from service.store.models import Case, Membership, OutboxItem, Reporter, Unit, User
 from service.store.states import OutboxStatus
 
 MAX_ATTEMPTS = 8
@@ -80,6 +81,26 @@ def _staff_emails(session: Session, unit_id: int | None, role: str | None) -> li
     ) if email)
 
 
+def _role_is_held(session: Session, unit_id: int | None, role: str | None) -> bool:
+    """Whether an active user holds ``role`` in the unit (with or without a mail address)."""
+    return unit_id is not None and role is not None and session.scalar(
+        select(Membership.id).join(User, Membership.user_id == User.id)
+        .where(Membership.unit_id == unit_id, Membership.role == role, User.active.is_(True)).limit(1)
+    ) is not None
+
+
+def _undeliverable(session: Session, item: OutboxItem) -> None:
+    """An escalation to a role nobody holds reached nobody: an incident (``failed``, listed in
+    ``GET /api/reports/incidents``, and on the case's history), never a silent skip."""
+    unit = session.get(Unit, item.unit_id) if item.unit_id is not None else None
+    item.status, item.lease_until = OutboxStatus.FAILED.value, None
+    item.last_error = f"no user holds role {item.recipient_role} in unit {unit.code if unit else item.unit_id}"
+    if item.case_id:
+        HistoryWriter(session, item.case_id, None).add(
+            "escalation_undeliverable", {"role": item.recipient_role, "error": item.last_error, "outbox_id": item.id},
+            element_id=item.payload.get("element_id"))
+
+
 def _reporter_email(services: Services, session: Session, case_id: str | None) -> list[str]:
     reporter = session.scalar(select(Reporter).where(Reporter.case_id == case_id)) if case_id else None
     if reporter is None or reporter.identity_ciphertext is None:
@@ -99,7 +120,8 @@ def _local(moment: str | None, timezone: str) -> str | None:
 
 
 def compose(services: Services, outbox_id: int) -> OutgoingMail | None:
-    """The mail of a claimed row, or None when it has nobody to go to (the row is then ``skipped``)."""
+    """The mail of a claimed row, or None when it has nobody to go to: the row is then ``skipped``, or
+    ``failed`` (an incident) for an escalation to a role nobody holds."""
     with services.db.transaction() as session:
         item = session.get(OutboxItem, outbox_id)
         assert item is not None
@@ -107,6 +129,10 @@ def compose(services: Services, outbox_id: int) -> OutgoingMail | None:
         to_reporter = item.recipient_role == "Pelapor" and item.kind in TO_REPORTER
         recipients = (_reporter_email(services, session, item.case_id) if to_reporter
                       else _staff_emails(session, item.unit_id, item.recipient_role))
+        if not recipients and item.kind == "escalation" and not _role_is_held(session, item.unit_id,
+                                                                              item.recipient_role):
+            _undeliverable(session, item)
+            return None
         if not recipients:
             item.status, item.lease_until = OutboxStatus.SKIPPED.value, None
             return None

@@ -19,6 +19,7 @@ from service.commands.context import Actor, Services
 from service.commands.history import HistoryWriter
 from service.commands.identity import IdentityVault
 from service.engine.compiler import outline, steps
+from service.engine.properties import IDENTITY_REVEALERS, listed
 from service.errors import Conflict, Forbidden, InvalidInput, NotFound
 from service.store.models import Case, ConversationMessage, OutboxItem, Reporter
 
@@ -35,8 +36,7 @@ def _case_and_reporter(session: Session, actor: Actor, case_id: str) -> tuple[Ca
 
 def identity_roles(case: Case) -> set[str]:
     xml = case.definition.bpmn_xml.encode()
-    listed = outline(xml).metadata.get("identitas_pelapor", "")
-    roles = {role.strip() for role in listed.split(",") if role.strip()}
+    roles = set(listed(outline(xml).metadata, IDENTITY_REVEALERS))
     if not roles:
         first = next(iter(steps(xml)), None)
         roles = {first.lane} if first is not None and first.lane else set()

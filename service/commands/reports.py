@@ -18,6 +18,7 @@ from service.commands.calendars import calendar_for
 from service.commands.context import Actor, Services
 from service.engine import TaskStatus
 from service.engine.compiler import steps
+from service.engine.properties import STANDARD_TIME
 from service.errors import NotFound
 from service.store.models import Definition, Task
 
@@ -67,7 +68,7 @@ def sla_report(services: Services, actor: Actor, definition_key: str, unit: str 
         timed = [(t.completed_at, t.due_at) for t in tasks if t.due_at is not None and t.completed_at is not None]
         rows.append(SlaRow(
             definition_key=definition_key, element_id=element_id, name=step.name, lane=step.lane,
-            target=step.properties.get("waktu"), sla_timer=step.sla_timer, count=len(tasks),
+            target=step.properties.get(STANDARD_TIME), sla_timer=step.sla_timer, count=len(tasks),
             median_seconds=statistics.median(durations) if durations else None,
             p90_seconds=nearest_rank(durations, 90) if durations else None,
             within_target=(sum(done <= due for done, due in timed) / len(timed)) if timed else None,

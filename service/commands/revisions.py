@@ -18,6 +18,7 @@ from service.commands.context import PROCESS_OWNER_ROLE, Actor, Services
 from service.commands.definitions import is_effective, schedule_revision, unit_today
 from service.engine import outline, utc_now
 from service.engine.diff import DiagramDiff, diff_diagrams
+from service.engine.properties import SOP_SECTIONS
 from service.errors import Conflict, Forbidden, InvalidInput, NotFound
 from service.store.models import Definition, DefinitionEvent, Schedule, User
 from service.store.states import RevisionStatus
@@ -28,7 +29,7 @@ APPROVER_ROLE = "approver"
 __all__ = ["APPROVER_ROLE", "SECTIONS", "activate", "approve", "diff", "events", "is_effective",
            "record_event", "retire", "update_metadata"]
 
-SECTIONS = ("dasar_hukum", "kualifikasi_pelaksana", "keterkaitan", "peralatan", "peringatan", "pencatatan")
+SECTIONS = tuple(name for name, _heading in SOP_SECTIONS)
 #: columns of ``definitions`` editable on a draft
 TEXT_FIELDS = ("title", "sop_number", "approved_by")
 DATE_FIELDS = ("created_on", "revised_on", "effective_on")

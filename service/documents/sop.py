@@ -20,23 +20,17 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from service.engine import properties
 from service.engine.compiler import outline, steps
 from service.engine.deploy_checks import NS
 from service.engine.safe_xml import parse_xml
 from service.store.states import RevisionStatus
 
 TEMPLATES = Path(__file__).parent / "templates"
-SECTIONS: tuple[tuple[str, str], ...] = (
-    ("dasar_hukum", "Dasar Hukum"),
-    ("kualifikasi_pelaksana", "Kualifikasi Pelaksana"),
-    ("keterkaitan", "Keterkaitan"),
-    ("peralatan", "Peralatan/Perlengkapan"),
-    ("peringatan", "Peringatan"),
-    ("pencatatan", "Pencatatan dan Pendataan"),
-)
+SECTIONS = properties.SOP_SECTIONS
 _MONTHS = ("Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus", "September", "Oktober",
            "November", "Desember")
-_SOP_FACTS = ("langkah", "kelengkapan", "waktu", "output")
+_SOP_FACTS = (properties.STEP_NUMBER, properties.REQUIREMENTS, properties.STANDARD_TIME, properties.OUTPUT)
 _PROPERTIES = "./bpmn:extensionElements/camunda:properties/camunda:property"
 
 
@@ -108,14 +102,14 @@ def _rows(bpmn: bytes) -> list[SopRow]:
     keys: dict[str, tuple[float, int]] = {}
     previous = 0.0
     for element_id in ordered:  # a step without langkah stays after the one before it in the file
-        number = _first_number(found[element_id][2].get("langkah"))
+        number = _first_number(found[element_id][2].get(properties.STEP_NUMBER))
         previous = float(number) if number is not None else previous
         keys[element_id] = (previous, order[element_id])
     rows = []
     for index, element_id in enumerate(sorted(ordered, key=keys.__getitem__), start=1):
         name, lane, facts = found[element_id]
-        rows.append(SopRow(index, element_id, name, lane, facts.get("kelengkapan", ""), facts.get("waktu", ""),
-                           facts.get("output", "")))
+        rows.append(SopRow(index, element_id, name, lane, facts.get(properties.REQUIREMENTS, ""),
+                           facts.get(properties.STANDARD_TIME, ""), facts.get(properties.OUTPUT, "")))
     return rows
 
 

@@ -160,6 +160,45 @@ def _check_message_payload(element: etree._Element, context: CheckContext) -> li
     return [] if payload is None else _expression_issue(element, payload, "Message payload", context)
 
 
+def _place(element: etree._Element) -> properties.Place | None:
+    """Where an Alur property held by ``element`` stands (None: an element that may hold none)."""
+    local = etree.QName(element).localname
+    if local in ("intermediateThrowEvent", "endEvent"):
+        return properties.Place.THROW_EVENT
+    if local == "boundaryEvent":
+        timer = element.find(bpmn("timerEventDefinition")) is not None
+        return properties.Place.BOUNDARY_TIMER if timer else None
+    return {"process": properties.Place.PROCESS, "userTask": properties.Place.USER_TASK,
+            "startEvent": properties.Place.START_EVENT}.get(local)
+
+
+def _own_roles(boundary: etree._Element) -> set[str]:
+    """The lane and candidate groups of the activity a boundary event is attached to."""
+    target = boundary.get("attachedToRef")
+    roles = {str(lane.get("name")) for lane in boundary.getroottree().iter(bpmn("lane"))
+             if lane.get("name") and any((ref.text or "").strip() == target for ref in lane.iter(bpmn("flowNodeRef")))}
+    for activity in boundary.getroottree().iter():
+        if activity.get("id") == target:
+            roles.update(role.strip() for role in (activity.get(camunda("candidateGroups")) or "").split(","))
+    return roles - {""}
+
+
+def _check_property(element: etree._Element, context: CheckContext) -> list[ErrorDetail]:
+    """An Alur property (``camunda:properties`` of an element, not of a Camunda form field) against
+    :data:`properties.VOCABULARY`. Deploy only: a stored revision was accepted under the dialect of its day."""
+    holder = element.getparent()
+    extensions = holder.getparent() if holder is not None else None
+    if context.limits is None or extensions is None or extensions.tag != bpmn("extensionElements"):
+        return []
+    owner = extensions.getparent()
+    name, value = element.get("name"), element.get("value") or ""
+    problems = [issue(element, text) for text in properties.problems(name, value, _place(owner))]
+    if not problems and name == properties.ESCALATE_TO and value.strip() in _own_roles(owner):
+        problems.append(issue(element, f"Escalation of '{owner.get('attachedToRef')}' to '{value.strip()}', "
+                                       "the step's own role: escalate to the level above (or the SOP's pengawas)"))
+    return problems
+
+
 _SCRIPT_REFUSAL = "Script tasks are not allowed: Alur does not run scripts from diagrams"
 _LISTENER_REFUSAL = "Camunda listeners, scripts and Java delegates are not supported"
 
@@ -182,6 +221,7 @@ ELEMENT_CHECKS: dict[str, Callable[[etree._Element, CheckContext], list[ErrorDet
     bpmn("timeCycle"): _check_timer,
     bpmn("callActivity"): _check_call_activity,
     bpmn("messageEventDefinition"): _check_message_payload,
+    camunda("property"): _check_property,
 }
 
 

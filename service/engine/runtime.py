@@ -27,7 +27,7 @@ from service.engine import expressions, limits
 from service.engine.budget import StepBudget
 from service.engine.calendar import WorkCalendar, utc_now
 from service.engine.compiler import CompiledDefinition
-from service.engine.properties import RECIPIENT, SHOWN_FIELDS, listed
+from service.engine.properties import ESCALATE_TO, RECIPIENT, SHOWN_FIELDS, listed
 from service.engine.script_engine import safe_script_engine
 from service.engine.serialization import dump_state, load_state
 from service.engine.states import TaskStatus
@@ -318,7 +318,7 @@ class CaseRun:
                     element_id=_element_id(task),
                     name=task.task_spec.bpmn_name or _element_id(task),
                     attached_to=_element_id(activities[0]) if activities else None,
-                    escalate_to=extensions.get("eskalasi_ke"),
+                    escalate_to=extensions.get(ESCALATE_TO),
                 ))
         return fired
 

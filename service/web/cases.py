@@ -13,6 +13,7 @@ from service.commands import attachments, comments
 from service.commands.cases import get_case
 from service.engine import utc_now
 from service.engine.compiler import steps
+from service.engine.properties import STANDARD_TIME
 from service.store.models import HistoryEntry
 from service.web import public
 from service.web.helpers import actor, local_time, login_required, safe_next, services, span, web_blueprint
@@ -57,7 +58,7 @@ def case_page(case_id: str) -> ResponseReturnValue:
     view = get_case(services(), actor(), case_id)
     case = view.case
     infos = steps(case.definition.bpmn_xml.encode())
-    waktu = {info.element_id: info.properties.get("waktu") or (info.sla_timer or "") for info in infos}
+    waktu = {info.element_id: info.properties.get(STANDARD_TIME) or (info.sla_timer or "") for info in infos}
     timezone = case.unit.timezone
     done = [e.element_id for e in view.history if e.action == "task_completed" and e.element_id]
     markers: dict[str, Any] = {"done": sorted(set(done)), "current": [t.element_id for t in view.tasks]}

@@ -246,10 +246,10 @@ def test_the_reporters_14_hari_kerja_pass_and_the_inspektorat_verifies_what_ther
 
 
 @sqlite_only
-def test_sla_60_hari_of_the_inspektur_escalates_to_the_inspektur(sop: Sop) -> None:
+def test_sla_60_hari_of_the_inspektur_escalates_to_the_sekretariat(sop: Sop) -> None:
     case, _ = _telaah(sop, "berkadar pengawasan")
     case = sop.work(case, "Task_penyaluran", "Sekretariat Inspektorat", form("dumas-penyaluran-sekretariat"))
-    case = sop.breach(case, "Task_tindak_lanjut_inspektur", "Inspektur", START + timedelta(days=60))
+    case = sop.breach(case, "Task_tindak_lanjut_inspektur", "Sekretariat Inspektorat", START + timedelta(days=60))
     case = sop.work(case, "Task_tindak_lanjut_inspektur", "Inspektur", form("dumas-tindak-lanjut-inspektur"))
     assert case["status"] == "completed"
     assert sop.notifications(case["id"]) == [("Pelapor", "notifikasi_pelapor")]

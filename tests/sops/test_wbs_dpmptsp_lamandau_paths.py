@@ -3,7 +3,7 @@
 One sequence, no decisions: Sekretariat records (2) → Tim Telaah reviews (3) → Kepala Dinas holds the
 meeting (4) → Tim Audit writes the berita acara (5) → Sekretariat sends the written response (6) →
 the reporter receives it (7, a notification) → Sekretariat archives (8). Every step's Waktu is an SLA
-that escalates to the Kepala Dinas.
+that escalates to the Kepala Dinas, but his own meeting (4), which escalates to the Sekretariat.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ BEFORE_REPLY = [
          30 * MIN, "Kepala Dinas"),
     Step("Task_pengkajian", "Tim Telaah", form("wbs-lamandau-pengkajian"), 30 * MIN, "Kepala Dinas"),
     Step("Task_rapat", "Kepala Dinas", form("wbs-lamandau-rapat", peserta_rapat="Kepala Dinas, Tim Telaah, Tim Audit"),
-         60 * MIN, "Kepala Dinas"),
+         60 * MIN, "Sekretariat"),
     Step("Task_berita_acara", "Tim Audit", form("wbs-lamandau-berita-acara", nomor_berita_acara="BA-07"),
          60 * MIN, "Kepala Dinas"),
     Step("Task_tanggapan", "Sekretariat", form("wbs-lamandau-tanggapan", nomor_surat_tanggapan="503/77/DPMPTSP",
@@ -62,10 +62,10 @@ def test_the_written_tanggapan_is_published_with_its_letter(sop: Sop) -> None:
     assert [f["filename"] for f in published["berkas_tanggapan"]] == ["tanggapan.pdf"]
 
 
-def test_every_sla_escalates_to_the_kepala_dinas(sop: Sop) -> None:
+def test_every_sla_escalates_to_the_kepala_dinas_but_his_own_to_the_sekretariat(sop: Sop) -> None:
     case = walk(sop, sop.start(KEY, PENGADUAN), BEFORE_REPLY + ARCHIVE, breach=True)
     assert case["status"] == "completed" and completed(case) == ORDER
     assert [h["element_id"] for h in actions(case, "timer_fired")] == [f"Timer_{i}" for i in ORDER]
     escalations = sop.outbox(case["id"], "escalation")
     assert [(row.recipient_role, row.payload["element_id"]) for row in escalations] == [
-        ("Kepala Dinas", i) for i in ORDER]
+        (step.escalate_to, step.element_id) for step in BEFORE_REPLY + ARCHIVE]
