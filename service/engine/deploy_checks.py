@@ -199,7 +199,17 @@ def _check_property(element: etree._Element, context: CheckContext) -> list[Erro
     return problems
 
 
+def _check_collection(element: etree._Element, context: CheckContext) -> list[ErrorDetail]:
+    """A multi-instance over ``camunda:collection``: the expression is checked now, not mid-case."""
+    collection = element.get(camunda("collection"))
+    return [] if collection is None else _expression_issue(element, collection, "camunda:collection", context)
+
+
 _SCRIPT_REFUSAL = "Script tasks are not allowed: Alur does not run scripts from diagrams"
+#: SpiffWorkflow's Camunda parser reads send and receive tasks as plain tasks that just pass: refused,
+#: so a diagram never silently skips a step it means to wait for.
+_SEND_RECEIVE_REFUSAL = ("Send and receive tasks are not supported: use a message throw event "
+                         "(intermediateThrowEvent) or a message catch event (intermediateCatchEvent)")
 _LISTENER_REFUSAL = "Camunda listeners, scripts and Java delegates are not supported"
 
 ELEMENT_CHECKS: dict[str, Callable[[etree._Element, CheckContext], list[ErrorDetail]]] = {
@@ -209,6 +219,9 @@ ELEMENT_CHECKS: dict[str, Callable[[etree._Element, CheckContext], list[ErrorDet
     camunda("executionListener"): _refused(_LISTENER_REFUSAL),
     camunda("taskListener"): _refused(_LISTENER_REFUSAL),
     bpmn("serviceTask"): _refused("Service tasks are not supported: use a user task or a message"),
+    bpmn("sendTask"): _refused(_SEND_RECEIVE_REFUSAL),
+    bpmn("receiveTask"): _refused(_SEND_RECEIVE_REFUSAL),
+    bpmn("multiInstanceLoopCharacteristics"): _check_collection,
     bpmn("userTask"): _check_user_task,
     bpmn("startEvent"): _check_form_key,
     bpmn("conditionExpression"): _check_condition,

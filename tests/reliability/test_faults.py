@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -308,7 +309,7 @@ class _StoppableServer(_Server):
 @pytest.fixture
 def private_postgres(tmp_path: Path) -> Iterator[tuple[_StoppableServer, str]]:
     run_as = _RunAs.choose()
-    runtime, _remove = _runtime_dir(tmp_path / "pg", run_as)
+    runtime, remove_runtime = _runtime_dir(tmp_path / "pg", run_as)
     server = _StoppableServer(find_pg_bindir(), run_as, runtime)
     try:
         server.initdb()
@@ -323,6 +324,8 @@ def private_postgres(tmp_path: Path) -> Iterator[tuple[_StoppableServer, str]]:
         yield server, url
     finally:
         server.stop()
+        if remove_runtime:  # a short private folder under /tmp (the socket path limit): not pytest's
+            shutil.rmtree(runtime, ignore_errors=True)
 
 
 def _writer(client: Any, headers: dict[str, str], ledger: Ledger, stop: threading.Event) -> None:
