@@ -51,9 +51,12 @@ SELECT 'alembic ' || version_num FROM alembic_version
 class DatabasePool:
     """Databases copied from ``template`` on the server of ``server_url``, handed out one test at a time."""
 
-    def __init__(self, server_url: str, template: str) -> None:
+    def __init__(self, server_url: str, template: str, prefix: str = "pool") -> None:
+        """``prefix`` names the databases (``pool_1``, …): two pools on one server need different ones,
+        or the second would drop the first's databases when it creates its own of the same name."""
         self.server_url = server_url
         self.template = template
+        self.prefix = prefix
         self._free: list[str] = []
         self._numbers = itertools.count(1)
         with connect(server_url, template) as conn:
@@ -76,7 +79,7 @@ class DatabasePool:
         if self._free:
             return self._free.pop()
         self.created += 1
-        return create_database(self.server_url, f"pool_{next(self._numbers)}", template=self.template)
+        return create_database(self.server_url, f"{self.prefix}_{next(self._numbers)}", template=self.template)
 
     def release(self, url: str) -> None:
         """End the database's sessions, then empty it for the next test, or drop it if its schema changed."""

@@ -22,7 +22,7 @@ pytestmark = pytest.mark.postgres
 
 @pytest.fixture
 def pool(postgres_server: str) -> DatabasePool:
-    return DatabasePool(postgres_server, "alur_template")
+    return DatabasePool(postgres_server, "alur_template", prefix="pool_test")
 
 
 def _services(url: str, tmp_path: Path) -> Services:
