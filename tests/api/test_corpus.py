@@ -6,12 +6,12 @@ guard against runaway parsing, not a performance assertion.
 
 from __future__ import annotations
 
-import signal
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from support.bombs import hang_guard
 from support.helpers import CORPUS, deploy_file
 
 FILES = sorted((CORPUS / "bpmn-miwg").rglob("*.bpmn"))
@@ -19,23 +19,10 @@ FILES = sorted((CORPUS / "bpmn-miwg").rglob("*.bpmn"))
 HANG_SECONDS = 30
 
 
-class Hang(Exception):
-    pass
-
-
-def _alarm(_signum: int, _frame: Any) -> None:
-    raise Hang(f"a deploy took longer than {HANG_SECONDS} s")
-
-
 @pytest.fixture
-def hang_guard() -> Iterator[None]:
-    previous = signal.signal(signal.SIGALRM, _alarm)
-    signal.alarm(HANG_SECONDS)
-    try:
+def deploy_hang_guard() -> Iterator[None]:
+    with hang_guard(HANG_SECONDS):
         yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 def test_the_corpus_is_there() -> None:
@@ -44,7 +31,7 @@ def test_the_corpus_is_there() -> None:
 
 @pytest.mark.parametrize("path", FILES, ids=[str(p.relative_to(CORPUS)) for p in FILES])
 def test_corpus_file_deploys_or_is_refused_with_located_errors(
-    client: Any, admin: Any, path: Path, hang_guard: None
+    client: Any, admin: Any, path: Path, deploy_hang_guard: None
 ) -> None:
     response = deploy_file(client, admin, path)
     assert response.status_code in (200, 201, 422), (response.status_code, response.json)
