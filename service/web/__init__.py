@@ -71,5 +71,6 @@ def action_label(action: str) -> str:
         "case_cancelled": _("Case cancelled"),
         "identity_revealed": _("Reporter identity revealed"), "message_to_reporter": _("Message to the reporter"),
         "follow_up_unlocked": _("Follow-up code unlocked"),
+        "escalation_undeliverable": _("Escalation reached no one"),
     }
     return labels.get(action, action)
