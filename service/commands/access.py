@@ -38,7 +38,6 @@ class Visible:
     case: Case
     #: None: the whole case; else only these case fields (need-to-know)
     fields: frozenset[str] | None
-    administers: bool
 
     @property
     def full(self) -> bool:
@@ -78,16 +77,15 @@ def visible(session: Session, actor: Actor, case_id: str) -> Visible:
     case = session.get(Case, case_id)
     if case is None:
         raise _not_found(case_id)
-    administers = actor.administers(case.unit_id)
-    if administers or (actor.user_id and case.started_by == actor.user_id):
-        return Visible(case, None, administers)
+    if actor.administers(case.unit_id) or (actor.user_id and case.started_by == actor.user_id):
+        return Visible(case, None)
     grants = session.execute(select(CaseAccess.fields).where(CaseAccess.case_id == case.id,
                                                              _grants_filter(actor))).scalars().all()
     if not grants:
         raise _not_found(case_id)
     if any(fields is None for fields in grants):
-        return Visible(case, None, False)
-    return Visible(case, frozenset(name for fields in grants for name in (fields or [])), False)
+        return Visible(case, None)
+    return Visible(case, frozenset(name for fields in grants for name in (fields or [])))
 
 
 def visible_case(session: Session, actor: Actor, case_id: str) -> Case:

@@ -49,15 +49,13 @@ class RevealedIdentity:
     identity: dict[str, Any]
 
 
-def _may_reveal(actor: Actor, case: Case, reporter: Reporter) -> bool:
-    return reporter.identity_ciphertext is not None and (
-        reporter.mode == "biasa" or actor.administers(case.unit_id)
-        or bool(actor.roles_in(case.unit_id) & identity_roles(case)))
-
-
-def _may_unlock(actor: Actor, case: Case) -> bool:
-    """Who may unlock a follow-up code: the roles that may reveal a confidential identity, and admins."""
+def _guards_identity(actor: Actor, case: Case) -> bool:
+    """The unit's administrators and the roles the SOP lets see a ``rahasia`` identity."""
     return actor.administers(case.unit_id) or bool(actor.roles_in(case.unit_id) & identity_roles(case))
+
+
+def _may_reveal(actor: Actor, case: Case, reporter: Reporter) -> bool:
+    return reporter.identity_ciphertext is not None and (reporter.mode == "biasa" or _guards_identity(actor, case))
 
 
 @dataclass(frozen=True)
@@ -86,7 +84,7 @@ def summary(services: Services, actor: Actor, case_id: str) -> ReporterSummary |
         messages = list(session.scalars(select(ConversationMessage).where(ConversationMessage.case_id == case.id)
                                         .order_by(ConversationMessage.id)))
         return ReporterSummary(reporter.mode, reporter.channel, _may_reveal(actor, case, reporter), messages,
-                               locked=reporter.locked_at is not None, may_unlock=_may_unlock(actor, case))
+                               locked=reporter.locked_at is not None, may_unlock=_guards_identity(actor, case))
 
 
 def reveal_identity(services: Services, actor: Actor, case_id: str, reason: str) -> RevealedIdentity:
@@ -118,7 +116,7 @@ def unlock_follow_up(services: Services, actor: Actor, case_id: str, reason: str
                            [{"field": "reason", "message": "too short"}])
     with services.db.transaction() as session:
         case, reporter = _case_and_reporter(session, actor, case_id)
-        if not _may_unlock(actor, case):
+        if not _guards_identity(actor, case):
             raise Forbidden("Your roles may not unlock this report's follow-up code")
         if reporter.locked_at is None:
             raise Conflict("The follow-up code of this report is not locked")
