@@ -12,6 +12,7 @@ from service.api.cases import CaseSchema
 from service.api.schemas import PageArgsSchema, PageSchema, TaskSchema
 from service.api.security import BEARER, current_actor, services
 from service.commands import cases as case_commands
+from service.commands import task_list
 from service.commands import tasks as commands
 from service.commands.cases import CaseView
 from service.commands.tasks import TaskView
@@ -31,7 +32,7 @@ class TaskQueryArgsSchema(PageArgsSchema):
     overdue = ma.fields.Boolean()
     due_before = ma.fields.AwareDateTime(default_timezone=None)
     definition_key = ma.fields.String()
-    sort = ma.fields.String(load_default="due_at", validate=ma.validate.OneOf(sorted(commands.SORTS)))
+    sort = ma.fields.String(load_default="due_at", validate=ma.validate.OneOf(sorted(task_list.SORTS)))
 
 
 class TaskDetailSchema(TaskSchema):
@@ -66,7 +67,7 @@ class Tasks(MethodView):
     @blp.response(200, TaskListSchema)
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """Ready tasks of every (lane, unit) you hold; mine=true for the ones you claimed"""
-        items, total = commands.list_tasks(services(), current_actor(), commands.TaskQuery(**args))
+        items, total = task_list.list_tasks(services(), current_actor(), task_list.TaskQuery(**args))
         return {"items": items, "total": total, "page": args["page"], "per_page": args["per_page"]}
 
 

@@ -12,8 +12,9 @@ from flask.typing import ResponseReturnValue
 from werkzeug.datastructures import MultiDict
 
 from service.commands import attachments, comments
+from service.commands import task_list as listing
 from service.commands import tasks as task_commands
-from service.commands.tasks import SORTS, TaskQuery
+from service.commands.task_list import SORTS, TaskQuery
 from service.engine import utc_now
 from service.store.models import Task
 from service.web.helpers import actor, local_time, login_required, services, sla_state, span, web_blueprint
@@ -70,7 +71,7 @@ class Row:
 
 
 def _rows(found: list[Task], now: datetime) -> list[Row]:
-    labels = task_commands.case_labels(services(), (task.case_id for task in found))
+    labels = listing.case_labels(services(), (task.case_id for task in found))
     me = actor().user_id
     return [Row(task, labels.get(task.case_id), sla_state(task.due_at, task.created_at, now),
                 local_time(task.due_at, task.unit.timezone), span(now - task.created_at),
@@ -80,8 +81,8 @@ def _rows(found: list[Task], now: datetime) -> list[Row]:
 
 def _results(filters: Filters) -> dict[str, Any]:
     now = utc_now()
-    found, total = task_commands.list_tasks(services(), actor(), filters.query(), now=now)
-    counts = task_commands.count_by_definition(services(), actor(), TaskQuery(), now=now)
+    found, total = listing.list_tasks(services(), actor(), filters.query(), now=now)
+    counts = listing.count_by_definition(services(), actor(), TaskQuery(), now=now)
     return {"rows": _rows(found, now), "total": total, "filters": filters, "counts": counts,
             "pages": max(1, ceil(total / PER_PAGE))}
 

@@ -10,16 +10,16 @@ from typing import Any
 import time_machine
 from support.web import OTHER_UNIT, PASSWORD, TIDAK_BERKADAR, UNIT, XSS, Dumas, csrf_of
 
-from service.commands import tasks as task_commands
+from service.commands import task_list
 from service.commands.accounts import actor_by_id
-from service.commands.tasks import TaskQuery
+from service.commands.task_list import TaskQuery
 
 PDF = b"%PDF-1.4\n% uji\n"
 FILES = "berkas_laporan_tindak_lanjut"  # the Eselon II's laporan, a file field of its form
 
 
 def _task_id(dumas: Dumas, username: str) -> str:
-    found, _ = task_commands.list_tasks(dumas.services, actor_by_id(dumas.services, dumas.users[username]), TaskQuery())
+    found, _ = task_list.list_tasks(dumas.services, actor_by_id(dumas.services, dumas.users[username]), TaskQuery())
     assert len(found) == 1
     return str(found[0].id)
 
@@ -134,7 +134,7 @@ def test_task_list_shows_the_lane_its_tasks_with_filters_and_claims(dumas: Dumas
 
 
 def _task_id_of_case(dumas: Dumas, case_id: str) -> str:
-    found, _ = task_commands.list_tasks(dumas.services, actor_by_id(dumas.services, dumas.users["admin"]),
+    found, _ = task_list.list_tasks(dumas.services, actor_by_id(dumas.services, dumas.users["admin"]),
                                         TaskQuery(search=case_id))
     return str(found[0].id)
 
