@@ -44,6 +44,7 @@ APT_PACKAGES_NEEDED = $(strip \
 	$(call apt_need,fonts-liberation,fc-match Arial | grep -q Liberation) \
 	$(call apt_need,libpango-1.0-0,ls /usr/lib/*/libpango-1.0.so.0) \
 	$(call apt_need,libpangoft2-1.0-0,ls /usr/lib/*/libpangoft2-1.0.so.0) \
+	$(call apt_need,nginx,command -v nginx || test -x /usr/sbin/nginx) \
 	)
 APT_INSTALL_FLAGS ?= --no-install-recommends
 

@@ -1,4 +1,5 @@
-"""Pieces of the throughput benchmark: the SOP path, a fresh database, a gunicorn server, an HTTP client.
+"""Shared pieces of the benchmarks: the throughput SOP path, a fresh database, a gunicorn server, an HTTP
+client, the CPU time of process trees from /proc, database sizes and percentiles.
 
 Only loopback traffic: the server binds 127.0.0.1 and the client talks to nothing else.
 """
@@ -11,10 +12,12 @@ import math
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +26,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))  # for support.postgres
+
+from sqlalchemy.engine import make_url  # noqa: E402
+from support.postgres import connect as pg_connect  # noqa: E402
 
 from service.commands import accounts  # noqa: E402
 from service.commands.context import Actor, Services  # noqa: E402
@@ -84,23 +90,39 @@ def free_port() -> int:
         return port
 
 
+@dataclass(frozen=True)
+class Server:
+    """A running gunicorn: its loopback port, the master's pid (the workers are its children), its log."""
+
+    port: int
+    pid: int
+    log: Path
+
+
+def server_env(url: str, forms_dir: Path, workdir: Path) -> dict[str, str]:
+    """The environment of a benchmark server: this checkout's ``service``, a throw-away instance dir."""
+    return {**os.environ, "ALUR_DATABASE_URL": url, "ALUR_FORMS_DIR": str(forms_dir), "ALUR_SECRET_KEY": SECRET,
+            "ALUR_DATA_DIR": str(workdir / "data"), "ALUR_INSTANCE_DIR": str(workdir / "instance"),
+            "PYTHONPATH": str(ROOT)}  # this checkout's ``service``, whatever the venv has installed
+
+
 @contextmanager
-def gunicorn(url: str, forms_dir: Path, workdir: Path, workers: int, threads: int) -> Iterator[int]:
-    """Serve ``service.app:create_app()`` under gunicorn on a free loopback port; yields the port."""
+def serve(env: Mapping[str, str], workdir: Path, options: Sequence[str],
+          app: str = "service.app:create_app()") -> Iterator[Server]:
+    """Run ``python -m gunicorn <options> -b 127.0.0.1:<free port> <app>`` with ``env`` until the block ends.
+
+    The server gets its own session (a Ctrl-C reaches only us) and is stopped with SIGTERM to its process
+    group (SIGKILL after 15 s), also when the block raised. Its output goes to ``workdir/gunicorn.log``.
+    """
     port = free_port()
-    env = {**os.environ, "ALUR_DATABASE_URL": url, "ALUR_FORMS_DIR": str(forms_dir), "ALUR_SECRET_KEY": SECRET,
-           "ALUR_DATA_DIR": str(workdir / "data"), "ALUR_INSTANCE_DIR": str(workdir / "instance"),
-           "PYTHONPATH": str(ROOT)}  # this checkout's ``service``, whatever the venv has installed
     log = workdir / "gunicorn.log"
-    command = [sys.executable, "-m", "gunicorn", "-w", str(workers), "--threads", str(threads),
-               "-b", f"127.0.0.1:{port}", "--keep-alive", "30", "--timeout", "60", "service.app:create_app()"]
-    with log.open("wb") as out:
-        # Own session: a Ctrl-C reaches only us, and we stop the server ourselves.
-        proc = subprocess.Popen(command, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=out,
+    command = [sys.executable, "-m", "gunicorn", *options, "-b", f"127.0.0.1:{port}", app]
+    with log.open("ab") as out:
+        proc = subprocess.Popen(command, cwd=ROOT, env=dict(env), stdin=subprocess.DEVNULL, stdout=out,
                                 stderr=subprocess.STDOUT, start_new_session=True)
     try:
         _wait_ready(port, proc, log)
-        yield port
+        yield Server(port, proc.pid, log)
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGTERM)
@@ -109,6 +131,14 @@ def gunicorn(url: str, forms_dir: Path, workdir: Path, workers: int, threads: in
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
+
+
+@contextmanager
+def gunicorn(url: str, forms_dir: Path, workdir: Path, workers: int, threads: int) -> Iterator[int]:
+    """Serve ``service.app:create_app()`` under gunicorn on a free loopback port; yields the port."""
+    options = ["-w", str(workers), "--threads", str(threads), "--keep-alive", "30", "--timeout", "60"]
+    with serve(server_env(url, forms_dir, workdir), workdir, options) as server:
+        yield server.port
 
 
 def _wait_ready(port: int, proc: subprocess.Popen[bytes], log: Path, timeout: float = 60.0) -> None:
@@ -139,12 +169,16 @@ class Client:
     errors: list[str] = field(default_factory=list)
     conn: http.client.HTTPConnection | None = None
 
-    def call(self, kind: str, method: str, path: str, body: Any = None, token: str | None = None) -> Any:
-        """One request; returns the JSON body, or None after recording a non-2xx answer or a failure."""
-        headers = {"Content-Type": "application/json", "Accept": "application/json"}
+    def call(self, kind: str, method: str, path: str, body: Any = None, token: str | None = None, *,
+             raw: bytes | None = None, content_type: str = "application/json") -> Any:
+        """One request; returns the JSON body, or None after recording a non-2xx answer or a failure.
+
+        ``body`` is sent as JSON; ``raw`` (e.g. a :func:`multipart` body) as it is, with ``content_type``.
+        """
+        headers = {"Content-Type": content_type, "Accept": "application/json"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
-        payload = json.dumps(body).encode() if body is not None else None
+        payload = raw if raw is not None else json.dumps(body).encode() if body is not None else None
         if self.conn is None:
             self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
         started = time.perf_counter()
@@ -178,3 +212,101 @@ def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     rank = max(1, math.ceil(share * len(ordered)))
     return ordered[min(rank, len(ordered)) - 1]
+
+
+def percentiles(values: Sequence[float], shares: Sequence[float] = (0.5, 0.95, 0.99)) -> list[float]:
+    """Nearest-rank percentiles of ``values`` for each share (0 for no values)."""
+    ordered = sorted(values)
+    if not ordered:
+        return [0.0 for _ in shares]
+    return [ordered[min(max(1, math.ceil(share * len(ordered))), len(ordered)) - 1] for share in shares]
+
+
+def multipart(fields: Mapping[str, str], files: Mapping[str, tuple[str, bytes, str]]) -> tuple[bytes, str]:
+    """A ``multipart/form-data`` body of text ``fields`` and ``files`` (name → (filename, bytes, type));
+    returns the body and its Content-Type."""
+    boundary = f"alur-bench-{uuid.uuid4().hex}"
+    parts: list[bytes] = []
+    for name, value in fields.items():
+        parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode())
+    for name, (filename, data, kind) in files.items():
+        head = (f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; filename="{filename}"\r\n'
+                f"Content-Type: {kind}\r\n\r\n")
+        parts.append(head.encode() + data + b"\r\n")
+    parts.append(f"--{boundary}--\r\n".encode())
+    return b"".join(parts), f"multipart/form-data; boundary={boundary}"
+
+
+# --- CPU time of process trees, from /proc ---------------------------------------------------------------
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _proc_stat(pid: int) -> tuple[int, int] | None:
+    """(parent pid, utime+stime+cutime+cstime in clock ticks) of ``pid``; None when it is gone."""
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        return None
+    fields = raw[raw.rindex(")") + 2:].split()  # after "pid (comm) ": state, ppid, ...; comm may hold spaces
+    # proc(5): utime, stime, cutime, cstime are fields 14-17, i.e. 11-14 after the comm
+    return int(fields[1]), sum(int(value) for value in fields[11:15])
+
+
+def process_tree(root: int) -> list[int]:
+    """``root`` and every live descendant of it."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            stat = _proc_stat(int(entry.name))
+            if stat is not None:
+                children.setdefault(stat[0], []).append(int(entry.name))
+    tree, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        tree.append(pid)
+        todo.extend(children.get(pid, []))
+    return tree
+
+
+def tree_cpu_seconds(root: int) -> float:
+    """User + system CPU seconds of ``root`` and its descendants: the live ones' own time plus the time of
+    children already reaped (``cutime``/``cstime``), so the figure only grows while the tree works."""
+    ticks = 0
+    for pid in process_tree(root):
+        stat = _proc_stat(pid)
+        if stat is not None:
+            ticks += stat[1]
+    return ticks / CLOCK_TICKS
+
+
+def loadavg() -> str:
+    """``/proc/loadavg`` as it reads."""
+    return Path("/proc/loadavg").read_text().strip()
+
+
+# --- databases --------------------------------------------------------------------------------------------
+def postmaster_pid(url: str) -> int:
+    """The pid of the PostgreSQL server (postmaster) behind ``url``: the parent of a backend of ours."""
+    with pg_connect(url, make_url(url).database or "postgres") as conn:
+        row = conn.execute("SELECT pg_backend_pid()").fetchone()
+    assert row is not None
+    stat = _proc_stat(int(row[0]))
+    if stat is None:
+        raise RuntimeError("the backend of our connection vanished before its parent could be read")
+    return stat[0]
+
+
+def database_bytes(url: str) -> int:
+    """On-disk size of the database's data. PostgreSQL: ``pg_total_relation_size`` (heap, TOAST, indexes)
+    summed over the user tables. SQLite: the file plus its WAL after a ``wal_checkpoint(TRUNCATE)``."""
+    if url.startswith("sqlite"):
+        path = Path(url.split("///", 1)[1])
+        with sqlite3.connect(path, timeout=30) as conn:
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+        conn.close()
+        wal = path.with_name(path.name + "-wal")
+        return path.stat().st_size + (wal.stat().st_size if wal.exists() else 0)
+    with pg_connect(url, make_url(url).database or "postgres") as conn:
+        row = conn.execute("SELECT coalesce(sum(pg_total_relation_size(relid)), 0) FROM pg_stat_user_tables"
+                           ).fetchone()
+    return int(row[0]) if row else 0

@@ -17,6 +17,7 @@ from service.commands import users as user_commands
 from service.commands.calendars import CLOSED_DAY_KINDS, add_closed_day
 from service.commands.context import ADMIN_ROLE, Actor, Services
 from service.commands.definitions import DeployRequest, deploy
+from service.commands.export import export
 from service.commands.identity import IdentityVault, new_key
 from service.commands.passwords import hash_password
 from service.config import ConfigError, Settings
@@ -210,6 +211,24 @@ def deploy_command(files: tuple[Path, ...], unit: str | None) -> None:
         raise _fail(exc) from exc
 
 
+@main.command("export")
+@click.argument("key")
+@click.option("--version", "number", type=int, default=None, help="revision number (default: the newest active)")
+@click.option("--unit", default=None, help="the unit the SOP belongs to (a check)")
+@click.option("--bpmn-dir", default="bpmn", show_default=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--forms-dir", default=None, type=click.Path(file_okay=False, path_type=Path),
+              help="default: the forms directory deploys read (ALUR_FORMS_DIR)")
+def export_command(key: str, number: int | None, unit: str | None, bpmn_dir: Path, forms_dir: Path | None) -> None:
+    """Write a revision's BPMN and forms back to bpmn/ and forms/ (deploying them again: same checksum)."""
+    services = _services()
+    try:
+        done = export(services, key, bpmn_dir, forms_dir or services.settings.forms_dir, version=number, unit=unit)
+    except ServiceError as exc:
+        raise _fail(exc) from exc
+    click.echo(f"{done.key} v{done.version} ({done.status}, {done.checksum[:12]}) -> {done.bpmn}, "
+               f"{len(done.forms)} form file(s)")
+
+
 @main.command("demo")
 @click.option("--bpmn-dir", default="bpmn", type=click.Path(file_okay=False, path_type=Path))
 def demo(bpmn_dir: Path) -> None:
@@ -343,6 +362,27 @@ def worker(once: bool, interval: float, name: str | None) -> None:
         run_once(services, actor=worker_actor(name), mailer=mailer)
         return
     run_forever(services, interval, actor=worker_actor(name), mailer=mailer)
+
+
+@main.group()
+def bench() -> None:
+    """Load for measurements (not for a production database)."""
+
+
+@bench.command("seed")
+@click.option("--cases", type=click.IntRange(1, 5_000_000), required=True, help="open cases to add")
+@click.option("--units", type=click.IntRange(1, 1000), default=10, show_default=True,
+              help="units to spread them over (the SOPs' own, then bench-unit-NN)")
+def bench_seed(cases: int, units: int) -> None:
+    """Bulk-insert open cases, one ready task each, over units and the lanes of the active SOPs."""
+    from service.commands.bench_seed import seed
+
+    try:
+        report = seed(_services(), cases, units)
+    except ServiceError as exc:
+        raise _fail(exc) from exc
+    click.echo(f"{report.cases} open cases in {len(report.units)} units, lanes {', '.join(report.lanes)}: "
+               f"{report.seconds:.1f} s")
 
 
 if __name__ == "__main__":  # `python -m service.cli`, as the tests run it: the same commands, named alur

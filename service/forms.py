@@ -84,5 +84,18 @@ def validate_data(form: Form | None, data: Any) -> None:
     raise FormInvalid(f"The form data has {len(details)} error(s)", details)
 
 
+def check_read_only(form: Form | None, data: Mapping[str, Any], current: Mapping[str, Any]) -> None:
+    """A ``readOnly`` field (e.g. a figure a periodic report starts with) may come back only unchanged:
+    the form shows it, nobody types it. Raise :class:`FormInvalid` naming each changed one."""
+    properties = ((form or {}).get("schema") or {}).get("properties") or {}
+    changed = [name for name, prop in properties.items()
+               if isinstance(prop, dict) and prop.get("readOnly") is True and name in data
+               and data[name] != current.get(name)]
+    if changed:
+        raise FormInvalid(f"{len(changed)} read-only field(s) changed",
+                          [{"field": name, "message": "read-only: send the value shown, or leave it out"}
+                           for name in changed])
+
+
 def digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()

@@ -27,6 +27,10 @@ DOCKERFILE = ROOT / "Dockerfile"
 EXPECTED_DB_URL = "postgresql+psycopg://alur:alur@db:5432/alur"
 SECRET_TARGET = "/run/secrets/alur_secret_key"
 IDENTITY_TARGET = "/run/secrets/alur_identity_keys"
+NGINX_CONF = ROOT / "deploy" / "nginx" / "alur.conf"
+APIS = ("api-1", "api-2")
+WORKERS = ("worker-1", "worker-2")
+ALUR_SERVICES = (*APIS, *WORKERS)
 
 
 def _works(cmd: list[str]) -> bool:
@@ -112,7 +116,8 @@ def test_validator_rejects_broken_files(tmp_path: Path, broken: str, message: st
 
 
 def test_services(model: dict[str, Any]) -> None:
-    assert set(model["services"]) == {"db", "api", "worker"}
+    """Issue 13: two API replicas behind nginx, two workers, one PostgreSQL, Mailpit for mail."""
+    assert set(model["services"]) == {"db", "nginx", "mailpit", *APIS, *WORKERS}
 
 
 def test_every_service_has_a_healthcheck(model: dict[str, Any]) -> None:
@@ -135,11 +140,11 @@ def test_db_is_postgres_15_on_a_named_volume(model: dict[str, Any]) -> None:
     assert "pg_isready" in " ".join(db["healthcheck"]["test"])
 
 
-def test_api_and_worker_share_image_volume_and_settings(model: dict[str, Any]) -> None:
-    api, worker = model["services"]["api"], model["services"]["worker"]
-    assert api["image"] == worker["image"]
-    assert api["build"]["context"] == worker["build"]["context"] == str(ROOT)
-    for service in (api, worker):
+def test_apis_and_workers_share_image_volume_and_settings(model: dict[str, Any]) -> None:
+    services = [model["services"][name] for name in ALUR_SERVICES]
+    assert len({service["image"] for service in services}) == 1
+    assert {service["build"]["context"] for service in services} == {str(ROOT)}
+    for service in services:
         mounts = {v["target"]: v for v in service["volumes"]}
         assert mounts["/data"]["type"] == "volume"
         assert mounts["/data"]["source"] == "attachments"
@@ -151,19 +156,61 @@ def test_api_and_worker_share_image_volume_and_settings(model: dict[str, Any]) -
         assert {s["target"] for s in service["secrets"]} == {SECRET_TARGET, IDENTITY_TARGET}
         assert service["depends_on"]["db"]["condition"] == "service_healthy"
     assert "attachments" in model["volumes"]
-    assert worker["command"] == ["alur", "worker"]
-    assert "alur db upgrade" in " ".join(api["command"])
-    assert "gunicorn" in " ".join(api["command"])
+    # one replica migrates; the other and the workers start once it is healthy (the schema is current)
+    assert "alur db upgrade" in " ".join(model["services"]["api-1"]["command"])
+    assert "alur db upgrade" not in " ".join(model["services"]["api-2"]["command"])
+    for name in ("api-2", *WORKERS):
+        assert model["services"][name]["depends_on"]["api-1"]["condition"] == "service_healthy", name
+    for name in APIS:
+        assert "gunicorn" in " ".join(model["services"][name]["command"])
+    # each worker names itself, so the history says which one fired a timer
+    commands = [model["services"][name]["command"] for name in WORKERS]
+    assert all(command[:2] == ["alur", "worker"] for command in commands)
+    assert sorted(command[command.index("--name") + 1] for command in commands) == list(WORKERS)
 
 
-def test_only_api_publishes_a_port_and_only_on_loopback(model: dict[str, Any]) -> None:
-    for name, service in model["services"].items():
-        if name != "api":
-            assert not service.get("ports"), f"{name} publishes ports"
-    ports = model["services"]["api"]["ports"]
-    assert ports == [
-        {"mode": "ingress", "host_ip": "127.0.0.1", "target": 8000, "published": "8000", "protocol": "tcp"}
-    ]
+def test_workers_mail_through_mailpit(model: dict[str, Any]) -> None:
+    mailpit = model["services"]["mailpit"]
+    assert mailpit["image"].startswith("axllent/mailpit:")
+    for name in WORKERS:
+        worker = model["services"][name]
+        assert worker["environment"]["ALUR_SMTP_HOST"] == "mailpit"
+        assert worker["environment"]["ALUR_SMTP_PORT"] == "1025"  # Mailpit's SMTP port
+        assert worker["depends_on"]["mailpit"]["condition"] == "service_healthy"
+    for name in APIS:  # the API only writes the outbox; mail leaves from the workers
+        assert "ALUR_SMTP_HOST" not in model["services"][name]["environment"]
+
+
+def _nginx_directives(name: str) -> list[str]:
+    return [line.strip().removeprefix(name).strip().rstrip(";") for line in NGINX_CONF.read_text().splitlines()
+            if line.strip().startswith(f"{name} ")]
+
+
+def test_nginx_balances_both_api_replicas_within_alur_s_limits(model: dict[str, Any]) -> None:
+    from service.config import Settings
+
+    nginx = model["services"]["nginx"]
+    mounts = {v["target"]: v for v in nginx["volumes"]}
+    conf = mounts["/etc/nginx/conf.d/default.conf"]
+    assert conf["type"] == "bind" and conf["read_only"] and Path(conf["source"]) == NGINX_CONF
+    for name in APIS:
+        assert nginx["depends_on"][name]["condition"] == "service_healthy"
+    upstream = [line.split()[0] for line in _nginx_directives("server") if line != "{"]  # not the `server {`
+    assert upstream == [f"{name}:8000" for name in APIS]
+    assert _nginx_directives("client_max_body_size") == [f"{Settings.max_upload_bytes // (1024 * 1024)}m"]
+    headers = dict(line.split(None, 1) for line in _nginx_directives("proxy_set_header"))
+    assert headers["X-Forwarded-For"] == "$remote_addr"  # replaced, never appended: one hop is trusted
+    assert headers["X-Forwarded-Proto"] == "$alur_forwarded_proto"
+    assert _nginx_directives("listen") == ["8080"]
+
+
+def test_only_nginx_and_the_mail_inbox_publish_ports_and_only_on_loopback(model: dict[str, Any]) -> None:
+    published = {name: service["ports"] for name, service in model["services"].items() if service.get("ports")}
+    assert published == {
+        "nginx": [{"mode": "ingress", "host_ip": "127.0.0.1", "target": 8080, "published": "8000", "protocol": "tcp"}],
+        "mailpit": [{"mode": "ingress", "host_ip": "127.0.0.1", "target": 8025, "published": "8025",
+                     "protocol": "tcp"}],
+    }
 
 
 def test_dockerfile_runs_gunicorn_as_non_root_with_healthcheck() -> None:
@@ -202,11 +249,10 @@ def test_api_and_worker_read_one_identity_key_and_one_secret_key(model: dict[str
     assert declared == {"alur_secret_key": "alur_secret_key", "alur_identity_keys": "alur_identity_keys"}
     (tmp_path / "alur_secret_key").write_text("s" * 48)
     (tmp_path / "alur_identity_keys").write_text(Fernet.generate_key().decode() + "\n")
-    api = Settings.from_env(_service_env(model, "api", tmp_path))
-    worker = Settings.from_env(_service_env(model, "worker", tmp_path))
-    assert api.production and worker.production
-    assert api.identity_keys == worker.identity_keys and len(api.identity_keys) == 1
-    assert api.secret_key == worker.secret_key
+    every = [Settings.from_env(_service_env(model, name, tmp_path)) for name in ALUR_SERVICES]
+    assert all(settings.production for settings in every)
+    assert len({settings.identity_keys for settings in every}) == 1 and len(every[0].identity_keys) == 1
+    assert len({settings.secret_key for settings in every}) == 1
     assert not list(tmp_path.glob("instance-*/identity_keys")) and not list(tmp_path.glob("instance-*/secret_key"))
 
 
@@ -220,7 +266,7 @@ def test_production_refuses_to_start_without_a_configured_key(
 
     (tmp_path / "alur_secret_key").write_text("s" * 48)
     (tmp_path / "alur_identity_keys").write_text(Fernet.generate_key().decode())
-    env = _service_env(model, "api", tmp_path)
+    env = _service_env(model, "api-1", tmp_path)
     del env[{"alur_identity_keys": "ALUR_IDENTITY_KEYS_FILE", "alur_secret_key": "ALUR_SECRET_KEY_FILE"}[missing]]
     with pytest.raises(ConfigError, match="ALUR_ENV=production"):
         Settings.from_env(env)
@@ -229,7 +275,7 @@ def test_production_refuses_to_start_without_a_configured_key(
 
 
 def test_compose_serves_secure_cookies_shares_rate_limits_and_trusts_one_proxy(model: dict[str, Any]) -> None:
-    for name in ("api", "worker"):
+    for name in ALUR_SERVICES:
         env = model["services"][name]["environment"]
         assert env["ALUR_ENV"] == "production"
         assert env["ALUR_SESSION_COOKIE_SECURE"] == "1"
@@ -238,16 +284,16 @@ def test_compose_serves_secure_cookies_shares_rate_limits_and_trusts_one_proxy(m
 
 
 def _gunicorn_commands(model: dict[str, Any]) -> list[str]:
-    api = " ".join(model["services"]["api"]["command"])
+    apis = [" ".join(model["services"][name]["command"]) for name in APIS]
     dockerfile = next(line for line in reversed(DOCKERFILE.read_text().splitlines()) if line.startswith("CMD "))
     readme = [line for line in (ROOT / "README.md").read_text().splitlines() if line.strip().startswith("gunicorn ")]
-    return [api, dockerfile, *readme]
+    return [*apis, dockerfile, *readme]
 
 
 def test_every_gunicorn_command_uses_the_access_log_without_addresses(model: dict[str, Any]) -> None:
     """Before: ``--access-logfile -`` with gunicorn's default format, which starts with the client's address."""
     commands = _gunicorn_commands(model)
-    assert len(commands) >= 3  # compose, Dockerfile, README
+    assert len(commands) >= 4  # compose (two replicas), Dockerfile, README
     for command in commands:
         assert "python:service.gunicorn_conf" in command, command
         assert "--access-logformat" not in command and "--access-logfile" not in command, command

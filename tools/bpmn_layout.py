@@ -1,17 +1,26 @@
 """Lay out an executable BPMN 2.0 diagram with swimlanes from a compact description.
 
-This is how the SOP diagrams in ``bpmn/`` were first produced (see ``tools/sop_diagrams.py``).
-The committed ``.bpmn`` files are the source of truth; this tool is only a generator.
+This is how the SOP diagrams in ``bpmn/`` were first produced (see ``tools/sop_diagrams.py``, a
+one-time scaffold: docs/DIAGRAMS.md). The committed ``.bpmn`` files are the source of truth.
 
 Conventions (DESIGN.md §3): one executable process, a collaboration with one participant whose
-lanes are named after roles, Camunda 7 extensions (``camunda:formKey``, ``camunda:properties``),
-a non-interrupting timer boundary event per SOP "Waktu" leading to an "Eskalasi SLA" end event,
-exclusive gateways with a default flow, full BPMNDI (horizontal lanes stacked vertically).
+lanes are named after roles (no empty lane), Camunda 7 extensions (``camunda:formKey``,
+``camunda:properties``), a non-interrupting timer boundary event per SOP "Waktu" (its
+``eskalasi_ke`` names the role escalated to) whose flow runs along a rail at the bottom of its lane
+to that lane's one "Eskalasi SLA" end event (through an exclusive merge when the lane has several), exclusive gateways with a default flow, full BPMNDI
+(horizontal lanes stacked vertically).
+
+Readable in bpmn-js and Camunda Modeler: every task is as large as its name needs (12px Arial,
+wrapped in whole words as bpmn-js wraps it, clear of the task's icon), every external label's
+bounds are its text's box, placed clear of shapes, flows and other labels; loop-backs run along the
+top of a lane through the gaps between columns.
 """
 
 from __future__ import annotations
 
 import itertools
+import math
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -25,28 +34,149 @@ CAMUNDA = "http://camunda.org/schema/1.0/bpmn"
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
 NSMAP = {"bpmn": BPMN, "bpmndi": BPMNDI, "dc": DC, "di": DI, "camunda": CAMUNDA, "xsi": XSI}
 
+# text, as bpmn-js renders it: Arial (Liberation Sans has the same advance widths), 12px in tasks
+# with 5px padding, 11px external labels (events, gateways, flows) wrapped at 90px; line height 1.2
+TASK_FONT, TASK_LINE_H, TASK_PADDING = 12.0, 14.4, 5.0
+LABEL_FONT, LINE_H, LABEL_W = 11.0, 13.2, 90.0
+LABEL_WIDTHS = (LABEL_W, 120.0)  # an external label is tried at these widths, narrow first
+#: advance widths of Arial in 1/1000 em, by width
+_WIDTHS = {
+    191: "'", 222: "ijl\u2018\u2019", 260: "|", 278: " !,./:;I[\\]ft\u00ed\u00b7", 333: "()-`r\u201c\u201d",
+    334: "{}", 355: '"', 389: "*", 469: "^", 500: "Jcksvxyz",
+    556: "#$0123456789?L_abdeghnopqu\u2013\u00e9\u00e8\u00e1\u00f3\u00fa", 584: "+<=>~\u00d7", 611: "FTZ",
+    667: "&ABEKPSVXY\u00c9", 722: "CDHNRUw", 778: "GOQ", 833: "Mm", 889: "%", 944: "W",
+    1000: "\u2014\u2192\u2026", 1015: "@",
+}
+_ADVANCE = {ch: w for w, chars in _WIDTHS.items() for ch in chars}
+#: the renderer's widths differ from the font's by a percent or so (hinting at 11px): a layout must
+#: come out the same at both ends of this range
+_SCALES = (0.97, 1.03)
+# the task type icon (user task: top left) and marker (call activity: bottom centre) keep text away
+ICON_CLEAR = 24.0  # px from the top (user icon) or the bottom (call marker) of a task
+ICON_RIGHT = 22.0  # the user icon ends this far from the left border
+TASK_WIDTHS = tuple(range(100, 261, 10))
+TASK_MIN_H = 80
 # geometry
 P_X, P_Y = 160, 80  # participant origin
 HEADER_W = 30  # participant label band
-LANE_H = 210
-COL_W = 190
-FIRST_COL_X = P_X + HEADER_W + 90  # centre x of column 0
-ROW_DY = 70  # node centre below the lane top
+LANE_HEADER_W = 30  # lane label band (bpmn-js draws lane names vertically in it)
+TOP_BAND = 60  # above the tallest shape of a lane: loop-backs and labels above events
+BOTTOM_BAND = 80  # below it: labels below events
+RAIL_BAND = 42  # lanes with SLA timers: the escalation rail runs this far above the lane's bottom
+COL_GAP = 90  # between the widest shapes of two neighbouring columns
+MIN_COL = 100  # the narrowest column
 LOOP_DY = 8  # loop-back flows run this far below the top of a lane
-# external labels (bpmn-js: 11px Arial, line height 1.2, wrapped at the label's width)
-LABEL_W = 90
-LINE_H = 13.2
-CHAR_W = 6.2  # a generous average advance of 11px Arial, so that estimated labels are never too small
-TASK_TEXT_OVERFLOW = 10  # long task names spill this far above and below a 100x80 task
 SIZES: dict[str, tuple[int, int]] = {
-    "userTask": (100, 80),
-    "callActivity": (100, 80),
     "exclusiveGateway": (50, 50),
     "startEvent": (36, 36),
     "endEvent": (36, 36),
     "intermediateThrowEvent": (36, 36),
     "boundaryEvent": (36, 36),
 }
+
+
+def text_width(text: str, size: float) -> float:
+    return sum(_ADVANCE.get(ch, 556) for ch in text) * size / 1000
+
+
+def _semantic_shorten(line: str, max_length: float) -> str:
+    """bpmn-js (diagram-js ``Text``): the longest run of whole parts shorter than ``max_length`` chars."""
+    parts = re.split(r"(\s|-|\u00AD)", line)
+    kept: list[str] = []
+    length = 0
+    if len(parts) > 1:
+        for part in parts:
+            if not part:  # the JavaScript loop stops at the first empty part
+                break
+            if len(part) + length < max_length:
+                kept.append(part)
+                length += len(part)
+            else:
+                if part in ("-", "\u00ad") and kept:
+                    kept.pop()
+                break
+    if kept and kept[-1] == "\u00ad":
+        kept[-1] = "-"
+    return "".join(kept)
+
+
+def wrap(text: str, max_width: float, size: float, scale: float = 1.0) -> list[str]:
+    """The lines bpmn-js makes of ``text`` in a box ``max_width`` wide (diagram-js ``Text.layoutText``):
+    lines are shortened at spaces and hyphens by an estimate in characters, a word that does not fit is
+    cut (a mid-word break); ``scale`` multiplies the widths."""
+    lines = re.split(r"\u00AD?\r?\n", text)
+    out: list[str] = []
+    while lines:
+        original = lines.pop(0)
+        fit = original
+        while True:
+            width = text_width(fit, size) * scale if fit else 0.0
+            if fit in (" ", "") or width < round(max_width) or len(fit) < 2:
+                break
+            length = max(len(fit) * (max_width / width), 1)
+            shorter = _semantic_shorten(fit, length)
+            fit = shorter or fit[: max(int(length - 1 + 0.5), 1)]
+        if len(fit) < len(original):
+            lines.insert(0, original[len(fit):].strip())
+        out.append(fit)
+    return out
+
+
+def breaks_words(text: str, lines: Sequence[str]) -> bool:
+    """Did wrapping ``text`` into ``lines`` cut a word (rather than break at a space or a hyphen)?"""
+    joined = ""
+    for line in lines:
+        part = line.strip()
+        if joined and not joined.endswith(("-", "\u00ad")):
+            joined += " "
+        joined += part
+    return joined.split() != text.split()
+
+
+@dataclass(frozen=True)
+class TextBlock:
+    """Wrapped text at both ends of the renderer's width range: its most lines and widest line."""
+
+    lines: int
+    width: float
+    whole_words: bool  # at both ends
+    stable: bool  # as many lines at both ends
+
+
+def text_block(text: str, max_width: float, size: float) -> TextBlock:
+    wraps = [(wrap(text, max_width, size, s), s) for s in _SCALES]
+    return TextBlock(
+        lines=max(len(w) for w, _ in wraps),
+        width=max(text_width(line.rstrip(), size) * s for w, s in wraps for line in w),
+        whole_words=all(not breaks_words(text, w) for w, _ in wraps),
+        stable=len({len(w) for w, _ in wraps}) == 1,
+    )
+
+
+def task_size(name: str, kind: str) -> tuple[float, float]:
+    """The smallest task box whose name fits inside, clear of its icon, in whole words, in at most three
+    lines (four when no width allows three)."""
+    found: list[tuple[int, int, int]] = []  # (lines, width, height)
+    for width in TASK_WIDTHS:
+        block = text_block(name, width - 2 * TASK_PADDING, TASK_FONT)
+        if not (block.whole_words and block.stable):
+            continue
+        # centred vertically: the text is n * line height tall, clear of the icon band at both ends
+        height = max(TASK_MIN_H, math.ceil((block.lines * TASK_LINE_H + 2 * ICON_CLEAR + 2) / 10) * 10)
+        found.append((block.lines, width, height))
+        if block.lines <= 3:
+            return width, height
+    if not found:
+        raise ValueError(f"no task width fits the name {name!r} in whole words: shorten it")
+    lines, width, height = min(found)
+    return width, height
+
+
+def label_size(text: str, width: float = LABEL_W) -> tuple[float, float]:
+    """Width and height of an external label's text: bpmn-js wraps it at its bounds' width (11px
+    Arial) and centres each line in that width, from the top."""
+    block = text_block(text, width, LABEL_FONT)
+    return math.ceil(block.width) + 1, block.lines * LINE_H + 1
 
 
 def q(ns: str, tag: str) -> str:
@@ -142,25 +272,6 @@ class Box:
         return o.x <= self.x and self.x + self.w <= o.x + o.w and o.y <= self.y and self.y + self.h <= o.y + o.h
 
 
-def text_height(text: str, width: float) -> float:
-    """Height of ``text`` wrapped at ``width`` as bpmn-js lays out an external label (an estimate)."""
-    lines, cur = 0, 0.0
-    for para in text.split("\n"):
-        lines += 1
-        cur = 0.0
-        for word in para.split():
-            w = len(word) * CHAR_W
-            if cur and cur + CHAR_W + w > width:
-                lines += 1
-                cur = w
-            else:
-                cur += (CHAR_W if cur else 0) + w
-            while cur > width:  # a word longer than the line is broken
-                lines += 1
-                cur -= width
-    return lines * LINE_H + 4
-
-
 def lane_id(name: str) -> str:
     return "Lane_" + "".join(c if c.isalnum() else "_" for c in name)
 
@@ -176,52 +287,115 @@ def _props(parent: etree._Element, props: dict[str, str]) -> None:
         etree.SubElement(cp, q(CAMUNDA, "property"), name=k, value=v)
 
 
+def _collinear(a: tuple[float, float], b: tuple[float, float], c: tuple[float, float],
+               d: tuple[float, float]) -> bool:
+    """Do the axis-parallel segments a-b and c-d run along each other for a stretch?"""
+    if a[0] == b[0] == c[0] == d[0]:
+        return min(a[1], b[1]) < max(c[1], d[1]) and min(c[1], d[1]) < max(a[1], b[1])
+    if a[1] == b[1] == c[1] == d[1]:
+        return min(a[0], b[0]) < max(c[0], d[0]) and min(c[0], d[0]) < max(a[0], b[0])
+    return False
+
+
+def _is_activity(kind: str) -> bool:
+    return kind in ("userTask", "callActivity")
+
+
 class Layout:
+    """Columns as wide as their widest shape, lanes as tall as their tallest; the SLA timers of a lane
+    lead along a rail at the lane's bottom to that lane's one "Eskalasi SLA" end event (right end)."""
+
     def __init__(self, proc: Process) -> None:
         self.proc = proc
+        used = {n.lane for n in proc.nodes}
+        if empty := [lane for lane in proc.lanes if lane not in used]:
+            raise ValueError(f"{proc.id}: lanes without a node: {empty} (drop them, or give them their step)")
         self.lane_index = {name: i for i, name in enumerate(proc.lanes)}
         self.boxes: dict[str, Box] = {}
         self.lane_of: dict[str, str] = {}
+        self.col_of: dict[str, int] = {}
         self.reserved: list[Box] = []  # label areas that flows avoid
-        ncols = max(n.col for n in proc.nodes) + 1
-        self.width = HEADER_W + 90 + ncols * COL_W
+        #: segments of the flows routed so far, with their flow's source and target
+        self.taken: list[tuple[str, str, tuple[float, float], tuple[float, float]]] = []
         seen: set[tuple[str, int]] = set()
+        size: dict[str, tuple[float, float]] = {}
         for n in proc.nodes:
             if (n.lane, n.col) in seen:
                 raise ValueError(f"{proc.id}: two nodes in lane {n.lane} column {n.col}")
             seen.add((n.lane, n.col))
-            w, h = SIZES[n.kind]
-            cx = FIRST_COL_X + n.col * COL_W
-            cy = self.lane_top(n.lane) + ROW_DY
-            self.boxes[n.id] = Box(cx - w / 2, cy - h / 2, w, h)
-            self.lane_of[n.id] = n.lane
-            if n.timer:
-                tb = self.boxes[n.id]
-                # on the right of the task's bottom border (clear of the name), its SLA end below it
-                self.boxes[self.timer_id(n)] = Box(tb.x + tb.w - 38, tb.y + tb.h - 18, 36, 36)
-                self.boxes[self.sla_end_id(n)] = Box(tb.x + tb.w - 38, tb.y + tb.h + 46, 36, 36)
-                self.lane_of[self.timer_id(n)] = n.lane
-                self.lane_of[self.sla_end_id(n)] = n.lane
-                # kept clear of flows: the timer's and the SLA end's labels go left of them
-                self.reserved.append(Box(tb.x - 32, tb.y + tb.h, tb.w + 30, LANE_H - ROW_DY - tb.h / 2 - 4))
-            if n.deadline:
-                if n.timer:
-                    raise ValueError(f"{proc.id}: {n.id} has both an SLA timer and a deadline")
-                tb = self.boxes[n.id]
-                self.boxes[self.deadline_id(n)] = Box(tb.x + tb.w - 38, tb.y + tb.h - 18, 36, 36)
-                self.lane_of[self.deadline_id(n)] = n.lane
-                self.reserved.append(Box(tb.x - 32, tb.y + tb.h, tb.w + 30, LANE_H - ROW_DY - tb.h / 2 - 4))
+            if n.timer and n.deadline:
+                raise ValueError(f"{proc.id}: {n.id} has both an SLA timer and a deadline")
+            size[n.id] = task_size(n.name, n.kind) if _is_activity(n.kind) else SIZES[n.kind]
+        #: lanes with SLA timers, in lane order: each has one escalation end, in a column after the last
+        self.sla_lanes = [lane for lane in proc.lanes if any(n.timer and n.lane == lane for n in proc.nodes)]
+        ncols = max(n.col for n in proc.nodes) + 1
+        widths = [max([MIN_COL, *(size[n.id][0] for n in proc.nodes if n.col == c)]) + COL_GAP for c in range(ncols)]
+        if self.sla_lanes:
+            widths.append(MIN_COL + COL_GAP)
+        self.col_left = list(itertools.accumulate([P_X + HEADER_W + LANE_HEADER_W, *widths]))
+        self.width = self.col_left[-1] - P_X
+        self.lane_tops: dict[str, float] = {}
+        self.lane_hs: dict[str, float] = {}
+        self.row_cy: dict[str, float] = {}
+        top = float(P_Y)
+        for lane in proc.lanes:
+            row_h = max([TASK_MIN_H, *(size[n.id][1] for n in proc.nodes if n.lane == lane)])
+            railed = lane in self.sla_lanes or any(n.deadline and n.lane == lane for n in proc.nodes)
+            self.lane_tops[lane] = top
+            self.row_cy[lane] = top + TOP_BAND + row_h / 2
+            self.lane_hs[lane] = TOP_BAND + row_h + BOTTOM_BAND + (RAIL_BAND if railed else 0)
+            top += self.lane_hs[lane]
+        self.height = top - P_Y
+        for n in proc.nodes:
+            w, h = size[n.id]
+            cx = (self.col_left[n.col] + self.col_left[n.col + 1]) / 2
+            self._add(n.id, Box(cx - w / 2, self.row_cy[n.lane] - h / 2, w, h), n.lane, n.col)
+            tb = self.boxes[n.id]
+            event = self.timer_id(n) if n.timer else self.deadline_id(n) if n.deadline else None
+            if event:
+                # on the task's bottom border, right (clear of the name); its label left of it: kept clear of flows
+                self._add(event, Box(tb.x + tb.w - 38, tb.y + tb.h - 18, 36, 36), n.lane, n.col)
+                self.reserved.append(Box(tb.x - 40, tb.y + tb.h, tb.w + 38, 40))
+        for lane in self.sla_lanes:
+            cx, rail = (self.col_left[-2] + self.col_left[-1]) / 2, self.rail_y(lane)
+            if self.merged(lane):
+                self._add(self.sla_merge_id(lane), Box(cx - 65, rail - 25, 50, 50), lane, len(widths) - 1)
+            self._add(self.sla_end_id(lane), Box(cx + 27, rail - 18, 36, 36), lane, len(widths) - 1)
         #: the diagram's flows plus the flow out of each deadline boundary event
         self.flows: list[Flow] = [*proc.flows, *(
             Flow(self.deadline_id(n), n.deadline.target) for n in proc.nodes if n.deadline)]
+        external = [n.name for n in proc.nodes if not _is_activity(n.kind)]
+        external += [f.name for f in proc.flows if f.name]
+        external += [self.timer_name(n) for n in proc.nodes if n.timer]
+        external += [self.deadline_name(n) for n in proc.nodes if n.deadline]
+        external += [self.sla_end_name(lane) for lane in self.sla_lanes]
+        if cut := [t for t in external if t and not text_block(t, LABEL_W, LABEL_FONT).whole_words]:
+            raise ValueError(f"{proc.id}: labels with a word wider than {LABEL_W:g}px: {cut} (shorten them)")
+
+    def _add(self, el_id: str, box: Box, lane: str, col: int) -> None:
+        self.boxes[el_id] = box
+        self.lane_of[el_id] = lane
+        self.col_of[el_id] = col
 
     @staticmethod
     def timer_id(n: Node) -> str:
         return f"Timer_{n.id}"
 
     @staticmethod
-    def sla_end_id(n: Node) -> str:
-        return f"End_SLA_{n.id}"
+    def sla_end_id(lane: str) -> str:
+        return "End_SLA_" + lane_id(lane)[len("Lane_"):]
+
+    @staticmethod
+    def sla_merge_id(lane: str) -> str:
+        return "Gateway_SLA_" + lane_id(lane)[len("Lane_"):]
+
+    def merged(self, lane: str) -> bool:
+        """Several timers in the lane: they meet in an exclusive merge before the end (an end event
+        with several incoming flows would be a fake join)."""
+        return sum(1 for n in self.proc.nodes if n.timer and n.lane == lane) > 1
+
+    def escalation_target(self, lane: str) -> str:
+        return self.sla_merge_id(lane) if self.merged(lane) else self.sla_end_id(lane)
 
     @staticmethod
     def deadline_id(n: Node) -> str:
@@ -232,22 +406,37 @@ class Layout:
         assert n.deadline
         return f"Batas waktu Pelapor: {n.deadline.waktu}"
 
-    @staticmethod
-    def timer_name(n: Node) -> str:
-        assert n.timer
-        return f"Batas waktu {n.props.get('waktu', n.timer.duration)}"
+    def targets(self, lane: str) -> list[str]:
+        """The roles the SLA timers of ``lane`` escalate to, in diagram order."""
+        return list(dict.fromkeys(n.timer.eskalasi_ke for n in self.proc.nodes if n.timer and n.lane == lane))
 
-    @staticmethod
-    def sla_end_name(n: Node) -> str:
+    def timer_name(self, n: Node) -> str:
+        """The SOP Waktu; with the role it escalates to when the lane's timers escalate to several."""
         assert n.timer
-        return f"Eskalasi SLA langkah {n.props.get('langkah', '')} ke {n.timer.eskalasi_ke}".replace("  ", " ")
+        name = f"Batas waktu {n.props.get('waktu', n.timer.duration)}"
+        return f"{name} → {n.timer.eskalasi_ke}" if len(self.targets(n.lane)) > 1 else name
+
+    def sla_end_name(self, lane: str) -> str:
+        return "Eskalasi SLA ke " + " / ".join(self.targets(lane))
 
     def lane_top(self, lane: str) -> float:
-        return P_Y + self.lane_index[lane] * LANE_H
+        return self.lane_tops[lane]
 
-    def _free(self, pts: Sequence[tuple[float, float]], skip: Iterable[str]) -> bool:
+    def lane_box(self, lane: str) -> Box:
+        return Box(P_X + HEADER_W, self.lane_tops[lane], self.width - HEADER_W, self.lane_hs[lane])
+
+    def rail_y(self, lane: str) -> float:
+        """Where the escalation flows of a lane run: above the lane's bottom, below every label."""
+        return self.lane_tops[lane] + self.lane_hs[lane] - RAIL_BAND / 2 - 4
+
+    def _free(self, pts: Sequence[tuple[float, float]], skip: Iterable[str], f: Flow | None = None) -> bool:
+        """Does the path pass through no shape (but those in ``skip``) and no reserved label area, and
+        run along no other flow (but one with the same source or target: a common trunk)?"""
         skip = set(skip)
         for a, b in itertools.pairwise(pts):
+            if f is not None and any(_collinear(a, b, c, d) for src, tgt, c, d in self.taken
+                                     if src != f.source and tgt != f.target):
+                return False
             for nid, box in self.boxes.items():
                 if nid not in skip and box.hit(a, b):
                     return False
@@ -255,11 +444,16 @@ class Layout:
                 return False
         return True
 
+    def gaps(self, after: int, before: int) -> list[float]:
+        """x of the column borders right of column ``after`` and left of column ``before``."""
+        return [self.col_left[c + 1] for c in range(after, before)]
+
     def route(self, f: Flow) -> list[tuple[float, float]]:
         s, t = self.boxes[f.source], self.boxes[f.target]
         skip = {f.source, f.target}
         sright, tleft = (s.x + s.w, s.cy), (t.x, t.cy)
         cands: list[list[tuple[float, float]]] = []
+        scol, tcol = self.col_of[f.source], self.col_of[f.target]
         if t.cx > s.cx:
             if abs(s.cy - t.cy) < 1:
                 cands.append([sright, tleft])
@@ -267,23 +461,36 @@ class Layout:
             t_edge_y = t.y + t.h if t.cy < s.cy else t.y
             if s.w == 50:  # gateways leave vertically towards another lane
                 cands.append([(s.cx, s_edge_y), (s.cx, t.cy), tleft])
-            hvh = []
-            gap_x = s.cx + COL_W / 2  # middle of the gap between two columns
-            while gap_x < t.x:
-                hvh.append([sright, (gap_x, s.cy), (gap_x, t.cy), tleft])
-                gap_x += COL_W
+            hvh = [[sright, (x, s.cy), (x, t.cy), tleft] for x in self.gaps(scol, tcol)]
             into_top = [sright, (t.cx, s.cy), (t.cx, t_edge_y)]
             # events leave to the right (a notification between two tasks must not reuse its way in)
             cands += [*hvh, into_top] if s.w == 36 else [into_top, *hvh]
-        else:  # loop back: over the top of the target's (or the source's) lane
-            out_x = s.cx + COL_W / 2
+            if s.w == 36 and abs(s.cy - t.cy) >= 1:  # boundary events leave downwards
+                cands.append([(s.cx, s.y + s.h), (s.cx, t.cy), tleft])
+            # round the shapes in the way: along the top of the target's lane, down (or up) into it
             for lane in (self.lane_of[f.target], self.lane_of[f.source]):
                 yr = self.lane_top(lane) + LOOP_DY
-                cands.append([sright, (out_x, s.cy), (out_x, yr), (t.cx, yr), (t.cx, t.y)])
-        for c in cands:
-            if self._free(c, skip):
-                return c
-        return cands[-1] if t.cx > s.cx else cands[0]
+                into = [(t.cx, yr), (t.cx, t.y)] if yr < t.y else [(t.cx, yr), (t.cx, t.y + t.h)]
+                cands += [[sright, (x, s.cy), (x, yr), *into] for x in self.gaps(scol, tcol)]
+        else:
+            # loop back: out to the right, along the top of the target's (or the source's) lane, down
+            # into the target; a border further right when the first is taken
+            outs = self.gaps(scol, len(self.col_left) - 2) or [s.x + s.w + COL_GAP / 2]
+            for out_x in outs:
+                for lane in (self.lane_of[f.target], self.lane_of[f.source]):
+                    yr = self.lane_top(lane) + LOOP_DY
+                    into = [(t.cx, yr), (t.cx, t.y)] if yr < t.y else [(t.cx, yr), (t.cx, t.y + t.h)]
+                    cands.append([sright, (out_x, s.cy), (out_x, yr), *into])
+        chosen = next((c for c in cands if self._free(c, skip, f)), None)
+        chosen = chosen or next((c for c in cands if self._free(c, skip)), None)
+        chosen = chosen or (cands[-1] if t.cx > s.cx else cands[0])
+        self.taken += [(f.source, f.target, a, b) for a, b in itertools.pairwise(chosen)]
+        return chosen
+
+    def escalation_route(self, n: Node) -> list[tuple[float, float]]:
+        """Down from the timer to the lane's rail, along it to the lane's escalation end."""
+        tb, eb = self.boxes[self.timer_id(n)], self.boxes[self.escalation_target(n.lane)]
+        return [(tb.cx, tb.y + tb.h), (tb.cx, eb.cy), (eb.x, eb.cy)]
 
     def build(self) -> etree._ElementTree:
         p = self.proc
@@ -293,7 +500,7 @@ class Layout:
             id=f"Definitions_{p.id.replace('-', '_')}",
             targetNamespace="http://bpmn.io/schema/bpmn",
             exporter="alur tools/bpmn_layout.py",
-            exporterVersion="1.0",
+            exporterVersion="2.0",
         )
         for m in sorted({n.message for n in p.nodes if n.message}):
             etree.SubElement(defs, q(BPMN, "message"), id=f"Message_{m}", name=m)
@@ -320,7 +527,7 @@ class Layout:
         for n in p.nodes:
             if n.timer:
                 outgoing.setdefault(self.timer_id(n), []).append(f"Flow_{self.timer_id(n)}")
-                incoming.setdefault(self.sla_end_id(n), []).append(f"Flow_{self.timer_id(n)}")
+                incoming.setdefault(self.escalation_target(n.lane), []).append(f"Flow_{self.timer_id(n)}")
 
         for n in p.nodes:
             attrs = {"id": n.id, "name": n.name}
@@ -356,6 +563,21 @@ class Layout:
                 self._timer(proc, n)
             if n.deadline:
                 self._deadline(proc, n, outgoing[self.deadline_id(n)])
+        for lane in self.sla_lanes:
+            if self.merged(lane):
+                merge = etree.SubElement(proc, q(BPMN, "exclusiveGateway"), id=self.sla_merge_id(lane))
+                for fid in incoming.get(self.sla_merge_id(lane), []):
+                    etree.SubElement(merge, q(BPMN, "incoming")).text = fid
+                etree.SubElement(merge, q(BPMN, "outgoing")).text = f"Flow_{self.sla_merge_id(lane)}"
+                incoming[self.sla_end_id(lane)] = [f"Flow_{self.sla_merge_id(lane)}"]
+            end = etree.SubElement(proc, q(BPMN, "endEvent"), id=self.sla_end_id(lane), name=self.sla_end_name(lane))
+            etree.SubElement(end, q(BPMN, "documentation")).text = (
+                f"Where the SLA timers of lane {lane} end. The escalation itself is the timer's: when it fires, "
+                "Alur mails the role named by its eskalasi_ke property and records the escalation in the case "
+                "history; the task stays open (non-interrupting timer)."
+            )
+            for fid in incoming.get(self.sla_end_id(lane), []):
+                etree.SubElement(end, q(BPMN, "incoming")).text = fid
         for f in self.flows:
             el = etree.SubElement(
                 proc, q(BPMN, "sequenceFlow"), id=f.id, sourceRef=f.source, targetRef=f.target
@@ -373,8 +595,12 @@ class Layout:
                     q(BPMN, "sequenceFlow"),
                     id=f"Flow_{self.timer_id(n)}",
                     sourceRef=self.timer_id(n),
-                    targetRef=self.sla_end_id(n),
+                    targetRef=self.escalation_target(n.lane),
                 )
+        for lane in self.sla_lanes:
+            if self.merged(lane):
+                etree.SubElement(proc, q(BPMN, "sequenceFlow"), id=f"Flow_{self.sla_merge_id(lane)}",
+                                 sourceRef=self.sla_merge_id(lane), targetRef=self.sla_end_id(lane))
         self._di(defs, collab_id, part_id)
         return etree.ElementTree(defs)
 
@@ -394,8 +620,6 @@ class Layout:
         td = etree.SubElement(ted, q(BPMN, "timeDuration"))
         td.set(q(XSI, "type"), "bpmn:tFormalExpression")
         td.text = n.timer.duration
-        end = etree.SubElement(proc, q(BPMN, "endEvent"), id=self.sla_end_id(n), name=self.sla_end_name(n))
-        etree.SubElement(end, q(BPMN, "incoming")).text = f"Flow_{self.timer_id(n)}"
 
     def _deadline(self, proc: etree._Element, n: Node, outgoing: list[str]) -> None:
         """An interrupting timer boundary event: when it fires, the task is cancelled and the case moves on."""
@@ -421,41 +645,42 @@ class Layout:
         plane = etree.SubElement(diag, q(BPMNDI, "BPMNPlane"), id=f"BPMNPlane_{p.id.replace('-', '_')}")
         plane.set("bpmnElement", collab_id)
 
+        def bounds(parent: etree._Element, box: Box) -> None:
+            etree.SubElement(parent, q(DC, "Bounds"), x=f"{box.x:g}", y=f"{box.y:g}", width=f"{box.w:g}",
+                             height=f"{box.h:g}")
+
         def shape(el_id: str, box: Box, horizontal: bool = False, marker: bool = False) -> etree._Element:
             s = etree.SubElement(plane, q(BPMNDI, "BPMNShape"), id=f"{el_id}_di", bpmnElement=el_id)
             if horizontal:
                 s.set("isHorizontal", "true")
             if marker:
                 s.set("isMarkerVisible", "true")
-            etree.SubElement(
-                s, q(DC, "Bounds"), x=f"{box.x:g}", y=f"{box.y:g}", width=f"{box.w:g}", height=f"{box.h:g}"
-            )
+            bounds(s, box)
             return s
 
-        total_h = LANE_H * len(p.lanes)
-        shape(part_id, Box(P_X, P_Y, self.width, total_h), horizontal=True)
+        shape(part_id, Box(P_X, P_Y, self.width, self.height), horizontal=True)
         for lane in p.lanes:
-            shape(
-                lane_id(lane), Box(P_X + HEADER_W, self.lane_top(lane), self.width - HEADER_W, LANE_H), True
-            )
+            shape(lane_id(lane), self.lane_box(lane), True)
         routes: dict[str, list[tuple[float, float]]] = {f.id: self.route(f) for f in self.flows}
         for n in p.nodes:
             if n.timer:
-                tb, eb = self.boxes[self.timer_id(n)], self.boxes[self.sla_end_id(n)]
-                routes[f"Flow_{self.timer_id(n)}"] = [(tb.cx, tb.y + tb.h), (eb.cx, eb.y)]
+                routes[f"Flow_{self.timer_id(n)}"] = self.escalation_route(n)
+        for lane in self.sla_lanes:
+            if self.merged(lane):
+                gb, eb = self.boxes[self.sla_merge_id(lane)], self.boxes[self.sla_end_id(lane)]
+                routes[f"Flow_{self.sla_merge_id(lane)}"] = [(gb.x + gb.w, gb.cy), (eb.x, eb.cy)]
         labels = self._labels(routes)
 
         def label(parent: etree._Element, el_id: str) -> None:
             if el_id in labels:
-                b = labels[el_id]
-                lab = etree.SubElement(parent, q(BPMNDI, "BPMNLabel"))
-                etree.SubElement(
-                    lab, q(DC, "Bounds"), x=f"{b.x:g}", y=f"{b.y:g}", width=f"{b.w:g}", height=f"{b.h:g}"
-                )
+                text, width = labels[el_id]  # the text is centred in its bounds' width
+                bounds(etree.SubElement(parent, q(BPMNDI, "BPMNLabel")),
+                       Box(text.x - (width - text.w) / 2, text.y, width, text.h))
 
         kinds = {n.id: n.kind for n in p.nodes}
         for nid, box in self.boxes.items():
-            label(shape(nid, box, marker=kinds.get(nid) == "exclusiveGateway"), nid)
+            merge = nid.startswith("Gateway_SLA_")
+            label(shape(nid, box, marker=kinds.get(nid) == "exclusiveGateway" or merge), nid)
 
         for fid, pts in routes.items():
             e = etree.SubElement(plane, q(BPMNDI, "BPMNEdge"), id=f"{fid}_di", bpmnElement=fid)
@@ -463,85 +688,83 @@ class Layout:
                 etree.SubElement(e, q(DI, "waypoint"), x=f"{x:g}", y=f"{y:g}")
             label(e, fid)
 
-    def _labels(self, routes: dict[str, list[tuple[float, float]]]) -> dict[str, Box]:
-        """Place every external label (events, gateways, named flows) where it overlaps no shape, no
-        flow and no other label, inside its lane (flows: inside the pool); else at its first choice."""
+    def _labels(self, routes: dict[str, list[tuple[float, float]]]) -> dict[str, tuple[Box, float]]:
+        """Place every external label (events, gateways, named flows) where its text overlaps no shape, no
+        flow and no other label, inside its lane (flows: inside the pool); else where it clashes least.
+
+        Returns each label's text box and the width of its bounds: bpmn-js wraps the text at that width
+        and centres every line in it, from the bounds' top."""
         p = self.proc
-        kinds = {n.id: n.kind for n in p.nodes}
-        obstacles = {
-            nid: Box(b.x, b.y - TASK_TEXT_OVERFLOW, b.w, b.h + 2 * TASK_TEXT_OVERFLOW)
-            if kinds.get(nid) in ("userTask", "callActivity")
-            else b
-            for nid, b in self.boxes.items()
-        }
+        obstacles = dict(self.boxes)
         segments = [(a, b) for pts in routes.values() for a, b in itertools.pairwise(pts)]
         segments += [  # lane borders: a label stays in one lane
             ((P_X + HEADER_W, self.lane_top(lane)), (P_X + self.width, self.lane_top(lane))) for lane in p.lanes[1:]
         ]
-        pool = Box(P_X + HEADER_W, P_Y, self.width - HEADER_W, LANE_H * len(p.lanes))
+        pool = Box(P_X + HEADER_W + LANE_HEADER_W, P_Y, self.width - HEADER_W - LANE_HEADER_W, self.height)
         placed: dict[str, Box] = {}
+        widths: dict[str, float] = {}
+        Cands = Sequence[tuple[Box, float]]
 
-        def clashes(c: Box, area: Box, own: str) -> int:
+        def clashes(c: Box, area: Box) -> int:
             return (
                 (0 if c.inside(area) else 1)
-                + sum(c.overlaps(o) for nid, o in obstacles.items() if nid != own)
+                + sum(c.overlaps(o) for o in obstacles.values())
                 + sum(c.overlaps(o) for o in placed.values())
                 + sum(c.hit(a, b) for a, b in segments)
             )
 
-        def place(el_id: str, cands: Sequence[Box], area: Box) -> None:
+        def place(el_id: str, cands: Cands, area: Box) -> None:
             """The first candidate that clashes with nothing, else the one with the fewest clashes."""
-            best: tuple[int, Box] | None = None
-            for c in cands:
-                n = clashes(c, area, el_id)
+            best: tuple[int, Box, float] | None = None
+            for c, width in cands:
+                n = clashes(c, area)
                 if n == 0:
-                    placed[el_id] = c
-                    return
+                    best = (n, c, width)
+                    break
                 if best is None or n < best[0]:
-                    best = (n, c)
+                    best = (n, c, width)
             if best:
-                placed[el_id] = best[1]
+                placed[el_id], widths[el_id] = best[1], best[2]
 
-        def lane_box(nid: str) -> Box:
-            return Box(P_X + HEADER_W, self.lane_top(self.lane_of[nid]), self.width - HEADER_W, LANE_H)
+        def lane_area(nid: str) -> Box:
+            b = self.lane_box(self.lane_of[nid])
+            return Box(b.x + LANE_HEADER_W, b.y, b.w - LANE_HEADER_W, b.h)
 
-        def around(b: Box, text: str) -> list[Box]:
-            """below, above, then the four corners (the default of bpmn-js is below); then wider."""
+        def around(b: Box, text: str) -> Cands:
+            """below (bpmn-js's default), above, the four corners, then further out; then wider."""
             out = []
-            for w in (LABEL_W, 130):
-                h = text_height(text, w)
-                out += [
-                    Box(b.cx - w / 2, b.y + b.h + 4, w, h),
-                    Box(b.cx - w / 2, b.y - 4 - h, w, h),
-                    Box(b.x - w + 8, b.y + b.h - 2, w, h),
-                    Box(b.x - w + 8, b.y - h + 2, w, h),
-                    Box(b.x + b.w - 8, b.y + b.h - 2, w, h),
-                    Box(b.x + b.w - 8, b.y - h + 2, w, h),
-                ]
+            for width, d in itertools.product(LABEL_WIDTHS, (4, 14, 26)):
+                w, h = label_size(text, width)
+                out += [(c, width) for c in (
+                    Box(b.cx - w / 2, b.y + b.h + d, w, h),
+                    Box(b.cx - w / 2, b.y - d - h, w, h),
+                    Box(b.x - w - d + 8, b.y + b.h - 2 + d, w, h),
+                    Box(b.x - w - d + 8, b.y - h + 2 - d, w, h),
+                    Box(b.x + b.w + d - 8, b.y + b.h - 2 + d, w, h),
+                    Box(b.x + b.w + d - 8, b.y - h + 2 - d, w, h),
+                    Box(b.x - w - d, b.cy - h / 2, w, h),
+                    Box(b.x + b.w + d, b.cy - h / 2, w, h),
+                )]
             return out
 
-        def beside(b: Box, text: str, top: float) -> list[Box]:
-            """left of b, then right of it, from ``top`` down; narrower if need be."""
-            out = []
-            for w in (LABEL_W, 70):
-                h = text_height(text, w)
-                out += [Box(b.x - 4 - w, top, w, h), Box(b.x + b.w + 4, top, w, h)]
-            return out
+        def beside(b: Box, text: str, top: float) -> Cands:
+            """left of b, then right of it, from ``top`` down."""
+            w, h = label_size(text)
+            return [(Box(b.x - 4 - w, top + dy, w, h), LABEL_W) for dy in (0, 6)] + [
+                (Box(b.x + b.w + 4, top, w, h), LABEL_W)]
 
         for n in p.nodes:
             if n.kind in ("startEvent", "endEvent", "intermediateThrowEvent", "exclusiveGateway") and n.name:
-                place(n.id, around(self.boxes[n.id], n.name), lane_box(n.id))
+                place(n.id, around(self.boxes[n.id], n.name), lane_area(n.id))
         for n in p.nodes:
-            if n.timer:
-                task, tb, eb = self.boxes[n.id], self.boxes[self.timer_id(n)], self.boxes[self.sla_end_id(n)]
-                tid, eid = self.timer_id(n), self.sla_end_id(n)
-                place(tid, beside(tb, self.timer_name(n), task.y + task.h + TASK_TEXT_OVERFLOW + 1), lane_box(tid))
-                place(eid, [*beside(eb, self.sla_end_name(n), eb.y - 2), *around(eb, self.sla_end_name(n))],
-                      lane_box(eid))
-            if n.deadline:
-                task, db = self.boxes[n.id], self.boxes[self.deadline_id(n)]
-                did = self.deadline_id(n)
-                place(did, beside(db, self.deadline_name(n), task.y + task.h + TASK_TEXT_OVERFLOW + 1), lane_box(did))
+            event = self.timer_id(n) if n.timer else self.deadline_id(n) if n.deadline else None
+            if event:
+                name = self.timer_name(n) if n.timer else self.deadline_name(n)
+                task, eb = self.boxes[n.id], self.boxes[event]
+                place(event, [*beside(eb, name, task.y + task.h + 2), *around(eb, name)], lane_area(event))
+        for lane in self.sla_lanes:
+            end_id = self.sla_end_id(lane)
+            place(end_id, around(self.boxes[end_id], self.sla_end_name(lane)), lane_area(end_id))
 
         def shared(a: tuple[float, float], b: tuple[float, float], fid: str) -> bool:
             """Does another flow run along the segment a-b (a common trunk)?"""
@@ -565,30 +788,29 @@ class Layout:
             # the first segment (nearest the gateway), the last, then the longest; never a common trunk
             middle = sorted(segs[1:-1], key=lambda s: -abs(s[1][0] - s[0][0]) - abs(s[1][1] - s[0][1]))
             order = [segs[0], *segs[1:][-1:], *middle]
-            cands: list[Box] = []
-            for a, b in order:
+            cands: list[tuple[Box, float]] = []
+            for (a, b), width in itertools.product(order, LABEL_WIDTHS):
+                w, h = label_size(f.name, width)
                 if shared(a, b, f.id):
                     continue
                 if a[1] == b[1]:  # horizontal: above, then below, from the end nearest the source
                     lo, hi = sorted((a[0], b[0]))
-                    w = min(130, hi - lo - 10)
-                    if w < 40:
+                    if hi - lo < w + 10:
                         continue
-                    h = text_height(f.name, w)
                     xs = (lo + 5, hi - 5 - w) if a[0] <= b[0] else (hi - 5 - w, lo + 5)
-                    cands += [Box(x, a[1] + dy, w, h) for x in xs for dy in (-3 - h, 3)]
-                else:  # vertical: right, then left, at the end nearest the source
-                    h = text_height(f.name, LABEL_W)
+                    cands += [(Box(x, a[1] + dy, w, h), width) for x in xs for dy in (-3 - h, 3)]
+                else:  # vertical: right, then left, from the end nearest the source
                     lo, hi = sorted((a[1], b[1]))
                     if hi - lo < h + 10:
                         continue
-                    y = lo + 5 if a[1] <= b[1] else hi - 5 - h
-                    cands += [Box(a[0] + 4, y, LABEL_W, h), Box(a[0] - 4 - LABEL_W, y, LABEL_W, h)]
+                    ys = [lo + 5, (lo + hi - h) / 2, hi - 5 - h]
+                    ys = ys if a[1] <= b[1] else ys[::-1]
+                    cands += [(Box(a[0] + dx, y, w, h), width) for y in ys for dx in (4, -4 - w)]
             if not cands:  # fall back to the middle of the first segment
-                (a, b), h = segs[0], text_height(f.name, LABEL_W)
-                cands = [Box((a[0] + b[0]) / 2 - LABEL_W / 2, (a[1] + b[1]) / 2 - h - 3, LABEL_W, h)]
+                (a, b), (w, h) = segs[0], label_size(f.name)
+                cands = [(Box((a[0] + b[0]) / 2 - w / 2, (a[1] + b[1]) / 2 - h - 3, w, h), LABEL_W)]
             place(f.id, cands, pool)
-        return placed
+        return {el_id: (box, widths[el_id]) for el_id, box in placed.items()}
 
 
 def write(proc: Process, path: str) -> None:

@@ -47,9 +47,6 @@ MARGIN = 20  # px around the diagram in the PNG
 WATERMARK_H = 30  # px below it for the bpmn.io logo, which the bpmn-js licence keeps visible
 MAX_SIDE = 6000  # px: cap of the PNG's viewport (a bigger diagram is scaled down to fit)
 
-# bpmn-js text styles; external labels (events, gateways, flows) keep their 11px, which
-# tools/bpmn_layout.py assumes when it places them.
-TEXT_RENDERER = '{ defaultStyle: { fontSize: "11px" }, externalStyle: { fontSize: "11px" } }'
 
 PAGE = """<!doctype html>
 <html lang="id">
@@ -67,8 +64,9 @@ PAGE = """<!doctype html>
 <body>
 <div id="canvas"></div>
 <script>
-  // 11px text in tasks (bpmn-js default: 12px): the long SOP step names fit a 100x80 task.
-  window.viewer = new BpmnJS({ container: "#canvas", textRenderer: TEXT_RENDERER });
+  // bpmn-js's own text styles (12px in tasks, 11px external labels), as the modeler shows them:
+  // tools/bpmn_layout.py sizes the shapes and places the labels for them.
+  window.viewer = new BpmnJS({ container: "#canvas" });
   // Import one diagram; never throws: errors and warnings come back as strings.
   window.alurImport = async (xml) => {
     const fmt = (w) => String((w && w.message) || w);
@@ -98,11 +96,35 @@ PAGE = """<!doctype html>
   window.alurSvg = async () => (await window.viewer.saveSVG()).svg;
   // ids of every element on the canvas (shapes, connections, labels' owners, root)
   window.alurIds = () => window.viewer.get("elementRegistry").getAll().map((e) => e.id);
+  // Every rendered text: its element (a label's owner for external labels), its kind, the shape's
+  // bounds, the text's box and each line's text and box in diagram coordinates, and for tasks the
+  // boxes of the icons drawn in them (every path of the shape's visual).
+  window.alurTexts = () => {
+    const registry = window.viewer.get("elementRegistry");
+    const box = (b, dx, dy) => ({ x: b.x + dx, y: b.y + dy, width: b.width, height: b.height });
+    const out = [];
+    for (const element of registry.getAll()) {
+      const visual = registry.getGraphics(element)?.querySelector(".djs-visual");
+      const text = visual?.querySelector("text");
+      if (!text || !text.textContent.trim()) continue;
+      const owner = element.labelTarget || element;
+      const lines = [...text.querySelectorAll("tspan")].map((t) => ({
+        text: t.textContent, box: box(t.getBBox(), element.x, element.y) }));
+      out.push({
+        id: owner.id, type: owner.type, external: !!element.labelTarget,
+        name: owner.businessObject?.name || "",
+        shape: { x: owner.x, y: owner.y, width: owner.width, height: owner.height },
+        text: box(text.getBBox(), element.x, element.y), lines,
+        icons: element.labelTarget ? [] : [...visual.querySelectorAll("path")].map((p) => box(p.getBBox(), element.x, element.y)),
+      });
+    }
+    return out;
+  };
   window.alurReady = true;
 </script>
 </body>
 </html>
-""".replace("TEXT_RENDERER", TEXT_RENDERER)
+"""
 
 
 @dataclass
@@ -196,6 +218,11 @@ class ViewerPage:
     def element_ids(self) -> set[str]:
         return set(self.page.evaluate("() => window.alurIds()"))
 
+    def texts(self) -> list[dict[str, Any]]:
+        """Every rendered text of the loaded diagram (see ``window.alurTexts`` in the page)."""
+        found: list[dict[str, Any]] = self.page.evaluate("() => window.alurTexts()")
+        return found
+
     def svg(self) -> str:
         svg: str = self.page.evaluate("() => window.alurSvg()")
         return svg
@@ -207,6 +234,10 @@ class ViewerPage:
         self.page.set_viewport_size({"width": w, "height": h})
         self.page.evaluate("m => window.alurFit(m)", MARGIN)
         self.page.locator("#canvas").screenshot(path=str(out), animations="disabled")
+
+
+def _shown(path: Path) -> str:
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -243,7 +274,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 svg_out, png_out = args.out / f"{res.name}.svg", args.out / f"{res.name}.png"
                 svg_out.write_text(viewer.svg(), encoding="utf-8")
                 viewer.png(res.bounds, png_out)
-                print(f"ok   {path.name} -> {svg_out.relative_to(ROOT)}, {png_out.relative_to(ROOT)}")
+                print(f"ok   {path.name} -> {_shown(svg_out)}, {_shown(png_out)}")
         finally:
             viewer.close()
     print(f"render_diagrams: {len(paths) - failed} ok, {failed} failed")

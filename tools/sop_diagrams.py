@@ -13,6 +13,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bpmn_layout import Deadline, Flow, Node, Process, Timer, write
+import sop_seed_metadata as seed
 
 NOTIF = "notifikasi_pelapor"
 TEMBUSAN = "tembusan_inspektur"
@@ -98,20 +99,37 @@ def seq(*ids: str) -> list[Flow]:
 
 
 def meta(
-    nomor: str, buat: str, revisi: str, efektif: str, oleh: str, unit: str, judul: str, **policy: str
+    nomor: str,
+    buat: str,
+    revisi: str,
+    efektif: str,
+    oleh: tuple[str, str, str],
+    unit: str,
+    judul: str,
+    sections: dict[str, list[str]] | None = None,
+    **policy: str,
 ) -> dict[str, str]:
-    """SOP metadata; ``policy``: Alur's process properties (``pengawas``, ``mode_pelapor``,
+    """SOP metadata (the SOP document's header, service/engine/sop_metadata.py): ``oleh`` is
+    Disahkan oleh (jabatan, nama, NIP); ``sections`` the six boxes (tools/sop_seed_metadata.py),
+    one entry per line; ``policy``: Alur's process properties (``pengawas``, ``mode_pelapor``,
     ``identitas_wajib``, ``data_identitas``; see service/engine/properties.py)."""
-    return {
+    jabatan, nama, nip = oleh
+    props = {
         "nomor_sop": nomor,
         "tanggal_pembuatan": buat,
         "tanggal_revisi": revisi,
         "tanggal_efektif": efektif,
-        "disahkan_oleh": oleh,
+        "disahkan_oleh": nama,
         "unit": unit,
         "judul": judul,
         **policy,
     }
+    if jabatan:
+        props["disahkan_oleh_jabatan"] = jabatan
+    if nip:
+        props["disahkan_oleh_nip"] = nip
+    props.update({name: "\n".join(items) for name, items in (sections or {}).items() if items})
+    return props
 
 
 ALL_MODES = "anonim,rahasia,biasa"
@@ -132,33 +150,43 @@ WBS_KUKAR = Process(
         "→ call activity surat-keluar (lane Subbag Umum di proses itu).\n"
         'Langkah 1 = start event (form pengaduan). Langkah 2: "Kasi memeriksa kotak pengaduan dan website '
         'setiap hari, jika tidak ada keluhan maka aktifitas selesai, jika ada maka akan diproses". The daily '
-        "check of the kotak pengaduan and the website is the Kasi's routine outside any case: each aduan "
-        "found there becomes a case (start event); it is not modelled per case. Inside a case, langkah 2 is "
-        "the Kasi's judgement of that one aduan (D1, hasil_pemeriksaan, no default): ada keluhan → "
-        "diproses (langkah 3); tidak ada keluhan → written reason alasan_tidak_ada_keluhan, and the case "
-        "ends only when the Kabid confirms (inferred, no one-click burial: user task Task_konfirmasi_"
-        "penutupan, keputusan_kabid setuju / tolak with catatan_konfirmasi). Setuju → the reporter is "
-        "notified with the reason (tampilkan alasan_tidak_ada_keluhan) → selesai; tolak → diproses.\n"
-        "D2 (langkah 4–5): jenis_aduan informasi / rekomendasi teknik / evaluasi layanan → Kabid menjawab "
-        '(langkah 5), selain itu → Bidang Terkait (langkah 6). Langkah 3 "pemilahan jenis aduan berdasarkan '
-        'bidang/sub bagian yang dituju": the Kasi names the bidang (bidang_tujuan, the code of a bidang of '
-        'DPMPTSP Kukar; required for the other jenis); langkah 4 "menyerahkan kebidang terkait": the Kabid '
-        "confirms or changes it; langkah 6 goes to the Bidang Terkait of that bidang only (tujuan_unit="
-        "bidang_tujuan). Both branches go on to langkah 7 (inferred).\n"
-        "Inferred: control returns from the surat keluar SOP to langkah 9; langkah 9 (surat balasan "
-        "beserta hasil dan tindak lanjut) notifies the reporter (pesan notifikasi_pelapor) publishing the "
-        "surat balasan (tampilkan perihal_surat_balasan, surat_balasan, berkas_surat_balasan). Eskalasi "
-        "SLA: Kasi → Kabid, Kabid → Kepala Dinas, Bidang Terkait → Kabid. Pengawas: Kepala Dinas (the "
-        "Kepala DPMPTSP approves the SOP and receives the Kabid's escalations)."
+        "check of the kotak pengaduan and the website is the Kasi's routine across cases, not a decision "
+        "inside one: a case exists only because an aduan was written on the website/form (langkah 1), so "
+        '"tidak ada keluhan maka aktifitas selesai" is a daily check that finds nothing, and then no case '
+        "starts. Inside a case, langkah 2 is the Kasi taking that aduan in from the box or the website, and "
+        'every aduan "akan diproses" (langkah 3): there is no per-case "tidak ada keluhan" exit (the seed '
+        "has no rejection path either). The daily check itself is the Kasi's task list, which shows every "
+        "new aduan with its due time.\n"
+        'D2 (langkah 4–5): "Jika keluhan/aduan untuk bidang informasi, rekomendasi teknik dan evaluasi '
+        'layanan maka kabid menjawab aduan masyarakat/pemohon pada form Whistle Blower System" — the Kabid '
+        "decides, on his own form at langkah 4 (disposisi_kabid, no default): dijawab Kabid → langkah 5; "
+        "diserahkan ke bidang terkait → langkah 6. Langkah 3 \"pemilahan jenis aduan berdasarkan "
+        'bidang/sub bagian yang dituju dan menyerahkan kepada Kabid": the Kasi proposes the jenis_aduan and '
+        "the bidang (bidang_tujuan, the code of a bidang of DPMPTSP Kukar); langkah 4 \"Kabid menerima hasil "
+        'pemilahan jenis aduan dan menyerahkan kebidang terkait": the Kabid confirms or changes the bidang '
+        "(required when he hands it over); langkah 6 goes to the Bidang Terkait of that bidang only "
+        "(tujuan_unit=bidang_tujuan). Both branches go on to langkah 7 (inferred).\n"
+        'Langkah 8 "menyerahkan kepada sub bagian umum dan ketatalaksanaan (Lanjut ke SOP penanganan surat '
+        'keluar)": the call activity surat-keluar numbers and registers the signed letter and hands it back '
+        '(inferred: control returns to langkah 9). It does not send the letter: langkah 9 "Kasi '
+        'mendistribusikan surat balasan beserta hasil dan tindak lanjut kepada masyarakat/pemohon" sends it, '
+        "once, and notifies the reporter (pesan notifikasi_pelapor) publishing the surat balasan (tampilkan "
+        "perihal_surat_balasan, surat_balasan, berkas_surat_balasan).\n"
+        "Mutu Baku Waktu (all minutes or hours) is office time on the unit's calendar: menit_kerja(n), "
+        'jam_kerja(n). The Kasi checks the box and the website "setiap hari", on working days: an aduan '
+        "written at night is due in the next office hours. Eskalasi SLA: Kasi → Kabid, Kabid → Kepala "
+        "Dinas, Bidang Terkait → Kabid. Pengawas: Kepala Dinas (the Kepala DPMPTSP approves the SOP and "
+        "receives the Kabid's escalations)."
     ),
     props=meta(
         "P. 20.2/DPMPSTP/BID.II.3/067/01/2020",
         "2020-01-07",
         "",
         "2020-01-07",
-        "Dr. H. Bambang Arwanto, AP, M.Si (Kepala Dinas)",
+        seed.KUKAR_DPMPTSP_OLEH,
         "dpmptsp-kukar",
         "Penanganan Whistle Blower System",
+        seed.KUKAR_DPMPTSP,
         pengawas="Kepala Dinas",
         mode_pelapor=ALL_MODES,
     ),
@@ -184,111 +212,90 @@ WBS_KUKAR = Process(
             FP,
             "5 Menit",
             "—",
-            "PT5M",
+            "menit_kerja(5)",
             "Kabid",
         ),
-        gw("Gateway_ada_keluhan", "Ada keluhan?", "Kasi", 2),
-        task(
-            "Task_konfirmasi_penutupan",
-            "Kabid mengonfirmasi aduan tidak diproses",
-            "Kabid",
-            3,
-            "wbs-kukar-konfirmasi-penutupan",
-            "",
-            "Form Pengaduan, alasan Kasi",
-            "—",
-            "Keputusan Kabid",
-        ),
-        gw("Gateway_konfirmasi", "Kabid setuju?", "Kabid", 4),
-        notif(
-            "Event_tidak_ada_keluhan",
-            "Notifikasi ke Pelapor: aduan tidak diproses",
-            5,
-            tampilkan="alasan_tidak_ada_keluhan",
-        ),
-        end("End_tidak_ada_keluhan", "Tidak ada keluhan: aktifitas selesai", "Pelapor", 6),
-        gw("Gateway_diproses", "", "Kasi", 5),
         task(
             "Task_pemilahan",
             "Pemilahan jenis aduan dan menyerahkan kepada Kabid",
             "Kasi",
-            6,
+            2,
             "wbs-kukar-pemilahan",
             "3",
             FP,
             "10 Menit",
             "—",
-            "PT10M",
+            "menit_kerja(10)",
             "Kabid",
         ),
         task(
             "Task_disposisi",
             "Menerima hasil pemilahan dan menyerahkan ke bidang terkait",
             "Kabid",
-            7,
+            3,
             "wbs-kukar-disposisi",
             "4",
             FP,
             "3 Menit",
             "—",
-            "PT3M",
+            "menit_kerja(3)",
             "Kepala Dinas",
         ),
         gw(
-            "Gateway_jenis_aduan", "Aduan bidang informasi, rekomendasi teknik, evaluasi layanan?", "Kabid", 8
+            "Gateway_jenis_aduan", "Aduan bidang informasi, rekomendasi teknik, evaluasi layanan?", "Kabid", 4
         ),
         task(
             "Task_jawaban_kabid",
             "Kabid menjawab aduan pada form Whistle Blower System",
             "Kabid",
-            9,
+            5,
             "wbs-kukar-jawaban-kabid",
             "5",
             FP,
             "3 Jam",
             "—",
-            "PT3H",
+            "jam_kerja(3)",
             "Kepala Dinas",
         ),
         task(
             "Task_tindak_lanjut_bidang",
             "Menindaklanjuti keluhan/aduan dan menyerahkan ke bidang pengaduan",
             "Bidang Terkait",
-            9,
+            5,
             "wbs-kukar-tindak-lanjut-bidang",
             "6",
             FP,
             "3 Jam",
             "—",
-            "PT3H",
+            "jam_kerja(3)",
             "Kabid",
             tujuan_unit="bidang_tujuan",
         ),
-        gw("Gateway_gabung", "", "Kasi", 10),
+        gw("Gateway_gabung", "", "Kasi", 6),
         task(
             "Task_surat_balasan",
             "Membuat surat balasan hasil tindak lanjut",
             "Kasi",
-            11,
+            7,
             "wbs-kukar-surat-balasan",
             "7",
             FPSB,
             "10 Menit",
             "—",
-            "PT10M",
+            "menit_kerja(10)",
             "Kabid",
         ),
         task(
             "Task_tanda_tangan",
             "Membubuhi tanda tangan pada surat balasan",
             "Kabid",
-            12,
+            8,
             "wbs-kukar-tanda-tangan",
             "8",
             FPSB,
             "5 Menit",
             "—",
-            "PT5M",
+            "menit_kerja(5)",
             "Kepala Dinas",
         ),
         Node(
@@ -296,70 +303,57 @@ WBS_KUKAR = Process(
             "callActivity",
             "SOP penanganan surat keluar",
             "Kabid",
-            13,
+            9,
             called="surat-keluar",
             doc="Langkah 8 (R1): diserahkan kepada Sub Bagian Umum dan Ketatalaksanaan, lanjut ke SOP "
-            "penanganan surat keluar (proses surat-keluar).",
+            "penanganan surat keluar (proses surat-keluar): the letter is numbered and registered there and "
+            "comes back to the Kasi, who sends it in langkah 9.",
         ),
         task(
             "Task_distribusi",
             "Mendistribusikan surat balasan beserta hasil tindak lanjut kepada pemohon",
             "Kasi",
-            14,
+            10,
             "wbs-kukar-distribusi",
             "9",
             FPSB,
             "40 Menit",
             "—",
-            "PT40M",
+            "menit_kerja(40)",
             "Kabid",
         ),
         notif(
             "Event_notifikasi_balasan",
             "Notifikasi ke Pelapor: surat balasan",
-            15,
+            11,
             tampilkan="perihal_surat_balasan,surat_balasan,berkas_surat_balasan",
         ),
         task(
             "Task_arsip",
             "Mengarsip berkas/dokumen penanganan aduan",
             "Kasi",
-            16,
+            12,
             "wbs-kukar-arsip",
             "10",
             FPSB,
             "3 Menit",
             "Arsip",
-            "PT3M",
+            "menit_kerja(3)",
             "Kabid",
         ),
-        end("End_selesai", "Selesai", "Kasi", 17),
+        end("End_selesai", "Selesai", "Kasi", 13),
     ],
     flows=[
-        Flow("Start_pengaduan", "Task_pemeriksaan"),
-        Flow("Task_pemeriksaan", "Gateway_ada_keluhan"),
-        Flow(
-            "Gateway_ada_keluhan",
-            "Task_konfirmasi_penutupan",
-            "tidak ada keluhan",
-            'hasil_pemeriksaan == "tidak ada keluhan"',
-        ),
-        Flow("Gateway_ada_keluhan", "Gateway_diproses", "ada keluhan", default=True),
-        Flow("Task_konfirmasi_penutupan", "Gateway_konfirmasi"),
-        Flow("Gateway_konfirmasi", "Event_tidak_ada_keluhan", "setuju", 'keputusan_kabid == "setuju"'),
-        Flow("Gateway_konfirmasi", "Gateway_diproses", "tolak: diproses", default=True),
-        Flow("Event_tidak_ada_keluhan", "End_tidak_ada_keluhan"),
-        Flow("Gateway_diproses", "Task_pemilahan"),
+        *seq("Start_pengaduan", "Task_pemeriksaan", "Task_pemilahan"),
         Flow("Task_pemilahan", "Task_disposisi"),
         Flow("Task_disposisi", "Gateway_jenis_aduan"),
         Flow(
             "Gateway_jenis_aduan",
             "Task_jawaban_kabid",
-            "informasi, rekomendasi teknik, evaluasi layanan",
-            'jenis_aduan == "informasi" or jenis_aduan == "rekomendasi teknik" '
-            'or jenis_aduan == "evaluasi layanan"',
+            "dijawab Kabid",
+            'disposisi_kabid == "dijawab Kabid"',
         ),
-        Flow("Gateway_jenis_aduan", "Task_tindak_lanjut_bidang", "bidang lain", default=True),
+        Flow("Gateway_jenis_aduan", "Task_tindak_lanjut_bidang", "diserahkan ke bidang terkait", default=True),
         Flow("Task_jawaban_kabid", "Gateway_gabung"),
         Flow("Task_tindak_lanjut_bidang", "Gateway_gabung"),
         *seq(
@@ -382,11 +376,14 @@ SURAT_KELUAR = Process(
     documentation=(
         "INFERRED, not a seed: SOP 000 langkah 8 hands the signed surat balasan to the Sub Bagian Umum dan "
         'Ketatalaksanaan ("Lanjut ke SOP penanganan surat keluar"); that SOP is not among the seeds. This '
-        "minimal process (register the letter number, send the letter) stands in for it so that the call "
-        "activity of wbs-dpmptsp-kukar can run. Pelaksana → lane: Sub Bagian Umum dan Ketatalaksanaan → "
-        "Subbag Umum. No Waktu is known, so there are no timers; langkah numbers are this process's own."
+        "minimal process stands in for it so that the call activity of wbs-dpmptsp-kukar can run: the Subbag "
+        "Umum gives the letter its number in the buku agenda surat keluar and hands it back. It does not "
+        'send the letter: SOP 000 langkah 9 "Kasi mendistribusikan surat balasan beserta hasil dan tindak '
+        'lanjut kepada masyarakat/pemohon" sends it, once. Pelaksana → lane: Sub Bagian Umum dan '
+        "Ketatalaksanaan → Subbag Umum. No Waktu is known, so there are no timers; langkah numbers are this "
+        "process's own."
     ),
-    props=meta("", "", "", "", "", "dpmptsp-kukar", "Penanganan Surat Keluar (inferred)"),
+    props=meta("", "", "", "", ("", "", ""), "dpmptsp-kukar", "Penanganan Surat Keluar (inferred)"),
     lanes=["Subbag Umum"],
     nodes=[
         start("Start_surat_keluar", "Surat keluar diterima", "Subbag Umum", None),
@@ -401,20 +398,9 @@ SURAT_KELUAR = Process(
             "—",
             "Nomor surat keluar",
         ),
-        task(
-            "Task_pengiriman",
-            "Mengirim surat keluar",
-            "Subbag Umum",
-            2,
-            "surat-keluar-pengiriman",
-            "2",
-            "Surat bernomor",
-            "—",
-            "Bukti pengiriman",
-        ),
-        end("End_surat_terkirim", "Surat terkirim", "Subbag Umum", 3),
+        end("End_surat_bernomor", "Surat bernomor dikembalikan untuk didistribusikan", "Subbag Umum", 2),
     ],
-    flows=seq("Start_surat_keluar", "Task_registrasi", "Task_pengiriman", "End_surat_terkirim"),
+    flows=seq("Start_surat_keluar", "Task_registrasi", "End_surat_bernomor"),
 )
 
 # --------------------------------------------------------------------------------------------- 001
@@ -443,9 +429,10 @@ LAMANDAU = Process(
         "2024-01-01",
         "",
         "2024-01-01",
-        "MUL'ATMIDY, S.Sos., M.A.P. (Kepala DPMPTSP)",
+        seed.LAMANDAU_OLEH,
         "dpmptsp-lamandau",
         "Whistle Blowing System (WBS)",
+        seed.LAMANDAU,
         pengawas="Kepala Dinas",
         mode_pelapor=ALL_MODES,
     ),
@@ -471,7 +458,7 @@ LAMANDAU = Process(
             "n/r",
             "30 Menit",
             "Catatan Pengaduan WBS",
-            "PT30M",
+            "menit_kerja(30)",
             "Kepala Dinas",
         ),
         task(
@@ -484,7 +471,7 @@ LAMANDAU = Process(
             "n/r",
             "30 Menit",
             "Surat Pengaduan WBS",
-            "PT30M",
+            "menit_kerja(30)",
             "Kepala Dinas",
         ),
         task(
@@ -497,7 +484,7 @@ LAMANDAU = Process(
             "n/r",
             "1 Jam",
             "Menyusun Berita Acara Penyelesaian Pengaduan WBS",
-            "PT1H",
+            "jam_kerja(1)",
             "Sekretariat",
         ),
         task(
@@ -510,7 +497,7 @@ LAMANDAU = Process(
             "n/r",
             "1 Jam",
             "Berita Acara Penyelesaian Pengaduan WBS",
-            "PT1H",
+            "jam_kerja(1)",
             "Kepala Dinas",
         ),
         task(
@@ -523,7 +510,7 @@ LAMANDAU = Process(
             "n/r",
             "1 Jam",
             "Tanggapan Pengaduan WBS",
-            "PT1H",
+            "jam_kerja(1)",
             "Kepala Dinas",
         ),
         notif(
@@ -544,7 +531,7 @@ LAMANDAU = Process(
             "n/r",
             "15 Menit",
             "Tanggapan Pengaduan WBS",
-            "PT15M",
+            "menit_kerja(15)",
             "Kepala Dinas",
         ),
         end("End_selesai", "Selesai", "Sekretariat", 8),
@@ -598,9 +585,10 @@ KEBUMEN = Process(
         "2024-08-01",
         "",
         "2024-08-01",
-        "HARYONO WAHYUDI, ST, MT. (Kepala Dinas)",
+        seed.KEBUMEN_OLEH,
         "disperindagkop-kebumen",
         "Pelayanan Pengaduan Whistle Blowing System",
+        seed.KEBUMEN,
         pengawas="Kepala Dinas",
         mode_pelapor="rahasia,biasa",
         identitas_wajib="nama,unit_kerja,telepon,email",
@@ -704,7 +692,7 @@ DINSOS_META = dict(
     buat="2022-12-23",
     revisi="",
     efektif="2023-01-02",
-    oleh="Kepala Dinas Sosial Kabupaten Kutai Kartanegara (nama tidak terbaca)",
+    oleh=seed.DINSOS_OLEH,
     unit="dinsos-kukar",
 )
 LANGSUNG = Process(
@@ -727,8 +715,13 @@ LANGSUNG = Process(
         "Sekretaris → Kepala Dinas, Kabid → Kepala Dinas. Pengawas: Kepala Dinas (the Kadis column; the "
         "Keputusan is his)."
     ),
-    props=meta(judul="SOP Penanganan Pengaduan secara Langsung", pengawas="Kepala Dinas", mode_pelapor=ALL_MODES,
-               **DINSOS_META),
+    props=meta(
+        judul="SOP Penanganan Pengaduan secara Langsung",
+        sections=seed.DINSOS_LANGSUNG,
+        pengawas="Kepala Dinas",
+        mode_pelapor=ALL_MODES,
+        **DINSOS_META,
+    ),
     lanes=["Pelapor", "Petugas", "Kabid", "Sekretaris", "Kepala Dinas"],
     nodes=[
         start(
@@ -751,7 +744,7 @@ LANGSUNG = Process(
             "Buku Registrasi Pengaduan, Formulir Pengaduan",
             "10 Menit",
             "Tercatat di buku registrasi, formulir pengaduan",
-            "PT10M",
+            "menit_kerja(10)",
             "Sekretaris",
         ),
         task(
@@ -764,7 +757,7 @@ LANGSUNG = Process(
             "Dokumen materi pengaduan, formulir pengaduan",
             "10 Menit",
             "Formulir pengaduan yang telah diisi",
-            "PT10M",
+            "menit_kerja(10)",
             "Sekretaris",
         ),
         task(
@@ -777,7 +770,7 @@ LANGSUNG = Process(
             "Dokumen materi pengaduan, formulir pengaduan yang telah diisi",
             "10 Menit",
             "Formulir penyaluran pengaduan",
-            "PT10M",
+            "menit_kerja(10)",
             "Kepala Dinas",
         ),
         task(
@@ -836,7 +829,7 @@ ONLINE = Process(
         "SOP Penanganan Pengaduan Masyarakat secara Online, Dinas Sosial Kabupaten Kutai Kartanegara "
         "(seed 003, Lampiran 2). Pelaksana → lane: Masyarakat/Pelapor → Pelapor; Admin (Admin Media Sosial) "
         "→ Admin Media Sosial; Anggota Tim Pengaduan/Kepala Bidang → Kabid; Ketua Tim Pengaduan/Sekdis → "
-        "Sekretaris; Kepala Dinas → Kepala Dinas (no step in the seed; the lane stays empty).\n"
+        "Sekretaris; Kepala Dinas: no step in the seed, so no lane (he is pengawas and receives escalations).\n"
         "The reporter's submission has no step number (implicit in langkah 1): it is the start event. "
         "Langkah 1–8 are user tasks; the acknowledgement of langkah 3 (tampilkan respon_admin) and the "
         "reply of langkah 8 (tampilkan balasan_publik, tautan_balasan) reach the reporter as pesan "
@@ -850,9 +843,14 @@ ONLINE = Process(
         "SLA: Admin → Sekretaris (Ketua Tim Pengaduan), Sekretaris → Kepala Dinas, Kabid → Kepala Dinas. "
         "Pengawas: Kepala Dinas, and the Sekretaris, who reports on every complaint (langkah 9)."
     ),
-    props=meta(judul="SOP Penanganan Pengaduan secara Online", pengawas="Kepala Dinas,Sekretaris",
-               mode_pelapor=ALL_MODES, **DINSOS_META),
-    lanes=["Pelapor", "Admin Media Sosial", "Kabid", "Sekretaris", "Kepala Dinas"],
+    props=meta(
+        judul="SOP Penanganan Pengaduan secara Online",
+        sections=seed.DINSOS_ONLINE,
+        pengawas="Kepala Dinas,Sekretaris",
+        mode_pelapor=ALL_MODES,
+        **DINSOS_META,
+    ),
+    lanes=["Pelapor", "Admin Media Sosial", "Kabid", "Sekretaris"],
     nodes=[
         start("Start_pengaduan", "Pengaduan melalui media online", "Pelapor", "dinsos-online-pengaduan"),
         task(
@@ -865,7 +863,7 @@ ONLINE = Process(
             HKMJ,
             "5 Menit",
             "Dokumen materi pengaduan",
-            "PT5M",
+            "menit_kerja(5)",
             "Sekretaris",
         ),
         task(
@@ -878,7 +876,7 @@ ONLINE = Process(
             HKMJ,
             "10 Menit",
             "Bukti elektronik balasan admin",
-            "PT10M",
+            "menit_kerja(10)",
             "Sekretaris",
         ),
         gw("Gateway_terkait_pengaduan", "Terkait pengaduan?", "Admin Media Sosial", 3),
@@ -899,7 +897,7 @@ ONLINE = Process(
             HKMJ,
             "5 Menit",
             "Bukti elektronik balasan admin",
-            "PT5M",
+            "menit_kerja(5)",
             "Sekretaris",
         ),
         notif("Event_respon", "Notifikasi ke Pelapor: pengaduan diterima", 6, "3", tampilkan="respon_admin"),
@@ -913,7 +911,7 @@ ONLINE = Process(
             HKMJ,
             "10 Menit",
             "Bukti elektronik penyaluran pengaduan",
-            "PT10M",
+            "menit_kerja(10)",
             "Sekretaris",
         ),
         task(
@@ -926,7 +924,7 @@ ONLINE = Process(
             HKMJ,
             "10 Menit",
             "Bukti elektronik penyaluran pengaduan",
-            "PT10M",
+            "menit_kerja(10)",
             "Kepala Dinas",
         ),
         task(
@@ -939,7 +937,7 @@ ONLINE = Process(
             HKMJ,
             "30 Menit",
             "Balasan/tindaklanjut pengaduan secara manual atau elektronik",
-            "PT30M",
+            "menit_kerja(30)",
             "Kepala Dinas",
             tujuan_unit="bidang_tujuan",
         ),
@@ -953,7 +951,7 @@ ONLINE = Process(
             HKMJ,
             "10 Menit",
             "Balasan/tindaklanjut secara manual atau elektronik",
-            "PT10M",
+            "menit_kerja(10)",
             "Kepala Dinas",
             tujuan_unit="bidang_tujuan",
         ),
@@ -967,7 +965,7 @@ ONLINE = Process(
             HKMJ,
             "30 Menit",
             "Balasan/tindaklanjut pengaduan secara elektronik",
-            "PT30M",
+            "menit_kerja(30)",
             "Sekretaris",
         ),
         notif(
@@ -1010,14 +1008,20 @@ ONLINE_BERKALA = Process(
     documentation=(
         'Langkah 9 of SOP Penanganan Pengaduan secara Online (seed 003, Lampiran 2): "Pelaporan dan '
         'Pengarsipan", Waktu "3 bulan/6 bulan", Output Laporan Berkala. It spans cases, so it is its own '
-        "process started by a timer. Chosen period: every 3 months (R/P3M) — the shorter of the two, a "
-        "semester report is two quarterly ones. Pelaksana (inferred, STEPS.md): Sekretaris (Ketua Tim "
+        "process started by a timer. Chosen period: per triwulan (periode=triwulan, R/P3M) — the shorter of "
+        "the two, a semester report is two quarterly ones: the case starts at the opening of office hours on "
+        "the first working day of January, April, July and October (the unit's calendar) and opens with the "
+        "figures of the quarter just ended, counted from the cases of pengaduan-online-dinsos-kukar "
+        "(rekap_sop): received, finished, late, per step, per media online (rekap_saluran=media) and per "
+        "verification result (rekap_keputusan). Pelaksana (inferred, STEPS.md): Sekretaris (Ketua Tim "
         "Pengaduan/Sekdis). Inferred: the Laporan Berkala goes to the Kepala Dinas (end event in his lane)."
     ),
-    props=meta(judul="Laporan Berkala Pengaduan secara Online", **DINSOS_META),
+    props=meta(judul="Laporan Berkala Pengaduan secara Online", sections=seed.DINSOS_ONLINE, **DINSOS_META),
     lanes=["Sekretaris", "Kepala Dinas"],
     nodes=[
-        Node("Start_berkala", "startEvent", "Setiap 3 bulan", "Sekretaris", 0, cycle="R/P3M"),
+        Node("Start_berkala", "startEvent", "Awal setiap triwulan", "Sekretaris", 0, cycle="R/P3M",
+             props={"periode": "triwulan", "rekap_sop": "pengaduan-online-dinsos-kukar", "rekap_saluran": "media",
+                    "rekap_keputusan": "hasil_verifikasi_pesan"}),
         task(
             "Task_laporan_berkala",
             "Pelaporan dan pengarsipan berkala",
@@ -1052,8 +1056,8 @@ DUMAS = Process(
         "SOP Alur Proses / Penanganan Pengaduan Masyarakat (DUMAS), Inspektorat Kabupaten Katingan (seed "
         "004). Pelaksana → lane: Pelapor (Pengadu) → Pelapor; Inspektorat → Inspektorat; Inspektur "
         "(Kepala Inspektorat) → Inspektur; Sekretariat Inspektorat (bagian tata usaha / sekretariat) → "
-        "Sekretariat Inspektorat; Pejabat Eselon II/Unit Kerja yang terlapor → Eselon II; Kepala Instansi"
-        " lain / Instansi Lain → Instansi Lain.\n"
+        "Sekretariat Inspektorat; Pejabat Eselon II/Unit Kerja yang terlapor → Eselon II. Kepala Instansi"
+        " lain / Instansi Lain: no lane (see langkah 8).\n"
         'Langkah 1 = start event. "Dalam melakukan pelaporan, kepada pengadu wajib mengisi data-data '
         'pendukung berupa Nama lengkap, No. KTP, Alamat/Email, No. Hp dan Jenis Pekerjaan": no anonymous '
         "report (mode_pelapor rahasia, biasa; identitas_wajib nama, nik, alamat or email, telepon, "
@@ -1069,8 +1073,15 @@ DUMAS = Process(
         '(no limit in the seed). D1 is the Inspektorat\'s judgement whether the report "bisa/dapat untuk '
         'diproses lebih lanjut", so when the limit passes the report goes back to langkah 2 with the data '
         "there is (the Pelapor is notified) and the Inspektorat decides.\n"
-        "D2 (langkah 3, kategori_telaah, no default): berkadar pengawasan → langkah 4 → langkah 5 (60 "
-        'hari, P60D); tidak berkadar pengawasan atau tidak logis → "disalurkan kepada unit pejabat Eselon II '
+        "D2 (langkah 3, kategori_telaah, no default): berkadar pengawasan → langkah 4 → langkah 5. T1: "
+        '"Pengaduan ditindak lanjut dilakukan dalam jangka waktu paling lama 60 hari sejak pengaduan telah '
+        'melewati proses penelaahan dan diterima oleh bagian sekretariat Inspektorat": the 60 days run from '
+        "the receipt at the Sekretariat (langkah 4), not from the start of langkah 5. The Sekretariat records "
+        "the day it received the complaint (tanggal_diterima) and the SLA timer of langkah 5 is "
+        "hari_kalender(60, tanggal_diterima): the closing time of the 60th calendar day after it (calendar "
+        'days, as printed "60 Hari"; when that day is closed, the next working day; a date after the day '
+        "langkah 4 is done counts from that day). Tidak berkadar pengawasan atau tidak logis → "
+        '"disalurkan kepada unit pejabat Eselon II '
         'untuk ditindak lanjuti secara intern": the Inspektur names the unit kerja (unit_kerja_terlapor, '
         "the code of a unit kerja of Kab. Katingan) and writes the reason (alasan_kategori); langkah 6 (14 "
         "hari kerja) goes to the Eselon II of that unit kerja only (tujuan_unit=unit_kerja_terlapor), who "
@@ -1078,9 +1089,14 @@ DUMAS = Process(
         "uraian, lokasi_kasus, lampiran, inti_masalah, memo_kepala_inspektorat, alasan_kategori, and the "
         "laporan it writes; not the reporter's identity, the verifier's notes or the reporter's later "
         "additions); a tembusan goes to "
-        "the Inspektur (pesan tembusan_inspektur). Bukan kewenangan → langkah 8 (Instansi Lain) with the "
-        "reason and the receiving agency (alasan_kategori, instansi_tujuan), which the reporter is told "
-        "after langkah 8 (inferred: the seed mentions no notice). Branches a and b meet at langkah 7. D3 "
+        "the Inspektur (pesan tembusan_inspektur). Bukan kewenangan → langkah 8 with the reason and the "
+        "receiving agency (alasan_kategori, instansi_tujuan). Langkah 8: \"Kepala Inspektorat mengirimkan "
+        "seluruh data/dokumen pengaduan yang ada ditambah dengan memo Kepala Inspektorat dan/atau laporan "
+        'hasil penelaahan pengaduan untuk bisa ditindaklanjuti oleh instansi yang terkait" — the sending is '
+        "the Inspektur's task (surat pengantar, how and when it was sent, proof of sending); the Kepala "
+        "Instansi lain / Instansi Lain receives the file outside Alur and needs no account, so the diagram "
+        "has no lane for it. The reporter is told where the report went after langkah 8 (inferred: the "
+        "seed mentions no notice). Branches a and b meet at langkah 7. D3 "
         "(langkah 5, bentuk_tindak_lanjut) is recorded, not branched. Langkah 9 (semesteran) is process "
         "dumas-inspektorat-katingan-laporan-berkala. Nomor SOP, tanggal and pengesahan are not in the "
         "source. Eskalasi SLA: Inspektur (langkah 5) → Sekretariat Inspektorat, the SOP's other pengawas (the "
@@ -1094,18 +1110,18 @@ DUMAS = Process(
         "",
         "",
         "",
-        "",
+        ("", "", ""),
         "inspektorat-katingan",
         "Standar Operasional Prosedur Alur Proses Pengaduan Masyarakat (DUMAS)",
         pengawas="Inspektur,Sekretariat Inspektorat",
         mode_pelapor="rahasia,biasa",
         identitas_wajib="nama,nik,alamat|email,telepon,pekerjaan",
     ),
-    lanes=["Pelapor", "Inspektorat", "Inspektur", "Sekretariat Inspektorat", "Eselon II", "Instansi Lain"],
+    lanes=["Pelapor", "Inspektorat", "Inspektur", "Sekretariat Inspektorat", "Eselon II"],
     nodes=[
         start(
             "Start_pengaduan",
-            "Melaporkan penyimpangan/penyalahgunaan wewenang",
+            "Melaporkan penyimpangan atau penyalahgunaan wewenang",
             "Pelapor",
             "dumas-pengaduan",
             "1",
@@ -1185,7 +1201,7 @@ DUMAS = Process(
             MEMO,
             "60 Hari",
             "Audit/laporan penanganan tindak lanjut",
-            "P60D",
+            "hari_kalender(60, tanggal_diterima)",
             "Sekretariat Inspektorat",
         ),
         task(
@@ -1213,14 +1229,14 @@ DUMAS = Process(
         ),
         task(
             "Task_instansi_lain",
-            "Menerima hasil penelaahan yang bukan kewenangan Inspektorat",
-            "Instansi Lain",
+            "Mengirimkan seluruh berkas pengaduan ke instansi lain yang berwenang",
+            "Inspektur",
             6,
-            "dumas-penerusan-instansi-lain",
+            "dumas-pengiriman-instansi-lain",
             "8",
             MEMO,
             "—",
-            "—",
+            "Surat pengantar dan bukti pengiriman berkas",
         ),
         gw("Gateway_gabung", "", "Pelapor", 8),
         notif(
@@ -1263,7 +1279,7 @@ DUMAS = Process(
         Flow(
             "Gateway_kategori",
             "Task_tindak_lanjut_eselon2",
-            "tidak berkadar pengawasan/tidak logis",
+            "tidak berkadar pengawasan / tidak logis",
             'kategori_telaah == "tidak berkadar pengawasan atau tidak logis"',
         ),
         Flow(
@@ -1286,29 +1302,48 @@ DUMAS_BERKALA = Process(
     name="Laporan Berkala Hasil Tindak Lanjut DUMAS (semesteran)",
     participant="Inspektorat Kab. Katingan — Laporan Berkala DUMAS",
     documentation=(
-        "Langkah 9 of the DUMAS SOP (seed 004): the Inspektur receives the report on the follow-up of "
-        'complaints "secara berkala (semesteran)" from the bagian sekretariat. It spans cases, so it is its '
-        "own process started by a timer every 6 months (R/P6M). Pelaksana → lane: Inspektur → Inspektur; the "
-        "sender, bagian sekretariat → Sekretariat Inspektorat (start event)."
+        "Langkah 9 of the DUMAS SOP (seed 004): \"Inspektur menerima laporan hasil tindak lanjut penanganan "
+        'pengaduan tindak lanjut secara berkala (semesteran) dari bagian sekretariat." It spans cases, so it '
+        "is its own process started by a timer per semester (periode=semester, R/P6M): at the opening of "
+        "office hours on the first working day of January and July (the unit's calendar), for the semester "
+        "just ended (Jan–Jun, Jul–Dec). The case opens with the figures of that semester counted from the "
+        "cases of dumas-inspektorat-katingan (rekap_sop): received, finished, late, per step, per channel "
+        "(rekap_saluran=saluran: langsung, tertulis, surat elektronik) and per decision (rekap_keputusan: "
+        "D1 hasil_verifikasi, D2 kategori_telaah, D3 bentuk_tindak_lanjut). Pelaksana → lane: the bagian "
+        "sekretariat prepares the report (Sekretariat Inspektorat, adds its narrative), the Inspektur "
+        "receives it (Inspektur)."
     ),
-    props=meta("", "", "", "", "", "inspektorat-katingan", "Laporan Berkala Hasil Tindak Lanjut DUMAS"),
+    props=meta("", "", "", "", ("", "", ""), "inspektorat-katingan", "Laporan Berkala Hasil Tindak Lanjut DUMAS"),
     lanes=["Sekretariat Inspektorat", "Inspektur"],
     nodes=[
-        Node("Start_berkala", "startEvent", "Setiap semester", "Sekretariat Inspektorat", 0, cycle="R/P6M"),
+        Node("Start_berkala", "startEvent", "Awal setiap semester", "Sekretariat Inspektorat", 0, cycle="R/P6M",
+             props={"periode": "semester", "rekap_sop": "dumas-inspektorat-katingan", "rekap_saluran": "saluran",
+                    "rekap_keputusan": "hasil_verifikasi,kategori_telaah,bentuk_tindak_lanjut"}),
         task(
             "Task_laporan_berkala",
-            "Menerima laporan hasil tindak lanjut pengaduan (semesteran)",
-            "Inspektur",
+            "Menyusun laporan hasil tindak lanjut pengaduan (semesteran)",
+            "Sekretariat Inspektorat",
             1,
             "dumas-laporan-berkala",
-            "9",
+            "",  # inferred: langkah 9 is the Inspektur's; the report comes "dari bagian sekretariat"
             "Laporan Audit/Laporan Penanganan Tindak lanjut pengaduan masyarakat",
+            "semesteran",
+            "Laporan hasil tindak lanjut pengaduan masyarakat",
+        ),
+        task(
+            "Task_terima_laporan_berkala",
+            "Menerima laporan hasil tindak lanjut pengaduan (semesteran)",
+            "Inspektur",
+            2,
+            "dumas-laporan-berkala-diterima",
+            "9",
+            "Laporan hasil tindak lanjut pengaduan masyarakat",
             "semesteran",
             "—",
         ),
-        end("End_laporan_berkala", "Laporan berkala diterima", "Inspektur", 2),
+        end("End_laporan_berkala", "Laporan berkala diterima", "Inspektur", 3),
     ],
-    flows=seq("Start_berkala", "Task_laporan_berkala", "End_laporan_berkala"),
+    flows=seq("Start_berkala", "Task_laporan_berkala", "Task_terima_laporan_berkala", "End_laporan_berkala"),
 )
 
 ALL = [WBS_KUKAR, SURAT_KELUAR, LAMANDAU, KEBUMEN, LANGSUNG, ONLINE, ONLINE_BERKALA, DUMAS, DUMAS_BERKALA]

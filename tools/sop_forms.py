@@ -166,12 +166,48 @@ def form(
     return schema, ui
 
 
-KUKAR_PEMERIKSAAN = ["ada keluhan", "tidak ada keluhan"]
+#: D2 of SOP 000, decided by the Kabid (langkah 4–5)
+KUKAR_DISPOSISI = ["dijawab Kabid", "diserahkan ke bidang terkait"]
 KUKAR_KABID_MENJAWAB = ["informasi", "rekomendasi teknik", "evaluasi layanan"]
 KUKAR_KE_BIDANG = ["perizinan", "penanaman modal", "kesekretariatan", "lainnya"]
 DUMAS_BERKADAR = "berkadar pengawasan"
 DUMAS_TIDAK_BERKADAR = "tidak berkadar pengawasan atau tidak logis"
 DUMAS_BUKAN_KEWENANGAN = "bukan kewenangan"
+
+
+def read_only(f: F) -> F:
+    """A figure the periodic case starts with (service/commands/period_report.py): shown, never typed."""
+    f.schema["readOnly"] = True
+    f.required = False
+    return f
+
+
+def rekap(title: str, columns: dict[str, F]) -> F:
+    """A read-only table of the period's figures: one object per row."""
+    row = {"type": "object", "properties": {k: c.schema for k, c in columns.items()}, "required": list(columns)}
+    return read_only(F({"type": "array", "title": title, "items": row, "maxItems": 500}))
+
+
+def figures(channel: str | None) -> dict[str, F]:
+    """The figures of a Laporan Berkala, computed from the cases of the period when the case starts."""
+    fields = {
+        "periode": read_only(text("Periode", 100)),
+        "periode_awal": read_only(date("Periode awal")),
+        "periode_akhir": read_only(date("Periode akhir")),
+        "jumlah_pengaduan": read_only(integer("Pengaduan diterima")),
+        "jumlah_selesai": read_only(integer("Selesai ditindaklanjuti dalam periode")),
+        "jumlah_belum_selesai": read_only(integer("Belum selesai pada akhir periode")),
+        "jumlah_terlambat": read_only(integer("Terlambat (melewati waktu Mutu Baku)")),
+        "rekap_langkah": rekap("Per langkah", {"langkah": text("Langkah", 300), "jumlah": integer("Jumlah"),
+                                               "terlambat": integer("Terlambat")}),
+        "rekap_saluran": rekap(f"Per {channel}", {"saluran": text((channel or "saluran").capitalize(), 200),
+                                                  "jumlah": integer("Jumlah")}),
+        "rekap_keputusan": rekap("Per keputusan", {"keputusan": text("Keputusan", 300), "hasil": text("Hasil", 300),
+                                                   "jumlah": integer("Jumlah")}),
+    }
+    if channel is None:
+        fields.pop("rekap_saluran")
+    return fields
 
 
 def kekurangan() -> F:
@@ -196,25 +232,10 @@ FORMS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     ),
     "wbs-kukar-pemeriksaan": form(
         "Pemeriksaan Aduan",
-        "Langkah 2 (Kasi): periksa aduan ini. Aduan yang dinilai tidak memuat keluhan baru ditutup setelah "
-        "Kabid menyetujui.",
+        "Langkah 2 (Kasi): aduan dari kotak pengaduan/website yang diperiksa setiap hari diterima untuk "
+        "diproses (langkah 3).",
         {
-            "hasil_pemeriksaan": enum("Hasil pemeriksaan", KUKAR_PEMERIKSAAN),
-            "alasan_tidak_ada_keluhan": reason(
-                "Alasan tidak ada keluhan",
-                help="Wajib bila tidak ada keluhan. Disampaikan kepada pelapor bila Kabid menyetujui.",
-            ),
             "catatan_pemeriksaan": catatan(),
-        },
-        [when("hasil_pemeriksaan", ["tidak ada keluhan"], "alasan_tidak_ada_keluhan")],
-    ),
-    "wbs-kukar-konfirmasi-penutupan": form(
-        "Konfirmasi Kabid: Aduan Tidak Diproses",
-        "Kasi menilai aduan ini tidak memuat keluhan. Setujui agar aduan ditutup (pelapor menerima alasan "
-        "Kasi), atau tolak agar aduan diproses.",
-        {
-            "keputusan_kabid": enum("Keputusan Kabid", ["setuju", "tolak"]),
-            "catatan_konfirmasi": reason("Catatan Kabid", req=True),
         },
     ),
     "wbs-kukar-pemilahan": form(
@@ -224,7 +245,8 @@ FORMS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
             "jenis_aduan": enum(
                 "Jenis aduan",
                 [*KUKAR_KABID_MENJAWAB, *KUKAR_KE_BIDANG],
-                help="Informasi, rekomendasi teknik dan evaluasi layanan dijawab langsung oleh Kabid.",
+                help="Aduan untuk bidang informasi, rekomendasi teknik dan evaluasi layanan dijawab Kabid; Kabid "
+                "memutuskan pada langkah 4.",
             ),
             "bidang_tujuan": sub_unit(
                 "Bidang/sub bagian yang dituju", "dpmptsp-kukar", help="Wajib bila aduan tidak dijawab Kabid."
@@ -235,15 +257,19 @@ FORMS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     ),
     "wbs-kukar-disposisi": form(
         "Disposisi Kabid",
-        "Langkah 4 (Kabid): terima hasil pemilahan, serahkan ke bidang terkait.",
+        "Langkah 4 (Kabid): terima hasil pemilahan Kasi dan putuskan: aduan untuk bidang informasi, "
+        "rekomendasi teknik dan evaluasi layanan dijawab Kabid (langkah 5), selain itu diserahkan ke bidang "
+        "terkait (langkah 6).",
         {
+            "disposisi_kabid": enum("Keputusan Kabid", KUKAR_DISPOSISI),
             "bidang_tujuan": sub_unit(
                 "Bidang terkait penerima disposisi",
                 "dpmptsp-kukar",
-                help="Terisi dari pemilahan Kasi; ubah bila perlu.",
+                help="Wajib bila diserahkan ke bidang terkait. Terisi dari pemilahan Kasi; ubah bila perlu.",
             ),
             "catatan_disposisi": catatan("Catatan disposisi"),
         },
+        [when("disposisi_kabid", [KUKAR_DISPOSISI[1]], "bidang_tujuan")],
     ),
     "wbs-kukar-jawaban-kabid": form(
         "Jawaban Kabid",
@@ -305,15 +331,6 @@ FORMS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
         {
             "nomor_surat": text("Nomor surat", 100),
             "tanggal_surat": date("Tanggal surat"),
-        },
-    ),
-    "surat-keluar-pengiriman": form(
-        "Pengiriman Surat Keluar",
-        "Kirim surat keluar.",
-        {
-            "cara_pengiriman": enum("Cara pengiriman", ["pos", "kurir", "email", "diantar langsung"]),
-            "tanggal_kirim": date("Tanggal kirim"),
-            "lampiran": lampiran("Bukti pengiriman"),
         },
     ),
     # ------------------------------------------------------------------ 001 wbs-dpmptsp-lamandau
@@ -594,12 +611,10 @@ FORMS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     ),
     "dinsos-online-laporan-berkala": form(
         "Laporan Berkala Pengaduan Online",
-        "Langkah 9: pelaporan dan pengarsipan.",
+        "Langkah 9: pelaporan dan pengarsipan. Angka triwulan dihitung Alur dari pengaduan online periode ini.",
         {
-            "periode_awal": date("Periode awal"),
-            "periode_akhir": date("Periode akhir"),
-            "jumlah_pengaduan": integer("Jumlah pengaduan"),
-            "laporan_berkala": long("Laporan Berkala"),
+            **figures("media online"),
+            "laporan_berkala": long("Laporan Berkala (uraian)", req=False),
             "lampiran": lampiran(),
         },
     ),
@@ -691,7 +706,9 @@ FORMS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
         {
             "nomor_agenda": text("Nomor agenda", 100),
             "tanggal_diterima": date(
-                "Tanggal diterima sekretariat", help="Awal batas waktu 60 hari tindak lanjut."
+                "Tanggal diterima sekretariat",
+                help="Awal batas waktu 60 hari tindak lanjut oleh Inspektur (langkah 5); tidak boleh sesudah hari "
+                "ini.",
             ),
             "catatan_penyaluran": catatan(),
         },
@@ -729,25 +746,42 @@ FORMS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
             ),
         },
     ),
-    "dumas-penerusan-instansi-lain": form(
-        "Penerimaan oleh Instansi Lain",
-        "Langkah 8: bukan kewenangan Inspektorat.",
+    "dumas-pengiriman-instansi-lain": form(
+        "Pengiriman Berkas ke Instansi Lain",
+        "Langkah 8 (Inspektur): bukan kewenangan Inspektorat. Kirim seluruh data/dokumen pengaduan beserta "
+        "memo Kepala Inspektorat dan/atau laporan hasil penelaahan kepada instansi yang berwenang.",
         {
-            "nama_instansi": text("Nama instansi penerima"),
-            "tanggal_diterima": date("Tanggal diterima"),
-            "catatan_penerimaan": catatan(),
+            "instansi_tujuan": text("Instansi lain yang berwenang", help="Terisi dari penelaahan; disampaikan kepada "
+                                    "pelapor."),
+            "nomor_surat_pengantar": text("Nomor surat pengantar", 100),
+            "tanggal_kirim": date("Tanggal kirim"),
+            "cara_pengiriman": enum("Cara pengiriman", ["pos", "kurir", "email", "diantar langsung"]),
+            "berkas_lengkap_dikirim": boolean(
+                "Seluruh data/dokumen pengaduan, memo Kepala Inspektorat dan/atau laporan hasil penelaahan "
+                "telah dikirim",
+                must_be_true=True,
+            ),
+            "bukti_pengiriman": lampiran("Surat pengantar dan bukti pengiriman/tanda terima"),
+            "catatan_pengiriman": catatan(),
         },
     ),
     "dumas-laporan-berkala": form(
         "Laporan Berkala Tindak Lanjut DUMAS",
-        "Langkah 9 (Inspektur): semesteran.",
+        "Langkah 9 (Sekretariat Inspektorat): laporan semesteran untuk Inspektur. Angka dihitung Alur dari "
+        "pengaduan semester ini.",
         {
-            "periode_awal": date("Periode awal"),
-            "periode_akhir": date("Periode akhir"),
-            "jumlah_pengaduan": integer("Jumlah pengaduan"),
-            "jumlah_selesai": integer("Jumlah pengaduan selesai ditindaklanjuti"),
-            "laporan_berkala": long("Laporan hasil tindak lanjut"),
+            **figures("saluran"),
+            "laporan_berkala": long("Laporan hasil tindak lanjut (uraian)", req=False),
             "lampiran": lampiran(),
+        },
+    ),
+    "dumas-laporan-berkala-diterima": form(
+        "Penerimaan Laporan Berkala Tindak Lanjut DUMAS",
+        "Langkah 9 (Inspektur): menerima laporan semesteran dari bagian sekretariat.",
+        {
+            **figures("saluran"),
+            "laporan_berkala": read_only(long("Laporan hasil tindak lanjut (uraian)", req=False)),
+            "catatan_inspektur": catatan("Catatan/arahan Inspektur"),
         },
     ),
 }

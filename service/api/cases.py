@@ -101,9 +101,7 @@ class Cases(MethodView):
     @blp.alt_response(422, description="The start form's data is not valid")
     def post(self, body: dict[str, Any]) -> CaseView:
         """Start a case of an SOP (latest active revision, or a pinned version)"""
-        actor = current_actor()
-        case = commands.start_case(services(), actor, commands.StartRequest(**body))
-        return commands.get_case(services(), actor, case.id)
+        return commands.start_case_view(services(), current_actor(), commands.StartRequest(**body))
 
 
 @blp.route("/<string:case_id>")
@@ -112,7 +110,7 @@ class OneCase(MethodView):
     @blp.response(200, CaseSchema)
     def get(self, case_id: str) -> CaseView:
         """One case with its ready tasks and its history"""
-        return commands.get_case(services(), current_actor(), case_id)
+        return commands.get_case(services(), current_actor(), case_id, lean=True)
 
 
 @blp.route("/<string:case_id>/messages")

@@ -16,6 +16,7 @@ from service.api.security import BEARER, current_actor, services
 from service.commands import cases as case_commands
 from service.commands import migrations, revisions, sop_document
 from service.commands.cases import CaseView
+from service.engine import properties, sop_metadata
 from service.store.models import Definition, DefinitionEvent
 
 blp = Blueprint("revisions", __name__, url_prefix="/api/definitions",
@@ -45,6 +46,52 @@ class MetadataSchema(ma.Schema):
     peralatan = _LINES
     peringatan = _LINES
     pencatatan = _LINES
+
+
+def _nip(value: str) -> None:
+    if problem := properties.VOCABULARY[properties.APPROVER_NIP].problem(value):
+        raise ma.ValidationError(problem)
+
+
+class SignatorySchema(ma.Schema):
+    """Disahkan oleh: the official who signed the SOP (printed in the SOP document)."""
+
+    jabatan = ma.fields.String(load_default="", validate=ma.validate.Length(max=300))
+    nama = ma.fields.String(load_default="", validate=ma.validate.Length(max=300))
+    nip = ma.fields.String(load_default="", validate=_nip, metadata={"description": "18 digits, spaces allowed"})
+
+
+class SopMetadataSchema(ma.Schema):
+    """The SOP metadata kept in the revision's diagram (process properties); a PUT sets all of it."""
+
+    judul = ma.fields.String(load_default="", validate=ma.validate.Length(max=300),
+                             metadata={"description": "blank: the process name"})
+    nomor_sop = ma.fields.String(load_default="", validate=ma.validate.Length(max=200))
+    tanggal_pembuatan = ma.fields.Date(load_default=None, allow_none=True)
+    tanggal_revisi = ma.fields.Date(load_default=None, allow_none=True)
+    tanggal_efektif = ma.fields.Date(load_default=None, allow_none=True)
+    disahkan_oleh = ma.fields.Nested(SignatorySchema, load_default=dict)
+    dasar_hukum = _LINES
+    kualifikasi_pelaksana = _LINES
+    keterkaitan = _LINES
+    peralatan = _LINES
+    peringatan = _LINES
+    pencatatan = _LINES
+
+    @ma.pre_dump
+    def _flat(self, meta: sop_metadata.SopMetadata, **_kwargs: Any) -> dict[str, Any]:
+        return {**{name: getattr(meta, name) for name in ("judul", "nomor_sop", "tanggal_pembuatan",
+                                                         "tanggal_revisi", "tanggal_efektif")},
+                "disahkan_oleh": meta.disahkan_oleh,
+                **{name: list(meta.section(name)) for name in sop_metadata.SECTION_NAMES}}
+
+    @ma.post_load
+    def _metadata(self, data: dict[str, Any], **_kwargs: Any) -> sop_metadata.SopMetadata:
+        return sop_metadata.SopMetadata(
+            judul=data["judul"], nomor_sop=data["nomor_sop"], tanggal_pembuatan=data["tanggal_pembuatan"],
+            tanggal_revisi=data["tanggal_revisi"], tanggal_efektif=data["tanggal_efektif"],
+            disahkan_oleh=sop_metadata.Signatory(**data["disahkan_oleh"]),
+            sections={name: sop_metadata.lines(data.get(name)) for name in sop_metadata.SECTION_NAMES})
 
 
 class ActivateSchema(ma.Schema):
@@ -112,6 +159,23 @@ class RevisionMetadata(MethodView):
     def patch(self, changes: dict[str, Any], key: str, number: int) -> Definition:
         """Edit the SOP metadata and document sections of a draft"""
         return revisions.update_metadata(services(), current_actor(), key, number, changes)
+
+
+@blp.route("/<string:key>/versions/<int:number>/metadata")
+class Metadata(MethodView):
+    @blp.doc(security=BEARER)
+    @blp.response(200, SopMetadataSchema)
+    def get(self, key: str, number: int) -> sop_metadata.SopMetadata:
+        """The SOP metadata of a revision (Nomor SOP, tanggal, Disahkan oleh, the six boxes)"""
+        return revisions.metadata(services(), current_actor(), key, number)
+
+    @blp.doc(security=BEARER)
+    @blp.arguments(SopMetadataSchema)
+    @blp.response(200, SopMetadataSchema)
+    @blp.alt_response(409, description="The revision is not a draft: approved, active and retired ones are immutable")
+    def put(self, meta: sop_metadata.SopMetadata, key: str, number: int) -> sop_metadata.SopMetadata:
+        """Set the SOP metadata of a draft; it is written into the draft's diagram"""
+        return revisions.replace_metadata(services(), current_actor(), key, number, meta)
 
 
 @blp.route("/<string:key>/versions/<int:number>/approve")

@@ -11,7 +11,6 @@ from flask_smorest import Blueprint
 from service.api.cases import CaseSchema
 from service.api.schemas import PageArgsSchema, PageSchema, TaskSchema
 from service.api.security import BEARER, current_actor, services
-from service.commands import cases as case_commands
 from service.commands import task_list
 from service.commands import tasks as commands
 from service.commands.cases import CaseView
@@ -23,6 +22,10 @@ blp = Blueprint("tasks", __name__, url_prefix="/api/tasks", description="Human t
 
 class TaskListSchema(PageSchema):
     items = ma.fields.List(ma.fields.Nested(TaskSchema))
+    #: ``total`` counts at most ``count_cap + 1`` tasks; true when there are more (show "1,000+")
+    total_capped = ma.fields.Boolean()
+    #: pass as ``cursor`` for the next page (keyset paging); null on the last page
+    next_cursor = ma.fields.String(allow_none=True)
 
 
 class TaskQueryArgsSchema(PageArgsSchema):
@@ -33,6 +36,8 @@ class TaskQueryArgsSchema(PageArgsSchema):
     due_before = ma.fields.AwareDateTime(default_timezone=None)
     definition_key = ma.fields.String()
     sort = ma.fields.String(load_default="due_at", validate=ma.validate.OneOf(sorted(task_list.SORTS)))
+    #: the ``next_cursor`` of the previous page (same filters and sort); ``page`` is then not used
+    cursor = ma.fields.String(validate=ma.validate.Length(min=1, max=400))
 
 
 class TaskDetailSchema(TaskSchema):
@@ -67,8 +72,9 @@ class Tasks(MethodView):
     @blp.response(200, TaskListSchema)
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """Ready tasks of every (lane, unit) you hold; mine=true for the ones you claimed"""
-        items, total = task_list.list_tasks(services(), current_actor(), task_list.TaskQuery(**args))
-        return {"items": items, "total": total, "page": args["page"], "per_page": args["per_page"]}
+        found = task_list.page_tasks(services(), current_actor(), task_list.TaskQuery(**args))
+        return {"items": found.items, "total": found.total, "total_capped": found.total_capped,
+                "next_cursor": found.next_cursor, "page": args["page"], "per_page": args["per_page"]}
 
 
 @blp.route("/<string:task_id>")
@@ -109,6 +115,4 @@ class Complete(MethodView):
     @blp.alt_response(403, description="Not your lane or unit")
     def post(self, body: dict[str, Any], task_id: str) -> CaseView:
         """Complete a task with its form data"""
-        actor = current_actor()
-        case = commands.complete(services(), actor, task_id, body["data"])
-        return case_commands.get_case(services(), actor, case.id)
+        return commands.complete_view(services(), current_actor(), task_id, body["data"])

@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import and_, exists, false, or_, select, true
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 from sqlalchemy.sql.elements import ColumnElement
 
 from service.commands.context import ADMIN_ROLE, REPORTER_ROLE, Actor
@@ -29,6 +30,8 @@ from service.store.models import Case, CaseAccess
 #: Roles that never give access through a task: the reporter's lane (a reporter account sees only
 #: what it filed) and ``admin`` (it sees its office's cases anyway).
 _NO_ACCESS_ROLES = frozenset({REPORTER_ROLE, ADMIN_ROLE})
+#: ``Session.info`` key: ids of the cases whose access rows are all in the session
+_LOADED = "alur.access_rows_loaded"
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,11 @@ def _grants_filter(actor: Actor) -> ColumnElement[bool]:
                           for unit, roles in _pairs(actor).items()))
 
 
+def _holds(actor: Actor, row: CaseAccess) -> bool:
+    """:func:`_grants_filter` for a row already read: the actor holds its (unit, role)."""
+    return row.role in _pairs(actor).get(row.unit_id, ())
+
+
 def visible_cases(actor: Actor) -> ColumnElement[bool]:
     """A WHERE clause on :class:`Case`: the cases the actor may see (for lists and counts)."""
     if actor.is_admin:
@@ -72,20 +80,34 @@ def visible_cases(actor: Actor) -> ColumnElement[bool]:
     return or_(false(), *clauses)
 
 
-def visible(session: Session, actor: Actor, case_id: str) -> Visible:
-    """The case if the actor may see it, else :class:`NotFound` (404) — the same for "does not exist"."""
+def visible(session: Session, actor: Actor, case_id: str,
+            grants: Iterable[CaseAccess] | None = None) -> Visible:
+    """The case if the actor may see it, else :class:`NotFound` (404) — the same for "does not exist".
+
+    ``grants``: every access row of the case, when the caller read them with the case in one
+    statement (see :func:`read_with_case`); the decision is the same, without a statement of its own.
+    """
     case = session.get(Case, case_id)
     if case is None:
         raise _not_found(case_id)
     if actor.administers(case.unit_id) or (actor.user_id and case.started_by == actor.user_id):
         return Visible(case, None)
-    grants = session.execute(select(CaseAccess.fields).where(CaseAccess.case_id == case.id,
-                                                             _grants_filter(actor))).scalars().all()
-    if not grants:
+    if grants is None:
+        fields = list(session.execute(select(CaseAccess.fields).where(CaseAccess.case_id == case.id,
+                                                                      _grants_filter(actor))).scalars().all())
+    else:
+        fields = [row.fields for row in grants if row.case_id == case.id and _holds(actor, row)]
+    if not fields:
         raise _not_found(case_id)
-    if any(fields is None for fields in grants):
+    if any(names is None for names in fields):
         return Visible(case, None)
-    return Visible(case, frozenset(name for fields in grants for name in (fields or [])))
+    return Visible(case, frozenset(name for names in fields for name in (names or [])))
+
+
+def read_with_case(session: Session, case_id: str) -> None:
+    """Note that every access row of the case is in the session (read with it, or a new case has none):
+    :func:`grant` then decides without looking the row up."""
+    session.info.setdefault(_LOADED, set()).add(case_id)
 
 
 def visible_case(session: Session, actor: Actor, case_id: str) -> Case:
@@ -109,17 +131,20 @@ def grant(session: Session, case_id: str, unit_id: int, roles: Iterable[str], so
           fields: Iterable[str] | None = None) -> None:
     """Record that ``roles`` of ``unit_id`` have business in the case (idempotent; widest access wins)."""
     wanted = None if fields is None else sorted(set(fields))
+    loaded = case_id in session.info.get(_LOADED, ())
     for role in dict.fromkeys(roles):
         if not role or role in _NO_ACCESS_ROLES:
             continue
-        row = _pending(session, case_id, unit_id, role) or session.get(CaseAccess, (case_id, unit_id, role))
+        key = (case_id, unit_id, role)
+        row = _pending(session, key) or (
+            session.identity_map.get(identity_key(CaseAccess, key)) if loaded else session.get(CaseAccess, key))
         if row is None:
             session.add(CaseAccess(case_id=case_id, unit_id=unit_id, role=role, fields=wanted, source=source))
         elif row.fields is not None:
             row.fields = None if wanted is None else sorted(set(row.fields) | set(wanted))
 
 
-def _pending(session: Session, case_id: str, unit_id: int, role: str) -> CaseAccess | None:
+def _pending(session: Session, key: tuple[str, int, str]) -> CaseAccess | None:
     """A grant added in this transaction and not yet flushed (``Session.get`` does not see it)."""
     return next((row for row in session.new if isinstance(row, CaseAccess)
-                 and (row.case_id, row.unit_id, row.role) == (case_id, unit_id, role)), None)
+                 and (row.case_id, row.unit_id, row.role) == key), None)

@@ -2,28 +2,31 @@
 
 from __future__ import annotations
 
+import json
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import date
+from typing import Any, cast
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.sql.base import ExecutableOption
 
 from service import forms as form_files
-from service.commands.access import Visible, visible, visible_case, visible_cases
-from service.commands.calendars import calendar_for
+from service.commands.access import Visible, read_with_case, visible, visible_case, visible_cases
 from service.commands.context import REPORTER_MESSAGE, Actor, Services
 from service.commands.definitions import startable
 from service.commands.history import HistoryWriter
 from service.commands.identity import IdentityVault
 from service.commands.identity_policy import policy_of
 from service.commands.specs import compiled_for
-from service.commands.sync import deliver_or_buffer, grant_supervisors, write_back
-from service.engine import CaseRun, CaseStatus, TaskStatus, utc_now
+from service.commands.sync import Written, deliver_or_buffer, grant_supervisors, write_back
+from service.engine import CaseRun, CaseStatus, TaskStatus, WorkCalendar, utc_now
 from service.engine.compiler import CompiledDefinition
 from service.engine.messages import caught_messages
 from service.errors import Conflict, Forbidden, InvalidInput
-from service.store.models import Case, Definition, HistoryEntry, Reporter, Task, Unit
+from service.store.models import Case, CaseAccess, ClosedDay, Definition, HistoryEntry, Reporter, Task, Unit
 
 
 @dataclass
@@ -34,9 +37,40 @@ class StartRequest:
     data: dict[str, Any] = field(default_factory=dict)
 
 
-def restore(services: Services, session: Session, case: Case) -> CaseRun:
+def restore(services: Services, session: Session, case: Case, calendar: WorkCalendar | None = None) -> CaseRun:
+    """The case's run; ``calendar`` when the caller read the unit's closed days already."""
     return CaseRun.restore(compiled_for(services, session, case.definition), case.state,
-                           calendar_for(session, case.unit))
+                           calendar or unit_calendar(services, case.unit, _closed_days(session, case.unit_id)))
+
+
+def _closed_days(session: Session, unit_id: int) -> list[date]:
+    return list(session.scalars(select(ClosedDay.day).where(ClosedDay.unit_id == unit_id)))
+
+
+def unit_calendar(services: Services, unit: Unit, closed_days: Iterable[date]) -> WorkCalendar:
+    """:func:`~service.commands.calendars.calendar_for` from the unit's settings and closed days, built
+    once per process for each distinct set of them (the key holds all it depends on)."""
+    days = tuple(sorted(set(closed_days)))
+    hours = json.dumps(unit.working_hours, sort_keys=True) if unit.working_hours else None
+    return cast(WorkCalendar, services.memo.get(
+        ("calendar", unit.timezone, hours, days), lambda: WorkCalendar.of(unit.timezone, unit.working_hours, days)))
+
+
+def revision_forms(services: Services, definition: Definition) -> dict[str, Any]:
+    """A revision's forms snapshot, read once per process: its checksum covers the forms, so a draft
+    saved in place gets a new key."""
+    return cast(dict[str, Any], services.memo.get(("forms", definition.id, definition.checksum),
+                                                  lambda: dict(definition.forms or {})))
+
+
+def case_options() -> tuple[ExecutableOption, ...]:
+    """Loader options for a case on the hot path: its revision without the diagram and forms (both
+    come from the process's caches by id and checksum) and without the revision's unit."""
+    return (joinedload(Case.definition).load_only(*_REVISION_COLUMNS).lazyload(Definition.unit),)
+
+
+_REVISION_COLUMNS = (Definition.id, Definition.key, Definition.version, Definition.unit_id, Definition.checksum,
+                     Definition.dependencies, Definition.status)
 
 
 def check_business_key(value: str | None) -> None:
@@ -47,6 +81,11 @@ def check_business_key(value: str | None) -> None:
 
 
 def start_case(services: Services, actor: Actor, request: StartRequest) -> Case:
+    return start_case_view(services, actor, request).case
+
+
+def start_case_view(services: Services, actor: Actor, request: StartRequest) -> CaseView:
+    """Start a case; the answer is built from what the command wrote (no reading back)."""
     check_business_key(request.business_key)
     with services.db.transaction() as session:
         definition = startable(session, request.definition_key, request.version)
@@ -57,16 +96,20 @@ def start_case(services: Services, actor: Actor, request: StartRequest) -> Case:
             raise Forbidden(f"Starting '{definition.key}' needs the role {start_lane or 'admin'} "
                             f"in unit {definition.unit.code}")
         form_key = compiled.start_form_key
-        start_form = (definition.forms or {}).get(form_key) if form_key else None
+        start_form = revision_forms(services, definition).get(form_key) if form_key else None
         form_files.validate_data(start_form, request.data)
         data, identifying = _split_identifying(compiled, start_form, request.data)
-        run = CaseRun.start(compiled, data, calendar_for(session, definition.unit))
-        case = record_new_case(session, definition, run, actor.username, started_by=actor.user_id or None,
-                               business_key=request.business_key, data=data)
+        calendar = unit_calendar(services, definition.unit, _closed_days(session, definition.unit_id))
+        run = CaseRun.start(compiled, data, calendar)
+        case, history, written = _record_new_case(session, definition, run, actor.username,
+                                                  started_by=actor.user_id or None,
+                                                  business_key=request.business_key, data=data)
         if identifying:
             session.add(Reporter(case_id=case.id, mode="rahasia", channel="langsung",
                                  identity_ciphertext=IdentityVault.of(services.settings).seal(identifying)))
-        return case
+    if not (actor.administers(case.unit_id) or (actor.user_id and case.started_by == actor.user_id)):
+        return get_case(services, actor, case.id)  # the system actor: whatever visibility says
+    return CaseView(case, written.new_tasks, history.entries, dict(case.data or {}), True)
 
 
 def _split_identifying(compiled: CompiledDefinition, start_form: dict[str, Any] | None,
@@ -85,16 +128,27 @@ def record_new_case(session: Session, definition: Definition, run: CaseRun, acto
                     started_by: int | None, business_key: str | None, data: dict[str, Any],
                     action: str = "case_started") -> Case:
     """Insert a case that the engine just started, with its first history rows and tasks."""
+    return _record_new_case(session, definition, run, actor_name, started_by=started_by,
+                            business_key=business_key, data=data, action=action)[0]
+
+
+def _record_new_case(session: Session, definition: Definition, run: CaseRun, actor_name: str, *,
+                     started_by: int | None, business_key: str | None, data: dict[str, Any],
+                     action: str = "case_started") -> tuple[Case, HistoryWriter, Written]:
+    now = utc_now()
+    # every column given (the row is inserted as these values, see sync.save_case); added to the
+    # session once the engine's outcome is known, so its row is one INSERT before the rows naming it
     case = Case(id=str(uuid.uuid4()), definition=definition, definition_id=definition.id, unit=definition.unit,
-                unit_id=definition.unit_id, business_key=business_key, status=CaseStatus.RUNNING.value,
-                state={}, data={}, started_by=started_by)
-    session.add(case)
-    session.flush()
-    history = HistoryWriter(session, case.id, actor_name)
+                unit_id=definition.unit_id, business_key=business_key, tracking_code=None,
+                status=CaseStatus.RUNNING.value, state={}, data={}, lock_version=1, next_timer_at=None,
+                started_by=started_by, created_at=now, updated_at=now, completed_at=None, timer_failures=0,
+                last_error=None, history_head=None)
+    read_with_case(session, case.id)  # a new case has no access rows yet
+    history = HistoryWriter(session, case.id, actor_name, case=case)
     history.add(action, {"definition_key": definition.key, "version": definition.version})
     grant_supervisors(session, case, run.compiled)
-    write_back(session, case, run, history, data_delta=data)
-    return case
+    written = write_back(session, case, run, history, data_delta=data, before={})
+    return case, history, written
 
 
 def administered_case(session: Session, actor: Actor, case_id: str, action: str) -> Case:
@@ -116,17 +170,33 @@ class CaseView:
     full: bool = True
 
 
-def get_case(services: Services, actor: Actor, case_id: str) -> CaseView:
+def visible_with_grants(session: Session, actor: Actor, case_id: str, lean: bool = True) -> Visible:
+    """:func:`~service.commands.access.visible`, with the case and its access rows read in one statement;
+    ``lean``: the revision without its diagram and forms (:func:`case_options`)."""
+    rows = session.execute(select(Case, CaseAccess).outerjoin(CaseAccess, CaseAccess.case_id == Case.id)
+                           .options(*(case_options() if lean else ())).where(Case.id == case_id)).unique().all()
+    return visible(session, actor, case_id, grants=[row for _case, row in rows if row is not None])
+
+
+def get_case(services: Services, actor: Actor, case_id: str, lean: bool = False) -> CaseView:
+    """One case with its ready tasks and history; ``lean`` when the caller reads nothing of the revision
+    but its key and version (the revision's diagram and forms stay unread)."""
     with services.db.reading() as session:
-        found = visible(session, actor, case_id)
+        found = visible_with_grants(session, actor, case_id, lean)
         case = found.case
         tasks = session.scalars(select(Task).where(Task.case_id == case.id, Task.status == TaskStatus.READY.value)
-                                .order_by(Task.created_at)).all()
-        history = list(session.scalars(select(HistoryEntry).where(HistoryEntry.case_id == case.id)
-                                       .order_by(HistoryEntry.id)).all())
-        if not found.full:
-            history = [_cut(entry, found) for entry in history]
-        return CaseView(case, list(tasks), history, found.data(case.data), found.full)
+                                .options(joinedload(Task.candidates)).order_by(Task.created_at)).unique().all()
+        return case_view(session, found, list(tasks))
+
+
+def case_view(session: Session, found: Visible, tasks: list[Task]) -> CaseView:
+    """The case as ``found`` lets its viewer see it, with ``tasks`` (its ready ones) and its history."""
+    case = found.case
+    history = list(session.scalars(select(HistoryEntry).where(HistoryEntry.case_id == case.id)
+                                   .order_by(HistoryEntry.id)).all())
+    if not found.full:
+        history = [_cut(entry, found) for entry in history]
+    return CaseView(case, tasks, history, found.data(case.data), found.full)
 
 
 def _cut(entry: HistoryEntry, found: Visible) -> HistoryEntry:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import defaultdict
-from collections.abc import Callable
+from collections import OrderedDict, defaultdict
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
+from typing import Any
 
 from service.config import Settings
 from service.engine import SpecCache, limits
@@ -54,12 +55,36 @@ class ActorCache:
             self._items.pop(user_id, None)
 
 
+class Memo:
+    """A thread-safe LRU of values derived from immutable inputs (a revision's forms by its id and
+    checksum, a calendar by its settings): the key names everything the value depends on, so an
+    entry is never stale, only unused."""
+
+    def __init__(self, capacity: int = 1024) -> None:
+        self.capacity = capacity
+        self._items: OrderedDict[Hashable, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable, build: Callable[[], Any]) -> Any:
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        value = build()
+        with self._lock:
+            self._items[key] = value
+            while len(self._items) > self.capacity:
+                self._items.popitem(last=False)
+        return value
+
+
 @dataclass
 class Services:
     db: Database
     settings: Settings
     specs: SpecCache = field(default_factory=SpecCache)
     actors: ActorCache = field(default_factory=ActorCache)
+    memo: Memo = field(default_factory=Memo)
 
     def __post_init__(self) -> None:
         # The engine's limits are process-wide: the process that builds its services sets them.

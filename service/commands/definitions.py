@@ -14,12 +14,14 @@ from sqlalchemy.orm import Session
 
 from service import forms as form_files
 from service.commands.accounts import unit_by_code
+from service.commands.calendars import calendar_for
 from service.commands.context import PROCESS_OWNER_ROLE, Actor, Services
 from service.commands.identity_policy import policy_issues
 from service.engine import CompiledDefinition, DiagramOutline, compile_definition, limits, outline, utc_now
 from service.engine import properties as sop_properties
+from service.engine import sop_metadata as sop_metadata
 from service.engine.deploy_checks import TextBounds
-from service.engine.schedule import first_run
+from service.engine.schedule import first_run, schedule_text
 from service.errors import Conflict, Forbidden, InvalidDiagram, InvalidInput, NotFound
 from service.store.models import (
     BufferedMessage,
@@ -138,6 +140,19 @@ def _check_columns(definition: Definition) -> None:
         raise InvalidInput("Some SOP details are too long: " + ", ".join(p["field"] for p in problems), problems)
 
 
+def derive_metadata(definition: Definition, props: Mapping[str, str], process_name: str) -> None:
+    """The ``definitions`` columns of a revision whose SOP metadata (process properties) changed."""
+    meta = sop_metadata.from_properties(props)
+    definition.title = meta.judul or process_name
+    definition.sop_number = meta.nomor_sop or None
+    definition.created_on = meta.tanggal_pembuatan
+    definition.revised_on = meta.tanggal_revisi
+    definition.effective_on = meta.tanggal_efektif
+    definition.approved_by = meta.disahkan_oleh.nama or None
+    definition.sop_metadata = sop_metadata.as_json(props)
+    _check_columns(definition)
+
+
 def deploy(services: Services, actor: Actor, request: DeployRequest) -> tuple[Definition, bool]:
     """Deploy a revision; returns it and whether it is new (same bytes and forms → same revision)."""
     if request.status not in (None, RevisionStatus.DRAFT.value):
@@ -178,27 +193,30 @@ def deploy(services: Services, actor: Actor, request: DeployRequest) -> tuple[De
             revised_on=_date(meta.get(sop_properties.REVISED_ON), sop_properties.REVISED_ON),
             effective_on=_date(request.effective_on or meta.get(sop_properties.EFFECTIVE_ON), "effective_on"),
             approved_by=request.approved_by or meta.get(sop_properties.APPROVED_BY) or None,
-            sop_metadata=dict(meta), status=status, deployed_by=actor.user_id or None,
+            sop_metadata=sop_metadata.as_json(meta), status=status, deployed_by=actor.user_id or None,
         )
         _check_columns(definition)
         session.add(definition)
         session.flush()
         session.add(DefinitionEvent(definition_id=definition.id, actor=actor.username, action="deployed",
                                     data={"status": status, "checksum": checksum}))
-        schedule_revision(session, definition, diagram.start_timer)
+        schedule_revision(session, definition, schedule_text(diagram.start_timer, diagram.start_properties))
         services.specs.get((definition.id, checksum), lambda: prepared.compiled)
         return definition, True
 
 
 def schedule_revision(session: Session, definition: Definition, start_timer: str | None) -> None:
-    """Called at deploy: the new active revision replaces the schedules of older ones of its key."""
+    """Called at deploy: the new active revision replaces the schedules of older ones of its key.
+
+    ``start_timer`` is the revision's schedule text (:func:`service.engine.schedule.schedule_text`);
+    a calendar schedule runs in the unit's calendar."""
     if definition.status != RevisionStatus.ACTIVE.value:
         return
     older = select(Definition.id).where(Definition.key == definition.key, Definition.id != definition.id)
     session.execute(delete(Schedule).where(Schedule.definition_id.in_(older)))
     if start_timer:
         session.add(Schedule(definition_id=definition.id, expression=start_timer,
-                             next_run_at=first_run(start_timer, utc_now())))
+                             next_run_at=first_run(start_timer, utc_now(), calendar_for(session, definition.unit))))
 
 
 def _visible(actor: Actor, definition: Definition) -> bool:

@@ -17,9 +17,9 @@ from sqlalchemy.orm import Session
 
 from service import forms as form_files
 from service.commands.context import PROCESS_OWNER_ROLE, Actor, Services
-from service.commands.definitions import DeployRequest, deploy, prepare
-from service.commands.revisions import APPROVER_ROLE, SECTIONS, record_event
-from service.engine import outline
+from service.commands.definitions import DeployRequest, deploy, derive_metadata, prepare
+from service.commands.revisions import APPROVER_ROLE, record_event
+from service.engine import outline, sop_metadata
 from service.engine.deploy_checks import NS
 from service.engine.safe_xml import parse_xml
 from service.errors import Conflict, ErrorDetail, Forbidden, InvalidDiagram, InvalidInput, NotFound
@@ -109,16 +109,11 @@ def save(services: Services, actor: Actor, key: str, number: int, xml: bytes,
         uploaded = _uploaded_forms(services, base)
         if base.status == RevisionStatus.DRAFT.value:
             return _replace_draft(services, session, actor, base, xml, uploaded, expected_checksum)
-        title, sop_number, unit = base.title, base.sop_number, base.unit.code
-        sections = {name: value for name, value in (base.sop_metadata or {}).items() if name in SECTIONS}
+        unit = base.unit.code
+        # a draft made from revision N starts with N's SOP metadata (what the diagram does not set itself)
+        xml = sop_metadata.carry(xml, base.sop_metadata or {})
     definition, created = deploy(services, actor, DeployRequest(
-        bpmn=xml, forms=uploaded, unit=unit, title=title, sop_number=sop_number, status=RevisionStatus.DRAFT.value))
-    if created and sections:
-        with services.db.transaction() as session:  # document sections edited on the base carry over
-            row = session.get(Definition, definition.id)
-            assert row is not None
-            row.sop_metadata = {**sections, **(row.sop_metadata or {})}
-            definition = row
+        bpmn=xml, forms=uploaded, unit=unit, status=RevisionStatus.DRAFT.value))
     return SavedDraft(definition, "created" if created else "unchanged")
 
 
@@ -135,7 +130,7 @@ def _replace_draft(services: Services, session: Session, actor: Actor, draft: De
     draft.checksum = prepared.checksum
     draft.forms = prepared.forms
     draft.dependencies = [dep.id for dep in prepared.dependencies]
-    draft.sop_metadata = {**(draft.sop_metadata or {}), **diagram.metadata}
+    derive_metadata(draft, diagram.metadata, diagram.title)  # the diagram is the revision, metadata included
     record_event(session, draft, actor.username, "draft_saved", {"checksum": prepared.checksum})
     session.flush()
     services.specs.get((draft.id, draft.checksum), lambda: prepared.compiled)

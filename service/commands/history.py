@@ -7,8 +7,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from service.engine import utc_now
 from service.store.models import Case, HistoryEntry
@@ -17,29 +16,42 @@ GENESIS = "0" * 64
 
 
 class HistoryWriter:
-    """Appends entries for one case within one transaction, chaining each to the previous hash."""
+    """Appends entries for one case within one transaction, chaining each to the previous hash.
 
-    def __init__(self, session: Session, case_id: str, actor: str | None) -> None:
+    The chain's head is the case row's ``history_head``: reading it costs nothing when the command
+    holds the case already, and each append moves it, so the case row is written with its optimistic
+    lock. Of two commands appending to one case at the same moment, the second fails that check
+    (409) instead of linking to the same entry and forking the chain (the 64-client race found it).
+    """
+
+    def __init__(self, session: Session, case_id: str, actor: str | None, case: Case | None = None) -> None:
         self.session = session
         self.case_id = case_id
         self.actor = actor
+        self._case = case
         self._last: str | None = None
+        #: what this writer appended, in order (a command's answer is built from them)
+        self.entries: list[HistoryEntry] = []
 
     def hold(self) -> None:
-        """Lock the case's chain now, before the command locks other rows (the order is case, then tasks)."""
-        self._previous()
+        """Lock the case row now, before the command locks other rows (the order is case, then tasks),
+        and read its chain head as committed: a command that locks no other row first needs no hold."""
+        self._case = self.session.get(Case, self.case_id, with_for_update=True, populate_existing=True,
+                                      options=[lazyload(Case.definition), lazyload(Case.unit)])
+        self._last = None
+
+    def _row(self) -> Case:
+        if self._case is None:
+            # in the session already for nearly every command (no statement then)
+            self._case = self.session.get(Case, self.case_id, options=[lazyload(Case.definition),
+                                                                       lazyload(Case.unit)])
+            if self._case is None:
+                raise LookupError(f"case {self.case_id} is not stored")
+        return self._case
 
     def _previous(self) -> str:
         if self._last is None:
-            # Each append holds the case row until commit: a claim and a completion, or two buffered
-            # messages, on one case would otherwise both link to the same entry and fork the chain
-            # (the 64-client race found it). Before any pending task change is flushed: case first.
-            with self.session.no_autoflush:
-                self.session.execute(select(Case.id).where(Case.id == self.case_id).with_for_update())
-            self._last = self.session.scalar(
-                select(HistoryEntry.hash).where(HistoryEntry.case_id == self.case_id)
-                .order_by(HistoryEntry.id.desc()).limit(1)
-            ) or GENESIS
+            self._last = self._row().history_head or GENESIS
         return self._last
 
     def add(self, action: str, data: dict[str, Any] | None = None, task_id: str | None = None,
@@ -52,6 +64,8 @@ class HistoryWriter:
         entry = HistoryEntry(case_id=self.case_id, task_id=task_id, element_id=element_id, actor=self.actor,
                              action=action, at=moment, data=data or {}, prev_hash=previous, hash=digest)
         self.session.add(entry)
+        self.entries.append(entry)
+        self._row().history_head = digest
         self._last = digest
         return entry
 

@@ -1,12 +1,15 @@
 """The life of an SOP revision: draft → approved → active (from its Tanggal Efektif) → retired.
 
-Process owners deploy drafts and edit their SOP metadata; a user with the ``approver`` role of the
-unit approves (and becomes *Disahkan oleh*); an administrator activates and retires. Every step is
-appended to ``definition_events``, the revision's own history.
+Process owners deploy drafts and edit their SOP metadata, which is written into the draft's diagram
+(:mod:`service.engine.sop_metadata`; approved, active and retired revisions are immutable); a user
+with the ``approver`` role of the unit approves (and becomes *Disahkan oleh* when the SOP names no
+signatory); an administrator activates and retires. Every step is appended to
+``definition_events``, the revision's own history.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from datetime import date
 from typing import Any
@@ -14,25 +17,28 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from service import forms as form_files
 from service.commands.context import PROCESS_OWNER_ROLE, Actor, Services
-from service.commands.definitions import is_effective, schedule_revision, unit_today
-from service.engine import outline, utc_now
+from service.commands.definitions import derive_metadata, is_effective, schedule_revision, unit_today
+from service.engine import outline, properties, sop_metadata, utc_now
 from service.engine.diff import DiagramDiff, diff_diagrams
 from service.engine.properties import SOP_SECTIONS
+from service.engine.schedule import schedule_text
 from service.errors import Conflict, Forbidden, InvalidInput, NotFound
 from service.store.models import Definition, DefinitionEvent, Schedule, User
 from service.store.states import RevisionStatus
 
 APPROVER_ROLE = "approver"
 
-#: SOP document sections kept as lists of strings in ``sop_metadata``
-__all__ = ["APPROVER_ROLE", "SECTIONS", "activate", "approve", "diff", "events", "is_effective",
-           "record_event", "retire", "update_metadata"]
+__all__ = ["APPROVER_ROLE", "SECTIONS", "activate", "approve", "diff", "events", "is_effective", "metadata",
+           "record_event", "replace_metadata", "retire", "update_metadata"]
 
+#: SOP document sections, kept in the diagram one entry per line
 SECTIONS = tuple(name for name, _heading in SOP_SECTIONS)
-#: columns of ``definitions`` editable on a draft
-TEXT_FIELDS = ("title", "sop_number", "approved_by")
-DATE_FIELDS = ("created_on", "revised_on", "effective_on")
+#: the API's names of the ``definitions`` columns a draft's metadata sets → the process property
+COLUMN_PROPERTIES = {"title": properties.TITLE, "sop_number": properties.SOP_NUMBER,
+                     "created_on": properties.CREATED_ON, "revised_on": properties.REVISED_ON,
+                     "effective_on": properties.EFFECTIVE_ON, "approved_by": properties.APPROVED_BY}
 
 
 def record_event(session: Session, definition: Definition, actor: str | None, action: str,
@@ -67,35 +73,85 @@ def _as_date(name: str, value: Any) -> date | None:
                            [{"field": name, "message": f"not a date: {value!r}"}]) from exc
 
 
+def _editable(session: Session, actor: Actor, key: str, number: int) -> Definition:
+    definition = _revision(session, actor, key, number)
+    if not (actor.administers(definition.unit_id) or PROCESS_OWNER_ROLE in actor.roles_in(definition.unit_id)):
+        raise Forbidden("Only process owners or administrators of the unit may edit a revision")
+    _require_status(definition, RevisionStatus.DRAFT.value)
+    return definition
+
+
+def _store(definition: Definition, values: Mapping[str, str]) -> dict[str, str]:
+    """Write the metadata ``values`` (property → text) into the draft's diagram, so the file stays the
+    revision: its checksum and the derived columns follow. Returns the properties that changed."""
+    problems = [{"field": name, "message": text} for name, value in values.items()
+                for text in properties.problems(name, value, properties.Place.PROCESS)]
+    if problems:
+        raise InvalidInput("Some SOP metadata is not valid: " + ", ".join(p["field"] for p in problems), problems)
+    old_xml = definition.bpmn_xml.encode()
+    before = sop_metadata.process_properties(old_xml)
+    xml = sop_metadata.write(old_xml, values)
+    after = sop_metadata.process_properties(xml)
+    changed = {name: after.get(name, "") for name in sop_metadata.NAMES if before.get(name, "") != after.get(name, "")}
+    if not changed:
+        return {}
+    definition.bpmn_xml = xml.decode("utf-8")
+    definition.checksum = hashlib.sha256(xml + form_files.forms_checksum(definition.forms or {})).hexdigest()
+    derive_metadata(definition, after, outline(xml).title)
+    return changed
+
+
+def metadata(services: Services, actor: Actor, key: str, number: int) -> sop_metadata.SopMetadata:
+    """The SOP metadata of a revision, read from its diagram."""
+    with services.db.reading() as session:
+        definition = session.scalar(select(Definition).where(Definition.key == key, Definition.version == number))
+        if definition is None or not actor.is_member(definition.unit_id):
+            raise NotFound(f"SOP '{key}' has no version {number}")
+        return sop_metadata.read(definition.bpmn_xml.encode())
+
+
+def replace_metadata(services: Services, actor: Actor, key: str, number: int,
+                     meta: sop_metadata.SopMetadata) -> sop_metadata.SopMetadata:
+    """Set all the SOP metadata of a draft (process owners and administrators); approved, active and
+    retired revisions are immutable (:class:`Conflict`)."""
+    with services.db.transaction() as session:
+        definition = _editable(session, actor, key, number)
+        if changed := _store(definition, sop_metadata.to_properties(meta)):
+            record_event(session, definition, actor.username, "metadata_updated", changed)
+        return sop_metadata.read(definition.bpmn_xml.encode())
+
+
 def update_metadata(services: Services, actor: Actor, key: str, number: int,
                     changes: Mapping[str, Any]) -> Definition:
-    """Edit SOP metadata and document sections of a draft (process owners and administrators)."""
+    """Edit some SOP metadata of a draft by the API's column names (``title``, ``sop_number``, …,
+    ``approved_by`` = the signing official's name) and section names; only the fields sent change."""
     with services.db.transaction() as session:
-        definition = _revision(session, actor, key, number)
-        if not (actor.administers(definition.unit_id) or PROCESS_OWNER_ROLE in actor.roles_in(definition.unit_id)):
-            raise Forbidden("Only process owners or administrators of the unit may edit a revision")
-        _require_status(definition, RevisionStatus.DRAFT.value)
+        definition = _editable(session, actor, key, number)
+        values = dict(sop_metadata.process_properties(definition.bpmn_xml.encode()))
         changed: dict[str, Any] = {}
-        for name in TEXT_FIELDS:
-            if name in changes:
-                setattr(definition, name, changes[name] or ("" if name == "title" else None))
-                changed[name] = changes[name]
-        for name in DATE_FIELDS:
-            if name in changes:
+        for name, prop in COLUMN_PROPERTIES.items():
+            if name not in changes:
+                continue
+            if prop in sop_metadata.DATE_NAMES:
                 value = _as_date(name, changes[name])
-                setattr(definition, name, value)
-                changed[name] = value.isoformat() if value else None
-        sections = {name: [str(item) for item in changes[name]] for name in SECTIONS if name in changes}
-        if sections:
-            definition.sop_metadata = {**(definition.sop_metadata or {}), **sections}
-            changed.update(sections)
-        if changed:
+                values[prop] = value.isoformat() if value else ""
+                changed[name] = values[prop] or None
+            else:
+                values[prop] = str(changes[name] or "")
+                changed[name] = changes[name]
+        for name in SECTIONS:
+            if name in changes:
+                entries = sop_metadata.lines([str(item) for item in changes[name] or []])
+                values[name] = "\n".join(entries)
+                changed[name] = list(entries)
+        if _store(definition, values):
             record_event(session, definition, actor.username, "metadata_updated", changed)
         return definition
 
 
 def approve(services: Services, actor: Actor, key: str, number: int) -> Definition:
-    """A draft becomes approved; the approver is recorded as *Disahkan oleh*."""
+    """A draft becomes approved; the approver is recorded as *Disahkan oleh* when the SOP's metadata
+    names no signatory (``disahkan_oleh``); the approval itself is in the revision's history."""
     with services.db.transaction() as session:
         definition = _revision(session, actor, key, number)
         if APPROVER_ROLE not in actor.roles_in(definition.unit_id):
@@ -103,7 +159,8 @@ def approve(services: Services, actor: Actor, key: str, number: int) -> Definiti
         _require_status(definition, RevisionStatus.DRAFT.value)
         user = session.get(User, actor.user_id)
         definition.status = RevisionStatus.APPROVED.value
-        definition.approved_by = (user.display_name if user else "") or actor.username
+        if not definition.approved_by:  # the SOP names its signatory itself (Disahkan oleh): that stays
+            definition.approved_by = (user.display_name if user else "") or actor.username
         definition.approved_at = utc_now()
         record_event(session, definition, actor.username, "approved",
                      {"approved_by": definition.approved_by,
@@ -121,7 +178,8 @@ def activate(services: Services, actor: Actor, key: str, number: int,
         _require_status(definition, RevisionStatus.APPROVED.value)
         definition.effective_on = effective_on or definition.effective_on or unit_today(definition)
         definition.status = RevisionStatus.ACTIVE.value
-        schedule_revision(session, definition, outline(definition.bpmn_xml.encode()).start_timer)
+        diagram = outline(definition.bpmn_xml.encode())
+        schedule_revision(session, definition, schedule_text(diagram.start_timer, diagram.start_properties))
         record_event(session, definition, actor.username, "activated",
                      {"effective_on": definition.effective_on.isoformat()})
         return definition

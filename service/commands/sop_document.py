@@ -13,7 +13,7 @@ def document_for(services: Services, actor: Actor, key: str, number: int) -> Sop
         bpmn=definition.bpmn_xml.encode(), title=definition.title, office=definition.unit.name,
         sop_number=definition.sop_number, created_on=definition.created_on, revised_on=definition.revised_on,
         effective_on=definition.effective_on, approved_by=definition.approved_by,
-        metadata=definition.sop_metadata or {}, version=definition.version, status=definition.status,
+        version=definition.version, status=definition.status,
     )
 
 

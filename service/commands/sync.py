@@ -7,16 +7,22 @@ from it change together or not at all.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import CursorResult, Table, delete, func, insert, inspect, select, update
+from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.exc import StaleDataError
+from sqlalchemy.orm.util import identity_key
 
 from service.commands import access, outcomes
 from service.commands.context import REPORTER_ROLE
 from service.commands.history import HistoryWriter
 from service.engine import CaseRun, CaseStatus, FiredTimer, HumanTask, Notification, TaskStatus, properties, utc_now
 from service.engine.compiler import CompiledDefinition
+from service.engine.messages import caught_messages
 from service.errors import InvalidInput, TooManyRequests
 from service.store.models import BufferedMessage, Case, OutboxItem, Reporter, Task, TaskCandidate, Unit
 
@@ -47,11 +53,14 @@ def project_task(session: Session, case: Case, row: Task, task: HumanTask) -> No
 
 
 def _new_task_row(session: Session, case: Case, task: HumanTask, data: Mapping[str, Any]) -> Task:
+    unit_id = routed_unit(session, case, task, data)
     row = Task(
         id=task.id, case_id=case.id, definition_key=case.definition.key, element_id=task.element_id,
-        name=task.name, lane=task.lane, unit_id=routed_unit(session, case, task, data), form_key=task.form_key,
+        name=task.name, lane=task.lane, unit_id=unit_id, form_key=task.form_key,
         status=TaskStatus.READY.value, due_at=task.due_at, created_at=utc_now(),
     )
+    # the response is built from this row: its unit without a lookup when it is the case's
+    row.unit = case.unit if unit_id == case.unit_id else session.get(Unit, unit_id)  # type: ignore[assignment]
     project_task(session, case, row, task)
     return row
 
@@ -63,7 +72,12 @@ def grant_supervisors(session: Session, case: Case, compiled: CompiledDefinition
 
 
 def deliver_buffered(session: Session, case: Case, run: CaseRun, history: HistoryWriter) -> None:
-    """Hand the case any buffered messages it can catch now, oldest first, until none fits."""
+    """Hand the case any buffered messages it can catch now, oldest first, until none fits.
+
+    A diagram without message catch events never buffers one: no lookup then.
+    """
+    if not caught_messages(run.compiled):
+        return
     pending = session.scalars(
         select(BufferedMessage).where(BufferedMessage.case_id == case.id, BufferedMessage.delivered_at.is_(None))
         .order_by(BufferedMessage.id)
@@ -157,6 +171,15 @@ def _ask_reporter(session: Session, case: Case, task: HumanTask, data: Mapping[s
                                     "fields": fields}))
 
 
+@dataclass
+class Written:
+    """What :func:`write_back` added: the new task rows, for a response built without reading them back."""
+
+    new_tasks: list[Task] = field(default_factory=list)
+    #: ids of the tasks that were ready before the step and still are
+    still_ready: list[str] = field(default_factory=list)
+
+
 def write_back(
     session: Session,
     case: Case,
@@ -164,28 +187,101 @@ def write_back(
     history: HistoryWriter,
     completed: Mapping[str, int | None] | None = None,
     data_delta: Mapping[str, Any] | None = None,
-) -> None:
+    before: Mapping[str, HumanTask] | None = None,
+) -> Written:
     """Persist the run: state, data, status, next timer, task projection and notifications.
 
-    ``completed`` maps the id of the task the command completed to the user who did it.
+    ``completed`` maps the id of the task the command completed to the user who did it. ``before``:
+    the case's ready tasks as the engine had them before this step (a new case: none). The projection
+    mirrors them, so the open rows need not be read; rows not in the session are then changed by
+    statements of their own (a parallel branch: rare). Without it the open rows are read.
+
+    The case row is written first (its optimistic lock): a concurrent command on the same case then
+    fails there with a 409, before it inserts task or access rows the winner inserted too. With
+    ``before`` that is the unit of work's order (cases before the rows that refer to them) in the one
+    flush at commit; without it the command may have changed rows already, so it flushes now.
     """
-    # The case row goes first (its optimistic lock): a concurrent command on the same case then
-    # fails there with a 409, before it inserts task or access rows the winner inserted too.
-    case.updated_at = utc_now()
-    session.flush()
-    _write_back(session, case, run, history, completed or {}, data_delta)
+    if before is None:
+        case.updated_at = utc_now()
+        session.flush()
+    if inspect(case).transient:  # a new case: its row goes in first, after everything is known
+        with session.no_autoflush:
+            written = _write_back(session, case, run, history, completed or {}, data_delta, before)
+            save_case(session, case)
+        return written
+    written = _write_back(session, case, run, history, completed or {}, data_delta, before)
+    save_case(session, case)
+    return written
 
 
-def _write_back(session: Session, case: Case, run: CaseRun, history: HistoryWriter,
-                completed: Mapping[str, int | None], data_delta: Mapping[str, Any] | None) -> None:
-    now = utc_now()
-    data = {**(case.data or {}), **(data_delta or {})}
-    ready = {task.id: task for task in run.ready_tasks()}
+def save_case(session: Session, case: Case) -> None:
+    """Write the case row now, by itself, before the rows the command added that refer to it.
+
+    A new case is inserted; a stored one updated with its optimistic lock (``lock_version``, the same
+    check the ORM makes), its values then being what the session holds as committed, so the flush at
+    commit writes only the other rows. A lost race is :class:`StaleDataError`, which the transaction
+    turns into a 409.
+    """
+    table = cast(Table, Case.__table__)
+    state = inspect(case)
+    with session.no_autoflush:
+        if state.transient:
+            session.execute(insert(table).values({column.key: getattr(case, column.key) for column in table.columns}))
+            make_transient_to_detached(case)
+            session.add(case)
+            return
+        changed = {column.key: getattr(case, column.key) for column in table.columns
+                   if column.key != "lock_version" and state.attrs[column.key].history.has_changes()}
+        if not changed:
+            return
+        version = case.lock_version
+        result = session.execute(update(table).where(table.c.id == case.id, table.c.lock_version == version)
+                                 .values(**changed, lock_version=version + 1))
+        if cast(CursorResult[Any], result).rowcount != 1:
+            raise StaleDataError(f"case {case.id} changed since it was read (lock_version {version})")
+    for key, value in {**changed, "lock_version": version + 1}.items():
+        set_committed_value(case, key, value)
+
+
+def _close_rows(session: Session, history: HistoryWriter, before: Mapping[str, HumanTask],
+                ready: dict[str, HumanTask], completed: Mapping[str, int | None], now: datetime,
+                written: Written) -> None:
+    """The projection of the tasks that left READY, and due dates that moved, from the engine's view."""
+    for task_id, task in before.items():
+        if task_id in ready:
+            written.still_ready.append(task_id)
+            due = ready.pop(task_id).due_at
+            if due != task.due_at:
+                session.execute(update(Task).where(Task.id == task_id).values(due_at=due)
+                                .execution_options(synchronize_session=False))
+            continue
+        status = TaskStatus.COMPLETED.value if task_id in completed else TaskStatus.CANCELLED.value
+        values = {"status": status, "completed_at": now, "completed_by": completed.get(task_id)}
+        row = session.identity_map.get(identity_key(Task, task_id))
+        if isinstance(row, Task):
+            row.candidates = []
+            row.status, row.completed_at = status, now
+            if task_id in completed:
+                row.completed_by = completed[task_id]
+        else:
+            if task_id not in completed:
+                del values["completed_by"]
+            session.execute(delete(TaskCandidate).where(TaskCandidate.task_id == task_id)
+                            .execution_options(synchronize_session=False))
+            session.execute(update(Task).where(Task.id == task_id, Task.status == TaskStatus.READY.value)
+                            .values(**values).execution_options(synchronize_session=False))
+        if task_id not in completed:
+            history.add("task_cancelled", {"name": task.name}, task_id=task_id, element_id=task.element_id)
+
+
+def _read_rows(session: Session, case: Case, history: HistoryWriter, ready: dict[str, HumanTask],
+               completed: Mapping[str, int | None], now: datetime, written: Written) -> None:
     open_rows = session.scalars(
         select(Task).where(Task.case_id == case.id, Task.status == TaskStatus.READY.value)
     ).all()
     for row in open_rows:
         if row.id in ready:
+            written.still_ready.append(row.id)
             row.due_at = ready.pop(row.id).due_at
             continue
         row.candidates = []
@@ -195,14 +291,28 @@ def _write_back(session: Session, case: Case, run: CaseRun, history: HistoryWrit
         else:
             row.status = TaskStatus.CANCELLED.value
             history.add("task_cancelled", {"name": row.name}, task_id=row.id, element_id=row.element_id)
+
+
+def _write_back(session: Session, case: Case, run: CaseRun, history: HistoryWriter,
+                completed: Mapping[str, int | None], data_delta: Mapping[str, Any] | None,
+                before: Mapping[str, HumanTask] | None) -> Written:
+    now = utc_now()
+    written = Written()
+    data = {**(case.data or {}), **(data_delta or {})}
+    ready = {task.id: task for task in run.ready_tasks()}
+    if before is None:
+        _read_rows(session, case, history, ready, completed, now, written)
+    else:
+        _close_rows(session, history, before, ready, completed, now, written)
     for task in ready.values():
         new_row = _new_task_row(session, case, task, data)
         session.add(new_row)
+        written.new_tasks.append(new_row)
         if task.lane != REPORTER_ROLE and task.roles:
             due = task.due_at.isoformat() if task.due_at else None
             session.add(OutboxItem(kind="task", case_id=case.id, unit_id=new_row.unit_id, recipient_role=task.roles[0],
                                    payload={"step": task.name, "due_at": due}))
-        elif task.lane == REPORTER_ROLE:
+        elif task.lane == REPORTER_ROLE and before != {}:  # a new case has no reporter row yet
             _ask_reporter(session, case, task, data)
         history.add("task_created", {"name": task.name, "lane": task.lane}, task_id=task.id,
                     element_id=task.element_id)
@@ -221,3 +331,4 @@ def _write_back(session: Session, case: Case, run: CaseRun, history: HistoryWrit
         case.completed_at = now
         case.next_timer_at = None
         history.add("case_completed")
+    return written

@@ -3,36 +3,64 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
-from sqlalchemy import CursorResult, or_, update
-from sqlalchemy.orm import Session
+from sqlalchemy import CursorResult, String, cast, func, or_, select, update
+from sqlalchemy.orm import Session, contains_eager, joinedload
 
 from service import forms as form_files
 from service.commands import attachments
-from service.commands.access import Visible, visible
-from service.commands.cases import restore
+from service.commands.access import Visible, read_with_case, visible
+from service.commands.cases import CaseView, case_options, case_view, restore, revision_forms, unit_calendar
 from service.commands.context import Actor, Services
 from service.commands.history import HistoryWriter
-from service.commands.sync import deliver_buffered, write_back
-from service.engine import CaseStatus, TaskStatus
+from service.commands.sync import Written, deliver_buffered, write_back
+from service.engine import CaseStatus, TaskStatus, WorkCalendar
 from service.errors import Conflict, Forbidden, NotFound
-from service.store.models import Case, Task
+from service.store.models import Case, CaseAccess, ClosedDay, Task
 
 
-def _task_for(session: Session, actor: Actor, task_id: str) -> tuple[Task, Visible]:
-    """The task and its case if the actor may see the case (else 404) and work the task's lane (else 403)."""
-    task = session.get(Task, task_id)
-    if task is None:
+@dataclass(frozen=True)
+class _Found:
+    """A task with its case as the actor may see it, read in one statement."""
+
+    task: Task
+    visible: Visible
+    #: the case unit's closed days (read along when asked for)
+    closed_days: tuple[date, ...] = ()
+
+
+def _task_for(session: Session, actor: Actor, task_id: str, with_calendar: bool = False) -> _Found:
+    """The task and its case if the actor may see the case (else 404) and work the task's lane (else 403).
+
+    One statement: the task with its candidates and unit, its case with the revision (no diagram),
+    every access row of the case (for :func:`~service.commands.access.visible` and later grants) and,
+    for a command that runs the engine, the unit's closed days.
+    """
+    columns: list[Any] = [Task, Case, CaseAccess]
+    if with_calendar:
+        columns.append(select(func.aggregate_strings(cast(ClosedDay.day, String), ","))
+                       .where(ClosedDay.unit_id == Case.unit_id).scalar_subquery())
+    rows = session.execute(
+        select(*columns).join(Case, Case.id == Task.case_id)
+        .outerjoin(Task.candidates).outerjoin(CaseAccess, CaseAccess.case_id == Task.case_id)
+        .options(contains_eager(Task.candidates), *case_options())
+        .where(Task.id == task_id)
+    ).unique().all()
+    if not rows:
         raise NotFound(f"Task {task_id} does not exist or is not visible to you")
+    task, case = rows[0][0], rows[0][1]
+    read_with_case(session, case.id)
     try:
-        found = visible(session, actor, task.case_id)
+        found = visible(session, actor, case.id, grants=[row[2] for row in rows if row[2] is not None])
     except NotFound:
         raise NotFound(f"Task {task_id} does not exist or is not visible to you") from None
     roles = {candidate.role for candidate in task.candidates} or {task.lane or ""}
     if not actor.may_work_as(task.unit_id, roles):
         raise Forbidden(f"Task {task_id} belongs to the lane {', '.join(sorted(roles))}, not one of your roles")
-    return task, found
+    days = rows[0][3] if with_calendar else None
+    return _Found(task, found, tuple(date.fromisoformat(day) for day in days.split(",")) if days else ())
 
 
 @dataclass(frozen=True)
@@ -47,15 +75,16 @@ class TaskView:
 
 def get_task(services: Services, actor: Actor, task_id: str) -> TaskView:
     with services.db.reading() as session:
-        task, found = _task_for(session, actor, task_id)
-        forms = found.case.definition.forms or {}
-        return TaskView(task, forms.get(task.form_key) if task.form_key else None, found.data(found.case.data),
-                        found.case.status, found.full)
+        found = _task_for(session, actor, task_id)
+        task, case = found.task, found.visible.case
+        forms = revision_forms(services, case.definition)
+        return TaskView(task, forms.get(task.form_key) if task.form_key else None,
+                        found.visible.data(case.data), case.status, found.visible.full)
 
 
 def claim(services: Services, actor: Actor, task_id: str) -> Task:
     with services.db.transaction() as session:
-        task, _found = _task_for(session, actor, task_id)
+        task = _task_for(session, actor, task_id).task
         if task.status != TaskStatus.READY.value:
             raise Conflict(f"Task {task_id} is {task.status}")
         history = HistoryWriter(session, task.case_id, actor.username)
@@ -75,7 +104,7 @@ def claim(services: Services, actor: Actor, task_id: str) -> Task:
 
 def unclaim(services: Services, actor: Actor, task_id: str) -> Task:
     with services.db.transaction() as session:
-        task, _found = _task_for(session, actor, task_id)
+        task = _task_for(session, actor, task_id).task
         if task.claimed_by not in (None, actor.user_id) and not actor.administers(task.unit_id):
             raise Conflict(f"Task {task_id} is claimed by someone else")
         task.claimed_by = None
@@ -86,11 +115,31 @@ def unclaim(services: Services, actor: Actor, task_id: str) -> Task:
 
 def complete(services: Services, actor: Actor, task_id: str, data: Any) -> Case:
     """Complete a task as staff (API and web alike): access and lane checks, then :func:`complete_open`."""
+    return complete_view(services, actor, task_id, data).case
+
+
+def complete_view(services: Services, actor: Actor, task_id: str, data: Any) -> CaseView:
+    """:func:`complete`, answered with the case as the actor sees it: from what the command holds,
+    plus its history (the one read besides the task's)."""
     with services.db.transaction() as session:
-        task, found = _task_for(session, actor, task_id)
+        found = _task_for(session, actor, task_id, with_calendar=True)
+        task, case = found.task, found.visible.case
         if task.claimed_by not in (None, actor.user_id):
             raise Conflict(f"Task {task_id} is claimed by someone else")
-        return complete_open(services, session, found.case, task, data, actor.username, actor.user_id or None)
+        calendar = unit_calendar(services, case.unit, found.closed_days)
+        written = _complete(services, session, case, task, data, actor.username, actor.user_id or None, calendar)
+        tasks = _ready_rows(session, case, written)
+        session.flush()
+        return case_view(session, found.visible, tasks)
+
+
+def _ready_rows(session: Session, case: Case, written: Written) -> list[Task]:
+    """The case's ready task rows after a step: the new ones written, the others read (a parallel branch)."""
+    if case.status != CaseStatus.RUNNING.value:
+        return []
+    others = list(session.scalars(select(Task).where(Task.id.in_(written.still_ready))
+                                  .options(joinedload(Task.candidates))).unique()) if written.still_ready else []
+    return sorted([*others, *written.new_tasks], key=lambda row: row.created_at)
 
 
 def complete_open(services: Services, session: Session, case: Case, task: Task, data: Any, actor_name: str,
@@ -99,20 +148,27 @@ def complete_open(services: Services, session: Session, case: Case, task: Task, 
     outside the case state (hashed; the data keeps ``attachment:<id>`` references), run the engine
     one step and write everything back in the caller's transaction.
     """
+    _complete(services, session, case, task, data, actor_name, user_id)
+    return case
+
+
+def _complete(services: Services, session: Session, case: Case, task: Task, data: Any, actor_name: str,
+              user_id: int | None, calendar: WorkCalendar | None = None) -> Written:
     if task.status != TaskStatus.READY.value:
         raise Conflict(f"Task {task.id} is already {task.status}")
     if case.status != CaseStatus.RUNNING.value:
         raise Conflict(f"Case {case.id} is {case.status}")
-    forms = case.definition.forms or {}
+    forms = revision_forms(services, case.definition)
     form = forms.get(task.form_key) if task.form_key else None
     form_files.validate_data(form, data)
+    form_files.check_read_only(form, data, case.data or {})
     prepared, files = attachments.store_files(services, form, data)
     session.add_all(attachments.rows(case.id, task.id, files, user_id))
-    run = restore(services, session, case)
+    run = restore(services, session, case, calendar)
+    before = {ready.id: ready for ready in run.ready_tasks()}
     run.complete(task.id, prepared)
-    history = HistoryWriter(session, case.id, actor_name)
+    history = HistoryWriter(session, case.id, actor_name, case=case)
     history.add("task_completed", {"name": task.name, "data": prepared}, task_id=task.id,
                 element_id=task.element_id)
     deliver_buffered(session, case, run, history)
-    write_back(session, case, run, history, completed={task.id: user_id}, data_delta=prepared)
-    return case
+    return write_back(session, case, run, history, completed={task.id: user_id}, data_delta=prepared, before=before)

@@ -1,24 +1,30 @@
 """Firing due timers: the worker's command.
 
-Cases with something due are found through the indexed ``cases.next_timer_at``. Each case is
-handled in its own transaction; on PostgreSQL the row is taken with ``FOR UPDATE SKIP LOCKED``
-so that several workers share the work, and the optimistic lock guards SQLite.
+Cases with something due are found through the indexed ``cases.next_timer_at``. A worker claims
+up to :data:`FIRE_BATCH` of them at once — on PostgreSQL with ``FOR UPDATE SKIP LOCKED``, so that
+several workers share the work without waiting on each other — and fires them in one transaction:
+one claim and one commit for the batch instead of a lookup, a claim and a commit per case. The
+optimistic lock guards SQLite. When one case of a batch fails, the batch is rolled back (nothing
+of it fired) and its cases are fired again one transaction each, so the failure is counted on its
+own case only (:func:`fire_case_timers`).
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
 
-from sqlalchemy import Select, select
+from sqlalchemy import ColumnElement, Select, select
+from sqlalchemy.orm import Session
 
-from service.commands.cases import administered_case, restore
+from service.commands.cases import administered_case, case_options, restore, unit_calendar
 from service.commands.context import Actor, Services
 from service.commands.history import HistoryWriter
 from service.commands.sync import deliver_buffered, record_fired_timers, write_back
-from service.engine import CaseStatus, utc_now
+from service.engine import CaseStatus, WorkCalendar, utc_now
 from service.errors import Conflict, LimitExceeded
-from service.store.models import Case
+from service.store.models import Case, ClosedDay
 
 WORKER_ACTOR = "system:timer"
 log = logging.getLogger("alur.worker")
@@ -29,10 +35,18 @@ def worker_actor(name: str | None = None) -> str:
     return f"{WORKER_ACTOR}:{name}" if name else WORKER_ACTOR
 
 
+#: due cases one transaction claims and fires at most. Their rows stay locked until it commits: an API
+#: command on one of them waits for at most this many fires (a few tens of milliseconds each).
+FIRE_BATCH = 10
+
+
+def _due(now: datetime) -> ColumnElement[bool]:
+    return (Case.status == CaseStatus.RUNNING.value) & (Case.next_timer_at <= now)
+
+
 def due_cases_query(now: datetime, limit: int = 100) -> Select[str]:
     """The sweep's SELECT: a range scan of the index on ``next_timer_at`` (``benchmarks/idle_sweep.py``)."""
-    return (select(Case.id).where(Case.status == CaseStatus.RUNNING.value, Case.next_timer_at <= now)
-            .order_by(Case.next_timer_at).limit(limit))
+    return select(Case.id).where(_due(now)).order_by(Case.next_timer_at).limit(limit)
 
 
 def due_case_ids(services: Services, now: datetime, limit: int = 100) -> list[str]:
@@ -48,8 +62,29 @@ def backoff(failures: int) -> timedelta:
     return timedelta(minutes=min(2 ** (failures - 1), 24 * 60))
 
 
+def _fire(services: Services, session: Session, case: Case, now: datetime, actor: str,
+          calendar: WorkCalendar | None = None) -> int:
+    """Fire what is due in one locked case, inside the caller's transaction; returns how many fired."""
+    if case.status != CaseStatus.RUNNING.value or case.next_timer_at is None or case.next_timer_at > now:
+        return 0  # another worker fired it between the lookup and the claim
+    run = restore(services, session, case, calendar)
+    fired = run.fire_due_timers()
+    history = HistoryWriter(session, case.id, actor)
+    record_fired_timers(case, fired, history, session)
+    deliver_buffered(session, case, run, history)
+    write_back(session, case, run, history)
+    case.timer_failures = 0
+    return len(fired)
+
+
+def _claim(services: Services, statement: Select[Case]) -> Select[Case]:
+    statement = statement.options(*case_options())
+    return statement.with_for_update(skip_locked=True, of=Case) if services.db.is_postgres else statement
+
+
 def fire_case_timers(services: Services, case_id: str, now: datetime, actor: str = WORKER_ACTOR) -> int:
-    """Fire what is due in one case; returns how many timers fired (0 if another worker took it).
+    """Fire what is due in one case, in a transaction of its own; returns how many timers fired (0 if
+    another worker took it).
 
     A failure (an expression that breaks, a bug) rolls the step back, then is counted on the case
     with a retry after :func:`backoff`; after :data:`MAX_TIMER_FAILURES` the case becomes an
@@ -58,27 +93,38 @@ def fire_case_timers(services: Services, case_id: str, now: datetime, actor: str
     """
     try:
         with services.db.transaction() as session:
-            statement = select(Case).where(Case.id == case_id)
-            if services.db.is_postgres:
-                statement = statement.with_for_update(skip_locked=True, of=Case)
-            case = session.scalars(statement).first()
-            if case is None or case.status != CaseStatus.RUNNING.value or case.next_timer_at is None \
-                    or case.next_timer_at > now:
-                return 0
-            run = restore(services, session, case)
-            fired = run.fire_due_timers()
-            history = HistoryWriter(session, case.id, actor)
-            record_fired_timers(case, fired, history, session)
-            deliver_buffered(session, case, run, history)
-            write_back(session, case, run, history)
-            case.timer_failures = 0
-            return len(fired)
+            case = session.scalars(_claim(services, select(Case).where(Case.id == case_id))).first()
+            return 0 if case is None else _fire(services, session, case, now, actor)
     except Conflict:
         return 0
     except Exception as exc:
         log.warning("timer of case %s failed: %s", case_id, exc)
         _count_failure(services, case_id, now, exc, actor)
         return 0
+
+
+def fire_batch(services: Services, now: datetime, limit: int = FIRE_BATCH,
+               actor: str = WORKER_ACTOR) -> tuple[int, int]:
+    """Claim up to ``limit`` due cases and fire them in one transaction; returns (cases claimed, timers fired).
+
+    Any failure rolls the whole batch back, then each of its cases is fired on its own
+    (:func:`fire_case_timers`), where a failure is counted on that case alone.
+    """
+    claimed: list[str] = []
+    try:
+        with services.db.transaction() as session:
+            cases = session.scalars(_claim(services, select(Case).where(_due(now))
+                                           .order_by(Case.next_timer_at).limit(limit))).unique().all()
+            claimed = [case.id for case in cases]
+            calendars = _calendars(services, session, cases)
+            return len(cases), sum(_fire(services, session, case, now, actor, calendars[case.unit_id])
+                                   for case in cases)
+    except Exception as exc:
+        if not claimed:
+            raise
+        log.info("batch of %d case(s) rolled back (%s: %s); firing them one by one",
+                 len(claimed), type(exc).__name__, exc)
+        return len(claimed), sum(fire_case_timers(services, case_id, now, actor) for case_id in claimed)
 
 
 def _count_failure(services: Services, case_id: str, now: datetime, error: Exception,
@@ -113,9 +159,27 @@ def retry_case(services: Services, actor: Actor, case_id: str) -> Case:
         return case
 
 
+def _calendars(services: Services, session: Session, cases: Sequence[Case]) -> dict[int, WorkCalendar]:
+    """The calendar of every unit of a batch, their closed days read in one query."""
+    days: dict[int, list[date]] = {case.unit_id: [] for case in cases}
+    if days:
+        for unit_id, day in session.execute(select(ClosedDay.unit_id, ClosedDay.day)
+                                            .where(ClosedDay.unit_id.in_(list(days)))):
+            days[unit_id].append(day)
+    units = {case.unit_id: case.unit for case in cases}
+    return {unit_id: unit_calendar(services, units[unit_id], closed) for unit_id, closed in days.items()}
+
+
 def fire_due_timers(services: Services, now: datetime | None = None, limit: int = 100,
                     actor: str = WORKER_ACTOR) -> int:
-    """One sweep: fire the timers of up to ``limit`` due cases; returns the number fired."""
+    """One pass: fire the timers of up to ``limit`` due cases, :data:`FIRE_BATCH` per transaction;
+    returns the number fired."""
     moment = now or utc_now()
-    return sum(fire_case_timers(services, case_id, moment, actor)
-               for case_id in due_case_ids(services, moment, limit))
+    fired = taken = 0
+    while taken < limit:
+        wanted = min(FIRE_BATCH, limit - taken)
+        claimed, count = fire_batch(services, moment, wanted, actor)
+        taken, fired = taken + claimed, fired + count
+        if claimed < wanted:  # nothing more is due, or the other workers hold the rest
+            break
+    return fired

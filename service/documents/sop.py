@@ -1,11 +1,15 @@
-"""The SOP AP document of a revision: header, the six text sections and the activity table.
+"""The SOP AP document of a revision, generated from the revision's diagram (Permenpan RB 35/2012).
 
-The layout follows the SOPs the offices print (Permenpan RB 35/2012): a header with Nomor SOP,
-Tanggal Pembuatan/Revisi/Efektif and *Disahkan oleh*; Dasar Hukum, Kualifikasi Pelaksana,
-Keterkaitan, Peralatan/Perlengkapan, Peringatan, Pencatatan dan Pendataan; then one row per step
-with a mark in the column of the lane that performs it (Pelaksana) and its Mutu Baku (Kelengkapan,
-Waktu, Output). Steps are the diagram's user tasks plus the other elements that carry SOP
-properties (the reporter's start event, notifications), ordered by ``langkah`` then document order.
+A header with the identity table — Nomor SOP, Tanggal Pembuatan/Revisi/Efektif, *Disahkan oleh*
+(jabatan, nama, NIP) — and the six boxes (Dasar Hukum, Kualifikasi Pelaksana, Keterkaitan,
+Peralatan/Perlengkapan, Peringatan, Pencatatan dan Pendataan), all read from the diagram's process
+properties (:mod:`service.engine.sop_metadata`); then the flowchart table: one row per step with the
+seed's step number (``langkah``), its symbol in the column of its Pelaksana (lane) and arrows between
+rows (:mod:`service.documents.flowchart`), and Mutu Baku Kelengkapan / Waktu / Output. Waktu is the
+step's timer when it has one (:mod:`service.documents.waktu`), so the document says what the running
+process enforces; the ``waktu`` property (the seed's words) is used only for steps without a timer.
+Steps are the diagram's user tasks plus the other elements that carry SOP facts (the reporter's
+start event, notifications), ordered by ``langkah`` then document order.
 """
 
 from __future__ import annotations
@@ -16,12 +20,14 @@ from dataclasses import dataclass
 from datetime import date
 from functools import cache
 from pathlib import Path
-from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from lxml import etree
+from markupsafe import Markup
 
-from service.engine import properties
-from service.engine.compiler import outline, steps
+from service.documents import flowchart
+from service.documents.waktu import waktu as timer_waktu
+from service.engine import properties, sop_metadata
 from service.engine.deploy_checks import NS
 from service.engine.safe_xml import parse_xml
 from service.store.states import RevisionStatus
@@ -32,17 +38,26 @@ _MONTHS = ("Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agus
            "November", "Desember")
 _SOP_FACTS = (properties.STEP_NUMBER, properties.REQUIREMENTS, properties.STANDARD_TIME, properties.OUTPUT)
 _PROPERTIES = "./bpmn:extensionElements/camunda:properties/camunda:property"
+#: the flowchart table's columns on A4 landscape (277 mm between the margins), in millimetres
+COLUMNS = {"no": 9.0, "kegiatan": 62.0, "kelengkapan": 32.0, "waktu": 19.0, "output": 32.0, "keterangan": 21.0}
+LANES_WIDTH = 277.0 - sum(COLUMNS.values())
+_LINE_MM, _PAD_MM, _CHAR_MM = 3.5, 2.6, 1.62  # 8pt text: line height, cell padding, a wide character
 
 
 @dataclass(frozen=True)
 class SopRow:
     number: int
+    langkah: str
     element_id: str
     text: str
     lane: str | None
     kelengkapan: str
     waktu: str
     output: str
+    keterangan: str
+    symbol: str
+    flow: Markup  # the lane cells: one SVG
+    height: float  # mm
 
 
 @dataclass(frozen=True)
@@ -53,16 +68,21 @@ class SopDocument:
     created_on: str
     revised_on: str
     effective_on: str
-    approved_by: str
+    approved_by: sop_metadata.Signatory
     version: int
     status: str
     sections: Sequence[tuple[str, Sequence[str]]]
     lanes: Sequence[str]
     rows: Sequence[SopRow]
+    lane_width: float = LANES_WIDTH
 
     @property
     def is_draft(self) -> bool:
         return self.status == RevisionStatus.DRAFT.value
+
+    @property
+    def columns(self) -> Mapping[str, float]:
+        return COLUMNS
 
 
 def tanggal(value: date | None) -> str:
@@ -70,62 +90,117 @@ def tanggal(value: date | None) -> str:
     return f"{value.day:02d} {_MONTHS[value.month - 1]} {value.year}" if value else "–"
 
 
-def _items(value: Any) -> list[str]:
-    if isinstance(value, str):
-        return [line.strip() for line in value.splitlines() if line.strip()]
-    if isinstance(value, list | tuple):
-        return [str(item).strip() for item in value if str(item).strip()]
-    return []
-
-
 def _first_number(text: str | None) -> int | None:
     found = re.search(r"\d+", text or "")
     return int(found.group()) if found else None
 
 
-def _rows(bpmn: bytes) -> list[SopRow]:
-    """User tasks (with their lanes and properties) and other flow nodes that carry SOP facts."""
-    root = parse_xml(bpmn).getroot()
-    main = root.xpath("//bpmn:process[@isExecutable='true']", namespaces=NS)[0]
+def _lines_needed(text: str, width_mm: float) -> int:
+    """How many lines ``text`` takes in a cell ``width_mm`` wide (greedy word wrap, wide characters)."""
+    per_line = max(4, int((width_mm - _PAD_MM) / _CHAR_MM))
+    lines, used = 1, 0
+    for word in text.split():
+        size = min(len(word), per_line)
+        if used and used + 1 + size > per_line:
+            lines, used = lines + 1, size
+        else:
+            used = used + 1 + size if used else size
+    return lines
+
+
+def _row_height(*cells: tuple[str, float]) -> float:
+    needed = max(_lines_needed(text, width) for text, width in cells) * _LINE_MM + _PAD_MM + 1.0
+    return max(flowchart.MIN_ROW_H, round(needed, 1))
+
+
+@dataclass(frozen=True)
+class _Step:
+    element_id: str
+    text: str
+    lane: str | None
+    facts: Mapping[str, str]
+    timer: str | None
+
+
+def _steps(main: etree._Element) -> list[_Step]:
+    """The elements the table lists, in order: by ``langkah``; a step without one stays after the step
+    before it in the file."""
     lane_of = {ref.text: lane.get("name") for lane in main.xpath(".//bpmn:lane", namespaces=NS)
                for ref in lane.xpath("./bpmn:flowNodeRef", namespaces=NS)}
+    timers: dict[str, str] = {}
+    for event in main.xpath(".//bpmn:boundaryEvent[bpmn:timerEventDefinition]", namespaces=NS):
+        text = "".join(event.xpath("./bpmn:timerEventDefinition/*/text()", namespaces=NS)[:1]).strip()
+        escalates = any(prop.get("name") == properties.ESCALATE_TO for prop in event.xpath(_PROPERTIES, namespaces=NS))
+        if text and (escalates or event.get("attachedToRef") not in timers):  # the SLA timer first
+            timers[event.get("attachedToRef")] = text
     order: dict[str, int] = {}
-    found: dict[str, tuple[str, str | None, Mapping[str, str]]] = {}
+    found: list[_Step] = []
     for position, node in enumerate(main.xpath(".//*[@id]", namespaces=NS)):
-        order[node.get("id")] = position
-        props = {p.get("name"): p.get("value") or "" for p in node.xpath(_PROPERTIES, namespaces=NS)}
-        if any(fact in props for fact in _SOP_FACTS) and not node.tag.endswith("}process"):
-            found[node.get("id")] = (node.get("name") or node.get("id"), lane_of.get(node.get("id")), props)
-    for step in steps(bpmn):
-        found[step.element_id] = (step.name, step.lane, step.properties)
-    ordered = sorted(found, key=order.__getitem__)
+        element_id = node.get("id")
+        order[element_id] = position
+        facts = {p.get("name"): p.get("value") or "" for p in node.xpath(_PROPERTIES, namespaces=NS)}
+        kind = etree.QName(node.tag).localname
+        if kind == "userTask" or (kind != "process" and any(fact in facts for fact in _SOP_FACTS)):
+            documentation = " ".join("".join(node.xpath("./bpmn:documentation/text()", namespaces=NS)).split())
+            found.append(_Step(element_id, documentation or node.get("name") or element_id,
+                               lane_of.get(element_id), facts, timers.get(element_id)))
     keys: dict[str, tuple[float, int]] = {}
     previous = 0.0
-    for element_id in ordered:  # a step without langkah stays after the one before it in the file
-        number = _first_number(found[element_id][2].get(properties.STEP_NUMBER))
+    for step in found:
+        number = _first_number(step.facts.get(properties.STEP_NUMBER))
         previous = float(number) if number is not None else previous
-        keys[element_id] = (previous, order[element_id])
-    rows = []
-    for index, element_id in enumerate(sorted(ordered, key=keys.__getitem__), start=1):
-        name, lane, facts = found[element_id]
-        rows.append(SopRow(index, element_id, name, lane, facts.get(properties.REQUIREMENTS, ""),
-                           facts.get(properties.STANDARD_TIME, ""), facts.get(properties.OUTPUT, "")))
-    return rows
+        keys[step.element_id] = (previous, order[step.element_id])
+    return sorted(found, key=lambda step: keys[step.element_id])
 
 
-def sop_document(*, bpmn: bytes, title: str, office: str, sop_number: str | None, created_on: date | None,
-                 revised_on: date | None, effective_on: date | None, approved_by: str | None,
-                 metadata: Mapping[str, Any], version: int = 1,
+def _rows(main: etree._Element, lanes: Sequence[str]) -> list[SopRow]:
+    steps = _steps(main)
+    links, symbols = flowchart.analyse(main, [step.element_id for step in steps])
+    numbers = {index: step.facts.get(properties.STEP_NUMBER, "") for index, step in enumerate(steps)}
+    notes = flowchart.notes(links, numbers)
+    lane_width = LANES_WIDTH / max(len(lanes), 1)
+    prepared = []
+    for index, step in enumerate(steps):
+        waktu = timer_waktu(step.timer) or step.facts.get(properties.STANDARD_TIME, "")
+        height = _row_height((step.text, COLUMNS["kegiatan"]),
+                             (step.facts.get(properties.REQUIREMENTS, ""), COLUMNS["kelengkapan"]),
+                             (waktu, COLUMNS["waktu"]), (step.facts.get(properties.OUTPUT, ""), COLUMNS["output"]),
+                             (notes.get(index, ""), COLUMNS["keterangan"]))
+        prepared.append((step, waktu, height))
+    shapes = [flowchart.RowShape(lanes.index(step.lane) if step.lane in lanes else 0, symbols[index],
+                                 numbers[index] or "", height) for index, (step, _waktu, height) in enumerate(prepared)]
+    pictures = flowchart.draw(shapes, links, lane_width, len(lanes))
+    return [
+        SopRow(index + 1, numbers[index], step.element_id, step.text, step.lane,
+               step.facts.get(properties.REQUIREMENTS, ""), waktu, step.facts.get(properties.OUTPUT, ""),
+               notes.get(index, ""), symbols[index], Markup(pictures[index]), height)  # escaped in flowchart
+        for index, (step, waktu, height) in enumerate(prepared)
+    ]
+
+
+def sop_document(*, bpmn: bytes, office: str, title: str = "", sop_number: str | None = None,
+                 created_on: date | None = None, revised_on: date | None = None, effective_on: date | None = None,
+                 approved_by: str | None = None, version: int = 1,
                  status: str = RevisionStatus.ACTIVE.value) -> SopDocument:
-    diagram = outline(bpmn)
-    rows = _rows(bpmn)
-    lanes = list(diagram.lanes) + [row.lane for row in rows if row.lane and row.lane not in diagram.lanes]
+    """The document of the revision whose diagram is ``bpmn``; the keyword columns of its
+    ``definitions`` row are used only where the diagram says nothing."""
+    root = parse_xml(bpmn).getroot()
+    main = root.xpath("//bpmn:process[@isExecutable='true']", namespaces=NS)[0]
+    meta = sop_metadata.read(bpmn)
+    lanes = list(dict.fromkeys(lane.get("name") for lane in main.xpath(".//bpmn:lane[@name]", namespaces=NS)))
+    if not lanes:
+        lanes = [""]
+    signatory = meta.disahkan_oleh
+    if not signatory.nama and approved_by:
+        signatory = sop_metadata.Signatory(signatory.jabatan, approved_by, signatory.nip)
     return SopDocument(
-        title=title or diagram.title, office=office, sop_number=sop_number or "–",
-        created_on=tanggal(created_on), revised_on=tanggal(revised_on), effective_on=tanggal(effective_on),
-        approved_by=approved_by or "–", version=version, status=status,
-        sections=[(label, _items(metadata.get(name))) for name, label in SECTIONS],
-        lanes=list(dict.fromkeys(lanes)), rows=rows,
+        title=meta.judul or title or main.get("name") or main.get("id"), office=office,
+        sop_number=meta.nomor_sop or sop_number or "–",
+        created_on=tanggal(meta.tanggal_pembuatan or created_on), revised_on=tanggal(meta.tanggal_revisi or revised_on),
+        effective_on=tanggal(meta.tanggal_efektif or effective_on), approved_by=signatory,
+        version=version, status=status,
+        sections=[(label, list(meta.section(name))) for name, label in SECTIONS],
+        lanes=lanes, rows=_rows(main, lanes), lane_width=LANES_WIDTH / len(lanes),
     )
 
 

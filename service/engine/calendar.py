@@ -1,4 +1,5 @@
-"""Working-time calendar of a unit: ``hari_kerja(n)`` and ``jam_kerja(n)`` in timer expressions.
+"""Working-time calendar of a unit: ``hari_kerja(n)``, ``jam_kerja(n)``, ``menit_kerja(n)`` and
+``hari_kalender(n[, tanggal])`` in timer expressions.
 
 A unit has a timezone (WIB/WITA/WIT), office hours per weekday, Indonesia's public holidays (the
 ``holidays`` package) and extra closed days (cuti bersama, local closures) that an admin adds.
@@ -98,6 +99,28 @@ class WorkCalendar:
         raise LimitExceeded(f"jam_kerja({hours}) ends more than {bound.timer_max_years} years ahead with "
                             "the unit's office hours")
 
+    def add_calendar_days(self, start: datetime, days: int, since: date | None = None) -> datetime:
+        """Closing time of the ``days``-th calendar day after ``since`` (default: the local day of
+        ``start``); when that day is closed, the closing time of the next working day.
+
+        A Mutu Baku of "60 hari" counts calendar days, but its last moment is in office hours: the
+        office cannot act on a Sunday, so the limit falls on the next working day. ``since`` later than
+        the day of ``start`` counts from the day of ``start`` (a limit never starts in the future).
+        """
+        bound = limits.current().calendar_max_working_days
+        if days < 0 or days > bound:
+            raise LimitExceeded(f"hari_kalender() takes 0 to {bound} days, not {days}")
+        today = start.astimezone(self.zone).date()
+        day = min(since, today) if since is not None else today
+        day += timedelta(days=days)
+        if not self.is_working_day(day):
+            day = next(iter(self._working_days_after(day)), day)
+        if not self.is_working_day(day):
+            raise LimitExceeded(f"hari_kalender({days}): the unit's calendar has no working day in "
+                                f"{MAX_WORKING_DAYS} days")
+        closing = self.hours[day.weekday()][1]
+        return max(datetime.combine(day, closing, tzinfo=self.zone).astimezone(UTC), start)
+
     def working_seconds(self, start: datetime, end: datetime) -> float:
         """Office time between two instants (for SLA reports): the overlap with the open windows."""
         if end <= start:
@@ -127,16 +150,41 @@ class WorkCalendar:
         return cls(timezone=timezone_name, hours=office_hours, closed_days=frozenset(closed_days))
 
     def timer_functions(self, now: Callable[[], datetime]) -> dict[str, Callable[..., Any]]:
-        """``hari_kerja``/``jam_kerja`` for expressions: each returns an ISO duration from now."""
+        """The calendar functions of timer expressions: each returns an ISO duration from now.
+
+        ``hari_kerja(n)``: closing time of the n-th working day; ``jam_kerja(n)`` / ``menit_kerja(n)``:
+        n hours / minutes of office time; ``hari_kalender(n[, tanggal])``: closing time of the n-th
+        calendar day after today (or after ``tanggal``, an ISO date from the case data), moved to the
+        next working day when the office is closed.
+        """
 
         def until(due: datetime) -> str:
             seconds = max((due - now()).total_seconds(), 0.0)
             return f"PT{seconds:.3f}S"
 
+        def calendar_days(days: Any, since: Any = None) -> str:
+            return until(self.add_calendar_days(now(), int(days), _as_date(since)))
+
         return {
             "hari_kerja": lambda days: until(self.add_working_days(now(), int(days))),
             "jam_kerja": lambda hours: until(self.add_working_hours(now(), float(hours))),
+            "menit_kerja": lambda minutes: until(self.add_working_hours(now(), float(minutes) / 60)),
+            "hari_kalender": calendar_days,
         }
+
+
+def _as_date(value: Any) -> date | None:
+    """A date from case data: a ``date``/``datetime`` or an ISO ``YYYY-MM-DD`` text; None when empty."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value)[:10])
+    except ValueError as exc:
+        raise InvalidInput(f"hari_kalender() counts from a date (YYYY-MM-DD), not {str(value)[:40]!r}") from exc
 
 
 def utc_now() -> datetime:

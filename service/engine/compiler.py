@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
@@ -40,6 +40,8 @@ class DiagramOutline:
     lanes: tuple[str, ...]
     #: text of the main process's timer start event (a periodic SOP), if it has one
     start_timer: str | None = None
+    #: the Alur properties of the main process's start events (a periodic SOP's ``periode``, ``rekap_sop``, …)
+    start_properties: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -103,6 +105,9 @@ def outline(data: bytes) -> DiagramOutline:
         lanes=tuple(dict.fromkeys(lane.get("name") for lane in main.xpath(".//bpmn:lane[@name]", namespaces=NS))),
         start_timer=next(iter(main.xpath(
             "./bpmn:startEvent/bpmn:timerEventDefinition/*/text()", namespaces=NS)), None),
+        start_properties={p.get("name"): p.get("value") or "" for p in main.xpath(
+            "./bpmn:startEvent/bpmn:extensionElements/camunda:properties/"
+            "camunda:property", namespaces=NS) if p.get("name")},
     )
 
 

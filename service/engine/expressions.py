@@ -2,7 +2,7 @@
 
 Expressions are Python syntax over case data, but only a whitelisted subset of the grammar:
 literals, names, comparisons, boolean logic, arithmetic without ``**``, subscripts and calls of
-the few functions Alur provides (``hari_kerja``, ``jam_kerja``, ``len`` …). No attribute access,
+the few functions Alur provides (``hari_kerja``, ``jam_kerja``, ``menit_kerja``, ``len`` …). No attribute access,
 no imports, no builtins, no comprehensions, bounded size. The whitelist is checked at deploy time
 (so an unsafe diagram is refused with the element id) and again before every evaluation, and the
 evaluation itself runs in simpleeval with its own limits as a second fence.
@@ -54,7 +54,7 @@ BASE_FUNCTIONS: dict[str, Callable[..., Any]] = {
     "lower": lambda s: str(s).lower(),
 }
 #: Names of functions supplied per case (see ``calendar``); allowed at deploy time.
-CALENDAR_FUNCTIONS = ("hari_kerja", "jam_kerja")
+CALENDAR_FUNCTIONS = ("hari_kerja", "jam_kerja", "menit_kerja", "hari_kalender")
 
 
 def _translate_juel(text: str) -> str:

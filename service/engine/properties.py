@@ -46,6 +46,8 @@ CREATED_ON = "tanggal_pembuatan"
 REVISED_ON = "tanggal_revisi"
 EFFECTIVE_ON = "tanggal_efektif"
 APPROVED_BY = "disahkan_oleh"
+APPROVER_POSITION = "disahkan_oleh_jabatan"
+APPROVER_NIP = "disahkan_oleh_nip"
 UNIT = "unit"
 TITLE = "judul"
 LEGAL_BASIS = "dasar_hukum"
@@ -54,6 +56,10 @@ RELATED_SOPS = "keterkaitan"
 EQUIPMENT = "peralatan"
 WARNINGS = "peringatan"
 RECORDS = "pencatatan"
+PERIOD = "periode"
+REPORT_OF = "rekap_sop"
+REPORT_CHANNEL = "rekap_saluran"
+REPORT_OUTCOMES = "rekap_keputusan"
 #: The boxes of the SOP document filled from process properties: (property, heading), in print order.
 SOP_SECTIONS: tuple[tuple[str, str], ...] = (
     (LEGAL_BASIS, "Dasar Hukum"),
@@ -66,6 +72,8 @@ SOP_SECTIONS: tuple[tuple[str, str], ...] = (
 
 #: The reporting modes a reporter may choose (``mode_pelapor`` lists some of them).
 MODES = ("anonim", "rahasia", "biasa")
+#: ``periode``: the calendar periods a periodic SOP may run per, and their length in months.
+PERIOD_MONTHS = {"bulanan": 1, "triwulan": 3, "semester": 6, "tahunan": 12}
 #: ``identitas_wajib``: ``a|b`` means one of ``a`` and ``b``.
 ALTERNATIVE = "|"
 _FIELD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -112,12 +120,27 @@ def _modes(value: str) -> str | None:
     return f"unknown modes {', '.join(map(repr, wrong))} (known: {', '.join(MODES)})" if wrong else None
 
 
+def _nip(value: str) -> str | None:
+    """A civil servant's NIP: 18 digits, printed in groups (``19740111 199311 1 002``)."""
+    digits = value.replace(" ", "")
+    return None if not digits or (digits.isdigit() and len(digits) == 18) else f"{value!r} is not an NIP (18 digits)"
+
+
 def _date(value: str) -> str | None:
     if not value.strip():
         return None
     if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
         return f"{value!r} is not a date like 2026-01-31"
     return None
+
+
+def _period(value: str) -> str | None:
+    known = ", ".join(PERIOD_MONTHS)
+    return None if value.strip() in PERIOD_MONTHS else f"{value!r} is not a calendar period (known: {known})"
+
+
+def _definition_key(value: str) -> str | None:
+    return None if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.-]*", value.strip()) else f"{value!r} is not an SOP key"
 
 
 @dataclass(frozen=True)
@@ -180,12 +203,34 @@ VOCABULARY: dict[str, Property] = {p.name: p for p in (
        "2024-06-01", _date),
     _P(EFFECTIVE_ON, frozenset({Place.PROCESS}), "Tanggal Efektif of the SOP.", "date (YYYY-MM-DD) or blank",
        "2024-01-01", _date),
-    _P(APPROVED_BY, frozenset({Place.PROCESS}), "Disahkan oleh: who approved the SOP.", "text",
-       "Kepala DPMPTSP Kabupaten Lamandau", _any_text),
+    _P(APPROVER_POSITION, frozenset({Place.PROCESS}),
+       "Disahkan oleh: the jabatan of the official who signed the SOP.", "text",
+       "Kepala Dinas Penanaman Modal dan Pelayanan Terpadu Satu Pintu Kabupaten Lamandau", _any_text),
+    _P(APPROVED_BY, frozenset({Place.PROCESS}),
+       "Disahkan oleh: the name of the official who signed the SOP (printed in the SOP document; "
+       "not an Alur login).", "text", "MUL'ATMIDY, S.Sos., M.A.P.", _any_text),
+    _P(APPROVER_NIP, frozenset({Place.PROCESS}), "Disahkan oleh: that official's NIP.",
+       "18 digits, spaces allowed, or blank", "19790402 200502 1 004", _nip),
     _P(UNIT, frozenset({Place.PROCESS}), "The code of the unit the SOP belongs to (when the deploy names none).",
        "unit code", "dpmptsp-lamandau", _any_text),
     _P(TITLE, frozenset({Place.PROCESS}), "The SOP's title (default: the process name).", "text",
        "SOP Whistle Blowing System", _any_text),
+    _P(PERIOD, frozenset({Place.START_EVENT}),
+       "On a timer start event (a periodic SOP): the case runs once per calendar period, at the opening of "
+       "office hours (the unit's timezone) on the first working day of the period — ``triwulan`` on 1 Jan, "
+       "1 Apr, 1 Jul and 1 Oct, ``semester`` on 1 Jan and 1 Jul — and reports on the period just ended. "
+       "The timer's cycle must say the same length (``R/P3M`` for ``triwulan``, ``R/P6M`` for ``semester``).",
+       f"one of {', '.join(PERIOD_MONTHS)}", "semester", _period),
+    _P(REPORT_OF, frozenset({Place.START_EVENT}),
+       "On a ``periode`` start event: the key of the SOP whose cases (all its revisions, in the same unit) "
+       "the periodic case counts — received, finished, late, per step, per channel and per outcome — into "
+       "its initial data for the report form.", "an SOP key", "dumas-inspektorat-katingan", _definition_key),
+    _P(REPORT_CHANNEL, frozenset({Place.START_EVENT}),
+       "With ``rekap_sop``: the case field of that SOP holding the channel a report came in by.",
+       "one case field name", "saluran", _field_name),
+    _P(REPORT_OUTCOMES, frozenset({Place.START_EVENT}),
+       "With ``rekap_sop``: the case fields of that SOP holding its decisions, counted per value.",
+       "comma list of case field names", "hasil_verifikasi,kategori_telaah", _field_names),
     *(_P(name, frozenset({Place.PROCESS}), f"The SOP document's box \"{heading}\".",
          "text, one entry per line", "UU No. 25 Tahun 2009 tentang Pelayanan Publik", _any_text)
       for name, heading in SOP_SECTIONS),

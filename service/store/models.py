@@ -174,6 +174,9 @@ class Case(Base):
     #: consecutive failed timer sweeps; at the limit the case becomes status "error" (an incident)
     timer_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     last_error: Mapped[str | None] = mapped_column(Text)
+    #: the hash of the case's newest history row (null before the first): the chain's next link, kept
+    #: on the row the optimistic lock guards, so appending needs no lookup and two appends cannot fork
+    history_head: Mapped[str | None] = mapped_column(String(64))
     definition: Mapped[Definition] = relationship(lazy="joined")
     unit: Mapped[Unit] = relationship(lazy="joined")
 
@@ -187,6 +190,8 @@ class Task(Base):
     __table_args__ = (
         Index("ix_tasks_unit_lane_status_due", "unit_id", "lane", "status", "due_at"),
         Index("ix_tasks_claimed_status", "claimed_by", "status"),
+        Index("ix_tasks_status_due", "status", "due_at", "created_at", "id"),
+        Index("ix_tasks_status_created", "status", "created_at", "id"),
     )
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
@@ -217,7 +222,7 @@ class TaskCandidate(Base):
     """
 
     __tablename__ = "task_candidates"
-    __table_args__ = (Index("ix_task_candidates_unit_role", "unit_id", "role"),)
+    __table_args__ = (Index("ix_task_candidates_unit_role_task", "unit_id", "role", "task_id"),)
     task_id: Mapped[str] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), primary_key=True)
     role: Mapped[str] = mapped_column(String(100), primary_key=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))

@@ -7,10 +7,11 @@ may do what is decided by the commands: the page only hides the buttons one coul
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
-from flask import Response, jsonify, render_template, request, url_for
+from flask import Response, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_wtf.csrf import generate_csrf
@@ -20,6 +21,7 @@ from service.commands.context import Actor
 from service.errors import ErrorDetail, InvalidInput, ServiceError
 from service.store.models import Definition
 from service.store.states import RevisionStatus
+from service.web import metadata_form
 from service.web.helpers import actor, error_page, login_required, services, wants_json, web_blueprint
 
 blp = web_blueprint("web_modeler", __name__)
@@ -127,15 +129,36 @@ def modeler_index() -> ResponseReturnValue:
     return render_template("web/modeler_index.html", sops=sops)
 
 
-@blp.get("/modeler/<key>/<int:number>")
-@login_required
-def modeler_page(key: str, number: int) -> ResponseReturnValue:
+def _page(key: str, number: int, form: Mapping[str, str] | None = None,
+          errors: list[ErrorDetail] | None = None) -> str:
     me = actor()
     definition = drafts.open_revision(services(), me, key, number)
     others = definitions.versions(services(), me, key)
     events = revisions.events(services(), me, key, number)
+    values = form if form is not None else metadata_form.values(revisions.metadata(services(), me, key, number))
     return render_template("web/modeler.html", definition=definition, versions=others, events=events,
-                           config=_page_config(me, definition, others))
+                           config=_page_config(me, definition, others), metadata=values,
+                           metadata_fields=metadata_form.FIELDS,
+                           metadata_errors={str(e.get("field")): e.get("message") for e in errors or []},
+                           may_edit_metadata=definition.status == RevisionStatus.DRAFT and drafts.may_edit(
+                               me, definition.unit_id))
+
+
+@blp.get("/modeler/<key>/<int:number>")
+@login_required
+def modeler_page(key: str, number: int) -> ResponseReturnValue:
+    return _page(key, number)
+
+
+@blp.post("/modeler/<key>/<int:number>/metadata")
+@login_required
+def metadata(key: str, number: int) -> ResponseReturnValue:
+    """The "Metadata SOP" panel: the SOP metadata of a draft, written into its diagram."""
+    try:
+        revisions.replace_metadata(services(), actor(), key, number, metadata_form.parse(request.form))
+    except InvalidInput as error:
+        return _page(key, number, request.form, error.details), 422
+    return redirect(url_for("web_modeler.modeler_page", key=key, number=number, _anchor="metadata"), 303)
 
 
 @blp.get("/modeler/<key>/<int:number>/diagram.bpmn")

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from math import ceil
 from typing import Any
 
+from babel.numbers import format_decimal
 from flask import jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import get_locale
 from werkzeug.datastructures import MultiDict
 
 from service.commands import attachments, comments
@@ -32,7 +33,8 @@ class Filters:
     overdue: str = ""
     q: str = ""
     sort: str = "due_at"
-    page: int = 1
+    #: the keyset cursor of the page shown (empty: the first page)
+    cursor: str = ""
 
     @classmethod
     def parse(cls, values: MultiDict[str, str]) -> Filters:
@@ -40,23 +42,20 @@ class Filters:
             value = values.get(name, default)
             return value if value in allowed else default
 
-        try:
-            page = max(1, min(int(values.get("page", "1")), 100_000))
-        except ValueError:
-            page = 1
         return cls(sop=values.get("sop", "")[:200], lane=values.get("lane", "")[:100],
                    status=pick("status", STATUSES, "all"), overdue=pick("overdue", ("", "1", "0"), ""),
-                   q=values.get("q", "")[:100], sort=pick("sort", tuple(SORTS), "due_at"), page=page)
+                   q=values.get("q", "")[:100], sort=pick("sort", tuple(SORTS), "due_at"),
+                   cursor=values.get("cursor", "")[:400])
 
     def query(self) -> TaskQuery:
         return TaskQuery(definition_key=self.sop or None, lane=self.lane or None, mine=self.status == "mine",
                          unclaimed=self.status == "unclaimed",
                          overdue=None if not self.overdue else self.overdue == "1", search=self.q or None,
-                         sort=self.sort, page=self.page, per_page=PER_PAGE)
+                         sort=self.sort, cursor=self.cursor or None, per_page=PER_PAGE)
 
     def args(self, **changes: Any) -> dict[str, Any]:
         values = {"sop": self.sop, "lane": self.lane, "status": self.status, "overdue": self.overdue, "q": self.q,
-                  "sort": self.sort, "page": self.page, **changes}
+                  "sort": self.sort, "cursor": self.cursor, **changes}
         return {key: value for key, value in values.items() if value not in ("", None)}
 
 
@@ -79,12 +78,20 @@ def _rows(found: list[Task], now: datetime) -> list[Row]:
             for task in found]
 
 
+def amount(count: int, capped: bool = False) -> str:
+    """A count in the page's language ("1.000" in Indonesian), with "+" when counting stopped at the cap."""
+    return format_decimal(min(count, listing.COUNT_CAP) if capped else count, locale=str(get_locale() or "id")) + (
+        "+" if capped else "")
+
+
 def _results(filters: Filters) -> dict[str, Any]:
     now = utc_now()
-    found, total = listing.list_tasks(services(), actor(), filters.query(), now=now)
+    query = filters.query()
+    found = listing.page_tasks(services(), actor(), query, now=now)
     counts = listing.count_by_definition(services(), actor(), TaskQuery(), now=now)
-    return {"rows": _rows(found, now), "total": total, "filters": filters, "counts": counts,
-            "pages": max(1, ceil(total / PER_PAGE))}
+    return {"rows": _rows(found.items, now), "total": found.total,
+            "total_text": amount(found.total, found.total_capped), "filters": filters, "next_cursor": found.next_cursor,
+            "counts": {key: amount(count, count > query.count_cap) for key, count in counts.items()}}
 
 
 @blp.get("/")

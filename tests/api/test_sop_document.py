@@ -1,46 +1,65 @@
-"""The SOP AP document generated from each bundled diagram: HTML, PDF, and the PDF rendered to PNG.
+"""The SOP AP document generated from each bundled diagram: HTML, PDF, and the PDF rendered to PNG
+(issue 11, item 6 and acceptance 4).
 
-The PDF's text (pypdf) must show the Pelaksana columns (one per lane) and the Mutu Baku of the seed
-procedure (``shared/seeds/STEPS.md``); each page is rendered to PNG (pypdfium2) to prove it is a
-readable document, not just bytes.
+The PDF's text (pypdf) must show the identity table with *Disahkan oleh* (jabatan, nama, NIP), the
+six boxes with the seed's Dasar Hukum (``shared/seeds/``), one Pelaksana column per lane, and Mutu
+Baku Waktu taken from the timers; its HTML draws the flowchart with terminators, process boxes,
+decision diamonds and arrows; its pages rendered to PNG (pypdfium2) carry that drawing; a timer
+changed in a new revision changes the printed Waktu.
 """
 
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pypdfium2
 import pytest
+from PIL import Image, ImageFilter
 from pypdf import PdfReader
-from support.helpers import ENGINE_DATA, Persona, deploy_file
-from support.sop_driver import BPMN_DIR, FORMS_DIR, deploy
+from support.helpers import ENGINE_DATA, Persona, deploy_bytes, deploy_file
+from support.sop_driver import BPMN_DIR, FORMS_DIR, deploy, unit_of
 
 from service.catalogue import BUNDLED_OFFICES
 from service.commands import accounts
+from service.documents.sop import COLUMNS, LANES_WIDTH
+from service.documents.waktu import waktu
+from service.engine import outline
+from service.engine.compiler import steps
 
-#: diagram → (lanes in column order, Mutu Baku texts of its seed that the table must show)
-EXPECTED: dict[str, tuple[list[str], list[str]]] = {
-    "wbs-dpmptsp-kukar": (["Pelapor", "Kasi", "Kabid", "Bidang Terkait"],
-                          ["10 Menit", "5 Menit", "3 Menit", "3 Jam", "40 Menit", "Form Pengaduan", "Arsip",
-                           "Form Pengaduan, Surat Balasan"]),
-    "wbs-dpmptsp-lamandau": (["Pelapor", "Sekretariat", "Tim Telaah", "Tim Audit", "Kepala Dinas"],
-                             ["30 Menit", "1 Jam", "15 Menit", "Catatan Pengaduan WBS", "Tanggapan Pengaduan WBS"]),
-    "wbs-disperindagkop-kebumen": (["Pelapor", "Tim Penerima Pengaduan", "Sekretariat Penanganan"],
-                                   ["Form pengaduan", "Catatan penanganan pengaduan"]),
-    "pengaduan-langsung-dinsos-kukar": (["Pelapor", "Petugas", "Kabid", "Sekretaris", "Kepala Dinas"],
-                                        ["10 Menit", "2 hari kerja", "10 hari kerja", "Laporan"]),
-    "pengaduan-online-dinsos-kukar": (["Pelapor", "Admin Media Sosial", "Kabid", "Sekretaris", "Kepala Dinas"],
-                                      ["5 Menit", "10 Menit", "30 Menit", "Dokumen materi pengaduan"]),
-    "dumas-inspektorat-katingan": (["Pelapor", "Inspektorat", "Inspektur", "Sekretariat Inspektorat", "Eselon II",
-                                    "Instansi Lain"],
-                                   ["60 Hari", "14 hari kerja", "Laporan Hasil verifikasi"]),
-    "pengaduan-online-dinsos-kukar-laporan-berkala": (["Sekretaris", "Kepala Dinas"],
-                                                      ["3 bulan/6 bulan", "Laporan Berkala"]),
-    "dumas-inspektorat-katingan-laporan-berkala": (["Sekretariat Inspektorat", "Inspektur"], ["semesteran"]),
+#: the seed's Dasar Hukum (shared/seeds/000–004), as printed; seed 004 prints none
+DASAR_HUKUM = {
+    "wbs-dpmptsp-kukar": ["Nomor 32 Tahun 2004 tentang Pemerintah Daerah",
+                          "Nomor 25 Tahun 2009 tentang Pelayanan Publik", "PER/05/M.PAN/4/2009", "No. 57 Tahun 2012",
+                          "No. 33 Tahun 2014", "No. 62 Tahun 2016"],
+    "wbs-dpmptsp-lamandau": ["Nomor 28 Tahun 1999", "Nomor 31 Tahun 1999", "Nomor 20 Tahun 2001", "Nomor 14 Tahun 2008",
+                             "Nomor 5 Tahun 2015 tentang Aparatur Sipil Negara", "Nomor 60 Tahun 2012"],
+    "wbs-disperindagkop-kebumen": ["Nomor 28 Tahun 1999", "Nomor 31 Tahun 1999", "Nomor 14 Tahun 2008",
+                                   "Nomor 25 Tahun 2009", "Nomor 23 Tahun 2014", "Nomor 30 Tahun 2014",
+                                   "Nomor 68 Tahun 1999", "Nomor 60 Tahun 2008", "Nomor 53 Tahun 2010",
+                                   "Nomor 12 Tahun 2017", "Nomor 119 Tahun 2021"],
+    "pengaduan-langsung-dinsos-kukar": ["Nomor 25 Tahun 2009 tentang Pelayanan Publik", "Nomor 76 Tahun 2013",
+                                        "Nomor 15 Tahun 2014", "No. 22 Tahun 2021"],
+    "pengaduan-online-dinsos-kukar": ["Nomor 25 tentang Pelayanan Publik", "Nomor 76 Tahun 2013", "Nomor 15 Tahun 2014",
+                                      "No. 22 Tahun 2021"],
+    "pengaduan-online-dinsos-kukar-laporan-berkala": ["Nomor 76 Tahun 2013", "No. 22 Tahun 2021"],
+    "dumas-inspektorat-katingan": [],
+    "dumas-inspektorat-katingan-laporan-berkala": [],
 }
+#: Disahkan oleh as the seed prints it (jabatan, nama, NIP); 003 has only the stamp legible
+SIGNATORY = {
+    "wbs-dpmptsp-kukar": ["Kepala Dinas", "Dr. H. Bambang Arwanto, AP, M.Si", "NIP. 19740111 199311 1 002"],
+    "wbs-dpmptsp-lamandau": ["Kepala Dinas Penanaman Modal dan Pelayanan Terpadu Satu Pintu Kabupaten Lamandau",
+                             "MUL'ATMIDY, S.Sos., M.A.P.", "NIP. 19790402 200502 1 004"],
+    "wbs-disperindagkop-kebumen": ["HARYONO WAHYUDI, ST, MT.", "NIP. 197401261999031004"],
+    "pengaduan-langsung-dinsos-kukar": ["Kepala Dinas Sosial Kabupaten Kutai Kartanegara"],
+}
+BOXES = ("Dasar Hukum", "Kualifikasi Pelaksana", "Keterkaitan", "Peralatan/Perlengkapan", "Peringatan",
+         "Pencatatan dan Pendataan")
+CALLERS_OF_SURAT_KELUAR = ("wbs-dpmptsp-kukar",)
 
 
 @pytest.fixture
@@ -70,41 +89,92 @@ def _text(pdf: bytes) -> str:
     return " ".join(" ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages).split())
 
 
-@pytest.mark.parametrize("name", sorted(EXPECTED))
-def test_sop_pdf_of_each_bundled_sop_has_lane_columns_and_mutu_baku(
+def _filled_marks(page: Image.Image, scale: float) -> tuple[int, int]:
+    """In the Pelaksana columns of a flowchart page: (dark pixels, pixels inside solid dark shapes —
+    the arrowheads; lines, borders and text are thinner than the 5-pixel erosion)."""
+    mm = scale * 72 / 25.4
+    left = (10 + COLUMNS["no"] + COLUMNS["kegiatan"]) * mm
+    box = (int(left + 2), int(page.height * 0.2), int(left + LANES_WIDTH * mm - 2), int(page.height * 0.92))
+    dark = page.convert("L").crop(box).point(lambda value: 0 if value < 100 else 255)
+    solid = dark.filter(ImageFilter.MaxFilter(5))  # erosion of the dark pixels
+    return dark.histogram()[0], solid.histogram()[0]
+
+
+def _sop_pdf(client: Any, persona: Persona, key: str, version: int) -> bytes:
+    response = client.get(f"/api/definitions/{key}/versions/{version}/sop.pdf", headers=persona.headers)
+    assert response.status_code == 200
+    assert response.mimetype == "application/pdf" and response.data.startswith(b"%PDF")
+    return bytes(response.data)
+
+
+@pytest.mark.parametrize("name", sorted(DASAR_HUKUM))
+def test_sop_pdf_of_each_bundled_sop_is_the_official_layout(
         app: Any, make_persona: Callable[..., Persona], name: str, tmp_path: Path) -> None:
     client = app.test_client()
     admin = make_persona("admin", admin=True)
-    if name.startswith("dumas-inspektorat-katingan") or name == "wbs-dpmptsp-kukar":
+    if name.startswith(CALLERS_OF_SURAT_KELUAR):
         assert deploy(client, admin, BPMN_DIR / "surat-keluar.bpmn").status_code == 201
-    deployed = deploy(client, admin, BPMN_DIR / f"{name}.bpmn")
+    path = BPMN_DIR / f"{name}.bpmn"
+    deployed = deploy(client, admin, path)
     assert deployed.status_code == 201, deployed.json
     key, version = deployed.json["key"], deployed.json["version"]
-    response = client.get(f"/api/definitions/{key}/versions/{version}/sop.pdf", headers=admin.headers)
-    assert response.status_code == 200
-    assert response.mimetype == "application/pdf" and response.data.startswith(b"%PDF")
+    pdf = _sop_pdf(client, admin, key, version)
 
-    document = pypdfium2.PdfDocument(response.data)
-    for number in range(len(document)):
-        image = document[number].render(scale=1.5).to_pil()
+    text = _text(pdf)
+    for label in ("Nomor SOP", "Tanggal Pembuatan", "Tanggal Revisi", "Tanggal Efektif", "Disahkan oleh", *BOXES,
+                  "Pelaksana", "Mutu Baku", "Kelengkapan", "Waktu", "Output"):
+        assert label in text, label
+    for entry in DASAR_HUKUM[name]:
+        assert entry in text, entry
+    for part in SIGNATORY.get(name, []):
+        assert part in text, part
+    lanes = list(outline(path.read_bytes()).lanes)
+    table = text[text.index("Kegiatan Pelaksana"):]
+    header = table[:table.index("Kelengkapan")]
+    positions = [header.find(lane) for lane in lanes]
+    assert -1 not in positions and positions == sorted(positions), (lanes, header)  # one column per lane, in order
+    for step in steps(path.read_bytes()):  # Waktu is the running timer
+        if step.sla_timer and (expected := waktu(step.sla_timer)):
+            assert expected in text, (step.element_id, expected)
+
+    html = client.get(f"/api/definitions/{key}/versions/{version}/sop.html", headers=admin.headers)
+    assert html.status_code == 200 and html.mimetype == "text/html"
+    page = html.data.decode()
+    rows = page.count("<tr style=")
+    assert page.count("<svg") == rows >= 1  # one drawing per row, over the Pelaksana columns
+    assert 'class="symbol terminator"' in page
+    assert page.count('class="arrow"') >= rows - 1  # every step is reached by an arrow
+    has_branches = b"exclusiveGateway" in path.read_bytes()
+    assert ('<polygon class="symbol decision"' in page) == has_branches
+
+    document = pypdfium2.PdfDocument(pdf)
+    scale = 2.5
+    images = [document[number].render(scale=scale).to_pil() for number in range(len(document))]
+    for number, image in enumerate(images):
         image.save(tmp_path / f"{name}-{number + 1}.png")
         assert image.width > image.height  # A4 landscape, like the printed SOPs
         assert image.convert("L").getextrema()[0] < 64  # there is ink on the page
-    text = _text(response.data)
-    lanes, mutu_baku = EXPECTED[name]
-    for label in ("Nomor SOP", "Tanggal Pembuatan", "Tanggal Revisi", "Tanggal Efektif", "Disahkan oleh",
-                  "Dasar Hukum", "Kualifikasi Pelaksana", "Keterkaitan", "Peralatan/Perlengkapan", "Peringatan",
-                  "Pencatatan dan Pendataan", "Pelaksana", "Mutu Baku", "Kelengkapan", "Waktu", "Output"):
-        assert label in text, label
-    header = text[text.index("Pelaksana"):text.index("Kelengkapan")]
-    positions = [header.find(lane) for lane in lanes]
-    assert -1 not in positions, (lanes, header)
-    assert positions == sorted(positions), header  # one column per lane, in the diagram's order
-    for value in mutu_baku:
-        assert value in text, value
-    html = client.get(f"/api/definitions/{key}/versions/{version}/sop.html", headers=admin.headers)
-    assert html.status_code == 200 and html.mimetype == "text/html"
-    assert html.data.decode().count('class="mark"') >= 1
+    dark, solid = _filled_marks(images[1], scale)  # the flowchart starts on page 2
+    assert dark > 300, dark  # symbols and connectors, not an empty column
+    assert solid > 0 or rows == 1, solid  # arrowheads are drawn
+
+
+def test_waktu_follows_the_timer_of_the_revision(app: Any, make_persona: Callable[..., Persona]) -> None:
+    client = app.test_client()
+    admin = make_persona("admin", admin=True)
+    path = BPMN_DIR / "pengaduan-langsung-dinsos-kukar.bpmn"
+    original = path.read_text(encoding="utf-8")
+    days = int(re.findall(r"hari_kerja\((\d+)\)", original)[0])
+    other = next(n for n in range(days + 1, 60) if f"hari_kerja({n})" not in original)
+    assert deploy(client, admin, path).json["version"] == 1
+    changed = original.replace(f"hari_kerja({days})", f"hari_kerja({other})", 1)
+    second = deploy_bytes(client, admin, changed.encode(), path.name, unit=unit_of(path))
+    assert second.status_code == 201 and second.json["version"] == 2, second.json
+
+    before, after = (_text(_sop_pdf(client, admin, "pengaduan-langsung-dinsos-kukar", n)) for n in (1, 2))
+    printed = re.compile(rf"(?<!\d){days} hari kerja")
+    assert printed.search(before) and f"{other} hari kerja" not in before
+    assert f"{other} hari kerja" in after and not printed.search(after)
 
 
 def test_sop_html_shows_the_draft_metadata_escaped(app: Any, make_persona: Callable[..., Persona]) -> None:
@@ -112,13 +182,15 @@ def test_sop_html_shows_the_draft_metadata_escaped(app: Any, make_persona: Calla
     owner = make_persona("owner.a", "process_owner@unit-a")
     stranger = make_persona("kasi.kukar", "Kasi@dpmptsp-kukar")
     assert deploy_file(client, owner, ENGINE_DATA / "revision_v1.bpmn").json["status"] == "draft"
-    patch = client.patch("/api/definitions/revisi_uji/versions/1", headers=owner.headers, json={
-        "created_on": "2020-01-07", "approved_by": "Kepala Dinas", "sop_number": "P. 20.2/UJI",
+    put = client.put("/api/definitions/revisi_uji/versions/1/metadata", headers=owner.headers, json={
+        "tanggal_pembuatan": "2020-01-07", "nomor_sop": "P. 20.2/UJI",
+        "disahkan_oleh": {"jabatan": "Kepala Dinas", "nama": "Dr. Pengesah", "nip": "19740111 199311 1 002"},
         "dasar_hukum": ["UU 25/2009 Pelayanan Publik", "<script>alert(1)</script>"],
         "peringatan": ["Jika SOP tidak dilaksanakan maka layanan tidak berjalan dengan baik"]})
-    assert patch.status_code == 200, patch.json
+    assert put.status_code == 200, put.json
     page = client.get("/api/definitions/revisi_uji/versions/1/sop.html", headers=owner.headers).data.decode()
     assert "07 Januari 2020" in page and "P. 20.2/UJI" in page and "Kepala Dinas" in page
+    assert "Dr. Pengesah" in page and "NIP. 19740111 199311 1 002" in page
     assert "UU 25/2009 Pelayanan Publik" in page and "(DRAFT)" in page
     assert "<script>alert" not in page and "&lt;script&gt;" in page
     rows = page.split("<tbody>")[1]

@@ -3,18 +3,22 @@
 D1 (langkah 2, ``hasil_verifikasi``): lengkap / tidak lengkap (what is missing in writing → Melengkapi
 laporan, 14 hari kerja, back to langkah 2; when the time passes the report is verified with what there
 is) / tidak dapat diproses (a written reason, reporter notified with it, closed). D2 (langkah 3,
-``kategori_telaah``): berkadar pengawasan → Sekretariat Inspektorat → Inspektur (60 hari) / tidak
-berkadar pengawasan atau tidak logis (a reason and the unit kerja terlapor) → the Eselon II of that unit
-kerja only (14 hari kerja, tembusan to the Inspektur) / bukan kewenangan (a reason and the agency) →
-Instansi Lain, then the reporter is told. Langkah 7 publishes the laporan tindak lanjut (kesimpulan,
-saran) to the reporter.
+``kategori_telaah``): berkadar pengawasan → Sekretariat Inspektorat → Inspektur (60 hari from the day the
+Sekretariat received it, T1) / tidak berkadar pengawasan atau tidak logis (a reason and the unit kerja
+terlapor) → the Eselon II of that unit kerja only (14 hari kerja, tembusan to the Inspektur) / bukan
+kewenangan (a reason and the agency) → the Inspektur sends the whole file to that agency (langkah 8; the
+agency needs no account), then the reporter is told. Langkah 7 publishes the laporan tindak lanjut
+(kesimpulan, saran) to the reporter.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
+from lxml import etree
 from support.sop_driver import (
+    BPMN_DIR,
     OFFICES,
     START,
     Sop,
@@ -34,6 +38,7 @@ from service.catalogue import SUB_UNITS
 from service.worker.loop import run_once
 
 KEY = "dumas-inspektorat-katingan"
+BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 UNIT = "inspektorat-katingan"
 UNIT_KERJA = [unit.code for unit in SUB_UNITS[UNIT]]
 DPMD = "katingan-dpmd"
@@ -41,6 +46,12 @@ TIDAK_BERKADAR = "tidak berkadar pengawasan atau tidak logis"
 ALASAN_KATEGORI = "Pungutan di tingkat desa ditangani secara intern oleh Dinas PMD."
 KESIMPULAN = "Terbukti sebagian: pungutan dihentikan dan dikembalikan."
 SARAN = "Pembinaan kepada kepala desa dan pengumuman tarif resmi."
+WIB = ZoneInfo("Asia/Jakarta")
+#: T1: 60 calendar days after the Sekretariat received it on Monday 6 October 2025 (START): Friday 5 December,
+#: at closing time
+SIXTY_DAYS = datetime(2025, 12, 5, 16, 0, tzinfo=WIB)
+KIRIM = {"instansi_tujuan": "Kantor Pertanahan Kab. Katingan", "nomor_surat_pengantar": "700/045/INSP/X/2025",
+         "cara_pengiriman": "diantar langsung"}
 PENGADUAN = form("dumas-pengaduan", nama="Siti Rahmah", pekerjaan="Guru", jenis_laporan="penyalahgunaan wewenang",
                  uraian="Pungutan liar pada pelayanan surat keterangan desa", lokasi_kasus="Desa Tumbang Samba",
                  email="siti@contoh.id")
@@ -66,10 +77,10 @@ def _telaah(sop: Sop, kategori: str, **extra: str) -> tuple[dict, dict]:
 def test_berkadar_pengawasan_goes_through_the_sekretariat_to_the_inspektur(sop: Sop) -> None:
     case, telaah = _telaah(sop, "berkadar pengawasan")
     assert ready(case) == ["Task_penyaluran"] and case["tasks"][0]["lane"] == "Sekretariat Inspektorat"
-    penyaluran = form("dumas-penyaluran-sekretariat", nomor_agenda="AG-17")
+    penyaluran = form("dumas-penyaluran-sekretariat", nomor_agenda="AG-17", tanggal_diterima="2025-10-06")
     case = sop.work(case, "Task_penyaluran", "Sekretariat Inspektorat", penyaluran)
     assert ready(case) == ["Task_tindak_lanjut_inspektur"]
-    assert instant(case["tasks"][0]["due_at"]) == START + timedelta(days=60)
+    assert instant(case["tasks"][0]["due_at"]) == SIXTY_DAYS
     assert sop.notifications(case["id"]) == []
     hasil = form("dumas-tindak-lanjut-inspektur", bentuk_tindak_lanjut="audit dengan tujuan tertentu",
                  laporan_tindak_lanjut="Audit dengan tujuan tertentu telah dilaksanakan.", kesimpulan=KESIMPULAN,
@@ -155,21 +166,28 @@ def test_forwarding_needs_a_reason_and_where_it_goes(sop: Sop) -> None:
 
 
 @sqlite_only
-def test_bukan_kewenangan_goes_to_instansi_lain_and_the_reporter_is_told_why(sop: Sop) -> None:
+def test_bukan_kewenangan_the_inspektur_sends_the_file_and_the_reporter_is_told_why(sop: Sop) -> None:
+    """Langkah 8: "Kepala Inspektorat mengirimkan seluruh data/dokumen pengaduan …": the Inspektur's task; the
+    other agency receives the file outside Alur and holds no role in it."""
     alasan = "Sengketa tanah desa adalah kewenangan Kantor Pertanahan, bukan Inspektorat."
     case, telaah = _telaah(sop, "bukan kewenangan", alasan_kategori=alasan,
                            instansi_tujuan="Kantor Pertanahan Kab. Katingan")
-    assert ready(case) == ["Task_instansi_lain"] and case["tasks"][0]["lane"] == "Instansi Lain"
+    assert ready(case) == ["Task_instansi_lain"] and case["tasks"][0]["lane"] == "Inspektur"
+    assert case["tasks"][0]["form_key"] == "dumas-pengiriman-instansi-lain" and case["tasks"][0]["due_at"] is None
     assert sop.notifications(case["id"]) == []
-    diterima = form("dumas-penerusan-instansi-lain", nama_instansi="Kantor Pertanahan Kab. Katingan")
-    case = sop.work(case, "Task_instansi_lain", "Instansi Lain", diterima)
+    lanes = etree.parse(str(BPMN_DIR / f"{KEY}.bpmn")).xpath("//bpmn:lane/@name", namespaces={"bpmn": BPMN})
+    assert lanes == ["Pelapor", "Inspektorat", "Inspektur", "Sekretariat Inspektorat", "Eselon II"]
+    dikirim = form("dumas-pengiriman-instansi-lain", bukti_pengiriman=[pdf("tanda-terima.pdf")], **KIRIM)
+    assert sop.refused(case, "Task_instansi_lain", "Inspektur", {**dikirim, "berkas_lengkap_dikirim": False}) == [
+        "berkas_lengkap_dikirim"]
+    case = sop.work(case, "Task_instansi_lain", "Inspektur", dikirim)
 
     assert case["status"] == "completed"
     assert completed(case) == ["Task_verifikasi", "Task_penelaahan", "Task_instansi_lain"]
     assert sop.published(case["id"]) == [(
         "Notifikasi ke Pelapor: laporan disalurkan ke instansi lain yang berwenang",
         {"alasan_kategori": alasan, "instansi_tujuan": "Kantor Pertanahan Kab. Katingan"})]
-    assert_data(case, PENGADUAN, telaah, diterima)
+    assert_data(case, PENGADUAN, telaah, without(dikirim, "bukti_pengiriman"))
 
 
 @sqlite_only
@@ -190,7 +208,7 @@ def test_tidak_lengkap_loops_through_the_reporter_back_to_verification(sop: Sop)
     assert ready(case) == ["Task_penelaahan"]
     case = sop.work(case, "Task_penelaahan", "Inspektur", form("dumas-penelaahan", kategori_telaah="bukan kewenangan"))
     assert sop.tasks("Pelapor", UNIT) == []
-    case = sop.work(case, "Task_instansi_lain", "Instansi Lain", form("dumas-penerusan-instansi-lain"))
+    case = sop.work(case, "Task_instansi_lain", "Inspektur", form("dumas-pengiriman-instansi-lain", **KIRIM))
 
     assert case["status"] == "completed"
     assert completed(case) == ["Task_verifikasi", "Task_melengkapi", "Task_verifikasi", "Task_melengkapi",
@@ -248,8 +266,9 @@ def test_the_reporters_14_hari_kerja_pass_and_the_inspektorat_verifies_what_ther
 @sqlite_only
 def test_sla_60_hari_of_the_inspektur_escalates_to_the_sekretariat(sop: Sop) -> None:
     case, _ = _telaah(sop, "berkadar pengawasan")
-    case = sop.work(case, "Task_penyaluran", "Sekretariat Inspektorat", form("dumas-penyaluran-sekretariat"))
-    case = sop.breach(case, "Task_tindak_lanjut_inspektur", "Sekretariat Inspektorat", START + timedelta(days=60))
+    case = sop.work(case, "Task_penyaluran", "Sekretariat Inspektorat",
+                    form("dumas-penyaluran-sekretariat", tanggal_diterima="2025-10-06"))
+    case = sop.breach(case, "Task_tindak_lanjut_inspektur", "Sekretariat Inspektorat", SIXTY_DAYS)
     case = sop.work(case, "Task_tindak_lanjut_inspektur", "Inspektur", form("dumas-tindak-lanjut-inspektur"))
     assert case["status"] == "completed"
     assert sop.notifications(case["id"]) == [("Pelapor", "notifikasi_pelapor")]
@@ -273,16 +292,23 @@ def test_the_tembusan_to_the_inspektur_is_not_sent_to_the_reporter(sop: Sop) -> 
 
 
 @sqlite_only
-def test_the_semester_report_reaches_the_inspektur_every_six_months(sop: Sop) -> None:
-    """Langkah 9 (semesteran) is ``dumas-inspektorat-katingan-laporan-berkala``, started by the worker."""
+def test_the_semester_report_goes_from_the_sekretariat_to_the_inspektur(sop: Sop) -> None:
+    """Langkah 9 (semesteran) is ``dumas-inspektorat-katingan-laporan-berkala``, started by the worker at the
+    opening of the first working day of each semester (its figures: tests/worker/test_periodic_reports.py)."""
     key = "dumas-inspektorat-katingan-laporan-berkala"
-    sop.clock.move_to(datetime(2026, 4, 6, 1, 0, tzinfo=UTC))  # six months after the deployment at START
+    sop.clock.move_to(datetime(2026, 1, 2, 1, 0, tzinfo=UTC) - timedelta(seconds=1))
+    assert run_once(sop.services) is False
+    sop.clock.move_to(datetime(2026, 1, 2, 1, 0, tzinfo=UTC))  # Friday 2 January 08:00 WIB: 1 January is a holiday
     assert run_once(sop.services) is True
-    [task] = sop.tasks("Inspektur", UNIT)
-    assert (task["definition_key"], task["element_id"], task["lane"]) == (key, "Task_laporan_berkala", "Inspektur")
-    laporan = form("dumas-laporan-berkala", periode_awal="2025-10-06", periode_akhir="2026-04-05",
-                   jumlah_pengaduan=9, jumlah_selesai=7)
-    case = sop.work(sop.case(task["case_id"]), "Task_laporan_berkala", "Inspektur", laporan)
-    assert case["status"] == "completed" and completed(case) == ["Task_laporan_berkala"]
-    assert case["business_key"] == f"{key}@2026-04-06"
+    [task] = sop.tasks("Sekretariat Inspektorat", UNIT)
+    assert (task["definition_key"], task["element_id"]) == (key, "Task_laporan_berkala")
+    case = sop.case(task["case_id"])
+    assert case["business_key"] == f"{key}@2025-S2"
+    assert (case["data"]["periode_awal"], case["data"]["periode_akhir"]) == ("2025-07-01", "2025-12-31")
+    laporan = form("dumas-laporan-berkala", laporan_berkala="Semua pengaduan semester II telah ditindaklanjuti.")
+    case = sop.work(case, "Task_laporan_berkala", "Sekretariat Inspektorat", laporan)
+    assert ready(case) == ["Task_terima_laporan_berkala"] and case["tasks"][0]["lane"] == "Inspektur"
+    case = sop.work(case, "Task_terima_laporan_berkala", "Inspektur", form("dumas-laporan-berkala-diterima"))
+    assert case["status"] == "completed"
+    assert completed(case) == ["Task_laporan_berkala", "Task_terima_laporan_berkala"]
     assert_data(case, laporan)

@@ -73,26 +73,17 @@ def _through(sop: Sop, case: dict[str, Any], steps: list[Step]) -> dict[str, Any
 
 def _kukar_answered(sop: Sop, case: dict[str, Any], typed: Typed) -> dict[str, Any]:
     return _through(sop, case, [
-        Step("Task_pemeriksaan", "Kasi", form("wbs-kukar-pemeriksaan", hasil_pemeriksaan="ada keluhan")),
+        Step("Task_pemeriksaan", "Kasi", form("wbs-kukar-pemeriksaan")),
         Step("Task_pemilahan", "Kasi", form("wbs-kukar-pemilahan", jenis_aduan="informasi")),
-        Step("Task_disposisi", "Kabid", form("wbs-kukar-disposisi", catatan_disposisi="Segera")),
+        Step("Task_disposisi", "Kabid", form("wbs-kukar-disposisi", disposisi_kabid="dijawab Kabid",
+                                             catatan_disposisi="Segera")),
         Step("Task_jawaban_kabid", "Kabid", form("wbs-kukar-jawaban-kabid")),
         Step("Task_surat_balasan", "Kasi", form("wbs-kukar-surat-balasan", perihal_surat_balasan=typed(
             "perihal_surat_balasan"), surat_balasan=typed("surat_balasan"))),
         Step("Task_tanda_tangan", "Kabid", form("wbs-kukar-tanda-tangan")),
         Step("Task_registrasi", "Subbag Umum", form("surat-keluar-registrasi", nomor_surat="500/123/DPMPTSP")),
-        Step("Task_pengiriman", "Subbag Umum", form("surat-keluar-pengiriman", cara_pengiriman="email")),
         Step("Task_distribusi", "Kasi", form("wbs-kukar-distribusi", cara_distribusi="email")),
         Step("Task_arsip", "Kasi", form("wbs-kukar-arsip", nomor_arsip="ARS-2025-10")),
-    ])
-
-
-def _kukar_no_complaint(sop: Sop, case: dict[str, Any], typed: Typed) -> dict[str, Any]:
-    return _through(sop, case, [
-        Step("Task_pemeriksaan", "Kasi", form("wbs-kukar-pemeriksaan", hasil_pemeriksaan="tidak ada keluhan",
-                                              alasan_tidak_ada_keluhan=typed("alasan_tidak_ada_keluhan"))),
-        Step("Task_konfirmasi_penutupan", "Kabid", form("wbs-kukar-konfirmasi-penutupan", keputusan_kabid="setuju",
-                                                        catatan_konfirmasi="Setuju, tutup.")),
     ])
 
 
@@ -204,7 +195,8 @@ def _dumas_other_agency(sop: Sop, case: dict[str, Any], typed: Typed) -> dict[st
         Step("Task_penelaahan", "Inspektur", form("dumas-penelaahan", kategori_telaah="bukan kewenangan",
                                                   alasan_kategori=typed("alasan_kategori"),
                                                   instansi_tujuan=typed("instansi_tujuan"))),
-        Step("Task_instansi_lain", "Instansi Lain", form("dumas-penerusan-instansi-lain")),
+        Step("Task_instansi_lain", "Inspektur", form("dumas-pengiriman-instansi-lain",
+                                                     instansi_tujuan=typed("instansi_tujuan"))),
     ])
 
 
@@ -238,8 +230,6 @@ class End:
 ENDS = [
     End("wbs-dpmptsp-kukar", "End_selesai", "End_selesai", "Event_notifikasi_balasan",
         ("perihal_surat_balasan", "surat_balasan"), _kukar_answered),
-    End("wbs-dpmptsp-kukar", "End_tidak_ada_keluhan", "End_tidak_ada_keluhan", "Event_tidak_ada_keluhan",
-        ("alasan_tidak_ada_keluhan",), _kukar_no_complaint, rejection=True),
     End("wbs-dpmptsp-lamandau", "End_selesai", "End_selesai", "Event_tanggapan_pelapor", ("tanggapan",),
         _lamandau_answered),
     End("wbs-disperindagkop-kebumen", "End_selesai", "End_selesai", "Event_tanggapan", ("tanggapan_pelapor",),
@@ -261,8 +251,9 @@ ENDS = [
     End("dumas-inspektorat-katingan", "End_ditutup", "End_ditutup", "Event_ditutup", ("alasan_tidak_dapat_diproses",),
         _dumas_not_processable, rejection=True),
 ]
-#: one end per SOP for the browser: the rejection where the SOP has one (it must show its reason)
-IN_THE_BROWSER = ["wbs-dpmptsp-kukar:End_tidak_ada_keluhan", "wbs-dpmptsp-lamandau:End_selesai",
+#: one end per SOP for the browser: the rejection where the SOP has one (it must show its reason); 000
+#: has none (every aduan found on the daily check is processed)
+IN_THE_BROWSER = ["wbs-dpmptsp-kukar:End_selesai", "wbs-dpmptsp-lamandau:End_selesai",
                   "wbs-disperindagkop-kebumen:End_selesai", "pengaduan-langsung-dinsos-kukar:End_laporan",
                   "pengaduan-online-dinsos-kukar:End_bukan_pengaduan", "dumas-inspektorat-katingan:End_ditutup"]
 

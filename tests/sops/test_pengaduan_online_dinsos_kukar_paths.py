@@ -119,19 +119,20 @@ def test_every_sla_escalates(sop: Sop) -> None:
 
 
 @sqlite_only
-def test_the_periodic_report_starts_every_three_months(sop: Sop) -> None:
-    """Langkah 9 (3 bulan/6 bulan) is ``pengaduan-online-dinsos-kukar-laporan-berkala``, started by the worker."""
+def test_the_periodic_report_starts_every_quarter(sop: Sop) -> None:
+    """Langkah 9 (3 bulan/6 bulan) is ``pengaduan-online-dinsos-kukar-laporan-berkala``, started by the worker at
+    the opening of the first working day of each quarter (its figures: tests/worker/test_periodic_reports.py)."""
     key = "pengaduan-online-dinsos-kukar-laporan-berkala"
-    sop.clock.move_to(datetime(2026, 1, 6, 1, 0, tzinfo=UTC) - timedelta(seconds=1))
+    sop.clock.move_to(datetime(2026, 1, 2, 0, 0, tzinfo=UTC) - timedelta(seconds=1))
     assert run_once(sop.services) is False
-    sop.clock.move_to(datetime(2026, 1, 6, 1, 0, tzinfo=UTC))  # three months after the deployment at START
+    sop.clock.move_to(datetime(2026, 1, 2, 0, 0, tzinfo=UTC))  # Friday 2 January 08:00 WITA: 1 January is a holiday
     assert run_once(sop.services) is True
     [task] = sop.tasks("Sekretaris", UNIT)
     assert (task["definition_key"], task["element_id"], task["lane"]) == (key, "Task_laporan_berkala", "Sekretaris")
     case = sop.case(task["case_id"])
-    assert case["business_key"] == f"{key}@2026-01-06"
-    laporan = form("dinsos-online-laporan-berkala", periode_awal="2025-10-06", periode_akhir="2026-01-05",
-                   jumlah_pengaduan=12)
+    assert case["business_key"] == f"{key}@2025-T4"
+    assert (case["data"]["periode_awal"], case["data"]["periode_akhir"]) == ("2025-10-01", "2025-12-31")
+    laporan = form("dinsos-online-laporan-berkala", laporan_berkala="Rekap triwulan IV diarsipkan.")
     case = sop.work(case, "Task_laporan_berkala", "Sekretaris", laporan)
     assert case["status"] == "completed" and completed(case) == ["Task_laporan_berkala"]
     assert_data(case, laporan)

@@ -67,17 +67,17 @@ SEEDS: dict[str, Seed] = {
             10: "3 Menit",
         },
         seed_steps=10,
-        inferred_tasks={"Kabid": 1},  # the Kabid confirms that an aduan without keluhan is not processed
-        inferred_notifications=2,  # surat balasan distributed (langkah 9); aduan not processed (D1)
+        inferred_notifications=1,  # surat balasan distributed (langkah 9)
         routes={"Task_tindak_lanjut_bidang": "bidang_tujuan"},  # langkah 4/6: "menyerahkan kebidang terkait"
         policy={"pengawas": "Kepala Dinas", "mode_pelapor": "anonim,rahasia,biasa"},
     ),
-    # not a seed: the "SOP penanganan surat keluar" referenced by 000 langkah 8; own numbering 1-2
+    # not a seed: the "SOP penanganan surat keluar" referenced by 000 langkah 8; own numbering: 1 (the letter
+    # is numbered and handed back; 000 langkah 9 sends it)
     "surat-keluar": Seed(
         unit="dpmptsp-kukar",
         start=set(),
-        lanes={"Subbag Umum": {1, 2}},
-        seed_steps=2,
+        lanes={"Subbag Umum": {1}},
+        seed_steps=1,
     ),
     # 001 (all actors inferred in STEPS.md): Pemohon 1, 7(receive) · Sekretariat 2,6,8 · Tim Telaah 3 ·
     # Kepala DPMPTSP 4 · Tim Audit 5
@@ -136,8 +136,7 @@ SEEDS: dict[str, Seed] = {
             "Admin Media Sosial": {1, 2, 3, 4, 8},
             "Kabid": {6, 7},
             "Sekretaris": {5},
-            "Kepala Dinas": set(),
-        },
+        },  # the Kepala Dinas has no step of his own here: no lane (pengawas, escalations)
         receive={"Pelapor": {3, 8}},
         waktu={
             1: "5 Menit",
@@ -161,18 +160,18 @@ SEEDS: dict[str, Seed] = {
         seed_steps=1,
         period="R/P3M",
     ),
-    # 004: Pelapor 1, 7(receive) · Inspektorat 2 · Inspektur 3,5 (9 -> laporan berkala) · Sekretariat
-    # Inspektorat 4 · Eselon II 6 · Instansi Lain 8
+    # 004: Pelapor 1, 7(receive) · Inspektorat 2 · Inspektur 3,5,8 (8: he sends the file, B.8; 9 -> laporan
+    # berkala) · Sekretariat Inspektorat 4 · Eselon II 6; the Kepala Instansi lain / Instansi Lain receives
+    # outside Alur: no lane
     "dumas-inspektorat-katingan": Seed(
         unit="inspektorat-katingan",
         start={1},
         lanes={
             "Pelapor": set(),
             "Inspektorat": {2},
-            "Inspektur": {3, 5},
+            "Inspektur": {3, 5, 8},
             "Sekretariat Inspektorat": {4},
             "Eselon II": {6},
-            "Instansi Lain": {8},
         },
         receive={"Pelapor": {7}},
         waktu={5: "60 Hari", 6: "14 hari kerja"},
@@ -190,17 +189,21 @@ SEEDS: dict[str, Seed] = {
         start=set(),
         lanes={"Sekretariat Inspektorat": set(), "Inspektur": {9}},
         seed_steps=1,
+        inferred_tasks={"Sekretariat Inspektorat": 1},  # prepares the report the Inspektur receives (step 9)
         period="R/P6M",
     ),
 }
 
 
 def expected_timer(waktu: str) -> str:
-    """Seed Waktu -> timer text: minutes/hours/days as ISO 8601, hari kerja as hari_kerja(N)."""
+    """Seed Waktu -> the timer text (a regular expression), all in the unit's office time: minutes and
+    hours as menit_kerja(N) / jam_kerja(N), hari kerja as hari_kerja(N), calendar days as
+    hari_kalender(N[, the case field of the day the count starts])."""
     m = re.fullmatch(r"(\d+)\s+(menit|jam|hari kerja|hari)", waktu.strip().lower())
     assert m, waktu
     n, unit = int(m.group(1)), m.group(2)
-    return {"menit": f"PT{n}M", "jam": f"PT{n}H", "hari kerja": f"hari_kerja({n})", "hari": f"P{n}D"}[unit]
+    return {"menit": rf"menit_kerja\({n}\)", "jam": rf"jam_kerja\({n}\)", "hari kerja": rf"hari_kerja\({n}\)",
+            "hari": rf"hari_kalender\({n}(, \w+)?\)"}[unit]
 
 
 def props(el: etree._Element) -> dict[str, str]:
@@ -361,13 +364,17 @@ def test_timers_match_seed_waktu(case: tuple[Diagram, Seed]) -> None:
         assert props(t)["waktu"].lower() == w.lower()
         assert b is not None, f"{t.get('id')} lacks its timer ({w})"
         assert b.get("cancelActivity") == "false"
-        assert b.findtext(
+        assert re.fullmatch(expected_timer(w), b.findtext(
             "bpmn:timerEventDefinition/bpmn:timeDuration", namespaces=NS
-        ).strip() == expected_timer(w)
+        ).strip())
         assert props(b).get("eskalasi_ke"), t.get("id")
         (out,) = b.findall("bpmn:outgoing", NS)
         target = d.nodes[d.flows[out.text].get("targetRef")]
+        if target.tag.endswith("exclusiveGateway"):  # the lane's timers meet before its escalation end
+            (out,) = target.findall("bpmn:outgoing", NS)
+            target = d.nodes[d.flows[out.text].get("targetRef")]
         assert target.tag.endswith("endEvent") and target.get("name").startswith("Eskalasi SLA")
+        assert d.lane_of[target.get("id")] == d.lane_of[t.get("id")], "one escalation end per lane"
     assert set(boundaries) <= {t.get("id") for t in d.of("userTask")}
     cycles = [c.text for c in d.proc.findall("bpmn:startEvent/bpmn:timerEventDefinition/bpmn:timeCycle", NS)]
     assert cycles == ([seed.period] if seed.period else [])
@@ -420,12 +427,15 @@ def test_diagram_interchange(case: tuple[Diagram, Seed]) -> None:
     for ln in d.lanes.values():
         assert ln.get("id") in shapes
     attached = {b.get("id"): b.get("attachedToRef") for b in d.of("boundaryEvent")}
-    sizes = {"userTask": (100, 80), "callActivity": (100, 80), "exclusiveGateway": (50, 50)}
+    sizes = {"exclusiveGateway": (50, 50)}
     for nid, el in d.nodes.items():
-        w, h = sizes.get(etree.QName(el).localname, (36, 36))
-        assert shapes[nid][2:] == (w, h), nid
+        kind = etree.QName(el).localname
+        x, y, w, h = shapes[nid]
+        if kind in ("userTask", "callActivity"):  # as large as the name needs (test_diagram_rendering)
+            assert w >= 100 and h >= 80, nid
+        else:
+            assert (w, h) == sizes.get(kind, (36, 36)), nid
         lx, ly, lw, lh = shapes[d.lanes[d.lane_of[nid]].get("id")]
-        x, y, _, _ = shapes[nid]
         assert lx <= x and x + w <= lx + lw and ly <= y and y + h <= ly + lh, f"{nid} outside its lane"
     for bid, tid in attached.items():
         bx, by, bw, bh = shapes[bid]
@@ -450,11 +460,8 @@ MODES = {"anonim", "rahasia", "biasa"}
 IDENTITY_FIELDS = {"nama", "nik", "alamat", "telepon", "email", "pekerjaan"}
 REASON_MIN = 10
 #: form -> (decision field, value, the written reasons that choice requires): every exit that ends,
-#: rejects, returns or forwards a report, and the Kabid's confirmation of an ending in 000.
+#: rejects, returns or forwards a report.
 REASONS: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {
-    "wbs-kukar-pemeriksaan": [("hasil_pemeriksaan", "tidak ada keluhan", ("alasan_tidak_ada_keluhan",))],
-    "wbs-kukar-konfirmasi-penutupan": [("keputusan_kabid", "setuju", ("catatan_konfirmasi",)),
-                                       ("keputusan_kabid", "tolak", ("catatan_konfirmasi",))],
     "wbs-kebumen-cek-administrasi": [("kelengkapan_administrasi", "tidak lengkap", ("kekurangan_laporan",))],
     "wbs-kebumen-cek-dokumen": [("kelengkapan_dokumen", "tidak lengkap", ("kekurangan_laporan",))],
     "dinsos-online-verifikasi": [("hasil_verifikasi_pesan", "tidak terkait pengaduan", ("alasan_bukan_pengaduan",))],
@@ -644,3 +651,72 @@ def test_the_eselon_ii_of_the_reported_unit_reads_only_the_complaint_and_the_mem
     reporter_later = set(json.loads((FORMS_DIR / "dumas-melengkapi.schema.json").read_text("utf-8"))["properties"])
     hidden = IDENTITY_FIELDS | verifier | reporter_later
     assert not shown & hidden, shown & hidden
+
+
+# --- the corrections of issue 11, each traceable to the seed's words ---------------------------------
+
+def _documentation(d: Diagram) -> str:
+    return " ".join(d.proc.findtext("bpmn:documentation", default="", namespaces=NS).split())
+
+
+def test_000_has_no_per_case_no_complaint_exit_and_the_daily_check_is_quoted() -> None:
+    d = Diagram("wbs-dpmptsp-kukar")
+    assert '"Kasi memeriksa kotak pengaduan dan website setiap hari, jika tidak ada keluhan maka aktifitas ' \
+           'selesai, jika ada maka akan diproses"' in _documentation(d)
+    # langkah 2 leads straight to langkah 3: every aduan found is processed
+    (pemeriksaan,) = [t for t in d.of("userTask") if langkah(t) == {2}]
+    assert [f.get("targetRef") for f in d.flows.values() if f.get("sourceRef") == pemeriksaan.get("id")] == [
+        t.get("id") for t in d.of("userTask") if langkah(t) == {3}]
+    assert len([e for e in d.of("endEvent") if not e.get("name", "").startswith("Eskalasi SLA")]) == 1
+
+
+def test_000_d2_branches_on_the_kabids_own_field() -> None:
+    """ "Jika keluhan/aduan untuk bidang informasi … maka kabid menjawab": the Kabid decides at langkah 4."""
+    d = Diagram("wbs-dpmptsp-kukar")
+    assert '"Jika keluhan/aduan untuk bidang informasi, rekomendasi teknik dan evaluasi layanan maka kabid ' \
+           'menjawab aduan masyarakat/pemohon pada form Whistle Blower System"' in _documentation(d)
+    (disposisi,) = [t for t in d.of("userTask") if langkah(t) == {4}]
+    assert d.lane_of[disposisi.get("id")] == "Kabid"
+    kabid_fields = set(json.loads((FORMS_DIR / f"{disposisi.get(CAM + 'formKey')}.schema.json")
+                                  .read_text("utf-8"))["properties"])
+    kasi_fields = {name for t in d.of("userTask") if d.lane_of[t.get("id")] == "Kasi"
+                   for name in json.loads((FORMS_DIR / f"{t.get(CAM + 'formKey')}.schema.json")
+                                          .read_text("utf-8"))["properties"]}
+    (gateway,) = [g for g in d.of("exclusiveGateway") if disposisi.get("id") in
+                  [f.get("sourceRef") for f in d.flows.values() if f.get("targetRef") == g.get("id")]]
+    decided = {name for f in d.flows.values() if f.get("sourceRef") == gateway.get("id")
+               for name in re.findall(r"(\w+) ==", f.findtext("bpmn:conditionExpression", default="",
+                                                               namespaces=NS))}
+    assert decided and decided <= kabid_fields and not decided & kasi_fields, decided
+
+
+def test_the_letter_is_sent_once_by_the_kasi_in_langkah_9() -> None:
+    surat_keluar = Diagram("surat-keluar")
+    assert "langkah 9" in _documentation(surat_keluar) and "It does not send the letter" in \
+        _documentation(Diagram("wbs-dpmptsp-kukar"))
+    forms = [t.get(CAM + "formKey") for t in surat_keluar.of("userTask")]
+    assert forms == ["surat-keluar-registrasi"] and not (FORMS_DIR / "surat-keluar-pengiriman.schema.json").exists()
+
+
+def test_004_sixty_days_run_from_the_sekretariats_receipt() -> None:
+    d = Diagram("dumas-inspektorat-katingan")
+    assert '"Pengaduan ditindak lanjut dilakukan dalam jangka waktu paling lama 60 hari sejak pengaduan telah ' \
+           'melewati proses penelaahan dan diterima oleh bagian sekretariat Inspektorat"' in _documentation(d)
+    (langkah4,) = [t for t in d.of("userTask") if langkah(t) == {4}]
+    (langkah5,) = [t for t in d.of("userTask") if langkah(t) == {5}]
+    (timer,) = [b for b in d.of("boundaryEvent") if b.get("attachedToRef") == langkah5.get("id")]
+    text = timer.findtext("bpmn:timerEventDefinition/bpmn:timeDuration", namespaces=NS).strip()
+    m = re.fullmatch(r"hari_kalender\(60, (\w+)\)", text)
+    assert m, text
+    schema = json.loads((FORMS_DIR / f"{langkah4.get(CAM + 'formKey')}.schema.json").read_text("utf-8"))
+    assert d.lane_of[langkah4.get("id")] == "Sekretariat Inspektorat"
+    assert schema["properties"][m.group(1)]["format"] == "date" and m.group(1) in schema["required"]
+
+
+def test_004_the_inspektur_sends_the_file_to_the_other_agency() -> None:
+    d = Diagram("dumas-inspektorat-katingan")
+    assert '"Kepala Inspektorat mengirimkan seluruh data/dokumen pengaduan yang ada ditambah dengan memo Kepala ' \
+           'Inspektorat dan/atau laporan hasil penelaahan pengaduan untuk bisa ditindaklanjuti oleh instansi yang ' \
+           'terkait"' in _documentation(d)
+    (langkah8,) = [t for t in d.of("userTask") if langkah(t) == {8}]
+    assert d.lane_of[langkah8.get("id")] == "Inspektur" and "Instansi Lain" not in d.lanes

@@ -1,19 +1,22 @@
 """WBS, DPMPTSP Kab. Kutai Kartanegara (seed 000): every path of ``wbs-dpmptsp-kukar.bpmn``.
 
-D1 (langkah 2, ``hasil_pemeriksaan``, the Kasi's judgement of one aduan): ada keluhan → diproses;
-tidak ada keluhan → a written reason, then the Kabid confirms (setuju → the reporter is told the
-reason, the case ends; tolak → diproses): no one-click burial. D2 (after langkah 4, ``jenis_aduan``):
-informasi / rekomendasi teknik / evaluasi layanan → the Kabid answers (5); anything else → the Bidang
-Terkait of the bidang named in ``bidang_tujuan`` (6). Langkah 8 continues in the call activity
-``surat-keluar`` (lane Subbag Umum), then the Kasi distributes the reply (the reporter is notified with
-the surat balasan) and archives. Every step of the seed has an SLA timer.
+Langkah 2 is the Kasi taking in one aduan found on the daily check of the box and the website: every
+aduan is processed (the seed's "tidak ada keluhan maka aktifitas selesai" is the daily check that finds
+nothing, so no case starts; there is no per-case exit). D2 (langkah 4, ``disposisi_kabid``, the Kabid's
+own decision on the Kasi's pemilahan): dijawab Kabid → the Kabid answers (5); diserahkan ke bidang
+terkait → the Bidang Terkait of the bidang named in ``bidang_tujuan`` (6). Langkah 8 continues in the
+call activity ``surat-keluar`` (lane Subbag Umum), which numbers the letter and hands it back; the
+Kasi then sends it, once (langkah 9, the reporter is notified with the surat balasan) and archives.
+Every step of the seed has an SLA timer in office time (``menit_kerja``/``jam_kerja``).
 """
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 from support.sop_driver import (
+    FORMS_DIR,
     Sop,
     Step,
     actions,
@@ -38,19 +41,25 @@ MIN = timedelta(minutes=1)
 PENGADUAN = form("wbs-kukar-pengaduan", saluran="kotak Whistle Blower System", nama="Rahmat", telepon="081350001234",
                  uraian="Petugas loket meminta imbalan untuk mempercepat izin")
 INTAKE = [
-    Step("Task_pemeriksaan", "Kasi", form("wbs-kukar-pemeriksaan", hasil_pemeriksaan="ada keluhan"), 5 * MIN,
+    Step("Task_pemeriksaan", "Kasi", form("wbs-kukar-pemeriksaan", catatan_pemeriksaan="Dari kotak WBS"), 5 * MIN,
          "Kabid"),
 ]
 KABID_SET = {"informasi", "rekomendasi teknik", "evaluasi layanan"}
-ALASAN = "Isi form hanya salam dan nomor telepon, tidak ada keluhan yang dapat diproses."
+DIJAWAB, DISERAHKAN = "dijawab Kabid", "diserahkan ke bidang terkait"
+
+
+def _disposisi(keputusan: str, bidang: str = PERIZINAN) -> dict:
+    return form("wbs-kukar-disposisi", disposisi_kabid=keputusan, catatan_disposisi="Segera",
+                **({} if keputusan == DIJAWAB else {"bidang_tujuan": bidang}))
 
 
 def _triage(jenis: str, bidang: str = PERIZINAN) -> list[Step]:
+    """The Kasi's pemilahan (langkah 3) and the Kabid's disposisi (langkah 4) agreeing on ``jenis``."""
     pemilahan = form("wbs-kukar-pemilahan", jenis_aduan=jenis,
                      **({} if jenis in KABID_SET else {"bidang_tujuan": bidang}))
     return [
         Step("Task_pemilahan", "Kasi", pemilahan, 10 * MIN, "Kabid"),
-        Step("Task_disposisi", "Kabid", form("wbs-kukar-disposisi", catatan_disposisi="Segera"), 3 * MIN,
+        Step("Task_disposisi", "Kabid", _disposisi(DIJAWAB if jenis in KABID_SET else DISERAHKAN, bidang), 3 * MIN,
              "Kepala Dinas"),
     ]
 
@@ -66,7 +75,6 @@ REPLY = [
 ]
 SURAT_KELUAR = [
     Step("Task_registrasi", "Subbag Umum", form("surat-keluar-registrasi", nomor_surat="500/123/DPMPTSP")),
-    Step("Task_pengiriman", "Subbag Umum", form("surat-keluar-pengiriman", cara_pengiriman="email")),
 ]
 DISTRIBUTION = [Step("Task_distribusi", "Kasi", form("wbs-kukar-distribusi", cara_distribusi="email"), 40 * MIN,
                      "Kabid")]
@@ -90,10 +98,9 @@ def test_kabid_answers_then_surat_keluar_runs_as_a_call_activity(sop: Sop) -> No
     assert task["lane"] == "Subbag Umum" and task["roles"] == ["Subbag Umum"] and task["form_key"]
     assert [t["id"] for t in sop.tasks("Subbag Umum", UNIT)] == [task["id"]]
     assert sop.tasks("Kasi", UNIT) == [] and sop.tasks("Kabid", UNIT) == []
-    case = walk(sop, case, SURAT_KELUAR[:1])
-    assert ready(case) == ["Task_pengiriman"] and case["tasks"][0]["lane"] == "Subbag Umum"
-    case = walk(sop, case, SURAT_KELUAR[1:])
-    # back in the parent after the call activity
+    case = walk(sop, case, SURAT_KELUAR)
+    # back in the parent after the call activity, which numbered the letter but did not send it: the
+    # Kasi sends it once (langkah 9)
     assert ready(case) == ["Task_distribusi"] and case["tasks"][0]["lane"] == "Kasi"
     assert sop.notifications(case["id"]) == []
     letter = pdf("surat-balasan.pdf")
@@ -141,7 +148,7 @@ def test_bidang_terkait_of_the_chosen_bidang_follows_up_other_complaints(sop: So
 def test_the_kabid_may_send_the_disposition_to_another_bidang(sop: Sop) -> None:
     case = walk(sop, sop.start(KEY, PENGADUAN), INTAKE + _triage("penanaman modal")[:1])
     other = "dpmptsp-kukar-promosi"
-    case = sop.work(case, "Task_disposisi", "Kabid", form("wbs-kukar-disposisi", bidang_tujuan=other))
+    case = sop.work(case, "Task_disposisi", "Kabid", _disposisi(DISERAHKAN, other))
     assert [(t["element_id"], t["unit"]) for t in case["tasks"]] == [("Task_tindak_lanjut_bidang", other)]
     assert sop.tasks("Bidang Terkait", PERIZINAN) == []
 
@@ -152,6 +159,7 @@ def test_d2_routes_every_jenis_aduan(sop: Sop) -> None:
     assert KABID_SET | others == set(enum("wbs-kukar-pemilahan", "jenis_aduan"))
     for jenis in sorted(KABID_SET | others):
         case = walk(sop, sop.start(KEY, PENGADUAN), INTAKE + _triage(jenis, BIDANG[-1]))
+        assert case["data"]["disposisi_kabid"] == (DIJAWAB if jenis in KABID_SET else DISERAHKAN)
         expected = ("Task_jawaban_kabid", "Kabid", UNIT) if jenis in KABID_SET else (
             "Task_tindak_lanjut_bidang", "Bidang Terkait", BIDANG[-1])
         assert [(t["element_id"], t["lane"], t["unit"]) for t in case["tasks"]] == [expected], jenis
@@ -167,62 +175,43 @@ def test_a_complaint_for_a_bidang_must_name_the_bidang(sop: Sop) -> None:
         "bidang_tujuan"]
 
 
-# --- D1: no one-click burial -----------------------------------------------------------------------
+# --- D2 is the Kabid's decision ------------------------------------------------------------------------
 
-def _judged_empty(sop: Sop) -> dict:
-    case = sop.start(KEY, PENGADUAN)
-    pemeriksaan = form("wbs-kukar-pemeriksaan", hasil_pemeriksaan="tidak ada keluhan", alasan_tidak_ada_keluhan=ALASAN)
-    return sop.work(case, "Task_pemeriksaan", "Kasi", pemeriksaan)
+@sqlite_only
+def test_the_kabid_decides_d2_whatever_the_kasi_proposed(sop: Sop) -> None:
+    """"Jika keluhan/aduan untuk bidang informasi … maka kabid menjawab": the Kabid's own field routes."""
+    informasi = [Step("Task_pemilahan", "Kasi", form("wbs-kukar-pemilahan", jenis_aduan="informasi"), 10 * MIN,
+                      "Kabid")]
+    case = walk(sop, sop.start(KEY, PENGADUAN), INTAKE + informasi)
+    case = sop.work(case, "Task_disposisi", "Kabid", _disposisi(DISERAHKAN, PERIZINAN))
+    assert [(t["element_id"], t["unit"]) for t in case["tasks"]] == [("Task_tindak_lanjut_bidang", PERIZINAN)]
+
+    perizinan = [Step("Task_pemilahan", "Kasi", form("wbs-kukar-pemilahan", jenis_aduan="perizinan",
+                                                      bidang_tujuan=PERIZINAN), 10 * MIN, "Kabid")]
+    case = walk(sop, sop.start(KEY, PENGADUAN), INTAKE + perizinan)
+    case = sop.work(case, "Task_disposisi", "Kabid", _disposisi(DIJAWAB))
+    assert ready(case) == ["Task_jawaban_kabid"] and case["data"]["jenis_aduan"] == "perizinan"
 
 
 @sqlite_only
-def test_the_kasis_judgement_is_an_explicit_choice_with_a_reason(sop: Sop) -> None:
-    case = sop.start(KEY, PENGADUAN)
-    assert sop.refused(case, "Task_pemeriksaan", "Kasi", {}) == ["hasil_pemeriksaan"]  # no default, no one click
-    tidak = {"hasil_pemeriksaan": "tidak ada keluhan"}
-    assert sop.refused(case, "Task_pemeriksaan", "Kasi", tidak) == ["alasan_tidak_ada_keluhan"]
-    assert sop.refused(case, "Task_pemeriksaan", "Kasi", {**tidak, "alasan_tidak_ada_keluhan": "kosong"}) == [
-        "alasan_tidak_ada_keluhan"]
-    assert sop.case(case["id"])["status"] == "running" and sop.notifications(case["id"]) == []
+def test_the_kabid_must_choose_and_name_the_bidang_he_hands_over_to(sop: Sop) -> None:
+    assert enum("wbs-kukar-disposisi", "disposisi_kabid") == [DIJAWAB, DISERAHKAN]
+    case = walk(sop, sop.start(KEY, PENGADUAN), INTAKE + _triage("perizinan")[:1])
+    assert sop.refused(case, "Task_disposisi", "Kabid", {"catatan_disposisi": "Segera"}) == ["disposisi_kabid"]
+    assert sop.refused(case, "Task_disposisi", "Kabid", {"disposisi_kabid": DISERAHKAN}) == ["bidang_tujuan"]
 
 
-def test_no_complaint_ends_only_when_the_kabid_agrees_and_the_reporter_reads_why(sop: Sop) -> None:
-    case = _judged_empty(sop)
-    # the Kasi alone cannot end it: the case waits for the Kabid
-    assert case["status"] == "running" and ready(case) == ["Task_konfirmasi_penutupan"]
-    [task] = case["tasks"]
-    assert task["lane"] == "Kabid" and task["due_at"] is None
-    assert sop.tasks("Kasi", UNIT) == []
-    kasi = sop.staff("Kasi", UNIT)
-    confirm = form("wbs-kukar-konfirmasi-penutupan", keputusan_kabid="setuju", catatan_konfirmasi="Setuju, tutup.")
-    done = sop.client.post(f"/api/tasks/{task['id']}/complete", headers=kasi.headers, json={"data": confirm})
-    assert done.status_code == 403
-    assert sop.notifications(case["id"]) == []
-    assert sop.refused(case, "Task_konfirmasi_penutupan", "Kabid", {"catatan_konfirmasi": "Setuju, tutup."}) == [
-        "keputusan_kabid"]
-    assert sop.refused(case, "Task_konfirmasi_penutupan", "Kabid", {"keputusan_kabid": "setuju"}) == [
-        "catatan_konfirmasi"]
-    case = sop.work(case, "Task_konfirmasi_penutupan", "Kabid", confirm)
-
-    assert case["status"] == "completed" and ready(case) == []
-    assert completed(case) == ["Task_pemeriksaan", "Task_konfirmasi_penutupan"]
-    assert sop.notifications(case["id"]) == [("Pelapor", "notifikasi_pelapor")]
-    assert sop.published(case["id"]) == [("Notifikasi ke Pelapor: aduan tidak diproses",
-                                          {"alasan_tidak_ada_keluhan": ALASAN})]
-
+# --- langkah 2: every aduan is processed -------------------------------------------------------------
 
 @sqlite_only
-def test_the_kabid_refusing_to_end_it_sends_the_complaint_on_to_be_processed(sop: Sop) -> None:
-    case = _judged_empty(sop)
-    tolak = form("wbs-kukar-konfirmasi-penutupan", keputusan_kabid="tolak",
-                 catatan_konfirmasi="Ada dugaan pungutan, mohon dipilah.")
-    case = sop.work(case, "Task_konfirmasi_penutupan", "Kabid", tolak)
+def test_every_aduan_found_on_the_daily_check_is_processed(sop: Sop) -> None:
+    """No per-case "tidak ada keluhan" exit: the Kasi's check leads to the pemilahan, with nothing to decide."""
+    schema = json.loads((FORMS_DIR / "wbs-kukar-pemeriksaan.schema.json").read_text(encoding="utf-8"))
+    assert list(schema["properties"]) == ["catatan_pemeriksaan"] and schema["required"] == []
+    case = sop.start(KEY, PENGADUAN)
+    case = sop.work(case, "Task_pemeriksaan", "Kasi", {})
     assert ready(case) == ["Task_pemilahan"] and case["status"] == "running"
     assert sop.notifications(case["id"]) == []
-    case = walk(sop, case, _triage("lainnya") + BIDANG_FOLLOWS_UP + REPLY + SURAT_KELUAR + DISTRIBUTION + ARCHIVE)
-    assert case["status"] == "completed"
-    assert completed(case)[:3] == ["Task_pemeriksaan", "Task_konfirmasi_penutupan", "Task_pemilahan"]
-    assert [name for name, _ in sop.published(case["id"])] == ["Notifikasi ke Pelapor: surat balasan"]
 
 
 # --- SLAs --------------------------------------------------------------------------------------------

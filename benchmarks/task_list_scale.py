@@ -1,0 +1,231 @@
+"""``GET /api/tasks`` at 10k, 100k and 1M open cases (issue 13), on SQLite and PostgreSQL.
+
+The cases are seeded with ``alur bench seed``'s code (:mod:`service.commands.bench_seed`: real
+tables, one ready task per case spread over 10 units and the lanes of the DUMAS SOP), growing one
+database step by step. At each size the Inspektorat user of ``inspektorat-katingan`` asks for its
+task list through Flask's test client with a bearer token (routing, auth, command, SQL, JSON), so
+the times are the server's alone. Printed per variant: p50/p95/p99 wall ms and CPU ms per request
+(this process; on PostgreSQL also the database server's processes, from /proc), then the plan of
+the page query (EXPLAIN ANALYZE / EXPLAIN QUERY PLAN) with OK when it walks the task-list index.
+
+    .venv/bin/python benchmarks/task_list_scale.py [--sizes 10000,100000,1000000] [--backends postgres,sqlite]
+                                                   [--runs 200] [--deep 50]
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from _harness import (
+    PASSWORD,
+    ROOT,
+    SECRET,
+    loadavg,
+    percentiles,
+    postmaster_pid,
+    prepare_database,
+    tree_cpu_seconds,
+)
+from sqlalchemy import select, text
+
+from service.app import create_app
+from service.commands import task_list
+from service.commands.accounts import actor_by_id
+from service.commands.bench_seed import seed
+from service.commands.context import Services
+from service.store.models import User
+
+USERNAME = "inspektorat"
+BPMN = ROOT / "bpmn" / "dumas-inspektorat-katingan.bpmn"
+KEY = "dumas-inspektorat-katingan"
+#: an index the page query must walk, and what must not appear in its plan
+INDEXES = ("ix_tasks_status_due", "ix_tasks_status_created")
+BAD = {"postgresql": ("Seq Scan on tasks", "external merge"), "sqlite": ("SCAN tasks",)}
+
+
+@dataclass
+class Result:
+    size: int
+    variant: str
+    wall: list[float]
+    cpu_ms: float
+    db_cpu_ms: float
+    rows: int
+
+
+class Bench:
+    def __init__(self, backend: str, url: str, workdir: Path) -> None:
+        self.backend, self.url = backend, url
+        self.app = create_app({"database_url": url, "secret_key": SECRET, "forms_dir": ROOT / "forms",
+                               "data_dir": workdir / "data"})
+        self.services: Services = self.app.extensions["alur.services"]
+        self.client = self.app.test_client()
+        token = self.client.post("/api/auth/token", json={"username": USERNAME, "password": PASSWORD})
+        assert token.status_code == 200, token.json
+        self.headers = {"Authorization": f"Bearer {token.json['token']}"}
+        self.postmaster = postmaster_pid(url) if backend == "postgresql" else None
+
+    def get(self, query: dict[str, Any]) -> dict[str, Any]:
+        response = self.client.get("/api/tasks", query_string=query, headers=self.headers)
+        assert response.status_code == 200, (response.status_code, response.json)
+        body: dict[str, Any] = response.json
+        return body
+
+    def timed(self, size: int, variant: str, calls: Callable[[], list[dict[str, Any]]]) -> Result:
+        calls()  # warm-up
+        db_before = tree_cpu_seconds(self.postmaster) if self.postmaster else 0.0
+        cpu_before = time.process_time()
+        walls: list[float] = []
+        rows = 0
+        count = 0
+        began = time.perf_counter()
+        for body in calls():
+            now = time.perf_counter()
+            walls.append((now - began) * 1000)
+            began = now
+            rows = len(body["items"])
+            count += 1
+        cpu = (time.process_time() - cpu_before) * 1000 / count
+        db_cpu = ((tree_cpu_seconds(self.postmaster) - db_before) * 1000 / count) if self.postmaster else 0.0
+        return Result(size, variant, walls, cpu, db_cpu, rows)
+
+    def repeat(self, query: dict[str, Any], runs: int) -> Callable[[], list[dict[str, Any]]]:
+        def calls() -> Any:
+            for _ in range(runs):
+                yield self.get(query)
+        return calls
+
+    def deep(self, query: dict[str, Any], pages: int) -> Callable[[], list[dict[str, Any]]]:
+        """Follow next_cursor ``pages`` pages deep; each page is one timed request."""
+        def calls() -> Any:
+            cursor = None
+            for _ in range(pages):
+                body = self.get({**query, **({"cursor": cursor} if cursor else {})})
+                yield body
+                cursor = body["next_cursor"]
+                if cursor is None:
+                    return
+        return calls
+
+    def explain(self, query: task_list.TaskQuery, cursor_pages: int = 0) -> tuple[bool, str]:
+        """The plan of the page statement (after ``cursor_pages`` pages when given) and whether it is indexed."""
+        with self.services.db.reading() as session:
+            user_id = session.scalar(select(User.id).where(User.username == USERNAME))
+        actor = actor_by_id(self.services, int(user_id or 0))
+        after = None
+        for _ in range(cursor_pages):
+            page = task_list.page_tasks(self.services, actor, query)
+            query.cursor = page.next_cursor
+        if query.cursor:
+            after = task_list._decode(query.cursor, query.sort)
+        statement = task_list._page_statement(actor, query, None, after, with_total=True)
+        sql = str(statement.compile(self.services.db.engine, compile_kwargs={"literal_binds": True}))
+        prefix = "EXPLAIN (ANALYZE, BUFFERS) " if self.backend == "postgresql" else "EXPLAIN QUERY PLAN "
+        with self.services.db.engine.connect() as connection:
+            lines = [str(row[0] if self.backend == "postgresql" else row[-1])
+                     for row in connection.execute(text(prefix + sql))]
+        plan = "\n".join(lines)
+        ok = any(name in plan for name in INDEXES) and not any(bad in plan for bad in BAD[self.backend])
+        return ok, plan
+
+    def close(self) -> None:
+        self.services.db.dispose()
+
+
+def measure(bench: Bench, size: int, runs: int, deep: int) -> list[Result]:
+    first = bench.get({})
+    print(f"  total {first['total']}{'+' if first['total_capped'] else ''} visible to {USERNAME}")
+    return [
+        bench.timed(size, "first page (due_at)", bench.repeat({}, runs)),
+        bench.timed(size, "first page (-created_at)", bench.repeat({"sort": "-created_at"}, runs)),
+        bench.timed(size, "filtered (SOP + overdue)", bench.repeat({"definition_key": KEY, "overdue": "true"}, runs)),
+        bench.timed(size, f"keyset pages 1..{deep} (due_at)", bench.deep({}, deep)),
+    ]
+
+
+def report(results: list[Result]) -> None:
+    print(f"  {'open cases':>10} {'variant':32} {'n':>4} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} "
+          f"{'CPU ms':>7} {'DB CPU ms':>9} rows")
+    for r in results:
+        p50, p95, p99 = percentiles(r.wall)
+        print(f"  {r.size:>10} {r.variant:32} {len(r.wall):>4} {p50:8.2f} {p95:8.2f} {p99:8.2f} "
+              f"{r.cpu_ms:7.2f} {r.db_cpu_ms:9.2f} {r.rows}")
+
+
+def targets(results: list[Result]) -> None:
+    """p99 of each variant at the largest size: at most 10 ms, and at most 1.5x the smallest size's."""
+    sizes = sorted({r.size for r in results})
+    small, large = sizes[0], sizes[-1]
+    for variant in dict.fromkeys(r.variant for r in results):
+        a = next(r for r in results if r.size == small and r.variant == variant)
+        b = next(r for r in results if r.size == large and r.variant == variant)
+        p99_a, p99_b = percentiles(a.wall)[2], percentiles(b.wall)[2]
+        verdict = "OK" if p99_b <= 10 and p99_b <= 1.5 * p99_a else "NOT OK"
+        print(f"  target {variant:32}: p99 {p99_b:.2f} ms at {large} vs {p99_a:.2f} ms at {small} "
+              f"(<= 10 ms and <= {1.5 * p99_a:.2f} ms): {verdict}")
+
+
+def run(backend: str, url: str, workdir: Path, sizes: list[int], runs: int, deep: int) -> None:
+    prepare_database(url, BPMN, ROOT / "forms", workdir / "data")
+    bench = Bench(backend, url, workdir)
+    results: list[Result] = []
+    seeded = 0
+    try:
+        for size in sizes:
+            began = time.perf_counter()
+            seed(bench.services, size - seeded, units=10)
+            print(f"\n{backend}: {size} open cases (seeded +{size - seeded} in "
+                  f"{time.perf_counter() - began:.1f} s), load {loadavg()}")
+            seeded = size
+            results += measure(bench, size, runs, deep)
+            report([r for r in results if r.size == size])
+            for label, query, pages in (("first page, due_at", task_list.TaskQuery(), 0),
+                                        (f"keyset page {deep + 1}, due_at", task_list.TaskQuery(), deep),
+                                        ("SOP + overdue", task_list.TaskQuery(definition_key=KEY, overdue=True), 0)):
+                ok, plan = bench.explain(query, pages)
+                print(f"  plan of the page query ({label}): {'OK' if ok else 'NOT OK'}")
+                print("    " + plan.replace("\n", "\n    "))
+        print(f"\n{backend} summary (load {loadavg()}):")
+        report(results)
+        targets(results)
+    finally:
+        bench.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--sizes", default="10000,100000,1000000")
+    parser.add_argument("--backends", default="postgres,sqlite")
+    parser.add_argument("--runs", type=int, default=200)
+    parser.add_argument("--deep", type=int, default=50)
+    options = parser.parse_args(argv)
+    sizes = sorted(int(size) for size in options.sizes.split(","))
+    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+    stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    print(f"commit {head.stdout.strip()} plus uncommitted work tree; {stamp}; load {loadavg()}")
+    with ExitStack() as stack:
+        workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="alur-scale-")))
+        for backend in options.backends.split(","):
+            if backend == "sqlite":
+                run("sqlite", f"sqlite:///{workdir / 'alur.db'}", workdir, sizes, options.runs, options.deep)
+            elif backend == "postgres":
+                from support.postgres import create_database, running_postgres
+
+                server = stack.enter_context(running_postgres(workdir / "pg"))
+                run("postgresql", create_database(server, "alur_scale"), workdir, sizes, options.runs, options.deep)
+            else:
+                raise SystemExit(f"unknown backend {backend!r}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
