@@ -51,7 +51,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, redirect_stdout
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -188,7 +188,8 @@ def cli_setup() -> None:
     for args in (["db", "upgrade"],
                  ["units", "create", UNIT, "--name", "Dinas Benchmark", "--timezone", "Asia/Jakarta"],
                  ["users", "create", ADMIN, "--password", PASSWORD, "--admin"]):
-        cli.main.main(args=args, prog_name="alur", standalone_mode=False)
+        with redirect_stdout(sys.stderr):  # stdout is the report's (``--json``)
+            cli.main.main(args=args, prog_name="alur", standalone_mode=False)
     gc.collect()  # the CLI's database handles: close their connections now
 
 

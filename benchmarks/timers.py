@@ -45,7 +45,7 @@ from sqlalchemy import event, func, insert, select, text, update
 from service.commands.cases import StartRequest, start_case
 from service.commands.context import Services
 from service.commands.definitions import DeployRequest, deploy
-from service.commands.timers import worker_actor
+from service.commands.timers import due_batch_query, worker_actor
 from service.engine import CaseStatus, utc_now
 from service.store.models import Case, CaseAccess, HistoryEntry, OutboxItem, Task, TaskCandidate
 from service.worker.loop import run_once
@@ -174,6 +174,22 @@ class Idle:
     cpu_ms: float
     server_cpu_ms: float
     wall_ms: float
+    plan: str
+
+    @property
+    def uses_index(self) -> bool:
+        return "ix_cases_next_timer_at" in self.plan
+
+
+def claim_plan(services: Services) -> str:
+    """``EXPLAIN ANALYZE`` of the batch claim (``FOR UPDATE SKIP LOCKED``) with nothing due."""
+    statement = due_batch_query(services, utc_now())
+    compiled = statement.compile(dialect=services.db.engine.dialect)
+    with services.db.engine.connect() as connection:
+        rows = connection.exec_driver_sql(f"EXPLAIN (ANALYZE, BUFFERS) {compiled}", compiled.params)
+        plan = "\n".join(str(row[0]) for row in rows)
+        connection.rollback()
+    return plan
 
 
 def idle_sweeps(label: str, services: Services, sweeps: int) -> Idle:
@@ -188,7 +204,7 @@ def idle_sweeps(label: str, services: Services, sweeps: int) -> Idle:
         run_once(services)
     wall, cpu, server = time.perf_counter() - wall, time.process_time() - cpu, server_cpu(postmaster) - server
     return Idle(label, waiting, counter.count / sweeps, cpu * 1000 / sweeps, server * 1000 / sweeps,
-                wall * 1000 / sweeps)
+                wall * 1000 / sweeps, claim_plan(services))
 
 
 # --- firing ----------------------------------------------------------------------------------------
@@ -322,6 +338,8 @@ def main() -> int:
     for row in idle:
         print(f"{row.label:>18} {row.statements:>11.1f} {row.cpu_ms:>14.3f} {row.server_cpu_ms:>14.3f} "
               f"{row.wall_ms:>8.3f}")
+    print(f"\n--- plan of the batch claim, {idle[-1].label} (index used: {'yes' if idle[-1].uses_index else 'NO'})\n"
+          f"{idle[-1].plan}")
     print(f"\nFiring {fired.timers:,} due SLA timers (escalations) with {fired.workers} worker process(es), "
           f"{args.idle + args.due:,} waiting cases:")
     print(f"  {fired.rate:.0f} fires/s ({fired.wall_s:.1f}s); per fire: {fired.statements:.1f} statements, "

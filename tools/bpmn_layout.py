@@ -7,8 +7,8 @@ Conventions (DESIGN.md §3): one executable process, a collaboration with one pa
 lanes are named after roles (no empty lane), Camunda 7 extensions (``camunda:formKey``,
 ``camunda:properties``), a non-interrupting timer boundary event per SOP "Waktu" (its
 ``eskalasi_ke`` names the role escalated to) whose flow runs along a rail at the bottom of its lane
-to that lane's one "Eskalasi SLA" end event (through an exclusive merge when the lane has several), exclusive gateways with a default flow, full BPMNDI
-(horizontal lanes stacked vertically).
+to that lane's one "Eskalasi SLA" end event (through an exclusive merge when the lane has several),
+exclusive gateways with a default flow, full BPMNDI (horizontal lanes stacked vertically).
 
 Readable in bpmn-js and Camunda Modeler: every task is as large as its name needs (12px Arial,
 wrapped in whole words as bpmn-js wraps it, clear of the task's icon), every external label's
@@ -168,7 +168,7 @@ def task_size(name: str, kind: str) -> tuple[float, float]:
             return width, height
     if not found:
         raise ValueError(f"no task width fits the name {name!r} in whole words: shorten it")
-    lines, width, height = min(found)
+    _, width, height = min(found)
     return width, height
 
 
@@ -473,6 +473,8 @@ class Layout:
                 into = [(t.cx, yr), (t.cx, t.y)] if yr < t.y else [(t.cx, yr), (t.cx, t.y + t.h)]
                 cands += [[sright, (x, s.cy), (x, yr), *into] for x in self.gaps(scol, tcol)]
         else:
+            if abs(s.cx - t.cx) < 1 and abs(s.cy - t.cy) >= 1:  # one column: straight up or down
+                cands.append([(s.cx, s.y), (t.cx, t.y + t.h)] if t.cy < s.cy else [(s.cx, s.y + s.h), (t.cx, t.y)])
             # loop back: out to the right, along the top of the target's (or the source's) lane, down
             # into the target; a border further right when the first is taken
             outs = self.gaps(scol, len(self.col_left) - 2) or [s.x + s.w + COL_GAP / 2]

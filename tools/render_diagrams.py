@@ -115,7 +115,8 @@ PAGE = """<!doctype html>
         name: owner.businessObject?.name || "",
         shape: { x: owner.x, y: owner.y, width: owner.width, height: owner.height },
         text: box(text.getBBox(), element.x, element.y), lines,
-        icons: element.labelTarget ? [] : [...visual.querySelectorAll("path")].map((p) => box(p.getBBox(), element.x, element.y)),
+        icons: element.labelTarget ? []
+          : [...visual.querySelectorAll("path")].map((p) => box(p.getBBox(), element.x, element.y)),
       });
     }
     return out;

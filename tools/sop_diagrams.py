@@ -35,8 +35,10 @@ def task(
     tampilkan: str = "",
     tujuan_unit: str = "",
     deadline: Deadline | None = None,
+    doc: str = "",
 ) -> Node:
-    """A user task.
+    """A user task; ``name`` is the short name on the shape and in task lists, ``doc`` the seed's full
+    wording of the step when the name shortens it (``bpmn:documentation``).
 
     ``tampilkan``: on a Pelapor-lane task the case fields it shows the reporter; on a staff task the
     only case fields that lane may read (need-to-know). ``tujuan_unit``: the case field holding the
@@ -50,7 +52,8 @@ def task(
     if tujuan_unit:
         props["tujuan_unit"] = tujuan_unit
     t = Timer(timer, eskalasi) if timer and eskalasi else None
-    return Node(id, kind, name, lane, col, form_key=form, props=props, timer=t, deadline=deadline)
+    return Node(id, kind, name, lane, col, form_key=form, props=props, timer=t, deadline=deadline,
+                doc=doc or None)
 
 
 def batas_pelapor(target: str, hari: int = 14) -> Deadline:
@@ -230,7 +233,7 @@ WBS_KUKAR = Process(
         ),
         task(
             "Task_disposisi",
-            "Menerima hasil pemilahan dan menyerahkan ke bidang terkait",
+            "Menyerahkan aduan ke bidang terkait",
             "Kabid",
             3,
             "wbs-kukar-disposisi",
@@ -240,6 +243,7 @@ WBS_KUKAR = Process(
             "—",
             "menit_kerja(3)",
             "Kepala Dinas",
+            doc="Langkah 4: Kabid menerima hasil pemilahan jenis aduan dan menyerahkan kebidang terkait.",
         ),
         gw(
             "Gateway_jenis_aduan", "Aduan bidang informasi, rekomendasi teknik, evaluasi layanan?", "Kabid", 4
@@ -259,7 +263,7 @@ WBS_KUKAR = Process(
         ),
         task(
             "Task_tindak_lanjut_bidang",
-            "Menindaklanjuti keluhan/aduan dan menyerahkan ke bidang pengaduan",
+            "Menindaklanjuti aduan",
             "Bidang Terkait",
             5,
             "wbs-kukar-tindak-lanjut-bidang",
@@ -270,6 +274,10 @@ WBS_KUKAR = Process(
             "jam_kerja(3)",
             "Kabid",
             tujuan_unit="bidang_tujuan",
+            doc=(
+                "Langkah 6: Bidang terkait menindak lanjuti keluhan/aduan dari masyarakat/pemohon pada form "
+                "pengaduan dan menyerahkan kepada bidang pengaduan dan advokasi."
+            ),
         ),
         gw("Gateway_gabung", "", "Kasi", 6),
         task(
@@ -311,7 +319,7 @@ WBS_KUKAR = Process(
         ),
         task(
             "Task_distribusi",
-            "Mendistribusikan surat balasan beserta hasil tindak lanjut kepada pemohon",
+            "Mengirim surat balasan ke pemohon",
             "Kasi",
             10,
             "wbs-kukar-distribusi",
@@ -321,6 +329,7 @@ WBS_KUKAR = Process(
             "—",
             "menit_kerja(40)",
             "Kabid",
+            doc="Langkah 9: Kasi mendistribusikan surat balasan beserta hasil dan tindak lanjut kepada masyarakat/pemohon.",
         ),
         notif(
             "Event_notifikasi_balasan",
@@ -450,7 +459,7 @@ LAMANDAU = Process(
         ),
         task(
             "Task_pencatatan",
-            "Mencatat permasalahan yang disampaikan masyarakat",
+            "Mencatat permasalahan",
             "Sekretariat",
             1,
             "wbs-lamandau-pencatatan",
@@ -460,6 +469,7 @@ LAMANDAU = Process(
             "Catatan Pengaduan WBS",
             "menit_kerja(30)",
             "Kepala Dinas",
+            doc="Langkah 2: Mencatat permasalahan yang disampaikan masyarakat melalui sms, telepon, email, kotak saran dll.",
         ),
         task(
             "Task_pengkajian",
@@ -502,7 +512,7 @@ LAMANDAU = Process(
         ),
         task(
             "Task_tanggapan",
-            "Menyampaikan tanggapan atas pengaduan secara tertulis",
+            "Menyampaikan tanggapan tertulis",
             "Sekretariat",
             5,
             "wbs-lamandau-tanggapan",
@@ -512,6 +522,7 @@ LAMANDAU = Process(
             "Tanggapan Pengaduan WBS",
             "jam_kerja(1)",
             "Kepala Dinas",
+            doc="Langkah 6: Menyampaikan tanggapan atas pengaduan pemohon secara tertulis.",
         ),
         notif(
             "Event_tanggapan_pelapor",
@@ -889,7 +900,7 @@ ONLINE = Process(
         end("End_bukan_pengaduan", "Bukan pengaduan: selesai", "Pelapor", 5),
         task(
             "Task_respon",
-            "Admin memberikan respon bahwa pengaduan diterima dan akan diproses",
+            "Memberi respon: pengaduan diterima",
             "Admin Media Sosial",
             5,
             "dinsos-online-respon",
@@ -899,6 +910,7 @@ ONLINE = Process(
             "Bukti elektronik balasan admin",
             "menit_kerja(5)",
             "Sekretaris",
+            doc="Langkah 3: Admin memberikan respon kepada masyarakat bahwa pengaduan diterima dan akan segera diproses.",
         ),
         notif("Event_respon", "Notifikasi ke Pelapor: pengaduan diterima", 6, "3", tampilkan="respon_admin"),
         task(

@@ -20,7 +20,6 @@ from typing import Any
 
 from sqlalchemy import and_, exists, false, or_, select, true
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.util import identity_key
 from sqlalchemy.sql.elements import ColumnElement
 
 from service.commands.context import ADMIN_ROLE, REPORTER_ROLE, Actor
@@ -104,10 +103,11 @@ def visible(session: Session, actor: Actor, case_id: str,
     return Visible(case, frozenset(name for names in fields for name in (names or [])))
 
 
-def read_with_case(session: Session, case_id: str) -> None:
-    """Note that every access row of the case is in the session (read with it, or a new case has none):
-    :func:`grant` then decides without looking the row up."""
-    session.info.setdefault(_LOADED, set()).add(case_id)
+def read_with_case(session: Session, case_id: str, rows: Iterable[CaseAccess] = ()) -> None:
+    """Note that ``rows`` are every access row of the case (read with it; a new case has none):
+    :func:`grant` then decides without looking a row up. The session keeps them (its identity map
+    holds rows only while something else does)."""
+    session.info.setdefault(_LOADED, {})[case_id] = {(row.case_id, row.unit_id, row.role): row for row in rows}
 
 
 def visible_case(session: Session, actor: Actor, case_id: str) -> Case:
@@ -131,15 +131,17 @@ def grant(session: Session, case_id: str, unit_id: int, roles: Iterable[str], so
           fields: Iterable[str] | None = None) -> None:
     """Record that ``roles`` of ``unit_id`` have business in the case (idempotent; widest access wins)."""
     wanted = None if fields is None else sorted(set(fields))
-    loaded = case_id in session.info.get(_LOADED, ())
+    loaded: dict[tuple[str, int, str], CaseAccess] | None = session.info.get(_LOADED, {}).get(case_id)
     for role in dict.fromkeys(roles):
         if not role or role in _NO_ACCESS_ROLES:
             continue
         key = (case_id, unit_id, role)
-        row = _pending(session, key) or (
-            session.identity_map.get(identity_key(CaseAccess, key)) if loaded else session.get(CaseAccess, key))
+        row = _pending(session, key) or (loaded.get(key) if loaded is not None else session.get(CaseAccess, key))
         if row is None:
-            session.add(CaseAccess(case_id=case_id, unit_id=unit_id, role=role, fields=wanted, source=source))
+            row = CaseAccess(case_id=case_id, unit_id=unit_id, role=role, fields=wanted, source=source)
+            session.add(row)
+            if loaded is not None:
+                loaded[key] = row
         elif row.fields is not None:
             row.fields = None if wanted is None else sorted(set(row.fields) | set(wanted))
 

@@ -7,9 +7,10 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cache
 from typing import Any, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.sql.base import ExecutableOption
 
@@ -63,6 +64,7 @@ def revision_forms(services: Services, definition: Definition) -> dict[str, Any]
                                                   lambda: dict(definition.forms or {})))
 
 
+@cache
 def case_options() -> tuple[ExecutableOption, ...]:
     """Loader options for a case on the hot path: its revision without the diagram and forms (both
     come from the process's caches by id and checksum) and without the revision's unit."""
@@ -170,11 +172,27 @@ class CaseView:
     full: bool = True
 
 
+@cache
+def _case_statement(lean: bool) -> Select[Case, CaseAccess]:
+    return (select(Case, CaseAccess).outerjoin(CaseAccess, CaseAccess.case_id == Case.id)
+            .options(*(case_options() if lean else ())).where(Case.id == bindparam("case_id")))
+
+
+@cache
+def _ready_tasks_statement() -> Select[Any]:
+    return (select(Task).where(Task.case_id == bindparam("case_id"), Task.status == TaskStatus.READY.value)
+            .options(joinedload(Task.candidates)).order_by(Task.created_at))
+
+
+@cache
+def _history_statement() -> Select[Any]:
+    return select(HistoryEntry).where(HistoryEntry.case_id == bindparam("case_id")).order_by(HistoryEntry.id)
+
+
 def visible_with_grants(session: Session, actor: Actor, case_id: str, lean: bool = True) -> Visible:
     """:func:`~service.commands.access.visible`, with the case and its access rows read in one statement;
     ``lean``: the revision without its diagram and forms (:func:`case_options`)."""
-    rows = session.execute(select(Case, CaseAccess).outerjoin(CaseAccess, CaseAccess.case_id == Case.id)
-                           .options(*(case_options() if lean else ())).where(Case.id == case_id)).unique().all()
+    rows = session.execute(_case_statement(lean), {"case_id": case_id}).unique().all()
     return visible(session, actor, case_id, grants=[row for _case, row in rows if row is not None])
 
 
@@ -184,16 +202,14 @@ def get_case(services: Services, actor: Actor, case_id: str, lean: bool = False)
     with services.db.reading() as session:
         found = visible_with_grants(session, actor, case_id, lean)
         case = found.case
-        tasks = session.scalars(select(Task).where(Task.case_id == case.id, Task.status == TaskStatus.READY.value)
-                                .options(joinedload(Task.candidates)).order_by(Task.created_at)).unique().all()
+        tasks = session.scalars(_ready_tasks_statement(), {"case_id": case.id}).unique().all()
         return case_view(session, found, list(tasks))
 
 
 def case_view(session: Session, found: Visible, tasks: list[Task]) -> CaseView:
     """The case as ``found`` lets its viewer see it, with ``tasks`` (its ready ones) and its history."""
     case = found.case
-    history = list(session.scalars(select(HistoryEntry).where(HistoryEntry.case_id == case.id)
-                                   .order_by(HistoryEntry.id)).all())
+    history = list(session.scalars(_history_statement(), {"case_id": case.id}).all())
     if not found.full:
         history = [_cut(entry, found) for entry in history]
     return CaseView(case, tasks, history, found.data(case.data), found.full)

@@ -23,7 +23,6 @@ from service.errors import InvalidInput, NotFound
 from service.store.models import Definition, Unit
 from service.store.states import RevisionStatus
 
-
 #: a form key that is a plain file name (as ``service.forms`` reads them): never a path
 _FORM_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*(\.[A-Za-z0-9_-]+)*$")
 

@@ -156,7 +156,8 @@ def _conditions(actor: Actor, query: TaskQuery, now: datetime | None, candidates
     elif candidates and _by_candidates(actor, query):
         where.append(_candidate_filter(actor))
     if query.lane:
-        where.append(exists().where(TaskCandidate.task_id == Task.id, TaskCandidate.role == query.lane))
+        lane = aliased(TaskCandidate)  # its own alias: the capped count reads task_candidates too
+        where.append(exists().where(lane.task_id == Task.id, lane.role == query.lane))
     if query.unit:
         where.append(Task.unit_id == select(Unit.id).where(Unit.code == query.unit).scalar_subquery())
     if query.definition_key:

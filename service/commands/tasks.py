@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from functools import cache
 from typing import Any
 
-from sqlalchemy import CursorResult, String, cast, func, or_, select, update
+from sqlalchemy import CursorResult, Select, String, bindparam, cast, func, or_, select, update
 from sqlalchemy.orm import Session, contains_eager, joinedload
 
 from service import forms as form_files
@@ -31,6 +32,19 @@ class _Found:
     closed_days: tuple[date, ...] = ()
 
 
+@cache
+def _task_statement(with_calendar: bool) -> Select[Any]:
+    """The read of :func:`_task_for`, built once (it depends on no actor; the task id is a parameter)."""
+    columns: list[Any] = [Task, Case, CaseAccess]
+    if with_calendar:
+        columns.append(select(func.aggregate_strings(cast(ClosedDay.day, String), ","))
+                       .where(ClosedDay.unit_id == Case.unit_id).scalar_subquery())
+    return (select(*columns).join(Case, Case.id == Task.case_id)
+            .outerjoin(Task.candidates).outerjoin(CaseAccess, CaseAccess.case_id == Task.case_id)
+            .options(contains_eager(Task.candidates), *case_options())
+            .where(Task.id == bindparam("task_id")))
+
+
 def _task_for(session: Session, actor: Actor, task_id: str, with_calendar: bool = False) -> _Found:
     """The task and its case if the actor may see the case (else 404) and work the task's lane (else 403).
 
@@ -38,22 +52,14 @@ def _task_for(session: Session, actor: Actor, task_id: str, with_calendar: bool 
     every access row of the case (for :func:`~service.commands.access.visible` and later grants) and,
     for a command that runs the engine, the unit's closed days.
     """
-    columns: list[Any] = [Task, Case, CaseAccess]
-    if with_calendar:
-        columns.append(select(func.aggregate_strings(cast(ClosedDay.day, String), ","))
-                       .where(ClosedDay.unit_id == Case.unit_id).scalar_subquery())
-    rows = session.execute(
-        select(*columns).join(Case, Case.id == Task.case_id)
-        .outerjoin(Task.candidates).outerjoin(CaseAccess, CaseAccess.case_id == Task.case_id)
-        .options(contains_eager(Task.candidates), *case_options())
-        .where(Task.id == task_id)
-    ).unique().all()
+    rows = session.execute(_task_statement(with_calendar), {"task_id": task_id}).unique().all()
     if not rows:
         raise NotFound(f"Task {task_id} does not exist or is not visible to you")
     task, case = rows[0][0], rows[0][1]
-    read_with_case(session, case.id)
+    grants = list({id(row[2]): row[2] for row in rows if row[2] is not None}.values())
+    read_with_case(session, case.id, grants)
     try:
-        found = visible(session, actor, case.id, grants=[row[2] for row in rows if row[2] is not None])
+        found = visible(session, actor, case.id, grants=grants)
     except NotFound:
         raise NotFound(f"Task {task_id} does not exist or is not visible to you") from None
     roles = {candidate.role for candidate in task.candidates} or {task.lane or ""}

@@ -82,6 +82,12 @@ def _claim(services: Services, statement: Select[Case]) -> Select[Case]:
     return statement.with_for_update(skip_locked=True, of=Case) if services.db.is_postgres else statement
 
 
+def due_batch_query(services: Services, now: datetime, limit: int = FIRE_BATCH) -> Select[Case]:
+    """The claim of a batch: the due cases, oldest first, with their revision's columns the fire needs;
+    locked and skipping rows another worker holds on PostgreSQL (``benchmarks/timers.py`` shows its plan)."""
+    return _claim(services, select(Case).where(_due(now)).order_by(Case.next_timer_at).limit(limit))
+
+
 def fire_case_timers(services: Services, case_id: str, now: datetime, actor: str = WORKER_ACTOR) -> int:
     """Fire what is due in one case, in a transaction of its own; returns how many timers fired (0 if
     another worker took it).
@@ -113,8 +119,7 @@ def fire_batch(services: Services, now: datetime, limit: int = FIRE_BATCH,
     claimed: list[str] = []
     try:
         with services.db.transaction() as session:
-            cases = session.scalars(_claim(services, select(Case).where(_due(now))
-                                           .order_by(Case.next_timer_at).limit(limit))).unique().all()
+            cases = session.scalars(due_batch_query(services, now, limit)).unique().all()
             claimed = [case.id for case in cases]
             calendars = _calendars(services, session, cases)
             return len(cases), sum(_fire(services, session, case, now, actor, calendars[case.unit_id])

@@ -211,11 +211,16 @@ def draw(rows: Sequence[RowShape], links: Sequence[Link], lane_width: float, lan
     return [canvas.svg(row) for row in range(len(rows))]
 
 
-def notes(links: Sequence[Link], numbers: Mapping[int, str]) -> dict[int, str]:
-    """Keterangan of decision rows: where each branch goes (``ada → 3; tidak ada → selesai``)."""
+def notes(links: Sequence[Link], numbers: Mapping[int, str], names: Mapping[int, str]) -> dict[int, str]:
+    """Keterangan of decision rows: where each branch goes (``ada → 3; tidak ada → selesai``), by the
+    target's step number, else its name."""
     found: dict[int, list[str]] = {}
     for link in links:
         if link.label:
-            where = "selesai" if link.target is None else (numbers.get(link.target) or "langkah berikut")
+            if link.target is None:
+                where = "selesai"
+            else:
+                name = names.get(link.target, "")
+                where = numbers.get(link.target) or (name if len(name) <= 40 else name[:39] + "…")
             found.setdefault(link.source, []).append(f"{link.label} → {where}")
     return {row: "; ".join(parts) for row, parts in found.items()}

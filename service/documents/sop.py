@@ -95,6 +95,15 @@ def _first_number(text: str | None) -> int | None:
     return int(found.group()) if found else None
 
 
+def step_numbers(langkah: str) -> str:
+    """The seed's step number(s) as printed: a run of consecutive steps is a range (``1,2,3`` → ``1–3``)."""
+    parts = [part.strip() for part in langkah.split(",") if part.strip()]
+    if len(parts) > 2 and all(part.isdigit() for part in parts) and \
+            [int(part) for part in parts] == list(range(int(parts[0]), int(parts[0]) + len(parts))):
+        return f"{parts[0]}–{parts[-1]}"
+    return ", ".join(parts)
+
+
 def _lines_needed(text: str, width_mm: float) -> int:
     """How many lines ``text`` takes in a cell ``width_mm`` wide (greedy word wrap, wide characters)."""
     per_line = max(4, int((width_mm - _PAD_MM) / _CHAR_MM))
@@ -156,8 +165,8 @@ def _steps(main: etree._Element) -> list[_Step]:
 def _rows(main: etree._Element, lanes: Sequence[str]) -> list[SopRow]:
     steps = _steps(main)
     links, symbols = flowchart.analyse(main, [step.element_id for step in steps])
-    numbers = {index: step.facts.get(properties.STEP_NUMBER, "") for index, step in enumerate(steps)}
-    notes = flowchart.notes(links, numbers)
+    numbers = {index: step_numbers(step.facts.get(properties.STEP_NUMBER, "")) for index, step in enumerate(steps)}
+    notes = flowchart.notes(links, numbers, {index: step.text for index, step in enumerate(steps)})
     lane_width = LANES_WIDTH / max(len(lanes), 1)
     prepared = []
     for index, step in enumerate(steps):

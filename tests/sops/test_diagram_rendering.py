@@ -146,12 +146,13 @@ def _shapes(path: Path) -> dict[str, Box]:
     nodes = {el.get("id") for el in tree.iter() if isinstance(el.tag, str) and etree.QName(el).localname in (
         "userTask", "callActivity", "task", "manualTask", "subProcess", "exclusiveGateway", "parallelGateway",
         "startEvent", "endEvent", "intermediateThrowEvent", "intermediateCatchEvent", "boundaryEvent")}
-    found = {}
+    found: dict[str, Box] = {}
     for shape in tree.iterfind(".//bpmndi:BPMNShape", NS):
-        if shape.get("bpmnElement") in nodes:
-            b = shape.find("dc:Bounds", NS)
-            found[shape.get("bpmnElement")] = tuple(float(b.get(k)) for k in ("x", "y", "width", "height"))
-    return found  # type: ignore[return-value]
+        element, b = shape.get("bpmnElement"), shape.find("dc:Bounds", NS)
+        if element in nodes and b is not None:
+            found[str(element)] = (float(b.get("x", 0)), float(b.get("y", 0)), float(b.get("width", 0)),
+                                   float(b.get("height", 0)))
+    return found
 
 
 @pytest.mark.parametrize("path", DIAGRAMS, ids=[p.stem for p in DIAGRAMS])

@@ -125,10 +125,10 @@ def _dumas(sop: Sop, at: datetime, saluran: str, hasil: str | None = None, kateg
 
 def _no_report_until(sop: Sop, key: str, run: datetime, *earlier: datetime) -> list[Case]:
     """No report case at any of ``earlier`` nor a second before ``run``; one more at ``run``."""
-    before = _reports(sop, key)
+    before = [case.id for case in _reports(sop, key)]
     for moment in (*earlier, run - SECOND):
         _sweep_at(sop, moment)
-        assert _reports(sop, key) == before, moment
+        assert [case.id for case in _reports(sop, key)] == before, moment
     _sweep_at(sop, run)
     after = _reports(sop, key)
     assert len(after) == len(before) + 1
