@@ -787,9 +787,9 @@ class Layout:
                 continue
             pts = routes[f.id]
             segs = list(itertools.pairwise(pts))
-            # the first segment (nearest the gateway), the last, then the longest; never a common trunk
-            middle = sorted(segs[1:-1], key=lambda s: -abs(s[1][0] - s[0][0]) - abs(s[1][1] - s[0][1]))
-            order = [segs[0], *segs[1:][-1:], *middle]
+            # the two segments nearest the gateway, the last, then the longest; never a common trunk
+            rest = sorted(segs[2:-1], key=lambda s: -abs(s[1][0] - s[0][0]) - abs(s[1][1] - s[0][1]))
+            order = list(dict.fromkeys([*segs[:2], *segs[2:][-1:], *rest]))
             cands: list[tuple[Box, float]] = []
             for (a, b), width in itertools.product(order, LABEL_WIDTHS):
                 w, h = label_size(f.name, width)

@@ -185,7 +185,9 @@ def read_only(f: F) -> F:
 def rekap(title: str, columns: dict[str, F]) -> F:
     """A read-only table of the period's figures: one object per row."""
     row = {"type": "object", "properties": {k: c.schema for k, c in columns.items()}, "required": list(columns)}
-    return read_only(F({"type": "array", "title": title, "items": row, "maxItems": 500}))
+    table = F({"type": "array", "title": title, "items": row, "maxItems": 500},
+              ui={"ui:options": {"addable": False, "removable": False, "orderable": False}})
+    return read_only(table)
 
 
 def figures(channel: str | None) -> dict[str, F]:
@@ -195,9 +197,9 @@ def figures(channel: str | None) -> dict[str, F]:
         "periode_awal": read_only(date("Periode awal")),
         "periode_akhir": read_only(date("Periode akhir")),
         "jumlah_pengaduan": read_only(integer("Pengaduan diterima")),
-        "jumlah_selesai": read_only(integer("Selesai ditindaklanjuti dalam periode")),
+        "jumlah_selesai": read_only(integer("Selesai ditindaklanjuti sampai akhir periode")),
         "jumlah_belum_selesai": read_only(integer("Belum selesai pada akhir periode")),
-        "jumlah_terlambat": read_only(integer("Terlambat (melewati waktu Mutu Baku)")),
+        "jumlah_terlambat": read_only(integer("Terlambat (ada langkah melewati waktu Mutu Baku)")),
         "rekap_langkah": rekap("Per langkah", {"langkah": text("Langkah", 300), "jumlah": integer("Jumlah"),
                                                "terlambat": integer("Terlambat")}),
         "rekap_saluran": rekap(f"Per {channel}", {"saluran": text((channel or "saluran").capitalize(), 200),

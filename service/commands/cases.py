@@ -22,7 +22,7 @@ from service.commands.history import HistoryWriter
 from service.commands.identity import IdentityVault
 from service.commands.identity_policy import policy_of
 from service.commands.specs import compiled_for
-from service.commands.sync import Written, deliver_or_buffer, grant_supervisors, write_back
+from service.commands.sync import ONE_STATEMENT, Written, deliver_or_buffer, grant_supervisors, write_back, write_in_one
 from service.engine import CaseRun, CaseStatus, TaskStatus, WorkCalendar, utc_now
 from service.engine.compiler import CompiledDefinition
 from service.engine.messages import caught_messages
@@ -90,6 +90,7 @@ def start_case_view(services: Services, actor: Actor, request: StartRequest) -> 
     """Start a case; the answer is built from what the command wrote (no reading back)."""
     check_business_key(request.business_key)
     with services.db.transaction() as session:
+        session.info[ONE_STATEMENT] = services.db.is_postgres
         definition = startable(session, request.definition_key, request.version)
         compiled = compiled_for(services, session, definition)
         start_lane = compiled.start_lane
@@ -109,9 +110,10 @@ def start_case_view(services: Services, actor: Actor, request: StartRequest) -> 
         if identifying:
             session.add(Reporter(case_id=case.id, mode="rahasia", channel="langsung",
                                  identity_ciphertext=IdentityVault.of(services.settings).seal(identifying)))
+        entries = write_in_one(session, case) if session.info[ONE_STATEMENT] else history.entries
     if not (actor.administers(case.unit_id) or (actor.user_id and case.started_by == actor.user_id)):
         return get_case(services, actor, case.id)  # the system actor: whatever visibility says
-    return CaseView(case, written.new_tasks, history.entries, dict(case.data or {}), True)
+    return CaseView(case, written.new_tasks, entries, dict(case.data or {}), True)
 
 
 def _split_identifying(compiled: CompiledDefinition, start_form: dict[str, Any] | None,
@@ -206,10 +208,13 @@ def get_case(services: Services, actor: Actor, case_id: str, lean: bool = False)
         return case_view(session, found, list(tasks))
 
 
-def case_view(session: Session, found: Visible, tasks: list[Task]) -> CaseView:
-    """The case as ``found`` lets its viewer see it, with ``tasks`` (its ready ones) and its history."""
+def case_view(session: Session, found: Visible, tasks: list[Task],
+              history: list[HistoryEntry] | None = None) -> CaseView:
+    """The case as ``found`` lets its viewer see it, with ``tasks`` (its ready ones) and its history
+    (read unless the caller has it)."""
     case = found.case
-    history = list(session.scalars(_history_statement(), {"case_id": case.id}).all())
+    if history is None:
+        history = list(session.scalars(_history_statement(), {"case_id": case.id}).all())
     if not found.full:
         history = [_cut(entry, found) for entry in history]
     return CaseView(case, tasks, history, found.data(case.data), found.full)

@@ -16,7 +16,7 @@ from service.commands.access import Visible, read_with_case, visible
 from service.commands.cases import CaseView, case_options, case_view, restore, revision_forms, unit_calendar
 from service.commands.context import Actor, Services
 from service.commands.history import HistoryWriter
-from service.commands.sync import Written, deliver_buffered, write_back
+from service.commands.sync import ONE_STATEMENT, Written, deliver_buffered, write_back, write_in_one
 from service.engine import CaseStatus, TaskStatus, WorkCalendar
 from service.errors import Conflict, Forbidden, NotFound
 from service.store.models import Case, CaseAccess, ClosedDay, Task
@@ -39,10 +39,13 @@ def _task_statement(with_calendar: bool) -> Select[Any]:
     if with_calendar:
         columns.append(select(func.aggregate_strings(cast(ClosedDay.day, String), ","))
                        .where(ClosedDay.unit_id == Case.unit_id).scalar_subquery())
-    return (select(*columns).join(Case, Case.id == Task.case_id)
-            .outerjoin(Task.candidates).outerjoin(CaseAccess, CaseAccess.case_id == Task.case_id)
-            .options(contains_eager(Task.candidates), *case_options())
-            .where(Task.id == bindparam("task_id")))
+    statement = (select(*columns).join(Case, Case.id == Task.case_id)
+                 .outerjoin(Task.candidates).outerjoin(CaseAccess, CaseAccess.case_id == Task.case_id)
+                 .options(contains_eager(Task.candidates), *case_options())
+                 .where(Task.id == bindparam("task_id")))
+    # a command locks the case row first (PostgreSQL), as every command on a case does: the order
+    # is case, then tasks, and a command that waited reads the case as the other one left it
+    return statement.with_for_update(of=Case) if with_calendar else statement
 
 
 def _task_for(session: Session, actor: Actor, task_id: str, with_calendar: bool = False) -> _Found:
@@ -128,6 +131,7 @@ def complete_view(services: Services, actor: Actor, task_id: str, data: Any) -> 
     """:func:`complete`, answered with the case as the actor sees it: from what the command holds,
     plus its history (the one read besides the task's)."""
     with services.db.transaction() as session:
+        session.info[ONE_STATEMENT] = services.db.is_postgres
         found = _task_for(session, actor, task_id, with_calendar=True)
         task, case = found.task, found.visible.case
         if task.claimed_by not in (None, actor.user_id):
@@ -135,8 +139,8 @@ def complete_view(services: Services, actor: Actor, task_id: str, data: Any) -> 
         calendar = unit_calendar(services, case.unit, found.closed_days)
         written = _complete(services, session, case, task, data, actor.username, actor.user_id or None, calendar)
         tasks = _ready_rows(session, case, written)
-        session.flush()
-        return case_view(session, found.visible, tasks)
+        history = write_in_one(session, case) if session.info[ONE_STATEMENT] else None
+        return case_view(session, found.visible, tasks, history)
 
 
 def _ready_rows(session: Session, case: Case, written: Written) -> list[Task]:

@@ -191,8 +191,10 @@ def sop_document(*, bpmn: bytes, office: str, title: str = "", sop_number: str |
                  created_on: date | None = None, revised_on: date | None = None, effective_on: date | None = None,
                  approved_by: str | None = None, version: int = 1,
                  status: str = RevisionStatus.ACTIVE.value) -> SopDocument:
-    """The document of the revision whose diagram is ``bpmn``; the keyword columns of its
-    ``definitions`` row are used only where the diagram says nothing."""
+    """The document of the revision whose diagram is ``bpmn``. The identity fields come from its
+    ``definitions`` row (derived from the diagram's metadata, and kept current by a deploy's form
+    fields and by activation's Tanggal Efektif), else from the diagram; *Disahkan oleh* is the
+    diagram's signatory (jabatan, nama, NIP), the row's ``approved_by`` only when it names none."""
     root = parse_xml(bpmn).getroot()
     main = root.xpath("//bpmn:process[@isExecutable='true']", namespaces=NS)[0]
     meta = sop_metadata.read(bpmn)
@@ -203,10 +205,10 @@ def sop_document(*, bpmn: bytes, office: str, title: str = "", sop_number: str |
     if not signatory.nama and approved_by:
         signatory = sop_metadata.Signatory(signatory.jabatan, approved_by, signatory.nip)
     return SopDocument(
-        title=meta.judul or title or main.get("name") or main.get("id"), office=office,
-        sop_number=meta.nomor_sop or sop_number or "–",
-        created_on=tanggal(meta.tanggal_pembuatan or created_on), revised_on=tanggal(meta.tanggal_revisi or revised_on),
-        effective_on=tanggal(meta.tanggal_efektif or effective_on), approved_by=signatory,
+        title=title or meta.judul or main.get("name") or main.get("id"), office=office,
+        sop_number=sop_number or meta.nomor_sop or "–",
+        created_on=tanggal(created_on or meta.tanggal_pembuatan), revised_on=tanggal(revised_on or meta.tanggal_revisi),
+        effective_on=tanggal(effective_on or meta.tanggal_efektif), approved_by=signatory,
         version=version, status=status,
         sections=[(label, list(meta.section(name))) for name, label in SECTIONS],
         lanes=lanes, rows=_rows(main, lanes), lane_width=LANES_WIDTH / len(lanes),

@@ -62,6 +62,7 @@ SIGNATORY = {
 BOXES = ("Dasar Hukum", "Kualifikasi Pelaksana", "Keterkaitan", "Peralatan/Perlengkapan", "Peringatan",
          "Pencatatan dan Pendataan")
 CALLERS_OF_SURAT_KELUAR = ("wbs-dpmptsp-kukar",)
+KEY = "dumas-inspektorat-katingan"
 
 
 @pytest.fixture
@@ -142,9 +143,12 @@ def test_sop_pdf_of_each_bundled_sop_is_the_official_layout(
     header = table[:table.index("Kelengkapan")]
     positions = [header.find(lane) for lane in lanes]
     assert -1 not in positions and positions == sorted(positions), (lanes, header)  # one column per lane, in order
-    for step in steps(path.read_bytes()):  # Waktu is the running timer
-        if step.sla_timer and (expected := waktu(step.sla_timer)):
+    packed = "".join(text.split())  # table cells wrap anywhere
+    for step in steps(path.read_bytes()):
+        if step.sla_timer and (expected := waktu(step.sla_timer)):  # Waktu is the running timer
             assert expected in text, (step.element_id, expected)
+        for fact in ("kelengkapan", "output"):  # Kelengkapan and Output are the diagram's
+            assert "".join(step.properties.get(fact, "").split()) in packed, (step.element_id, fact)
 
     html = client.get(f"/api/definitions/{key}/versions/{version}/sop.html", headers=admin.headers)
     assert html.status_code == 200 and html.mimetype == "text/html"
@@ -167,22 +171,29 @@ def test_sop_pdf_of_each_bundled_sop_is_the_official_layout(
     assert solid > 0 or rows == 1, solid  # arrowheads are drawn
 
 
+def _row(html: str, element_id: str) -> str:
+    return html.split(f'data-element="{element_id}"')[1].split("</tr>")[0]
+
+
 def test_waktu_follows_the_timer_of_the_revision(app: Any, make_persona: Callable[..., Persona]) -> None:
+    """The issue's case: step 6 of DUMAS (Eselon II, 14 hari kerja) gets a 10-working-day timer in
+    version 2; version 1's document keeps 14."""
     client = app.test_client()
     admin = make_persona("admin", admin=True)
-    path = BPMN_DIR / "pengaduan-langsung-dinsos-kukar.bpmn"
+    path, task = BPMN_DIR / "dumas-inspektorat-katingan.bpmn", "Task_tindak_lanjut_eselon2"
     original = path.read_text(encoding="utf-8")
-    days = int(re.findall(r"hari_kerja\((\d+)\)", original)[0])
-    other = next(n for n in range(days + 1, 60) if f"hari_kerja({n})" not in original)
+    timer = re.search(rf'attachedToRef="{task}">.*?</bpmn:boundaryEvent>', original, re.DOTALL)
+    assert timer and "hari_kerja(14)" in timer.group()
+    changed = original.replace(timer.group(), timer.group().replace("hari_kerja(14)", "hari_kerja(10)"))
     assert deploy(client, admin, path).json["version"] == 1
-    changed = original.replace(f"hari_kerja({days})", f"hari_kerja({other})", 1)
     second = deploy_bytes(client, admin, changed.encode(), path.name, unit=unit_of(path))
     assert second.status_code == 201 and second.json["version"] == 2, second.json
 
-    before, after = (_text(_sop_pdf(client, admin, "pengaduan-langsung-dinsos-kukar", n)) for n in (1, 2))
-    printed = re.compile(rf"(?<!\d){days} hari kerja")
-    assert printed.search(before) and f"{other} hari kerja" not in before
-    assert f"{other} hari kerja" in after and not printed.search(after)
+    pages = [client.get(f"/api/definitions/{KEY}/versions/{n}/sop.html", headers=admin.headers).data.decode()
+             for n in (1, 2)]
+    assert ">14 hari kerja<" in _row(pages[0], task) and ">10 hari kerja<" in _row(pages[1], task)
+    before, after = (_text(_sop_pdf(client, admin, KEY, n)) for n in (1, 2))
+    assert "10 hari kerja" not in before and "10 hari kerja" in after
 
 
 def test_sop_html_shows_the_draft_metadata_escaped(app: Any, make_persona: Callable[..., Persona]) -> None:

@@ -109,4 +109,8 @@ def test_metadata_panel_in_the_browser(staff: Dumas, new_page: Callable[[], Any]
     saved = _metadata(staff, 2)
     assert saved.section("dasar_hukum") == ("UU 25/2009 Pelayanan Publik", "Perpres 76/2013")
     assert saved.disahkan_oleh.nip == "19700101 199003 1 001"
+    # bpmn-js writes the diagram back with the metadata in it: saving the draft keeps every entry
+    page.locator("#save-draft").click()
+    page.locator("body[data-saved]").wait_for(state="attached")
+    assert _metadata(staff, 2) == saved
     assert not page.console_errors

@@ -9,6 +9,7 @@ reports per semester, 003b (Dinas Sosial Kab. Kutai Kartanegara, WITA) per quart
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -19,7 +20,9 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 from sqlalchemy import select
+from support.helpers import PASSWORD
 from support.sop_driver import BPMN_DIR, FORMS_DIR, Sop, deploy, form, ready
+from support.web import csrf_of
 
 from service.catalogue import BUNDLED_OFFICES, SUB_UNITS
 from service.commands import accounts
@@ -92,6 +95,18 @@ def _label(form_key: str, field: str) -> str:
 
 def _per_step(data: dict[str, Any]) -> dict[str, tuple[int, int]]:
     return {row["langkah"]: (row["jumlah"], row["terlambat"]) for row in data["rekap_langkah"]}
+
+
+def _web_form(sop: Sop, username: str, task_id: str) -> dict[str, Any]:
+    """The form island of the task page as the signed-in user's browser gets it (schema, ui, formData)."""
+    client = sop.app.test_client()
+    response = client.post("/login", data={"username": username, "password": PASSWORD,
+                                           "csrf_token": csrf_of(client.get("/login").text)})
+    assert response.status_code == 302, response.text
+    page = client.get(f"/tasks/{task_id}").text
+    found = re.search(r'<script type="application/json" id="task-form-config">(.*?)</script>', page, re.S)
+    assert found, "no form on the task page"
+    return dict(json.loads(found.group(1)))
 
 
 def _counts(rows: list[dict[str, Any]], *columns: str) -> list[tuple[Any, ...]]:
@@ -186,6 +201,9 @@ def test_the_semester_report_starts_on_1_july_and_on_the_first_working_day_of_ja
                                                                           INSPEKTORAT).headers).json
     assert detail["form"]["schema"]["properties"]["jumlah_pengaduan"]["readOnly"] is True
     assert detail["case_data"]["jumlah_terlambat"] == 1
+    island = _web_form(sop, sop.staff("Sekretariat Inspektorat", INSPEKTORAT).persona.username, task["id"])
+    assert {name: island["formData"][name] for name in ("periode", "jumlah_pengaduan", "rekap_saluran")} == {
+        name: figures[name] for name in ("periode", "jumlah_pengaduan", "rekap_saluran")}
     case = sop.case(str(report.id))
     assert sop.refused(case, "Task_laporan_berkala", "Sekretariat Inspektorat", {"jumlah_terlambat": 0}) == [
         "jumlah_terlambat"]  # a figure is computed, never typed
