@@ -177,14 +177,20 @@ def _calendars(services: Services, session: Session, cases: Sequence[Case]) -> d
 
 def fire_due_timers(services: Services, now: datetime | None = None, limit: int = 100,
                     actor: str = WORKER_ACTOR) -> int:
-    """One pass: fire the timers of up to ``limit`` due cases, :data:`FIRE_BATCH` per transaction;
-    returns the number fired."""
+    """One pass: fire the timers of up to ``limit`` due cases; returns the number fired.
+
+    The batches grow 1, 2, 4, … up to :data:`FIRE_BATCH` cases per transaction: the first case is
+    committed as soon as it fired (a sweep that finds one or two due cases holds no lock longer
+    than before), and a backlog is worked in full batches.
+    """
     moment = now or utc_now()
     fired = taken = 0
+    size = 1
     while taken < limit:
-        wanted = min(FIRE_BATCH, limit - taken)
+        wanted = min(size, limit - taken)
         claimed, count = fire_batch(services, moment, wanted, actor)
         taken, fired = taken + claimed, fired + count
         if claimed < wanted:  # nothing more is due, or the other workers hold the rest
             break
+        size = min(size * 2, FIRE_BATCH)
     return fired

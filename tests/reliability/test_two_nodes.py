@@ -220,12 +220,12 @@ def test_two_replicas_and_two_workers_behind_nginx_give_what_one_node_gives(
               "ALUR_FORMS_DIR": str(TEST_FORMS), "ALUR_TRUSTED_PROXIES": "1",
               "ALUR_RATELIMIT_STORAGE_URI": "database://", "ALUR_SESSION_COOKIE_SECURE": "0"}
     with smtp_server() as (mail, smtp_port), nodes(tmp_path / "nodes", shared) as cluster:
-        replicas = [cluster.start_api("api-1"), cluster.start_api("api-2")]
+        for name in ("worker-1", "worker-2"):  # nothing is due yet: they start up while the replicas do
+            cluster.start_worker(name, "--interval", "0.2",
+                                 env={"ALUR_SMTP_HOST": "127.0.0.1", "ALUR_SMTP_PORT": str(smtp_port)})
+        replicas = cluster.start_apis("api-1", "api-2")
         with running_nginx(tmp_path / "nginx", replicas) as port:
             phases["start"] = time.monotonic() - began - sum(phases.values())
-            for name in ("worker-1", "worker-2"):
-                cluster.start_worker(name, "--interval", "0.2",
-                                     env={"ALUR_SMTP_HOST": "127.0.0.1", "ALUR_SMTP_PORT": str(smtp_port)})
             web = Through(port)
             deployed = web.call("POST", "/api/definitions", headers=web.token("admin"),
                                 files={"bpmn": ("review.bpmn", DIAGRAM)}, data={"unit": "unit-a"})

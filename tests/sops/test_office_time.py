@@ -12,14 +12,15 @@ walked with the clock frozen, so every task is created at the start instant. The
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 from support.sop_driver import OFFICES, Sop, form, instant, ready, sqlite_only
 
-from service.engine.calendar import DEFAULT_HOURS
+from service.engine.calendar import DEFAULT_HOURS, WorkCalendar
+from service.errors import InvalidInput, LimitExceeded
 
 WITA, WIB = ZoneInfo("Asia/Makassar"), ZoneInfo("Asia/Jakarta")
 FRIDAY, MONDAY = "friday-15:55", "monday-23:10"
@@ -133,18 +134,19 @@ def _in_office_hours(due: datetime, timezone: str) -> bool:
     return window is not None and window[0] <= local.time() <= window[1]
 
 
-@pytest.mark.parametrize("started", [FRIDAY, MONDAY])
 @pytest.mark.parametrize("path", list(PATHS))
-def test_every_due_time_is_the_seeds_waktu_in_office_time(sop: Sop, path: str, started: str) -> None:
+def test_every_due_time_is_the_seeds_waktu_in_office_time(sop: Sop, path: str) -> None:
+    """One case started on Friday 10 October 2025 at 15:55 and one on Monday 13 October at 23:10."""
     key = "dumas-inspektorat-katingan" if path == "dumas-eselon-ii" else path
     timezone = OFFICES[sop.deployed[key]["unit"]].timezone
-    local_start = datetime(*STARTS[started], tzinfo=ZoneInfo(timezone))
-    sop.clock.move_to(local_start.astimezone(UTC))
-    start_form, values = PATHS[path]
-    dues = _walk(sop, key, start_form, values, local_start.date().isoformat())
-    assert dues == EXPECTED[path][started]
-    for element_id, due in dues.items():
-        assert due is None or _in_office_hours(due, timezone), (element_id, due)
+    for started in (FRIDAY, MONDAY):
+        local_start = datetime(*STARTS[started], tzinfo=ZoneInfo(timezone))
+        sop.clock.move_to(local_start.astimezone(UTC))
+        start_form, values = PATHS[path]
+        dues = _walk(sop, key, start_form, values, local_start.date().isoformat())
+        assert dues == EXPECTED[path][started], started
+        for element_id, due in dues.items():
+            assert due is None or _in_office_hours(due, timezone), (started, element_id, due)
 
 
 @sqlite_only
@@ -204,3 +206,25 @@ def test_the_expectations_assume_the_default_office_hours() -> None:
         **{day: (time(8, 0), time(16, 0)) for day in range(5)}, 5: None, 6: None}
     assert OFFICES["dpmptsp-kukar"].timezone == "Asia/Makassar"
     assert OFFICES["inspektorat-katingan"].timezone == OFFICES["dpmptsp-lamandau"].timezone == "Asia/Jakarta"
+
+
+# --- the calendar functions the timers use ---------------------------------------------------------------
+
+def test_menit_kerja_and_hari_kalender_count_in_the_units_office_time() -> None:
+    calendar = WorkCalendar(timezone="Asia/Makassar")
+    friday = datetime(2025, 10, 10, 15, 55, tzinfo=WITA)
+    functions = calendar.timer_functions(lambda: friday)
+    assert functions["menit_kerja"](10) == f"PT{(2 * 24 * 60 + 16 * 60 + 10) * 60:.3f}S"  # Monday 08:05
+    assert functions["menit_kerja"](5) == functions["jam_kerja"](5 / 60) == "PT300.000S"  # Friday 16:00
+    # counted on Friday 17 October from Wednesday 15 October: day 60 is Sunday 14 December, so the limit is
+    # Monday 15 December, 16:00
+    later = datetime(2025, 10, 17, 10, 0, tzinfo=WITA)
+    assert calendar.add_calendar_days(later, 60, date(2025, 10, 15)) == datetime(2025, 12, 15, 16, 0, tzinfo=WITA)
+    # no date: from today; a date after today: from today as well
+    assert calendar.add_calendar_days(friday, 60) == datetime(2025, 12, 9, 16, 0, tzinfo=WITA)
+    assert calendar.add_calendar_days(friday, 60, date(2025, 11, 1)) == datetime(2025, 12, 9, 16, 0, tzinfo=WITA)
+    assert functions["hari_kalender"](60, "2025-10-10") == functions["hari_kalender"](60)
+    with pytest.raises(InvalidInput):
+        functions["hari_kalender"](60, "10/10/2025")
+    with pytest.raises(LimitExceeded):
+        functions["hari_kalender"](-1)

@@ -150,13 +150,15 @@ class Nodes:
     def log(self, name: str) -> Path:
         return self.folder / f"{name}.log"
 
-    def start_api(self, name: str, workers: int = 2) -> int:
-        """One API replica under gunicorn on a free loopback port (returned once it is ready)."""
-        port = free_port()
-        self._spawn(name, [sys.executable, "-m", "gunicorn", "-c", "python:service.gunicorn_conf",
-                           "-b", f"127.0.0.1:{port}", "--workers", str(workers), "service.app:create_app()"])
-        wait_ready(f"http://127.0.0.1:{port}/readyz", self.processes[name], self.log(name))
-        return port
+    def start_apis(self, *names: str, workers: int = 2) -> list[int]:
+        """API replicas under gunicorn, each on a free loopback port; returns the ports once all are ready."""
+        ports = [free_port() for _ in names]
+        for name, port in zip(names, ports, strict=True):
+            self._spawn(name, [sys.executable, "-m", "gunicorn", "-c", "python:service.gunicorn_conf",
+                               "-b", f"127.0.0.1:{port}", "--workers", str(workers), "service.app:create_app()"])
+        for name, port in zip(names, ports, strict=True):
+            wait_ready(f"http://127.0.0.1:{port}/readyz", self.processes[name], self.log(name))
+        return ports
 
     def start_worker(self, name: str, *extra: str, env: dict[str, str] | None = None) -> None:
         """``alur worker --name NAME`` (its history rows say ``system:timer:NAME``)."""
