@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import base64
+import html
 import json
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -192,3 +194,23 @@ def test_bench_seed_fills_lists_that_the_rules_apply_to(client: Any, staff: dict
     with services.db.reading() as session:
         lanes = {lane for (lane,) in session.execute(select(Task.lane).where(Task.id.in_(kasi_seen)))}
     assert lanes == {"Kasi"}
+
+
+def test_the_web_list_pages_by_cursor_and_shows_capped_totals_in_indonesian(
+        app: Any, staff: dict[str, Any], review: dict[str, Any]) -> None:
+    from support.helpers import PASSWORD
+    from support.web import csrf_of
+
+    seed(_services(app.test_client()), 4_500, units=1)  # a quarter are Kasi tasks of unit A: more than the cap
+    web = app.test_client()
+    web.post("/login", data={"username": "kasi.a", "password": PASSWORD, "csrf_token": csrf_of(web.get("/login").text)})
+    first = web.get("/tasks")
+    assert first.status_code == 200
+    assert "1.000+ tugas ditemukan" in first.text and "<strong>1.000+</strong>" in first.text
+    found = re.search(r'href="(/tasks\?[^"]*cursor=[^"]+)"[^>]*rel="next"', first.text)
+    assert found, "no link to the next page"
+    second = web.get(html.unescape(found.group(1)))
+    assert second.status_code == 200 and "Halaman pertama" in second.text
+    ids = [re.findall(r'data-task-id="([^"]+)"', page.text) for page in (first, second)]
+    assert len(ids[0]) == len(ids[1]) == 25 and not set(ids[0]) & set(ids[1])
+    assert web.get("/tasks", query_string={"cursor": "rusak"}).status_code in (400, 422)
