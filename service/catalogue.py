@@ -1,7 +1,7 @@
 """The offices of the bundled SOPs (``bpmn/``): unit code, name and timezone; and their sub-units.
 
 A sub-unit (bidang, unit kerja) is where a bundled SOP routes a task with ``tujuan_unit``: the form
-field that names it is an enum of these codes (``tools/sop_forms.py`` reads them from here), and
+field that names it is an enum of these codes (``tools/scaffold/sop_forms.py`` reads them from here), and
 ``alur demo`` creates them under their office.
 """
 

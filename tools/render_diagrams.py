@@ -65,7 +65,7 @@ PAGE = """<!doctype html>
 <div id="canvas"></div>
 <script>
   // bpmn-js's own text styles (12px in tasks, 11px external labels), as the modeler shows them:
-  // tools/bpmn_layout.py sizes the shapes and places the labels for them.
+  // tools/scaffold/bpmn_layout.py sized the shapes and places the labels for them.
   window.viewer = new BpmnJS({ container: "#canvas" });
   // Import one diagram; never throws: errors and warnings come back as strings.
   window.alurImport = async (xml) => {

@@ -7,7 +7,8 @@ returns or forwards a report requires a written reason (``reason`` + a ``when`` 
 Schema ``if``/``then``), which the diagram publishes to the reporter (``tampilkan``). A field that
 routes the next task to a sub-unit (``tujuan_unit``) is an enum of the codes of the office's bundled
 sub-units (``service/catalogue.py``), shown with their names.
-Run ``.venv/bin/python tools/sop_forms.py``. The committed JSON files are the source of truth.
+A one-time scaffold outside the build (docs/DIAGRAMS.md): it writes to ``build/scaffold/forms``; the
+committed ``forms/*.json`` files are the source of truth.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from service.catalogue import SUB_UNITS  # after the path of the repository
 
@@ -790,8 +791,8 @@ FORMS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
 
 
 def main() -> None:
-    out = Path(__file__).resolve().parent.parent / "forms"
-    out.mkdir(exist_ok=True)
+    out = Path(__file__).resolve().parents[2] / "build" / "scaffold" / "forms"
+    out.mkdir(parents=True, exist_ok=True)
     for key, (schema, ui) in FORMS.items():
         for suffix, doc in ((".schema.json", schema), (".ui.json", ui)):
             (out / f"{key}{suffix}").write_text(json.dumps(doc, ensure_ascii=False, indent=2) + "\n", "utf-8")

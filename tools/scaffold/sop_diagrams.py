@@ -1,7 +1,8 @@
 """Compact descriptions of the seed SOPs (shared/seeds/STEPS.md) as BPMN processes.
 
-Run ``.venv/bin/python tools/sop_diagrams.py`` to (re)generate ``bpmn/*.bpmn``. The generated files
-are the source of truth once committed; after editing one in a modeler, do not regenerate it.
+A one-time scaffold, outside the build (docs/DIAGRAMS.md): it first wrote ``bpmn/*.bpmn`` from the
+seeds. ``bpmn/`` is maintained by hand (or the modeler and ``alur export``) since; this script writes
+to ``build/scaffold/bpmn`` so a run never overwrites those files.
 """
 
 from __future__ import annotations
@@ -1362,13 +1363,13 @@ ALL = [WBS_KUKAR, SURAT_KELUAR, LAMANDAU, KEBUMEN, LANGSUNG, ONLINE, ONLINE_BERK
 
 
 def main() -> None:
-    out = Path(__file__).resolve().parent.parent / "bpmn"
-    out.mkdir(exist_ok=True)
+    out = Path(__file__).resolve().parents[2] / "build" / "scaffold" / "bpmn"
+    out.mkdir(parents=True, exist_ok=True)
     only = set(sys.argv[1:])
     for p in ALL:
         if not only or p.id in only:
             write(p, str(out / f"{p.id}.bpmn"))
-            print(f"bpmn/{p.id}.bpmn")
+            print(out / f"{p.id}.bpmn")
 
 
 if __name__ == "__main__":
