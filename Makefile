@@ -59,7 +59,7 @@ help:
 	@echo "make assets    - npm install + npm run build (bpmn-js into service/web/static/dist/), when package.json changed"
 	@echo "make lint      - ruff + mypy"
 	@echo "make test      - everything above, then pytest (PYTEST_ARGS='-k foo' to narrow)"
-	@echo "make run       - migrate, deploy bpmn/*.bpmn, load the demo and serve on http://$(RUN_HOST):$(RUN_PORT)"
+	@echo "make run       - migrate, deploy bpmn/*.bpmn, load the demo, serve on http://$(RUN_HOST):$(RUN_PORT) with the worker"
 	@echo "make clean     - remove caches and build output; distclean also removes $(VENV) and node_modules"
 
 # --- Python environment ------------------------------------------------------
@@ -130,7 +130,7 @@ run: venv assets
 	$(BIN)/alur db upgrade
 	# demo: the bundled offices (units), deploy of bpmn/*.bpmn in call order, demo users
 	$(BIN)/alur demo --bpmn-dir bpmn
-	exec $(BIN)/alur serve --host $(RUN_HOST) --port $(RUN_PORT)
+	exec env ALUR_MAIL_BACKEND=$${ALUR_MAIL_BACKEND:-$$(test -n "$$ALUR_SMTP_HOST" && echo smtp || echo catcher)} $(BIN)/alur serve --with-worker --host $(RUN_HOST) --port $(RUN_PORT)
 
 # --- Housekeeping --------------------------------------------------------------
 clean:

@@ -15,11 +15,12 @@ from service.catalogue import BUNDLED_OFFICES, SUB_UNITS
 from service.commands import accounts
 from service.commands import users as user_commands
 from service.commands.calendars import CLOSED_DAY_KINDS, add_closed_day
-from service.commands.context import ADMIN_ROLE, Actor, Services
+from service.commands.context import ADMIN_ROLE, PROCESS_OWNER_ROLE, Actor, Services
 from service.commands.definitions import DeployRequest, deploy
 from service.commands.export import export
 from service.commands.identity import IdentityVault, new_key
 from service.commands.passwords import hash_password
+from service.commands.revisions import APPROVER_ROLE
 from service.config import ConfigError, Settings
 from service.engine import outline, properties
 from service.engine.compiler import steps
@@ -32,6 +33,11 @@ from service.store.models import Definition, Membership, Unit, User
 from service.store.states import RevisionStatus
 
 SYSTEM = Actor(user_id=0, username="system:cli", is_admin=True, roles_by_unit={})
+#: the roles ``alur demo`` gives a user of in every bundled office, besides those its SOPs name: the
+#: office's administrator, the approver and process owner of its SOP revisions, and its pengawas
+DEMO_OFFICE_ROLES = (ADMIN_ROLE, APPROVER_ROLE, PROCESS_OWNER_ROLE, properties.SUPERVISORS)
+#: demo users' mail goes to ``<username>@`` this reserved domain (RFC 2606): in `make run`, to the catcher
+DEMO_MAIL_DOMAIN = "demo.alur.example"
 
 
 def _services() -> Services:
@@ -248,7 +254,7 @@ def demo(bpmn_dir: Path) -> None:
     files = tuple(sorted(bpmn_dir.glob("*.bpmn")))
     if files:
         deploy_command.callback(files, None)  # type: ignore[misc]
-    roles = {(office.code, ADMIN_ROLE) for office in BUNDLED_OFFICES}
+    roles = {(office.code, role) for office in BUNDLED_OFFICES for role in DEMO_OFFICE_ROLES}
     with services.db.reading() as session:
         for definition in session.scalars(select(Definition).where(Definition.status == RevisionStatus.ACTIVE.value)):
             roles.update(_demo_roles(definition.unit.code, definition.bpmn_xml.encode()))
@@ -275,13 +281,15 @@ def _demo_roles(unit_code: str, bpmn: bytes) -> set[tuple[str, str]]:
 
 
 def _demo_user(services: Services, username: str, roles: list[str], admin: bool = False) -> None:
-    """Create the user, or give an existing one a new password."""
+    """Create the user with a demo address (task and escalation mail reach it), or give an existing one a
+    new password."""
     password = secrets.token_urlsafe(9)
+    email = accounts.check_email(f"{username}@{DEMO_MAIL_DOMAIN}")
     with services.db.transaction() as session:
         user = session.scalar(select(User).where(User.username == username))
         if user is None:
             user = User(username=username, password_hash=hash_password(password), is_admin=admin,
-                        display_name=username)
+                        display_name=username, email=email)
             session.add(user)
             session.flush()
             for spec in roles:
@@ -291,7 +299,8 @@ def _demo_user(services: Services, username: str, roles: list[str], admin: bool 
         else:
             user.password_hash = hash_password(password)
             user.credential_version = User.credential_version + 1  # the old password's sessions end
-    click.echo(f"  {username:45s} {password}  {' '.join(roles) or '(admin of every unit)'}")
+            user.email = user.email or email
+    click.echo(f"  {username:45s} {password}  {' '.join(roles) or '(admin of every unit)'}  <{email}>")
 
 
 @main.group()
@@ -316,11 +325,24 @@ def keys_rotate() -> None:
 @main.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
-def serve(host: str, port: int) -> None:
+@click.option("--with-worker", is_flag=True, help="also run `alur worker` beside the server (as `make run` does)")
+@click.option("--worker-interval", default=5.0, show_default=True, type=click.FloatRange(min=0.1),
+              help="seconds between the worker's sweeps (with --with-worker)")
+def serve(host: str, port: int, with_worker: bool, worker_interval: float) -> None:
     """Serve the API and pages (development server; use gunicorn in production)."""
     from service.app import create_app
 
-    create_app().run(host=host, port=port, threaded=True, request_handler=_request_handler())
+    app = create_app()
+    if not with_worker:
+        app.run(host=host, port=port, threaded=True, request_handler=_request_handler())
+        return
+    import logging
+
+    from service.serve_with_worker import serve_with_worker
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    serve_with_worker(lambda: app.run(host=host, port=port, threaded=True, request_handler=_request_handler()),
+                      worker_interval)
 
 
 def _request_handler() -> type:

@@ -22,6 +22,10 @@ class ConfigError(Exception):
 DEVELOPMENT = "development"
 PRODUCTION = "production"
 #: ``database`` is Alur's own (``service.store.ratelimit``); the others are the limits library's
+#: how the worker delivers the outbox: ``smtp`` (to ALUR_SMTP_HOST; without one, mail waits) or ``catcher``
+#: (a demo: nothing leaves the machine, each mail is kept on its outbox row for the Outbox page)
+MAIL_CATCHER = "catcher"
+MAIL_BACKENDS = ("smtp", MAIL_CATCHER)
 RATELIMIT_SCHEMES = ("memory", "database", "redis", "rediss", "redis+unix", "redis+cluster", "redis+sentinel",
                      "memcached", "mongodb", "mongodb+srv")
 
@@ -62,6 +66,8 @@ class Settings:
     smtp_password: str | None = None
     mail_from: str = "alur@localhost"
     mail_lease_seconds: int = 300
+    #: one of :data:`MAIL_BACKENDS` (ALUR_MAIL_BACKEND)
+    mail_backend: str = "smtp"
     #: the address the public reaches Alur at; mails to reporters link to ``<public_url>/lapor/tindak-lanjut``
     public_url: str = "http://127.0.0.1:5000"
     public_rate_limit: str = "10 per minute;100 per day"
@@ -123,6 +129,7 @@ class Settings:
             smtp_password=_env("ALUR_SMTP_PASSWORD", env) or None,
             mail_from=env.get("ALUR_MAIL_FROM") or "alur@localhost",
             mail_lease_seconds=_int("ALUR_MAIL_LEASE_SECONDS", env.get("ALUR_MAIL_LEASE_SECONDS"), 300),
+            mail_backend=_mail_backend(env.get("ALUR_MAIL_BACKEND") or "smtp"),
             public_url=_public_url(env.get("ALUR_PUBLIC_URL") or "http://127.0.0.1:5000"),
             public_rate_limit=env.get("ALUR_PUBLIC_RATE_LIMIT") or "10 per minute;100 per day",
             limits=_limits(env),
@@ -179,6 +186,12 @@ def _at_least(name: str, env: Mapping[str, str], default: int, minimum: int) -> 
     value = _int(name, env.get(name), default)
     if value < minimum:
         raise ConfigError(f"{name} must be at least {minimum}, not {value}")
+    return value
+
+
+def _mail_backend(value: str) -> str:
+    if value not in MAIL_BACKENDS:
+        raise ConfigError(f"ALUR_MAIL_BACKEND must be one of {', '.join(MAIL_BACKENDS)}, not {value!r}")
     return value
 
 

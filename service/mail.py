@@ -7,7 +7,7 @@ import ssl
 from email.message import EmailMessage
 from typing import Protocol
 
-from service.config import Settings
+from service.config import MAIL_CATCHER, Settings
 
 
 class Mailer(Protocol):
@@ -37,6 +37,17 @@ class SMTPMailer:
             smtp.send_message(message)
 
 
+class CatcherMailer:
+    """The demo's local catcher (``ALUR_MAIL_BACKEND=catcher``): nothing leaves the machine. The outbox
+    row already keeps what the mail says (:func:`service.commands.outbox.compose`), and is marked
+    ``caught``: administrators read it on the Outbox page."""
+
+    def send(self, message: EmailMessage) -> None:
+        return None
+
+
 def mailer_for(settings: Settings) -> Mailer | None:
     """The configured mailer, or None when no SMTP server is configured (mail then waits)."""
+    if settings.mail_backend == MAIL_CATCHER:
+        return CatcherMailer()
     return SMTPMailer(settings) if settings.smtp_host else None

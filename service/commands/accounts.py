@@ -11,16 +11,18 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service.commands.context import Actor, Services
+from service.commands.context import ADMIN_ROLE, Actor, Services
 from service.commands.passwords import check_new_password, hash_password, verify_password
 from service.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
-from service.store.models import Membership, Unit, User, UserEvent
+from service.store.models import Membership, Unit, UnitEvent, User, UserEvent
 
 _TOKEN_SALT = "alur-api-token"
 _USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,99}")
 #: why a token or session stopped working (the API's 401 message)
 ENDED = "The sign-in has ended (signed out, password changed or account disabled); sign in again"
 _UNIT_CODE = re.compile(r"[a-z0-9][a-z0-9-]{1,63}")
+#: an e-mail address as far as Alur checks it: one @, no spaces, a dot in the domain (the mail server decides)
+_EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s.]+(\.[^@\s.]+)+")
 
 
 def unit_by_code(session: Session, code: str) -> Unit:
@@ -60,6 +62,10 @@ def create_unit(services: Services, code: str, name: str, timezone: str | None =
             raise InvalidInput(f"Unknown timezone {zone!r}", [{"field": "timezone", "message": "unknown"}]) from exc
         unit = Unit(code=code, name=name, timezone=zone, parent_id=office.id if office else None)
         session.add(unit)
+        session.flush()
+        record_unit_event(session, unit.id, actor, UnitAction.CREATED, parent=parent, name=name, timezone=zone)
+        if office is not None:
+            record_unit_event(session, office.id, actor, UnitAction.SUB_UNIT_CREATED, code=code, name=name)
     return unit
 
 
@@ -70,6 +76,29 @@ def sub_units(services: Services, actor: Actor, code: str) -> list[Unit]:
         if not actor.is_member(office.id):
             raise NotFound(f"Unit '{code}' does not exist", [{"field": "unit", "message": "unknown unit"}])
         return list(session.scalars(select(Unit).where(Unit.parent_id == office.id).order_by(Unit.code)))
+
+
+def managed_unit_ids(session: Session, actor: Actor) -> set[int]:
+    """The units whose accounts and calendar ``actor`` administers: every unit for a global administrator;
+    for ``admin@UNIT`` the units it is ``admin`` of and their sub-units."""
+    if actor.is_admin:
+        return set(session.scalars(select(Unit.id)))
+    offices = {unit_id for unit_id, roles in actor.roles_by_unit.items() if ADMIN_ROLE in roles}
+    if not offices:
+        return set()
+    return offices | set(session.scalars(select(Unit.id).where(Unit.parent_id.in_(offices))))
+
+
+def managed_units(services: Services, actor: Actor) -> list[Unit]:
+    """The units of :func:`managed_unit_ids`, offices first, each followed by its sub-units."""
+    with services.db.reading() as session:
+        ids = managed_unit_ids(session, actor)
+        if not ids:
+            raise Forbidden("Only administrators manage units")
+        units = list(session.scalars(select(Unit).where(Unit.id.in_(ids))))
+    codes = {unit.id: unit.code for unit in units}
+    return sorted(units, key=lambda unit: (codes.get(unit.parent_id or 0, unit.code), unit.parent_id is not None,
+                                           unit.code))
 
 
 def _check_code(code: str) -> None:
@@ -97,12 +126,40 @@ class UserAction(StrEnum):
     UNLOCKED = "unlocked"
     LOCKED = "locked"  # the wrong password that started the sign-in delay
     SIGNED_OUT = "signed_out"
+    ROLE_ADDED = "role_added"
+    ROLE_REMOVED = "role_removed"
+
+
+class UnitAction(StrEnum):
+    """What a unit's history (``unit_events``) records."""
+
+    CREATED = "created"
+    HOURS_SET = "hours_set"
+    CLOSED_DAY_ADDED = "closed_day_added"
+    CLOSED_DAY_REMOVED = "closed_day_removed"
+    SUB_UNIT_CREATED = "sub_unit_created"
 
 
 def record_event(session: Session, user_id: int, actor: Actor | None, action: UserAction,
                  **data: Any) -> None:
     session.add(UserEvent(user_id=user_id, actor=actor.username if actor else None, action=action.value,
                           data=data))
+
+
+def record_unit_event(session: Session, unit_id: int, actor: Actor | None, action: UnitAction,
+                      **data: Any) -> None:
+    session.add(UnitEvent(unit_id=unit_id, actor=actor.username if actor else None, action=action.value,
+                          data=data))
+
+
+def check_email(email: str | None) -> str | None:
+    """The address, stripped; none for an empty one."""
+    email = (email or "").strip()
+    if not email:
+        return None
+    if len(email) > 254 or not _EMAIL.fullmatch(email):
+        raise InvalidInput("Not an e-mail address", [{"field": "email", "message": "invalid"}])
+    return email
 
 
 def check_username(username: str) -> None:
@@ -116,12 +173,13 @@ def create_user(
     display_name: str = "", email: str | None = None, actor: Actor | None = None,
 ) -> User:
     check_username(username)
+    email = check_email(email)
     check_new_password(password)
     with services.db.transaction() as session:
         if session.scalar(select(User).where(User.username == username)) is not None:
             raise Conflict(f"User '{username}' already exists", [{"field": "username", "message": "already exists"}])
         user = User(username=username, password_hash=hash_password(password), is_admin=is_admin,
-                    display_name=display_name or username, email=email or None)
+                    display_name=display_name or username, email=email)
         session.add(user)
         session.flush()
         for spec in roles:

@@ -1,4 +1,5 @@
-"""Working-day calendars of units: office hours and closed days an admin manages."""
+"""Working-day calendars of units: office hours and closed days an admin manages (the unit's
+administrator, or its office's); every change is written to the unit's history (``unit_events``)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service.commands.accounts import unit_by_code
+from service.commands.accounts import UnitAction, managed_unit_ids, record_unit_event, unit_by_code
 from service.commands.context import Actor, Services
 from service.engine import WorkCalendar
 from service.engine.calendar import validate_hours
 from service.errors import Conflict, Forbidden, InvalidInput, NotFound
-from service.store.models import ClosedDay, Unit
+from service.store.models import ClosedDay, Unit, UnitEvent
 
 CLOSED_DAY_KINDS = ("cuti_bersama", "libur_daerah", "libur_kantor")
 
@@ -26,9 +27,18 @@ def calendar_for(session: Session, unit: Unit) -> WorkCalendar:
 
 def _admin_unit(session: Session, actor: Actor, code: str) -> Unit:
     unit = unit_by_code(session, code)
-    if not actor.administers(unit.id):
+    if not actor.administers(unit.id) and unit.id not in managed_unit_ids(session, actor):
         raise Forbidden(f"Only an administrator of {code} may change its calendar")
     return unit
+
+
+def unit_settings(services: Services, actor: Actor, code: str) -> tuple[Unit, list[ClosedDay], list[UnitEvent]]:
+    """A unit as its administrator sees it: the unit, its closed days and its history (newest first)."""
+    with services.db.reading() as session:
+        unit = _admin_unit(session, actor, code)
+        days = session.scalars(select(ClosedDay).where(ClosedDay.unit_id == unit.id).order_by(ClosedDay.day))
+        events = session.scalars(select(UnitEvent).where(UnitEvent.unit_id == unit.id).order_by(UnitEvent.id.desc()))
+        return unit, list(days), list(events)
 
 
 def list_closed_days(services: Services, actor: Actor, code: str) -> list[ClosedDay]:
@@ -42,12 +52,17 @@ def list_closed_days(services: Services, actor: Actor, code: str) -> list[Closed
 def add_closed_day(services: Services, actor: Actor, code: str, day: date, kind: str, note: str = "") -> ClosedDay:
     if kind not in CLOSED_DAY_KINDS:
         raise InvalidInput(f"kind must be one of {', '.join(CLOSED_DAY_KINDS)}", [{"field": "kind", "message": kind}])
+    if len(note) > 300:
+        raise InvalidInput("A note has at most 300 characters", [{"field": "note", "message": "too long"}])
     with services.db.transaction() as session:
         unit = _admin_unit(session, actor, code)
         if session.scalar(select(ClosedDay).where(ClosedDay.unit_id == unit.id, ClosedDay.day == day)):
-            raise Conflict(f"{day.isoformat()} is already a closed day of {code}")
+            raise Conflict(f"{day.isoformat()} is already a closed day of {code}",
+                           [{"field": "day", "message": "already a closed day"}])
         closed = ClosedDay(unit_id=unit.id, day=day, kind=kind, note=note)
         session.add(closed)
+        record_unit_event(session, unit.id, actor, UnitAction.CLOSED_DAY_ADDED, day=day.isoformat(), kind=kind,
+                          note=note)
         return closed
 
 
@@ -58,6 +73,8 @@ def remove_closed_day(services: Services, actor: Actor, code: str, day: date) ->
         if closed is None:
             raise NotFound(f"{day.isoformat()} is not a closed day of {code}")
         session.delete(closed)
+        record_unit_event(session, unit.id, actor, UnitAction.CLOSED_DAY_REMOVED, day=day.isoformat(),
+                          kind=closed.kind)
 
 
 def set_working_hours(services: Services, actor: Actor, code: str, hours: dict[str, Any]) -> Unit:
@@ -69,5 +86,6 @@ def set_working_hours(services: Services, actor: Actor, code: str, hours: dict[s
     checked = validate_hours(hours)
     with services.db.transaction() as session:
         unit = _admin_unit(session, actor, code)
+        record_unit_event(session, unit.id, actor, UnitAction.HOURS_SET, hours=checked, before=unit.working_hours)
         unit.working_hours = checked
         return unit

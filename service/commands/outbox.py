@@ -26,6 +26,7 @@ from service.commands.context import Services
 from service.commands.history import HistoryWriter
 from service.commands.identity import IdentityVault
 from service.commands.outcomes import one_line, shown_value
+from service.config import MAIL_CATCHER
 from service.store.models import Case, Membership, OutboxItem, Reporter, Unit, User
 from service.store.states import OutboxStatus
 
@@ -41,6 +42,8 @@ SUBJECTS = {
 #: kinds mailed to the reporter of a public report (their address is in the encrypted identity)
 TO_REPORTER = ("notification", "reporter_message", "receipt", "reporter_task")
 FOLLOW_UP_PATH = "/lapor/tindak-lanjut"
+#: the payload key under which a row keeps the mail it became (recipients, subject, text)
+MAIL_KEY = "mail"
 _templates = Environment(loader=FileSystemLoader(Path(__file__).parent.parent / "worker" / "templates"),
                          undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
 
@@ -154,13 +157,31 @@ def compose(services: Services, outbox_id: int) -> OutgoingMail | None:
         message["To"] = ", ".join(recipients)
         message["Message-ID"] = make_msgid(idstring=f"alur-outbox-{item.id}")
         message.set_content(_templates.get_template(f"{item.kind}.txt").render(**context))
+        item.payload = {**item.payload, MAIL_KEY: kept_mail(message, to_reporter)}
         return OutgoingMail(outbox_id, message)
 
 
+def mask_address(address: str) -> str:
+    """``r***@example.org``: enough to tell reporters' mails apart, not enough to name one."""
+    local, _, domain = address.rpartition("@")
+    return f"{local[:1]}***@{domain}" if local else "***"
+
+
+def kept_mail(message: EmailMessage, to_reporter: bool) -> dict[str, str]:
+    """What the outbox row keeps of its mail for the Outbox page: a reporter's address only masked
+    (their identity stays in the encrypted vault)."""
+    recipients = [part.strip() for part in str(message["To"]).split(",")]
+    shown = [mask_address(address) for address in recipients] if to_reporter else recipients
+    return {"to": ", ".join(shown), "subject": str(message["Subject"]),
+            "body": str(message.get_content()) if not message.is_multipart() else ""}
+
+
 def mark_sent(services: Services, outbox_id: int, now: datetime) -> None:
+    """``sent``; ``caught`` when the demo's local catcher took it (nothing left the machine)."""
+    status = OutboxStatus.CAUGHT if services.settings.mail_backend == MAIL_CATCHER else OutboxStatus.SENT
     with services.db.transaction() as session:
         session.execute(update(OutboxItem).where(OutboxItem.id == outbox_id)
-                        .values(status=OutboxStatus.SENT.value, sent_at=now, lease_until=None, last_error=None))
+                        .values(status=status.value, sent_at=now, lease_until=None, last_error=None))
 
 
 def mark_failed(services: Services, outbox_id: int, now: datetime, error: Exception) -> None:

@@ -207,10 +207,11 @@ def write_back(
     mirrors them, so the open rows need not be read; rows not in the session are then changed by
     statements of their own (a parallel branch: rare). Without it the open rows are read.
 
-    The case row is written first (its optimistic lock): a concurrent command on the same case then
-    fails there with a 409, before it inserts task or access rows the winner inserted too. With
-    ``before`` that is the unit of work's order (cases before the rows that refer to them) in the one
-    flush at commit; without it the command may have changed rows already, so it flushes now.
+    The case row is written first (its optimistic lock), by :func:`save_case` at the end, once its
+    values are known: a concurrent command on the same case then fails there with a 409, before it
+    inserts task or access rows the winner inserted too; the other rows follow at commit. Without
+    ``before`` the caller may have changed rows already, so the session is flushed first as well. A
+    command that ends with :func:`write_in_one` (PostgreSQL) writes the case row in that statement.
     """
     if before is None:
         case.updated_at = utc_now()

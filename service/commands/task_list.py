@@ -277,11 +277,13 @@ def _page_statement(actor: Actor, query: TaskQuery, now: datetime | None, after:
     parts: list[Subquery | CTE] = []
     for rank, extra, columns in _segments(sort, after):
         order = [column.desc() if sort.descending else column.asc() for column in columns]
-        if parts:  # a later segment is read only when the ones before it do not fill the page
-            extra = [*extra, select(func.count()).select_from(parts[0]).scalar_subquery() < wanted]
+        # A later segment reads only what the one before left of the page: a LIMIT of 0 (computed once,
+        # before the scan) skips its index walk on both databases, where a WHERE guard would not on SQLite.
+        limit: int | ColumnElement[int] = (
+            wanted - select(func.count()).select_from(parts[0]).scalar_subquery() if parts else wanted)
         segment = (select(Task.id.label("id"), literal(rank).label("rank"), Task.due_at.label("due_at"),
                           Task.created_at.label("created_at"))
-                   .where(*where, *extra).order_by(*order).limit(wanted))
+                   .where(*where, *extra).order_by(*order).limit(limit))
         parts.append(segment.cte(f"segment_{rank}") if not parts else segment.subquery())
     members = [select(part) for part in parts]
     merged = (members[0] if len(members) == 1 else union_all(*members)).subquery()

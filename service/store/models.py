@@ -55,6 +55,19 @@ class ClosedDay(Base):
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
 
 
+class UnitEvent(Base):
+    """Append-only history of a unit's settings: created, office hours set, closed day added or removed,
+    sub-unit created. ``actor`` is the username who did it (none for set-up tools)."""
+
+    __tablename__ = "unit_events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"), index=True)
+    actor: Mapped[str | None] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(50))
+    at: Mapped[datetime] = mapped_column(default=utc_now)
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
 class User(Base):
     __tablename__ = "users"
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -19,13 +19,14 @@ class RevisionStatus(StrEnum):
 
 
 class OutboxStatus(StrEnum):
-    """A mail in the outbox: pending → sending (leased by a worker) → sent, or failed / skipped."""
+    """A mail in the outbox: pending → sending (leased by a worker) → sent (or caught), or failed / skipped."""
 
     PENDING = "pending"
     SENDING = "sending"
     SENT = "sent"
     FAILED = "failed"  # gave up after the last attempt
     SKIPPED = "skipped"  # nothing to send it to (e.g. the reporter left no address)
+    CAUGHT = "caught"  # kept by the demo's local catcher (ALUR_MAIL_BACKEND=catcher), never sent
 
 
 #: the revisions cases may start on or move to: active ones, and approved ones from their Tanggal Efektif

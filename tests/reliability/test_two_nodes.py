@@ -11,7 +11,7 @@ reports come in; when all have fired, the Kasi and the Kabid complete every task
 Then every case must look like the one case a single in-process node drives the same way (history
 actions, tasks, outbox kinds), every history chain must hold, every timer must have fired once,
 and every mail must have reached the SMTP server exactly once. Both replicas and both workers must
-have done part of the work.
+have done part of the work, and neither nginx's access log nor the replicas' keep a client address.
 """
 
 from __future__ import annotations
@@ -255,6 +255,10 @@ def test_two_replicas_and_two_workers_behind_nginx_give_what_one_node_gives(
             HistoryEntry.action == "timer_fired").group_by(HistoryEntry.actor)).all())
     assert set(fired_by) == {"system:timer:worker-1", "system:timer:worker-2"}, fired_by
     assert all(served.values()), served  # nginx spread the requests over both replicas
+    logs = [tmp_path / "nginx" / "access.log", *(cluster.log(name) for name in cluster.processes)]
+    assert (tmp_path / "nginx" / "access.log").stat().st_size > 0
+    assert not [log.name for log in logs if "203.0.113." in log.read_text(errors="replace")], \
+        "a log keeps a client address"
     print(f"\n{CASES} cases through nginx: requests per replica {served}, timers per worker {fired_by}, "
           f"{len(mail.messages)} mails; seconds per phase {({k: round(v, 1) for k, v in phases.items()})}")
 
