@@ -34,7 +34,6 @@ class Counter:
 
     def __init__(self, app: Any) -> None:
         self.engine = app.extensions["alur.services"].db.engine
-        self.statements: list[str] = []
 
     @contextmanager
     def counting(self) -> Iterator[list[str]]:

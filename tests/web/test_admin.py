@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
-from support.web import PASSWORD, axe_violations, browser_login, csrf_of, sqlite_only
+from support.web import PASSWORD, SCREENSHOTS, axe_violations, browser_login, csrf_of, sqlite_only
 
 from service.commands import accounts
 from service.commands.context import Services
@@ -73,6 +73,8 @@ def test_an_admin_creates_a_user_who_changes_the_password_and_is_deactivated(
     assert len(temporary) >= 8
     assert "Kasi@unit-a" in admin.locator("#roles").inner_text()
     assert admin.locator("#user-email").inner_text() == "staf.baru@katingan.go.id"
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    admin.screenshot(path=str(SCREENSHOTS / "admin-user.png"), full_page=True)
 
     user = new_page()
     browser_login(user, "staf.baru", temporary)
@@ -108,6 +110,9 @@ def test_the_admin_pages_have_no_serious_axe_violations_and_fit_a_phone(
     for path in ("/admin/pengguna", "/admin/pengguna/kasi.a", "/admin/unit", "/admin/unit/unit-a"):
         page.set_viewport_size({"width": 1280, "height": 900})
         page.goto(path)
+        if path == "/admin/unit/unit-a":
+            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(SCREENSHOTS / "admin-unit.png"), full_page=True)
         assert axe_violations(page) == [], path
         page.set_viewport_size({"width": 390, "height": 844})
         assert page.evaluate("document.documentElement.scrollWidth") <= 390, path

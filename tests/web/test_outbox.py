@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import select
 from support.helpers import ROOT, Persona, deploy_file
+from support.web import axe_violations, browser_login, sqlite_only
 
 from service.commands.outbox import MAIL_KEY
 from service.mail import CatcherMailer, mailer_for
@@ -91,3 +92,28 @@ def test_the_catcher_keeps_each_mail_for_the_outbox_page_with_the_reporters_addr
     opened = sign_in("admin.a").get(f"/admin/outbox/{item.id}")
     assert opened.status_code == 200 and receipt.json["tracking_code"] in opened.text
     assert IDENTITY["email"] not in opened.text and IDENTITY["nama"] not in opened.text
+
+
+@sqlite_only
+def test_the_outbox_fits_a_phone_and_passes_axe(app: Any, units: dict[str, str], make_persona: Callable[..., Persona],
+                                                new_page: Callable[..., Any]) -> None:
+    services = app.extensions["alur.services"]
+    make_persona("admin", admin=True)
+    ids = [_escalation(services, "unit-a", "Kepala Bidang Pelayanan Perizinan dan Non Perizinan") for _ in range(30)]
+    with services.db.transaction() as session:  # one failed after its last attempt, with a long error
+        failed = session.get(OutboxItem, ids[-1])
+        assert failed is not None
+        failed.status, failed.last_error = OutboxStatus.FAILED.value, "SMTPRecipientsRefused: " + "x" * 300
+    page = new_page(bypass_csp=True)
+    page.set_viewport_size({"width": 390, "height": 800})
+    browser_login(page, "admin")
+    page.goto("/admin/outbox")
+    assert page.locator("tr[data-outbox-id]").count() == 25  # a page; the oldest five on the next
+    import sys; sys.path.insert(0, "/tmp/x"); from probe import PROBE; print(page.evaluate(PROBE))
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    assert axe_violations(page) == []
+    page.get_by_role("link", name="Lebih lama").click()
+    assert page.locator("tr[data-outbox-id]").count() == 5
+    page.goto(f"/admin/outbox/{ids[-1]}")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    assert axe_violations(page) == []
