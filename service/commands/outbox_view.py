@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from service.commands.context import ADMIN_ROLE, REPORTER_ROLE, Actor, Services
 from service.commands.outbox import MAIL_KEY, SUBJECTS
+from service.commands.users import is_an_administrator
 from service.errors import Forbidden, NotFound
 from service.store.models import OutboxItem, Unit
 
@@ -49,17 +50,12 @@ class OutboxPage:
 
 def _visible_units(session: Session, actor: Actor) -> set[int] | None:
     """The unit ids whose mail ``actor`` may read (None: all); Forbidden for a non-administrator."""
+    if not is_an_administrator(actor):
+        raise Forbidden("Only administrators read the outbox")
     if actor.is_admin:
         return None
     own = {unit_id for unit_id, roles in actor.roles_by_unit.items() if ADMIN_ROLE in roles}
-    if not own:
-        raise Forbidden("Only administrators read the outbox")
     return own | set(session.scalars(select(Unit.id).where(Unit.parent_id.in_(own))))
-
-
-def may_read_outbox(actor: Actor) -> bool:
-    """Whether the navigation shows the Outbox: a global admin, or ``admin`` of some unit."""
-    return actor.is_admin or any(ADMIN_ROLE in roles for roles in actor.roles_by_unit.values())
 
 
 def _entry(item: OutboxItem, unit: Unit | None) -> OutboxEntry:

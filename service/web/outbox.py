@@ -9,12 +9,21 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from service.commands.context import Actor
-from service.commands.outbox_view import OutboxEntry, may_read_outbox, outbox_entry, outbox_page
+from service.commands.outbox_view import OutboxEntry, outbox_entry, outbox_page
+from service.commands.users import is_an_administrator
 from service.config import MAIL_CATCHER
+from service.errors import Forbidden
 from service.store.states import OutboxStatus
-from service.web.helpers import actor, local_time, login_required, services, web_blueprint
+from service.web.helpers import actor, error_page, local_time, login_required, services, web_blueprint
 
 blp = web_blueprint("web_outbox", __name__)
+
+
+def _forbidden(error: Forbidden) -> ResponseReturnValue:
+    return error_page(403, _("Only an administrator of this unit may open this page."))
+
+
+blp.register_error_handler(Forbidden, _forbidden)
 
 
 def status_label(status: str) -> str:
@@ -42,7 +51,7 @@ def _when(entry: OutboxEntry) -> dict[str, str]:
 
 def may_read(me: Actor | None) -> bool:
     """Does the navigation show the Outbox."""
-    return me is not None and may_read_outbox(me)
+    return me is not None and is_an_administrator(me)
 
 
 @blp.app_context_processor

@@ -109,7 +109,6 @@ def test_the_outbox_fits_a_phone_and_passes_axe(app: Any, units: dict[str, str],
     browser_login(page, "admin")
     page.goto("/admin/outbox")
     assert page.locator("tr[data-outbox-id]").count() == 25  # a page; the oldest five on the next
-    import sys; sys.path.insert(0, "/tmp/x"); from probe import PROBE; print(page.evaluate(PROBE))
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     assert axe_violations(page) == []
     page.get_by_role("link", name="Lebih lama").click()
