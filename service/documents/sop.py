@@ -27,7 +27,7 @@ from markupsafe import Markup
 
 from service.documents import flowchart
 from service.documents.waktu import waktu as timer_waktu
-from service.engine import properties, sop_metadata
+from service.engine import compiler, properties, sop_metadata
 from service.engine.deploy_checks import NS
 from service.engine.safe_xml import parse_xml
 from service.store.states import RevisionStatus
@@ -134,14 +134,8 @@ class _Step:
 def _steps(main: etree._Element) -> list[_Step]:
     """The elements the table lists, in order: by ``langkah``; a step without one stays after the step
     before it in the file."""
-    lane_of = {ref.text: lane.get("name") for lane in main.xpath(".//bpmn:lane", namespaces=NS)
-               for ref in lane.xpath("./bpmn:flowNodeRef", namespaces=NS)}
-    timers: dict[str, str] = {}
-    for event in main.xpath(".//bpmn:boundaryEvent[bpmn:timerEventDefinition]", namespaces=NS):
-        text = "".join(event.xpath("./bpmn:timerEventDefinition/*/text()", namespaces=NS)[:1]).strip()
-        escalates = any(prop.get("name") == properties.ESCALATE_TO for prop in event.xpath(_PROPERTIES, namespaces=NS))
-        if text and (escalates or event.get("attachedToRef") not in timers):  # the SLA timer first
-            timers[event.get("attachedToRef")] = text
+    lane_of = compiler.lanes_of(main)
+    timers = compiler.sla_timers(main)
     order: dict[str, int] = {}
     found: list[_Step] = []
     for position, node in enumerate(main.xpath(".//*[@id]", namespaces=NS)):

@@ -20,6 +20,7 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
+from service.engine import properties
 from service.engine.deploy_checks import NS, CheckContext, TextBounds, bpmn, camunda, check_elements, issue
 from service.engine.limits import Limits
 from service.engine.parser import AlurParser
@@ -122,17 +123,32 @@ class StepInfo:
     sla_timer: str | None
 
 
+def lanes_of(process: etree._Element) -> dict[str, str | None]:
+    """The lane name of each flow node of ``process`` (by element id)."""
+    return {ref.text: lane.get("name") for lane in process.xpath(".//bpmn:lane", namespaces=NS)
+            for ref in lane.xpath("./bpmn:flowNodeRef", namespaces=NS)}
+
+
+def sla_timers(process: etree._Element) -> dict[str, str]:
+    """The SLA timer of each activity of ``process``: the boundary timer that escalates
+    (``eskalasi_ke``), else its first boundary timer (a reporter's deadline). The SLA report and the
+    SOP document both read the step's Waktu from here."""
+    timers: dict[str, str] = {}
+    for event in process.xpath(".//bpmn:boundaryEvent[bpmn:timerEventDefinition]", namespaces=NS):
+        text = "".join(event.xpath("./bpmn:timerEventDefinition/*/text()", namespaces=NS)[:1]).strip()
+        escalates = any(prop.get("name") == properties.ESCALATE_TO for prop in event.xpath(
+            "./bpmn:extensionElements/camunda:properties/camunda:property", namespaces=NS))
+        if text and (escalates or event.get("attachedToRef") not in timers):
+            timers[event.get("attachedToRef")] = text
+    return timers
+
+
 def steps(data: bytes) -> list[StepInfo]:
     """The user tasks of the main process in document order, with lanes, properties and SLA timers."""
     root = _root(data)
     main = root.xpath(_EXECUTABLE, namespaces=NS)[0]
-    lane_of = {ref.text: lane.get("name") for lane in main.xpath(".//bpmn:lane", namespaces=NS)
-               for ref in lane.xpath("./bpmn:flowNodeRef", namespaces=NS)}
-    timers = {
-        event.get("attachedToRef"): text
-        for event in main.xpath(".//bpmn:boundaryEvent", namespaces=NS)
-        for text in event.xpath("./bpmn:timerEventDefinition/*/text()", namespaces=NS)[:1]
-    }
+    lane_of = lanes_of(main)
+    timers = sla_timers(main)
     return [
         StepInfo(
             element_id=task.get("id"), name=task.get("name") or task.get("id"), lane=lane_of.get(task.get("id")),
