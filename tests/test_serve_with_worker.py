@@ -203,6 +203,9 @@ def test_ctrl_c_stops_the_server_and_its_worker(tmp_path: Path) -> None:
     try:
         _until("the server answers", lambda: _answers(f"http://127.0.0.1:{port}"), server, log)
         worker = _until("the worker child is listed", lambda: _children(server.pid), server, log)[0]
+        # Ctrl-C while the worker still imports would end it with a KeyboardInterrupt traceback (as any
+        # Python program): wait until its loop has its signal handlers (it says "started (sweep every").
+        _until("the worker's loop runs", lambda: "started (sweep every" in log.read_text(), server, log)
         os.killpg(server.pid, signal.SIGINT)
         assert server.wait(timeout=PATIENCE) == 0, log.read_text()
         assert _gone(worker)

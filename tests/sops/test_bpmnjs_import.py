@@ -9,16 +9,13 @@ browser is downloaded.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 from lxml import etree
-from support.browser import CHROMIUM
+from support.browser import CHROMIUM, render_diagrams_module
 from support.sop_driver import BPMN_DIR, FLOW_NODES, ROOT
 
 NS = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL"}
@@ -29,16 +26,7 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def _render_module() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("render_diagrams", ROOT / "tools" / "render_diagrams.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("render_diagrams", module)
-    spec.loader.exec_module(module)
-    return module
-
-
-render = _render_module()
+render = render_diagrams_module()
 
 
 @pytest.fixture(scope="session")

@@ -11,16 +11,14 @@ as the modeler shows them) and every rendered text is measured with ``getBBox``:
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
-import sys
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 from lxml import etree
-from support.browser import CHROMIUM
+from support.browser import CHROMIUM, render_diagrams_module
 from support.sop_driver import BPMN_DIR, ROOT
 
 NS = {
@@ -42,16 +40,7 @@ pytestmark = pytest.mark.skipif(
 Box = tuple[float, float, float, float]  # x, y, width, height
 
 
-def _render_module() -> Any:
-    spec = importlib.util.spec_from_file_location("render_diagrams", ROOT / "tools" / "render_diagrams.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("render_diagrams", module)
-    spec.loader.exec_module(module)
-    return module
-
-
-render = _render_module()
+render = render_diagrams_module()
 
 
 @pytest.fixture(scope="module")

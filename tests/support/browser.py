@@ -7,8 +7,11 @@ Playwright's sync API runs its own event loop: a second ``sync_playwright()`` wh
 
 from __future__ import annotations
 
+import importlib.util
+import sys
 from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -31,3 +34,14 @@ def chromium() -> Iterator[Any]:
             yield browser
         finally:
             browser.close()
+
+
+def render_diagrams_module() -> ModuleType:
+    """``tools/render_diagrams.py`` (a script, not a package module): bpmn-js in Chromium for tests."""
+    root = Path(__file__).resolve().parents[2]
+    spec = importlib.util.spec_from_file_location("render_diagrams", root / "tools" / "render_diagrams.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("render_diagrams", module)
+    spec.loader.exec_module(module)
+    return module
