@@ -3,8 +3,10 @@ administrator, or its office's); every change is written to the unit's history (
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -19,10 +21,24 @@ from service.store.models import ClosedDay, Unit, UnitEvent
 CLOSED_DAY_KINDS = ("cuti_bersama", "libur_daerah", "libur_kantor")
 
 
+def closed_days(session: Session, unit_id: int) -> list[date]:
+    """The unit's own closed days (national holidays are the calendar's)."""
+    return list(session.scalars(select(ClosedDay.day).where(ClosedDay.unit_id == unit_id)))
+
+
 def calendar_for(session: Session, unit: Unit) -> WorkCalendar:
     """The unit's calendar: its timezone and hours, national holidays and its own closed days."""
-    days = session.scalars(select(ClosedDay.day).where(ClosedDay.unit_id == unit.id))
-    return WorkCalendar.of(unit.timezone, unit.working_hours, days)
+    return WorkCalendar.of(unit.timezone, unit.working_hours, closed_days(session, unit.id))
+
+
+def unit_calendar(services: Services, unit: Unit, days: Iterable[date]) -> WorkCalendar:
+    """:func:`calendar_for` from the unit's settings and closed days the caller read already, built
+    once per process for each distinct set of them (the key holds all it depends on)."""
+    key_days = tuple(sorted(set(days)))
+    hours = json.dumps(unit.working_hours, sort_keys=True) if unit.working_hours else None
+    return cast(WorkCalendar, services.memo.get(
+        ("calendar", unit.timezone, hours, key_days),
+        lambda: WorkCalendar.of(unit.timezone, unit.working_hours, key_days)))
 
 
 def _admin_unit(session: Session, actor: Actor, code: str) -> Unit:

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import uuid
-from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date
 from functools import cache
 from typing import Any, cast
 
@@ -16,6 +13,7 @@ from sqlalchemy.sql.base import ExecutableOption
 
 from service import forms as form_files
 from service.commands.access import Visible, read_with_case, visible, visible_case, visible_cases
+from service.commands.calendars import closed_days, unit_calendar
 from service.commands.context import REPORTER_MESSAGE, Actor, Services
 from service.commands.definitions import startable
 from service.commands.history import HistoryWriter
@@ -27,7 +25,7 @@ from service.engine import CaseRun, CaseStatus, TaskStatus, WorkCalendar, utc_no
 from service.engine.compiler import CompiledDefinition
 from service.engine.messages import caught_messages
 from service.errors import Conflict, Forbidden, InvalidInput
-from service.store.models import Case, CaseAccess, ClosedDay, Definition, HistoryEntry, Reporter, Task, Unit
+from service.store.models import Case, CaseAccess, Definition, HistoryEntry, Reporter, Task, Unit
 
 
 @dataclass
@@ -41,20 +39,7 @@ class StartRequest:
 def restore(services: Services, session: Session, case: Case, calendar: WorkCalendar | None = None) -> CaseRun:
     """The case's run; ``calendar`` when the caller read the unit's closed days already."""
     return CaseRun.restore(compiled_for(services, session, case.definition), case.state,
-                           calendar or unit_calendar(services, case.unit, _closed_days(session, case.unit_id)))
-
-
-def _closed_days(session: Session, unit_id: int) -> list[date]:
-    return list(session.scalars(select(ClosedDay.day).where(ClosedDay.unit_id == unit_id)))
-
-
-def unit_calendar(services: Services, unit: Unit, closed_days: Iterable[date]) -> WorkCalendar:
-    """:func:`~service.commands.calendars.calendar_for` from the unit's settings and closed days, built
-    once per process for each distinct set of them (the key holds all it depends on)."""
-    days = tuple(sorted(set(closed_days)))
-    hours = json.dumps(unit.working_hours, sort_keys=True) if unit.working_hours else None
-    return cast(WorkCalendar, services.memo.get(
-        ("calendar", unit.timezone, hours, days), lambda: WorkCalendar.of(unit.timezone, unit.working_hours, days)))
+                           calendar or unit_calendar(services, case.unit, closed_days(session, case.unit_id)))
 
 
 def revision_forms(services: Services, definition: Definition) -> dict[str, Any]:
@@ -102,7 +87,7 @@ def start_case_view(services: Services, actor: Actor, request: StartRequest) -> 
         start_form = revision_forms(services, definition).get(form_key) if form_key else None
         form_files.validate_data(start_form, request.data)
         data, identifying = _split_identifying(compiled, start_form, request.data)
-        calendar = unit_calendar(services, definition.unit, _closed_days(session, definition.unit_id))
+        calendar = unit_calendar(services, definition.unit, closed_days(session, definition.unit_id))
         run = CaseRun.start(compiled, data, calendar)
         case, history, written = _record_new_case(session, definition, run, actor.username,
                                                   started_by=actor.user_id or None,

@@ -15,7 +15,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from service.commands.context import ADMIN_ROLE, REPORTER_ROLE, Actor, Services
+from service.commands.accounts import managed_unit_ids
+from service.commands.context import REPORTER_ROLE, Actor, Services
 from service.commands.outbox import MAIL_KEY, SUBJECTS
 from service.commands.users import is_an_administrator
 from service.errors import Forbidden, NotFound
@@ -52,10 +53,7 @@ def _visible_units(session: Session, actor: Actor) -> set[int] | None:
     """The unit ids whose mail ``actor`` may read (None: all); Forbidden for a non-administrator."""
     if not is_an_administrator(actor):
         raise Forbidden("Only administrators read the outbox")
-    if actor.is_admin:
-        return None
-    own = {unit_id for unit_id, roles in actor.roles_by_unit.items() if ADMIN_ROLE in roles}
-    return own | set(session.scalars(select(Unit.id).where(Unit.parent_id.in_(own))))
+    return None if actor.is_admin else managed_unit_ids(session, actor)
 
 
 def _entry(item: OutboxItem, unit: Unit | None) -> OutboxEntry:

@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session, contains_eager, joinedload
 from service import forms as form_files
 from service.commands import attachments
 from service.commands.access import Visible, read_with_case, visible
-from service.commands.cases import CaseView, case_options, case_view, restore, revision_forms, unit_calendar
+from service.commands.calendars import unit_calendar
+from service.commands.cases import CaseView, case_options, case_view, restore, revision_forms
 from service.commands.context import Actor, Services
 from service.commands.history import HistoryWriter
 from service.commands.sync import ONE_STATEMENT, Written, deliver_buffered, write_back, write_in_one

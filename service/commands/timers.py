@@ -18,7 +18,8 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.orm import Session
 
-from service.commands.cases import administered_case, case_options, restore, unit_calendar
+from service.commands.calendars import unit_calendar
+from service.commands.cases import administered_case, case_options, restore
 from service.commands.context import Actor, Services
 from service.commands.history import HistoryWriter
 from service.commands.sync import deliver_buffered, record_fired_timers, write_back
