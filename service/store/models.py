@@ -39,7 +39,18 @@ class Unit(Base):
     working_hours: Mapped[dict[str, Any] | None] = mapped_column()
     #: a sub-unit (bidang, unit kerja, inspektorat pembantu) belongs to an office; tasks can be routed to it
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
+    #: the middle part of the unit's Nomor registrasi, e.g. ``DUMAS`` in ``001/DUMAS/XI/2026``
+    registration_code: Mapped[str] = mapped_column(String(20), default="DUMAS", server_default="DUMAS")
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class RegistrationCounter(Base):
+    """The last Nomor registrasi a unit gave in a year; incremented in the case's own transaction."""
+
+    __tablename__ = "registration_counters"
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last_number: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class ClosedDay(Base):
@@ -190,8 +201,12 @@ class Case(Base):
     #: the hash of the case's newest history row (null before the first): the chain's next link, kept
     #: on the row the optimistic lock guards, so appending needs no lookup and two appends cannot fork
     history_head: Mapped[str | None] = mapped_column(String(64))
+    #: the office's register number (Nomor registrasi), e.g. ``001/DUMAS/XI/2026``, unique per unit
+    registration_number: Mapped[str | None] = mapped_column(String(40))
     definition: Mapped[Definition] = relationship(lazy="joined")
     unit: Mapped[Unit] = relationship(lazy="joined")
+
+    __table_args__ = (Index("ix_cases_unit_registration", "unit_id", "registration_number", unique=True),)
 
     __mapper_args__ = {"version_id_col": lock_version}
 
@@ -406,3 +421,20 @@ class Comment(Base):
     author: Mapped[str] = mapped_column(String(100))
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class Notification(Base):
+    """An in-app notice to one user ("Perlu perhatian Anda"): an escalation that reached them or an
+    overdue step in their lane. ``read_at`` is null until the user opens or dismisses it."""
+
+    __tablename__ = "notifications"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    task_id: Mapped[str | None] = mapped_column(String(36))
+    kind: Mapped[str] = mapped_column(String(30))
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    read_at: Mapped[datetime | None] = mapped_column()
+
+    __table_args__ = (Index("ix_notifications_user_unread", "user_id", "read_at", "created_at"),)
