@@ -41,6 +41,10 @@ class Unit(Base):
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
     #: the middle part of the unit's Nomor registrasi, e.g. ``DUMAS`` in ``001/DUMAS/XI/2026``
     registration_code: Mapped[str] = mapped_column(String(20), default="DUMAS", server_default="DUMAS")
+    #: how a reporter reaches the office (shown on the public follow-up page); empty until an admin sets it
+    contact_phone: Mapped[str | None] = mapped_column(String(50))
+    contact_email: Mapped[str | None] = mapped_column(String(200))
+    contact_address: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
 
 

@@ -1,5 +1,5 @@
 """Nomor registrasi per unit and year (cases.registration_number, registration_counters,
-units.registration_code) and in-app notifications
+units.registration_code), units' contact for reporters, and in-app notifications
 
 Revision ID: 0013
 Revises: 0012
@@ -20,6 +20,9 @@ def upgrade() -> None:
     with op.batch_alter_table('units', schema=None) as batch_op:
         batch_op.add_column(sa.Column('registration_code', sa.String(length=20), server_default='DUMAS',
                                       nullable=False))
+        batch_op.add_column(sa.Column('contact_phone', sa.String(length=50), nullable=True))
+        batch_op.add_column(sa.Column('contact_email', sa.String(length=200), nullable=True))
+        batch_op.add_column(sa.Column('contact_address', sa.String(length=300), nullable=True))
     with op.batch_alter_table('cases', schema=None) as batch_op:
         batch_op.add_column(sa.Column('registration_number', sa.String(length=40), nullable=True))
         batch_op.create_index('ix_cases_unit_registration', ['unit_id', 'registration_number'], unique=True)
@@ -58,4 +61,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_cases_unit_registration')
         batch_op.drop_column('registration_number')
     with op.batch_alter_table('units', schema=None) as batch_op:
+        batch_op.drop_column('contact_address')
+        batch_op.drop_column('contact_email')
+        batch_op.drop_column('contact_phone')
         batch_op.drop_column('registration_code')
