@@ -7,6 +7,7 @@ import sys
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from typing import TextIO
 
 import click
 from sqlalchemy import select
@@ -14,13 +15,16 @@ from sqlalchemy import select
 from service.catalogue import BUNDLED_OFFICES, SUB_UNITS
 from service.commands import accounts
 from service.commands import users as user_commands
+from service.commands.audit import AUDIT_FIELDS, AuditPeriod, audit_rows, verify_all, verify_case
 from service.commands.calendars import CLOSED_DAY_KINDS, add_closed_day
 from service.commands.context import ADMIN_ROLE, PROCESS_OWNER_ROLE, Actor, Services
 from service.commands.definitions import DeployRequest, deploy
 from service.commands.export import export
+from service.commands.history import ChainCheck
 from service.commands.identity import IdentityVault, new_key
 from service.commands.passwords import hash_password
 from service.commands.revisions import APPROVER_ROLE
+from service.commands.spreadsheets import csv_lines, jsonl_lines
 from service.config import ConfigError, Settings
 from service.engine import outline, properties
 from service.engine.compiler import steps
@@ -384,6 +388,64 @@ def worker(once: bool, interval: float, name: str | None) -> None:
         run_once(services, actor=worker_actor(name), mailer=mailer)
         return
     run_forever(services, interval, actor=worker_actor(name), mailer=mailer)
+
+
+@main.group()
+def history() -> None:
+    """The tamper-evident case history."""
+
+
+def _broken_line(check: ChainCheck) -> str:
+    broken = check.broken
+    assert broken is not None
+    where = (f"row {broken.id} (#{broken.position}, {broken.action} at {broken.at.isoformat() if broken.at else '?'})"
+             if broken.id is not None else f"after row #{broken.position - 1}")
+    reason = {"altered": "its content does not match its hash",
+              "link": "it does not link to the row before it (a row was removed, added or re-hashed)",
+              "head": "rows are missing at the end (the case's head names a row that is gone)"}[broken.reason]
+    return f"case {check.case_id}: broken at {where}: {reason}"
+
+
+@history.command("verify")
+@click.argument("case_id", required=False)
+def history_verify(case_id: str | None) -> None:
+    """Check the hash chain of one case, or of every case; exit status 1 names the first broken row."""
+    services = _services()
+    try:
+        checks = [verify_case(services, SYSTEM, case_id)] if case_id else verify_all(services)
+        cases = rows = 0
+        broken = []
+        for check in checks:
+            cases, rows = cases + 1, rows + check.rows
+            if not check.intact:
+                broken.append(check)
+                click.echo(_broken_line(check), err=True)
+    except ServiceError as exc:
+        raise _fail(exc) from exc
+    if broken:
+        raise SystemExit(1)
+    click.echo(f"history intact: {cases} case(s), {rows} row(s)")
+
+
+@main.group("audit")
+def audit_group() -> None:
+    """The audit log of a unit, for the Inspektorat."""
+
+
+@audit_group.command("export")
+@click.option("--unit", "unit_code", required=True, help="unit code")
+@click.option("--from", "first", required=True, type=click.DateTime(["%Y-%m-%d"]), help="first day (YYYY-MM-DD)")
+@click.option("--to", "last", required=True, type=click.DateTime(["%Y-%m-%d"]), help="last day, inclusive")
+@click.option("--format", "form", type=click.Choice(["csv", "jsonl"]), default="csv", show_default=True)
+@click.option("--output", type=click.File("w", encoding="utf-8"), default="-", help="file (default: stdout)")
+def audit_export(unit_code: str, first: datetime, last: datetime, form: str, output: TextIO) -> None:
+    """Write the unit's case history rows (with their hashes) and account, unit and revision events."""
+    try:
+        rows = audit_rows(_services(), SYSTEM, AuditPeriod(unit_code, first.date(), last.date()))
+        for line in (csv_lines if form == "csv" else jsonl_lines)(AUDIT_FIELDS, rows):
+            output.write(line)
+    except ServiceError as exc:
+        raise _fail(exc) from exc
 
 
 @main.group()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask
 
 from service.api import (
+    audit,
     auth,
     case_files,
     cases,
@@ -15,6 +16,7 @@ from service.api import (
     health,
     limits,
     metrics,
+    notifications,
     public,
     reporters,
     reports,
@@ -42,8 +44,9 @@ def init_app(app: Flask) -> None:
     guards.init_app(app, settings.request_max_json_depth)  # before any route
     limits.init_app(app, settings)
     rest = errors.AlurApi(app)
-    for module in (auth, users, definitions, cases, case_files, tasks, units, reports, public, reporters):
+    for module in (auth, users, definitions, cases, case_files, tasks, units, reports, public, reporters, audit):
         rest.register_blueprint(module.blp)
+    rest.register_blueprint(notifications.blp)
     rest.register_blueprint(revisions.blp)
     rest.register_blueprint(revisions.case_blp)
     app.register_blueprint(health.blp)

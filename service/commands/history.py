@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -58,11 +60,9 @@ class HistoryWriter:
             element_id: str | None = None, at: datetime | None = None) -> HistoryEntry:
         moment = at or utc_now()
         previous = self._previous()
-        payload = json.dumps([previous, self.case_id, task_id, element_id, self.actor, action,
-                              moment.isoformat(), data or {}], sort_keys=True, default=str)
-        digest = hashlib.sha256(payload.encode()).hexdigest()
         entry = HistoryEntry(case_id=self.case_id, task_id=task_id, element_id=element_id, actor=self.actor,
-                             action=action, at=moment, data=data or {}, prev_hash=previous, hash=digest)
+                             action=action, at=moment, data=data or {}, prev_hash=previous)
+        digest = entry.hash = entry_digest(previous, entry)
         self.session.add(entry)
         self.entries.append(entry)
         self._row().history_head = digest
@@ -70,13 +70,54 @@ class HistoryWriter:
         return entry
 
 
+def entry_digest(previous: str, entry: HistoryEntry) -> str:
+    """The hash of ``entry``'s content linked to ``previous`` (the hash of the case's row before it)."""
+    payload = json.dumps([previous, entry.case_id, entry.task_id, entry.element_id, entry.actor, entry.action,
+                          entry.at.isoformat(), entry.data], sort_keys=True, default=str)
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class BrokenRow:
+    """The first history row where a case's chain does not hold. ``id`` is None when rows are missing
+    after the last stored one (the case's head names a row that is gone)."""
+
+    id: int | None
+    position: int  # 1-based, in the case's order
+    action: str | None
+    at: datetime | None
+    reason: str  # "altered" | "link" | "head"
+
+
+@dataclass(frozen=True)
+class ChainCheck:
+    case_id: str
+    rows: int
+    broken: BrokenRow | None
+
+    @property
+    def intact(self) -> bool:
+        return self.broken is None
+
+
+def check_chain(case_id: str, entries: Sequence[HistoryEntry], head: str | None) -> ChainCheck:
+    """Walk a case's history in order (``entries`` sorted by id) and name the first row that breaks the
+    chain: its content no longer matches its hash (``altered``), it does not link to the row before it
+    (``link``: a row before it was removed, inserted or re-hashed), or the case's stored head is not the
+    last row's hash (``head``: rows were removed at the end). ``head`` None skips the last check (cases
+    written before the head was kept)."""
+    previous = GENESIS
+    for position, entry in enumerate(entries, start=1):
+        reason = ("link" if entry.prev_hash != previous
+                  else "altered" if entry_digest(previous, entry) != entry.hash else None)
+        if reason:
+            return ChainCheck(case_id, len(entries), BrokenRow(entry.id, position, entry.action, entry.at, reason))
+        previous = entry.hash
+    if head is not None and head != (entries[-1].hash if entries else GENESIS):
+        return ChainCheck(case_id, len(entries), BrokenRow(None, len(entries) + 1, None, None, "head"))
+    return ChainCheck(case_id, len(entries), None)
+
+
 def verify_chain(entries: list[HistoryEntry]) -> bool:
     """True when every entry's hash matches its content and links to the one before."""
-    previous = GENESIS
-    for entry in entries:
-        payload = json.dumps([previous, entry.case_id, entry.task_id, entry.element_id, entry.actor,
-                              entry.action, entry.at.isoformat(), entry.data], sort_keys=True, default=str)
-        if entry.prev_hash != previous or hashlib.sha256(payload.encode()).hexdigest() != entry.hash:
-            return False
-        previous = entry.hash
-    return True
+    return check_chain(entries[0].case_id if entries else "", entries, None).intact
