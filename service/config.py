@@ -50,6 +50,21 @@ def _int(name: str, value: str | None, default: int) -> int:
 
 
 @dataclass(frozen=True)
+class SsoSettings:
+    """Single sign-on for staff through an OpenID Connect provider (ALUR_OIDC_*)."""
+
+    #: the provider's ``/.well-known/openid-configuration`` address
+    discovery_url: str
+    client_id: str
+    client_secret: str
+    #: the id_token / userinfo claim listing the user's Alur roles as ``ROLE@UNIT`` values
+    role_claim: str = "groups"
+    scopes: str = "openid email profile"
+    #: the sign-in button's text
+    label: str = "SSO"
+
+
+@dataclass(frozen=True)
 class Settings:
     database_url: str
     secret_key: str
@@ -89,6 +104,10 @@ class Settings:
     limits: Limits = field(default_factory=Limits)
     #: deepest nesting of arrays and objects accepted in a JSON request body
     request_max_json_depth: int = 32
+    #: OpenID Connect sign-in for staff (None: not configured)
+    sso: SsoSettings | None = None
+    #: whether staff may sign in with a username and password (ALUR_PASSWORD_SIGNIN; needs SSO when off)
+    password_signin: bool = True
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -134,6 +153,7 @@ class Settings:
             public_rate_limit=env.get("ALUR_PUBLIC_RATE_LIMIT") or "10 per minute;100 per day",
             limits=_limits(env),
             request_max_json_depth=_int("ALUR_REQUEST_MAX_JSON_DEPTH", env.get("ALUR_REQUEST_MAX_JSON_DEPTH"), 32),
+            **_sign_in(env),
         )
 
     def with_overrides(self, overrides: Mapping[str, Any]) -> Settings:
@@ -156,6 +176,29 @@ def _limits(env: Mapping[str, str]) -> Limits:
         return Limits(**values)
     except ValueError as exc:
         raise ConfigError(f"ALUR_LIMIT_*: {exc}") from exc
+
+
+def _sign_in(env: Mapping[str, str]) -> dict[str, Any]:
+    """``sso`` from ALUR_OIDC_DISCOVERY_URL, _CLIENT_ID, _CLIENT_SECRET (or _FILE), _ROLE_CLAIM, _SCOPES,
+    _LABEL; ``password_signin`` from ALUR_PASSWORD_SIGNIN, which may be off only with SSO configured."""
+    discovery = (env.get("ALUR_OIDC_DISCOVERY_URL") or "").strip()
+    sso = None
+    if discovery:
+        client_id = (env.get("ALUR_OIDC_CLIENT_ID") or "").strip()
+        secret = _env("ALUR_OIDC_CLIENT_SECRET", env) or ""
+        if not discovery.startswith(("https://", "http://")) or not client_id or not secret:
+            raise ConfigError("ALUR_OIDC_DISCOVERY_URL needs an http(s) address, ALUR_OIDC_CLIENT_ID and "
+                              "ALUR_OIDC_CLIENT_SECRET (or ALUR_OIDC_CLIENT_SECRET_FILE)")
+        scopes = (env.get("ALUR_OIDC_SCOPES") or "openid email profile").strip()
+        if "openid" not in scopes.split():
+            raise ConfigError("ALUR_OIDC_SCOPES must include openid")
+        sso = SsoSettings(discovery, client_id, secret, (env.get("ALUR_OIDC_ROLE_CLAIM") or "groups").strip(),
+                          scopes, (env.get("ALUR_OIDC_LABEL") or "SSO").strip())
+    password_signin = _flag("ALUR_PASSWORD_SIGNIN", env, True)
+    if not password_signin and sso is None:
+        raise ConfigError("ALUR_PASSWORD_SIGNIN=0 needs single sign-on (ALUR_OIDC_DISCOVERY_URL): "
+                          "otherwise nobody can sign in")
+    return {"sso": sso, "password_signin": password_signin}
 
 
 def _public_url(value: str) -> str:

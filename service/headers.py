@@ -5,12 +5,18 @@ script anywhere; styles may be inline (bpmn-js and React set style attributes). 
 JSON, files, probes) gets ``default-src 'none'``: a browser that opens it renders and runs nothing.
 Framing is refused everywhere, referrers stay on the site, and ``Strict-Transport-Security`` is sent
 when the request came over HTTPS (directly, or through a trusted proxy: ``ALUR_TRUSTED_PROXIES``).
-A view that sets one of these headers itself keeps its own value.
+A view that sets one of these headers itself keeps its own value. With single sign-on, forms may also
+lead to the identity provider's origin: signing out ends the session there too (a redirect after the
+sign-out form, which ``form-action`` governs).
 """
 
 from __future__ import annotations
 
-from flask import Flask, Response, request
+from urllib.parse import urlsplit
+
+from flask import Flask, Response, current_app, request
+
+from service.commands.context import SERVICES_KEY
 
 PAGE_CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
             "font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
@@ -30,12 +36,22 @@ ALWAYS = {
 def security_headers(response: Response) -> Response:
     for name, value in ALWAYS.items():
         response.headers.setdefault(name, value)
-    response.headers.setdefault("Content-Security-Policy",
-                                PAGE_CSP if response.mimetype == "text/html" else NO_CONTENT_CSP)
+    response.headers.setdefault("Content-Security-Policy", current_app.config["ALUR_PAGE_CSP"]
+                                if response.mimetype == "text/html" else NO_CONTENT_CSP)
     if request.is_secure:
         response.headers.setdefault("Strict-Transport-Security", HSTS)
     return response
 
 
+def page_csp(sso_discovery_url: str | None) -> str:
+    """:data:`PAGE_CSP`, with the identity provider's origin added to ``form-action`` when there is one."""
+    if not sso_discovery_url:
+        return PAGE_CSP
+    parts = urlsplit(sso_discovery_url)
+    return PAGE_CSP.replace("form-action 'self'", f"form-action 'self' {parts.scheme}://{parts.netloc}")
+
+
 def init_app(app: Flask) -> None:
+    sso = app.extensions[SERVICES_KEY].settings.sso
+    app.config["ALUR_PAGE_CSP"] = page_csp(sso.discovery_url if sso else None)
     app.after_request(security_headers)

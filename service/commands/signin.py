@@ -38,7 +38,7 @@ from service.commands.accounts import UserAction, record_event
 from service.commands.context import Actor, Services
 from service.commands.passwords import verify_password
 from service.engine import utc_now
-from service.errors import TooManyRequests, Unauthorized
+from service.errors import Forbidden, TooManyRequests, Unauthorized
 from service.store.models import SigninClient, User
 
 MAX_FAILURES = 5
@@ -74,7 +74,10 @@ def client_key(secret: str, address: str | None) -> str:
 
 def sign_in(services: Services, username: str, password: str, client: str = "",
             now: datetime | None = None) -> Actor:
-    """The actor for the right password; :class:`Unauthorized` or :class:`SignInThrottled` otherwise."""
+    """The actor for the right password; :class:`Unauthorized` or :class:`SignInThrottled` otherwise,
+    :class:`Forbidden` when the office turned password sign-in off (single sign-on only)."""
+    if not services.settings.password_signin:
+        raise Forbidden("Password sign-in is turned off here: sign in through single sign-on")
     moment = now or utc_now()
     with services.db.reading() as session:
         user = session.scalar(select(User).where(User.username == username))

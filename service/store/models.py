@@ -99,6 +99,9 @@ class User(Base):
     #: carried by every API token and web session; raised by disable, password change/reset and sign-out,
     #: which ends every token and session issued before
     credential_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    #: ``issuer subject`` of an account that signs in through single sign-on (OpenID Connect); null for
+    #: accounts with a password only
+    external_id: Mapped[str | None] = mapped_column(String(400), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
     memberships: Mapped[list[Membership]] = relationship(back_populates="user", lazy="selectin")
 
@@ -112,6 +115,8 @@ class Membership(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"))
     role: Mapped[str] = mapped_column(String(100))
+    #: ``local`` (given in Alur) or ``sso`` (from the identity provider's claim: replaced at each SSO sign-in)
+    source: Mapped[str] = mapped_column(String(10), default="local", server_default="local")
     user: Mapped[User] = relationship(back_populates="memberships")
     unit: Mapped[Unit] = relationship(lazy="joined")
 

@@ -7,17 +7,16 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from service.commands import users
-from service.commands.context import Actor
 from service.commands.signin import SignInThrottled, client_key, sign_in
-from service.errors import InvalidInput, Unauthorized
+from service.errors import Forbidden, InvalidInput, Unauthorized
+from service.web import sso
 from service.web.helpers import (
-    SESSION_USER,
-    SESSION_VERSION,
     actor,
     current_actor,
     login_required,
     safe_next,
     services,
+    start_session,
     web_blueprint,
 )
 
@@ -41,16 +40,6 @@ def _throttled_message(error: SignInThrottled) -> str:
              wait=_wait(error.retry_after))
 
 
-def _start_session(signed_in: Actor) -> None:
-    language = session.get("lang")
-    session.clear()  # a fresh session (and CSRF token) for the signed-in user
-    session[SESSION_USER] = signed_in.user_id
-    session[SESSION_VERSION] = signed_in.credential_version
-    if language:
-        session["lang"] = language
-    session.permanent = True
-
-
 @blp.get("/login")
 def login() -> ResponseReturnValue:
     if current_actor() is not None:
@@ -70,8 +59,10 @@ def login_post() -> ResponseReturnValue:
         error, status, headers = _throttled_message(exc), 429, {"Retry-After": str(exc.retry_after)}
     except Unauthorized:
         error, status = _("Wrong username or password."), 401
+    except Forbidden:
+        error, status = _("Sign-in with a password is turned off here. Use single sign-on."), 403
     else:
-        _start_session(signed_in)
+        start_session(signed_in)
         return redirect(target)
     return render_template("web/login.html", next=request.form.get("next", ""), error=error,
                            username=username), status, headers
@@ -84,10 +75,11 @@ def logout() -> ResponseReturnValue:
     if signed_in is not None:
         users.sign_out(services(), signed_in)
     language = session.get("lang")
+    id_token = session.get(sso.SESSION_ID_TOKEN)
     session.clear()
     if language:
         session["lang"] = language
-    return redirect(url_for("web_auth.login"))
+    return sso.logout_redirect(id_token) or redirect(url_for("web_auth.login"))
 
 
 @blp.get("/akun/sandi")
@@ -115,7 +107,7 @@ def password_post() -> ResponseReturnValue:
                      else _("The new password needs 8 to 500 characters."))
             status = 422
         else:
-            _start_session(renewed)  # this browser stays signed in; every other session and token ends
+            start_session(renewed)  # this browser stays signed in; every other session and token ends
             return render_template("web/password.html", error=None, done=True)
     return render_template("web/password.html", error=error, done=False), status, headers
 

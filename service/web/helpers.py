@@ -56,6 +56,18 @@ def current_actor() -> Actor | None:
     return actor
 
 
+def start_session(signed_in: Actor) -> None:
+    """Begin a browser session for ``signed_in`` (password or single sign-on): a fresh session and CSRF
+    token, the language kept."""
+    language = session.get("lang")
+    session.clear()
+    session[SESSION_USER] = signed_in.user_id
+    session[SESSION_VERSION] = signed_in.credential_version
+    if language:
+        session["lang"] = language
+    session.permanent = True
+
+
 def login_required(view: Callable[P, ResponseReturnValue]) -> Callable[P, ResponseReturnValue]:
     @wraps(view)
     def wrapped(*args: P.args, **kwargs: P.kwargs) -> ResponseReturnValue:
