@@ -1,20 +1,23 @@
-"""The tamper-evident history checked (per case), and a unit's audit log exported for the Inspektorat."""
+"""The tamper-evident history checked (per case), a completed case's archive, and a unit's audit log
+exported for the Inspektorat."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import marshmallow as ma
-from flask import Response
+from flask import Response, send_file
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from service.api.security import BEARER, current_actor, services
 from service.commands import audit
+from service.commands.archive import archive_for
 from service.commands.history import ChainCheck
 from service.commands.spreadsheets import csv_lines, jsonl_lines
 
-blp = Blueprint("audit", __name__, url_prefix="/api", description="History verification and the audit log")
+blp = Blueprint("audit", __name__, url_prefix="/api",
+                description="History verification, case archives and the audit log")
 
 
 class BrokenRowSchema(ma.Schema):
@@ -46,6 +49,22 @@ class VerifyHistory(MethodView):
     def get(self, case_id: str) -> ChainCheck:
         """Check the case's hash chain; names the first broken row"""
         return audit.verify_case(services(), current_actor(), case_id)
+
+
+@blp.route("/cases/<string:case_id>/archive")
+class CaseArchive(MethodView):
+    @blp.doc(security=BEARER)
+    @blp.response(200, description="ZIP: berkas-perkara.pdf, lampiran/, riwayat.jsonl, diagram.bpmn, manifest.json",
+                  content_type="application/zip")
+    @blp.alt_response(409, description="The case is not completed (or was purged before it was archived)")
+    def get(self, case_id: str) -> Response:
+        """The archive of a completed case (for those who see the whole case); made now if not yet made"""
+        found = archive_for(services(), current_actor(), case_id)
+        name = f"arsip-{found.label.replace('/', '-')}.zip"
+        response = send_file(found.path, mimetype="application/zip", as_attachment=True, download_name=name,
+                             max_age=0)
+        response.headers["X-Archive-SHA256"] = found.sha256
+        return response
 
 
 @blp.route("/audit-log")

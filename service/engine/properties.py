@@ -60,6 +60,7 @@ PERIOD = "periode"
 REPORT_OF = "rekap_sop"
 REPORT_CHANNEL = "rekap_saluran"
 REPORT_OUTCOMES = "rekap_keputusan"
+RETENTION_YEARS = "retensi_tahun"
 #: The boxes of the SOP document filled from process properties: (property, heading), in print order.
 SOP_SECTIONS: tuple[tuple[str, str], ...] = (
     (LEGAL_BASIS, "Dasar Hukum"),
@@ -137,6 +138,11 @@ def _date(value: str) -> str | None:
 def _period(value: str) -> str | None:
     known = ", ".join(PERIOD_MONTHS)
     return None if value.strip() in PERIOD_MONTHS else f"{value!r} is not a calendar period (known: {known})"
+
+
+def _years(value: str) -> str | None:
+    text = value.strip()
+    return None if text.isdigit() and 1 <= int(text) <= 100 else "a whole number of years from 1 to 100"
 
 
 def _definition_key(value: str) -> str | None:
@@ -231,6 +237,10 @@ VOCABULARY: dict[str, Property] = {p.name: p for p in (
     _P(REPORT_OUTCOMES, frozenset({Place.START_EVENT}),
        "With ``rekap_sop``: the case fields of that SOP holding its decisions, counted per value.",
        "comma list of case field names", "hasil_verifikasi,kategori_telaah", _field_names),
+    _P(RETENTION_YEARS, frozenset({Place.PROCESS}),
+       "Years a completed case is kept whole after it completed; then the worker purges the reporter's "
+       "identity, attachments, free text and history rows, keeping an anonymous statistical record (the "
+       "case's archive, made at completion, stays). Blank: kept whole.", "whole years, 1-100", "5", _years),
     *(_P(name, frozenset({Place.PROCESS}), f"The SOP document's box \"{heading}\".",
          "text, one entry per line", "UU No. 25 Tahun 2009 tentang Pelayanan Publik", _any_text)
       for name, heading in SOP_SECTIONS),

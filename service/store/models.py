@@ -212,6 +212,8 @@ class Case(Base):
     history_head: Mapped[str | None] = mapped_column(String(64))
     #: the office's register number (Nomor registrasi), e.g. ``001/DUMAS/XI/2026``, unique per unit
     registration_number: Mapped[str | None] = mapped_column(String(40))
+    #: when the retention period's purge removed the case's personal data (null: not purged)
+    purged_at: Mapped[datetime | None] = mapped_column()
     definition: Mapped[Definition] = relationship(lazy="joined")
     unit: Mapped[Unit] = relationship(lazy="joined")
 
@@ -447,3 +449,16 @@ class Notification(Base):
     read_at: Mapped[datetime | None] = mapped_column()
 
     __table_args__ = (Index("ix_notifications_user_unread", "user_id", "read_at", "created_at"),)
+
+
+class CaseArchive(Base):
+    """The archive of a completed case (a ZIP outside the database: case-file PDF, attachments, history
+    with its hashes, the diagram and a manifest), written once by the worker."""
+
+    __tablename__ = "case_archives"
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True)
+    #: relative to the data directory
+    path: Mapped[str] = mapped_column(String(500))
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
