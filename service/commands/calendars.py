@@ -4,6 +4,7 @@ administrator, or its office's); every change is written to the unit's history (
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from datetime import date
 from typing import Any, cast
@@ -11,7 +12,7 @@ from typing import Any, cast
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service.commands.accounts import UnitAction, managed_unit_ids, record_unit_event, unit_by_code
+from service.commands.accounts import UnitAction, check_email, managed_unit_ids, record_unit_event, unit_by_code
 from service.commands.context import Actor, Services
 from service.engine import WorkCalendar
 from service.engine.calendar import validate_hours
@@ -104,4 +105,36 @@ def set_working_hours(services: Services, actor: Actor, code: str, hours: dict[s
         unit = _admin_unit(session, actor, code)
         record_unit_event(session, unit.id, actor, UnitAction.HOURS_SET, hours=checked, before=unit.working_hours)
         unit.working_hours = checked
+        return unit
+
+
+#: the office contact a reporter sees on the follow-up page: field → the column's length
+CONTACT_FIELDS = {"contact_phone": 50, "contact_email": 200, "contact_address": 300}
+_PHONE = re.compile(r"^\+?[0-9 ()./-]{5,50}$")
+
+
+def set_contact(services: Services, actor: Actor, code: str, contact: dict[str, str]) -> Unit:
+    """Set how reporters reach the office (phone, e-mail, address; empty clears one), in the unit's history."""
+    checked: dict[str, str | None] = {}
+    errors = []
+    for name, length in CONTACT_FIELDS.items():
+        value = " ".join(str(contact.get(name) or "").split())
+        if len(value) > length:
+            errors.append({"field": name, "message": f"at most {length} characters"})
+        elif value and name == "contact_phone" and (not _PHONE.fullmatch(value) or sum(c.isdigit() for c in value) < 5):
+            errors.append({"field": name, "message": "not a phone number"})
+        elif value and name == "contact_email":
+            try:
+                check_email(value)
+            except InvalidInput:
+                errors.append({"field": name, "message": "not an e-mail address"})
+        checked[name] = value or None
+    if errors:
+        raise InvalidInput("The office contact has invalid fields", errors)
+    with services.db.transaction() as session:
+        unit = _admin_unit(session, actor, code)
+        before = {name: getattr(unit, name) for name in CONTACT_FIELDS}
+        record_unit_event(session, unit.id, actor, UnitAction.CONTACT_SET, contact=checked, before=before)
+        for name, given in checked.items():
+            setattr(unit, name, given)
         return unit

@@ -19,6 +19,8 @@ from service.commands.definitions import startable
 from service.commands.history import HistoryWriter
 from service.commands.identity import IdentityVault
 from service.commands.identity_policy import policy_of
+from service.commands.register import search_condition
+from service.commands.registration import next_registration_number
 from service.commands.specs import compiled_for
 from service.commands.sync import ONE_STATEMENT, Written, deliver_or_buffer, grant_supervisors, write_back, write_in_one
 from service.engine import CaseRun, CaseStatus, TaskStatus, WorkCalendar, utc_now
@@ -131,7 +133,8 @@ def _record_new_case(session: Session, definition: Definition, run: CaseRun, act
                 unit_id=definition.unit_id, business_key=business_key, tracking_code=None,
                 status=CaseStatus.RUNNING.value, state={}, data={}, lock_version=1, next_timer_at=None,
                 started_by=started_by, created_at=now, updated_at=now, completed_at=None, timer_failures=0,
-                last_error=None, history_head=None)
+                last_error=None, history_head=None,
+                registration_number=next_registration_number(session, definition.unit, now))
     read_with_case(session, case.id)  # a new case has no access rows yet
     history = HistoryWriter(session, case.id, actor_name, case=case)
     history.add(action, {"definition_key": definition.key, "version": definition.version})
@@ -222,6 +225,8 @@ class CaseQuery:
     status: str | None = None
     business_key: str | None = None
     unit: str | None = None
+    #: words of the case's data or history, or its Nomor registrasi / tracking code (the register's search)
+    q: str | None = None
     page: int = 1
     per_page: int = 20
 
@@ -237,6 +242,8 @@ def list_cases(services: Services, actor: Actor, query: CaseQuery) -> tuple[list
             statement = statement.where(Case.business_key == query.business_key)
         if query.unit:
             statement = statement.join(Unit, Case.unit_id == Unit.id).where(Unit.code == query.unit)
+        if query.q and query.q.strip():
+            statement = statement.where(search_condition(actor, " ".join(query.q.split()), services.db.is_postgres))
         total = session.scalar(select(func.count()).select_from(statement.subquery())) or 0
         rows = session.scalars(statement.order_by(Case.created_at.desc(), Case.id)
                                .offset((query.page - 1) * query.per_page).limit(query.per_page)).all()

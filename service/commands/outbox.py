@@ -22,12 +22,14 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
+from service.commands.accounts import role_holders
 from service.commands.context import Services
+from service.commands.display import case_label
 from service.commands.history import HistoryWriter
 from service.commands.identity import IdentityVault
 from service.commands.outcomes import one_line, shown_value
 from service.config import MAIL_CATCHER
-from service.store.models import Case, Membership, OutboxItem, Reporter, Unit, User
+from service.store.models import Case, OutboxItem, Reporter, Unit, User
 from service.store.states import OutboxStatus
 
 MAX_ATTEMPTS = 8
@@ -79,17 +81,14 @@ def _staff_emails(session: Session, unit_id: int | None, role: str | None) -> li
     if unit_id is None or role is None:
         return []
     return sorted(email for email in session.scalars(
-        select(User.email).join(Membership, Membership.user_id == User.id)
-        .where(Membership.unit_id == unit_id, Membership.role == role, User.active.is_(True), User.email.is_not(None))
+        role_holders(unit_id, role).with_only_columns(User.email).where(User.email.is_not(None))
     ) if email)
 
 
 def _role_is_held(session: Session, unit_id: int | None, role: str | None) -> bool:
     """Whether an active user holds ``role`` in the unit (with or without a mail address)."""
     return unit_id is not None and role is not None and session.scalar(
-        select(Membership.id).join(User, Membership.user_id == User.id)
-        .where(Membership.unit_id == unit_id, Membership.role == role, User.active.is_(True)).limit(1)
-    ) is not None
+        role_holders(unit_id, role).limit(1)) is not None
 
 
 def _undeliverable(session: Session, item: OutboxItem) -> None:
@@ -141,7 +140,9 @@ def compose(services: Services, outbox_id: int) -> OutgoingMail | None:
             return None
         context = {
             "tracking_code": case.tracking_code if case else "", "case_id": item.case_id,
-            "business_key": case.business_key if case else None, "unit_name": case.unit.name if case else "Alur",
+            "business_key": case.business_key if case else None,
+            "case_label": case_label(case) if case else item.case_id or "",
+            "unit_name": case.unit.name if case else "Alur",
             "definition_title": case.definition.title if case else "", "role": item.recipient_role,
             "element_name": item.payload.get("element_name"), "timer": item.payload.get("timer", ""),
             "step": item.payload.get("step") or item.payload.get("element_id", ""),
@@ -152,7 +153,7 @@ def compose(services: Services, outbox_id: int) -> OutgoingMail | None:
         }
         message = EmailMessage()
         message["Subject"] = one_line(SUBJECTS[item.kind].format(
-            code=context["tracking_code"], key=context["business_key"] or item.case_id, step=context["step"]))[:250]
+            code=context["tracking_code"], key=context["case_label"], step=context["step"]))[:250]
         message["From"] = services.settings.mail_from
         message["To"] = ", ".join(recipients)
         message["Message-ID"] = make_msgid(idstring=f"alur-outbox-{item.id}")

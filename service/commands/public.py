@@ -12,6 +12,7 @@ an IP address.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -23,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from service import forms as form_files
 from service.commands import attachments, outcomes
+from service.commands.access import visible_case
 from service.commands.accounts import unit_by_code
 from service.commands.calendars import calendar_for
 from service.commands.cases import record_new_case, restore
@@ -32,11 +34,13 @@ from service.commands.history import HistoryWriter
 from service.commands.identity import IdentityVault
 from service.commands.identity_policy import MODES, IdentityPolicy, intake_form, policy_of, split_identity
 from service.commands.passwords import hash_secret, secret_needs_rehash, verify_secret
+from service.commands.reporters import intake_desk
 from service.commands.specs import compiled_for
 from service.commands.sync import BufferFull, deliver_or_buffer
 from service.commands.tasks import complete_open
+from service.documents.waktu import waktu
 from service.engine import CaseRun, CaseStatus, CompiledDefinition, TaskStatus, utc_now
-from service.engine.compiler import steps
+from service.engine.compiler import StepInfo, steps
 from service.engine.properties import SHOWN_FIELDS, listed
 from service.errors import Conflict, Forbidden, InvalidInput, NotFound, TooManyRequests
 from service.store.models import (
@@ -44,9 +48,11 @@ from service.store.models import (
     Case,
     ConversationMessage,
     Definition,
+    HistoryEntry,
     OutboxItem,
     Reporter,
     Task,
+    Unit,
 )
 from service.store.types import UTCDateTime
 
@@ -78,6 +84,7 @@ class PublicReport:
 class Receipt:
     tracking_code: str
     secret: str
+    case_id: str = ""  # for the counter's receipt page (the public answer carries code and secret only)
 
 
 def _digits(count: int) -> str:
@@ -105,12 +112,12 @@ def file_report(services: Services, report: PublicReport, registered_by: Actor |
                            [{"field": "channel", "message": report.channel}])
     with services.db.transaction() as session:
         unit = unit_by_code(session, report.unit)
-        if registered_by is not None and not registered_by.is_member(unit.id):
-            raise Forbidden(f"Only staff of {unit.code} may register its reports")
         definition = startable(session, report.definition_key, None)
         if definition.unit_id != unit.id:
             raise NotFound(f"{unit.code} has no SOP '{report.definition_key}'",
                            [{"field": "definition_key", "message": "unknown in this unit"}])
+        if registered_by is not None and not may_register(registered_by, unit.id, _desk(services, definition)):
+            raise Forbidden(f"Only the intake desk of {unit.code} may register reports to '{definition.key}'")
         compiled = compiled_for(services, session, definition)
         start_lane = compiled.start_lane
         if start_lane != REPORTER_LANE:
@@ -138,7 +145,7 @@ def file_report(services: Services, report: PublicReport, registered_by: Actor |
         if identity and identity.get("email"):
             session.add(OutboxItem(kind="receipt", case_id=case.id, unit_id=unit.id, recipient_role=REPORTER_LANE,
                                    payload={}))
-        return Receipt(code, secret)
+        return Receipt(code, secret, case.id)
 
 
 @dataclass(frozen=True)
@@ -151,6 +158,8 @@ class ReportingSop:
     title: str
     form: dict[str, Any] | None  # the intake form: the start form without the identity fields
     policy: IdentityPolicy  # the modes it accepts, the identity fields it requires and its identifying fields
+    unit_id: int = 0
+    desk: str | None = None  # the lane that registers its reports at the counter (:func:`may_register`)
 
 
 def reporting_sops(services: Services) -> list[ReportingSop]:
@@ -168,7 +177,8 @@ def reporting_sops(services: Services) -> list[ReportingSop]:
                 continue
             policy, intake = _intake(definition, compiled)
             found.append(ReportingSop(definition.unit.code, definition.unit.name, definition.key,
-                                      definition.title or definition.key, intake, policy))
+                                      definition.title or definition.key, intake, policy,
+                                      unit_id=definition.unit_id, desk=_desk(services, definition)))
     return sorted(found, key=lambda sop: (sop.unit_name, sop.title))
 
 
@@ -272,6 +282,17 @@ class FollowUp:
     timezone: str = "Asia/Jakarta"  # the office's, for showing times
     #: of a completed case: the last message the office published to the reporter (its answer or reason)
     outcome: dict[str, Any] | None = None
+    #: the report as the reporter sent it: the intake form's fields (no identity), ``{"name", "label",
+    #: "value"}`` with files as ``{"attachment_id", "filename"}``; a field an officer's step rewrote is left out
+    submission: list[dict[str, Any]] = field(default_factory=list)
+    mode: str = ""  # anonim / rahasia / biasa
+    channel: str = "online"
+    #: what happened that the reporter may know, oldest first: ``{"kind", "at", "name"}`` (see :func:`_timeline`)
+    timeline: list[dict[str, Any]] = field(default_factory=list)
+    #: the Mutu Baku Waktu of the SOP's longest officer step, in words ("60 hari"), from its SLA timer
+    expected_time: str | None = None
+    #: how to reach the office: ``phone``, ``email``, ``address`` (those it set)
+    contact: dict[str, str] = field(default_factory=dict)
 
 
 def follow_up(services: Services, code: str, secret: str) -> FollowUp:
@@ -289,7 +310,8 @@ def follow_up_case(services: Services, case_id: str) -> FollowUp:
                                  .order_by(ConversationMessage.id)).all()
         published = [outcomes.office_message(entry) for entry in outcomes.notifications(session, case.id)]
         forms = case.definition.forms or {}
-        step_props = _task_properties(case)
+        step_infos = steps(case.definition.bpmn_xml.encode())
+        step_props = {step.element_id: dict(step.properties) for step in step_infos}
         messages: list[dict[str, Any]] = [{"from": m.sender, "text": m.text, "at": m.created_at, "fields": []}
                                           for m in thread]
         messages += published
@@ -301,14 +323,108 @@ def follow_up_case(services: Services, case_id: str) -> FollowUp:
                           if k in (case.data or {})})
             for t in ready if t.lane == REPORTER_LANE
         ]
+        reporter = session.scalars(select(Reporter).where(Reporter.case_id == case.id)).first()
+        history = session.scalars(select(HistoryEntry).where(HistoryEntry.case_id == case.id,
+                                                             HistoryEntry.action.in_(_TIMELINE_ACTIONS))
+                                  .order_by(HistoryEntry.id)).all()
+        _policy, intake = _intake(case.definition, compiled_for(services, session, case.definition))
         return FollowUp(case.tracking_code or "", case.status,
                         COMPLETED_WITH_OUTCOME if outcome else STATUS_TEXT[case.status], case.created_at,
                         case.updated_at, [t.name for t in ready if t.lane != REPORTER_LANE], messages, tasks,
-                        case.unit.timezone, outcome)
+                        case.unit.timezone, outcome,
+                        submission=_submission(session, case, intake, history),
+                        mode=reporter.mode if reporter else "", channel=reporter.channel if reporter else "online",
+                        timeline=_timeline(case, history, thread, published),
+                        expected_time=expected_time(step_infos), contact=office_contact(session, case.unit))
 
 
-def _task_properties(case: Case) -> dict[str, dict[str, str]]:
-    return {step.element_id: dict(step.properties) for step in steps(case.definition.bpmn_xml.encode())}
+#: the history rows the reporter's timeline and :func:`_submission` read (never who did it, nor notes)
+_TIMELINE_ACTIONS = ("task_created", "task_completed", "case_completed", "case_cancelled")
+
+
+def _lanes(history: Sequence[HistoryEntry]) -> dict[str, str | None]:
+    """Task id → lane, from the case's ``task_created`` rows."""
+    return {row.task_id: (row.data or {}).get("lane") for row in history
+            if row.action == "task_created" and row.task_id}
+
+
+def _submission(session: Session, case: Case, intake: Mapping[str, Any] | None,
+                history: Sequence[HistoryEntry]) -> list[dict[str, Any]]:
+    """The intake form's fields as the reporter (or the counter, for them) filled them in, in the form's
+    order, with their labels and files; identity fields are not in the intake form. A field that an
+    officer's step wrote since is left out: its value is no longer what the reporter sent."""
+    if not intake:
+        return []
+    schema = intake.get("schema") or {}
+    declared = list((schema.get("properties") or {}).keys())
+    order = [name for name in (intake.get("ui") or {}).get("ui:order") or [] if name in declared]
+    names = [*order, *(name for name in declared if name not in order)]
+    lanes = _lanes(history)
+    rewritten = {key for row in history if row.action == "task_completed"
+                 and lanes.get(row.task_id or "") != REPORTER_LANE
+                 for key in ((row.data or {}).get("data") or {})}
+    return outcomes.published_fields(session, case.id, {"intake": intake},
+                                     [name for name in names if name not in rewritten], case.data or {})
+
+
+def _timeline(case: Case, history: Sequence[HistoryEntry], thread: Sequence[ConversationMessage],
+              published: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """What happened to the report that its reporter may know, oldest first. Kinds: ``received``,
+    ``in_process`` (an officer's step began: its name only), ``asked``/``answered`` (a step of the
+    reporter's), ``message_sent``/``message_received`` (the thread), ``published`` (the office's
+    notification, its text), ``completed``, ``cancelled``. Never an actor, a note, a reason or a unit."""
+    lanes = _lanes(history)
+    events: list[dict[str, Any]] = [{"kind": "received", "at": case.created_at, "name": ""}]
+    for row in history:
+        data = row.data or {}
+        name = str(data.get("name") or "")
+        if row.action == "task_created":
+            events.append({"kind": "asked" if data.get("lane") == REPORTER_LANE else "in_process",
+                           "at": row.at, "name": name})
+        elif row.action == "task_completed" and lanes.get(row.task_id or "") == REPORTER_LANE:
+            events.append({"kind": "answered", "at": row.at, "name": name})
+        elif row.action in ("case_completed", "case_cancelled"):
+            events.append({"kind": row.action.removeprefix("case_"), "at": row.at, "name": ""})
+    events += [{"kind": "message_sent" if m.sender == "pelapor" else "message_received", "at": m.created_at,
+                "name": ""} for m in thread]
+    events += [{"kind": "published", "at": m["at"], "name": m["text"]} for m in published]
+    order = {"received": 0, "in_process": 2, "completed": 3, "cancelled": 3}
+    return sorted(events, key=lambda event: (event["at"], order.get(event["kind"], 1)))
+
+
+#: minutes of one unit of a Waktu, to find the longest (a working day counted as 8 of 24 hours, 5 of 7 days)
+_MINUTES = {"menit": 1, "jam": 60, "hari": 1440, "minggu": 10080, "bulan": 43200, "tahun": 525600}
+_WORKING = 3 * 7 / 5
+
+
+def _span(words: str) -> float:
+    """A Waktu in words (:func:`~service.documents.waktu.waktu`) as an approximate number of minutes."""
+    parts = words.split()
+    total = 0.0
+    for index, part in enumerate(parts):
+        if part.isdigit() and index + 1 < len(parts):
+            total += int(part) * _MINUTES.get(parts[index + 1], 0)
+    return total * _WORKING if "kerja" in parts else total
+
+
+def expected_time(step_infos: Sequence[StepInfo]) -> str | None:
+    """The Mutu Baku Waktu of the longest officer step (not the Pelapor's) that has an SLA timer, in words."""
+    found = [words for step in step_infos if step.lane != REPORTER_LANE
+             if (words := waktu(step.sla_timer)) is not None]
+    return max(found, key=_span) if found else None
+
+
+def office_contact(session: Session, unit: Unit) -> dict[str, str]:
+    """How a reporter reaches the office: the unit's contact, else its office's (a sub-unit's parent)."""
+    for candidate in (unit, session.get(Unit, unit.parent_id) if unit.parent_id else None):
+        if candidate is None:
+            continue
+        given = (("phone", candidate.contact_phone), ("email", candidate.contact_email),
+                 ("address", candidate.contact_address))
+        found = {key: value.strip() for key, value in given if value and value.strip()}
+        if found:
+            return found
+    return {}
 
 
 def _shown_fields(properties: dict[str, str]) -> list[str]:
@@ -362,3 +478,61 @@ def complete_case_task(services: Services, case_id: str, task_id: str, data: Any
         case = session.get(Case, case_id)
         assert case is not None
         complete_open(services, session, case, task, data, PUBLIC_ACTOR, None)
+
+
+# --- the counter: reports staff register for a reporter (walk-in, phone, sms, letter, e-mail, kotak saran) ---
+
+#: the channels a report reaches the counter by: every channel but the public form's own (``online``)
+COUNTER_CHANNELS = tuple(channel for channel in CHANNELS if channel != "online")
+
+
+def _desk(services: Services, definition: Definition) -> str | None:
+    desk: str | None = services.memo.get(("intake_desk", definition.id, definition.checksum),
+                                         lambda: intake_desk(definition.bpmn_xml.encode()))
+    return desk
+
+
+def may_register(actor: Actor, unit_id: int, desk: str | None) -> bool:
+    """Who registers reports to an SOP on a reporter's behalf (the counter page, its navigation link and
+    ``POST /api/intake``): a holder of the SOP's intake desk — the lane of its first user task
+    (:func:`~service.commands.reporters.intake_desk`) — in the SOP's unit, and global administrators."""
+    return actor.is_admin or (desk is not None and desk in actor.roles_in(unit_id))
+
+
+def counter_sops(services: Services, actor: Actor) -> list[ReportingSop]:
+    """The reporting SOPs whose reports ``actor`` may register at the counter (:func:`may_register`)."""
+    if not actor.is_admin and not actor.roles_by_unit:
+        return []
+    return [sop for sop in reporting_sops(services) if may_register(actor, sop.unit_id, sop.desk)]
+
+
+@dataclass(frozen=True)
+class CounterReceipt:
+    """What the counter's receipt shows besides the secret (never stored: shown once, when registered)."""
+
+    tracking_code: str
+    registration_number: str | None
+    office: str
+    contact: dict[str, str]
+    sop_title: str
+    sop_number: str | None
+    channel: str
+    mode: str
+    registered_at: datetime
+    timezone: str
+    #: the Mutu Baku Waktu the reporter may expect (:func:`expected_time`), in words
+    expected_time: str | None
+
+
+def counter_receipt(services: Services, actor: Actor, case_id: str) -> CounterReceipt:
+    """The receipt of a registered report, for whoever may see its case (the clerk who registered it)."""
+    with services.db.reading() as session:
+        case = visible_case(session, actor, case_id)
+        reporter = session.scalar(select(Reporter).where(Reporter.case_id == case.id))
+        if reporter is None or not case.tracking_code:
+            raise NotFound(f"Case {case_id} was not filed as a report")
+        definition = case.definition
+        return CounterReceipt(case.tracking_code, case.registration_number, case.unit.name,
+                              office_contact(session, case.unit), definition.title or definition.key,
+                              definition.sop_number, reporter.channel, reporter.mode, case.created_at,
+                              case.unit.timezone, expected_time(steps(definition.bpmn_xml.encode())))

@@ -34,12 +34,19 @@ def _case_and_reporter(session: Session, actor: Actor, case_id: str) -> tuple[Ca
     return case, reporter
 
 
+def intake_desk(xml: bytes) -> str | None:
+    """The SOP's intake desk: the lane of its first user task. It registers reports at the counter
+    (:func:`service.commands.public.may_register`) and, unless the SOP names others, guards identities."""
+    first = next(iter(steps(xml)), None)
+    return first.lane if first is not None and first.lane else None
+
+
 def identity_roles(case: Case) -> set[str]:
     xml = case.definition.bpmn_xml.encode()
     roles = set(listed(outline(xml).metadata, IDENTITY_REVEALERS))
     if not roles:
-        first = next(iter(steps(xml)), None)
-        roles = {first.lane} if first is not None and first.lane else set()
+        desk = intake_desk(xml)
+        roles = {desk} if desk else set()
     return roles
 
 

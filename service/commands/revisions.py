@@ -182,7 +182,23 @@ def activate(services: Services, actor: Actor, key: str, number: int,
         schedule_revision(session, definition, schedule_text(diagram.start_timer, diagram.start_properties))
         record_event(session, definition, actor.username, "activated",
                      {"effective_on": definition.effective_on.isoformat()})
+        if is_effective(definition, unit_today(definition)):
+            _retire_superseded(session, actor, definition)
         return definition
+
+
+def _retire_superseded(session: Session, actor: Actor, definition: Definition) -> None:
+    """The older active revisions of the SOP in its unit are retired once ``definition`` is in force:
+    no new case starts on them; the cases running on them go on on their own revision. (A revision
+    activated from a later Tanggal Efektif leaves the one in force active until then.)"""
+    older = session.scalars(select(Definition).where(
+        Definition.key == definition.key, Definition.unit_id == definition.unit_id,
+        Definition.version < definition.version, Definition.status == RevisionStatus.ACTIVE.value,
+    ).with_for_update(of=Definition))
+    for row in older:
+        row.status = RevisionStatus.RETIRED.value
+        record_event(session, row, actor.username, "retired",
+                     {"previous_status": RevisionStatus.ACTIVE.value, "superseded_by": definition.version})
 
 
 def retire(services: Services, actor: Actor, key: str, number: int) -> Definition:
@@ -196,7 +212,27 @@ def retire(services: Services, actor: Actor, key: str, number: int) -> Definitio
         definition.status = RevisionStatus.RETIRED.value
         session.execute(delete(Schedule).where(Schedule.definition_id == definition.id))
         record_event(session, definition, actor.username, "retired", {"previous_status": previous})
+        if previous == RevisionStatus.ACTIVE.value:
+            _reinstate_superseded(session, actor, definition)
         return definition
+
+
+def _reinstate_superseded(session: Session, actor: Actor, definition: Definition) -> None:
+    """Retiring an active revision puts the revisions its activation retired (:func:`_retire_superseded`)
+    back in force: withdrawing a new revision falls back to the one it replaced."""
+    retired = session.scalars(select(Definition).where(
+        Definition.key == definition.key, Definition.unit_id == definition.unit_id,
+        Definition.version < definition.version, Definition.status == RevisionStatus.RETIRED.value,
+    ).order_by(Definition.version).with_for_update(of=Definition)).all()
+    for row in retired:
+        last = session.scalar(select(DefinitionEvent).where(DefinitionEvent.definition_id == row.id)
+                              .order_by(DefinitionEvent.id.desc()).limit(1))
+        if last is None or last.action != "retired" or (last.data or {}).get("superseded_by") != definition.version:
+            continue
+        row.status = RevisionStatus.ACTIVE.value
+        diagram = outline(row.bpmn_xml.encode())
+        schedule_revision(session, row, schedule_text(diagram.start_timer, diagram.start_properties))
+        record_event(session, row, actor.username, "reinstated", {"after_retiring": definition.version})
 
 
 def events(services: Services, actor: Actor, key: str, number: int) -> list[DefinitionEvent]:

@@ -18,7 +18,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.orm.util import identity_key
 
-from service.commands import access, outcomes
+from service.commands import access, notifications, outcomes
 from service.commands.context import REPORTER_ROLE
 from service.commands.history import HistoryWriter
 from service.engine import CaseRun, CaseStatus, FiredTimer, HumanTask, Notification, TaskStatus, properties, utc_now
@@ -139,22 +139,30 @@ def deliver_or_buffer(session: Session, case: Case, run: CaseRun, history: Histo
 
 
 def record_fired_timers(case: Case, timers: list[FiredTimer], history: HistoryWriter, session: Session) -> None:
-    """History, breach marks on the open tasks and escalation outbox rows for fired timers."""
+    """History, breach marks on the open tasks, escalation outbox rows and in-app notifications for fired timers.
+
+    The UPDATE that marks a task breached returns it: the escalation mail names its step, and the
+    notifications of a newly breached step (:func:`notifications.record_breach`, one INSERT … SELECT)
+    are written once, by the fire that marked it.
+    """
     now = utc_now()
     for timer in timers:
+        breached: list[notifications.BreachedTask] = []
         if timer.attached_to:
-            session.execute(update(Task).where(
+            breached = [notifications.BreachedTask(*row) for row in session.execute(update(Task).where(
                 Task.case_id == case.id, Task.element_id == timer.attached_to,
                 Task.status == TaskStatus.READY.value, Task.breached_at.is_(None),
-            ).values(breached_at=now))
+            ).values(breached_at=now).returning(Task.id, Task.name, Task.due_at, Task.claimed_by))]
         history.add("timer_fired", {"name": timer.name, "attached_to": timer.attached_to,
                                     "escalate_to": timer.escalate_to}, element_id=timer.element_id)
         if timer.escalate_to:
             access.grant(session, case.id, case.unit_id, [timer.escalate_to], "escalation")
+            step = breached[0].name if breached else _step_name(session, case, timer.attached_to)
             session.add(OutboxItem(kind="escalation", case_id=case.id, unit_id=case.unit_id,
                                    recipient_role=timer.escalate_to,
-                                   payload={"timer": timer.name, "element_id": timer.attached_to,
-                                            "step": _step_name(session, case, timer.attached_to)}))
+                                   payload={"timer": timer.name, "element_id": timer.attached_to, "step": step}))
+        for task in breached:
+            notifications.record_breach(session, case, task, timer.escalate_to, now)
 
 
 def _notification_payload(session: Session, case: Case, note: Notification,

@@ -39,6 +39,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import InstrumentedAttribute, Session, aliased, contains_eager
 
 from service.commands.context import REPORTER_ROLE, Actor, Services
+from service.commands.display import label_of
 from service.engine import TaskStatus, utc_now
 from service.errors import InvalidInput
 from service.store.models import Case, Definition, Task, TaskCandidate, Unit
@@ -348,11 +349,13 @@ def _definition_keys(session: Session, query: TaskQuery) -> list[str]:
     return list(session.scalars(select(Definition.key).distinct().order_by(Definition.key)))
 
 
-def case_labels(services: Services, case_ids: Iterable[str]) -> dict[str, str | None]:
-    """Business key (or tracking code) of each case, for a page of tasks; no workflow is restored."""
+def case_labels(services: Services, case_ids: Iterable[str]) -> dict[str, str]:
+    """The display name (:func:`~service.commands.display.label_of`: Nomor registrasi, business key or short
+    id) of each case, for a page of tasks, in one statement; no workflow is restored."""
     ids = sorted(set(case_ids))
     if not ids:
         return {}
     with services.db.reading() as session:
-        rows = session.execute(select(Case.id, Case.business_key, Case.tracking_code).where(Case.id.in_(ids))).all()
-        return {case_id: business_key or tracking_code for case_id, business_key, tracking_code in rows}
+        rows = session.execute(select(Case.id, Case.registration_number, Case.business_key)
+                               .where(Case.id.in_(ids))).all()
+        return {case_id: label_of(number, business_key, case_id) for case_id, number, business_key in rows}

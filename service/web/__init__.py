@@ -19,7 +19,20 @@ from flask_babel import gettext as _
 from service.commands.context import SERVICES_KEY, Services
 from service.engine import CaseStatus, TaskStatus
 from service.store.states import RevisionStatus
-from service.web import admin, auth, cases, modeler, outbox, public, tasks
+from service.web import (
+    admin,
+    auth,
+    cases,
+    counter,
+    dashboard,
+    modeler,
+    notifications,
+    outbox,
+    public,
+    register,
+    sso,
+    tasks,
+)
 from service.web.helpers import csrf, current_actor
 
 TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
@@ -55,10 +68,13 @@ def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=auth.select_locale)
     static = Blueprint("web_static", __name__, static_folder="static", static_url_path="/assets")
     app.register_blueprint(static)
-    for module in (auth, tasks, cases, modeler, public, outbox, admin):
+    sso.init_app(app, settings.sso if settings else None)
+    for module in (auth, sso, tasks, cases, modeler, public, outbox, admin, dashboard, counter, register,
+                   notifications):
         app.register_blueprint(module.blp)
     app.jinja_env.globals.update(current_user=current_actor, action_label=action_label, get_locale=get_locale,
-                                 TaskStatus=TaskStatus, CaseStatus=CaseStatus, RevisionStatus=RevisionStatus)
+                                 TaskStatus=TaskStatus, CaseStatus=CaseStatus, RevisionStatus=RevisionStatus,
+                                 sign_in_options=sso.sign_in_options)
 
 
 def action_label(action: str) -> str:

@@ -41,6 +41,7 @@ def event_label(action: str) -> str:
         "signed_out": _("Signed out everywhere"), "role_added": _("Role added"), "role_removed": _("Role removed"),
         "hours_set": _("Office hours changed"), "closed_day_added": _("Closed day added"),
         "closed_day_removed": _("Closed day removed"), "sub_unit_created": _("Sub-unit created"),
+        "contact_set": _("Contact for reporters changed"),
     }
     return labels.get(action, action)
 
@@ -100,6 +101,12 @@ def _message(field: str, message: str, error: ServiceError) -> str:
                 else _("A unit code is 2 to 64 lower-case letters, digits and dashes."))
     if field == "name":
         return _("A unit needs a name of 1 to 200 characters.")
+    if field == "contact_phone":
+        return _("A phone number has 5 to 50 digits, spaces, dashes or brackets, and may start with +.")
+    if field == "contact_email":
+        return _("This is not an e-mail address.")
+    if field == "contact_address":
+        return _("An address has at most 300 characters.")
     return _("This value is not valid.")
 
 
@@ -317,3 +324,15 @@ def sub_unit_create(code: str) -> ResponseReturnValue:
     except (InvalidInput, Conflict) as error:
         return _unit_page(code, _field_errors(error, "code")), error.status
     return _to_unit(code, "sub_unit_created")
+
+
+@blp.post("/admin/unit/<code>/kontak")
+@login_required
+def unit_contact(code: str) -> ResponseReturnValue:
+    """The office's contact that reporters see on the follow-up page (phone, e-mail, address)."""
+    contact = {name: request.form.get(name, "")[:length + 1] for name, length in calendars.CONTACT_FIELDS.items()}
+    try:
+        calendars.set_contact(services(), actor(), code, contact)
+    except InvalidInput as error:
+        return _unit_page(code, _field_errors(error, "contact_phone")), 422
+    return _to_unit(code, "contact_set")

@@ -8,13 +8,15 @@ from typing import Any
 
 from flask import Response, redirect, render_template, request, send_file, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 
-from service.commands import attachments, comments
+from service.commands import attachments, comments, display, notifications
 from service.commands.cases import get_case
+from service.commands.display import ShownField
 from service.engine import utc_now
 from service.engine.compiler import steps
 from service.engine.properties import STANDARD_TIME
-from service.store.models import HistoryEntry
+from service.store.models import Definition, HistoryEntry
 from service.web import public
 from service.web.helpers import actor, local_time, login_required, safe_next, services, span, web_blueprint
 
@@ -28,10 +30,17 @@ class Event:
     took: str | None  # from the task's creation to this entry (completions)
     waktu: str | None  # the SOP's standard time of the step
     late: bool  # the step's SLA timer fired before it was done
-    data: list[tuple[str, str]]
+    data: list[ShownField]  # what a completed step decided, by its form's labels
 
 
-def _timeline(history: list[HistoryEntry], waktu: dict[str, str], timezone: str) -> list[Event]:
+def yes_no() -> tuple[str, str]:
+    """What true and false read as on a page, in its language."""
+    return _("Yes"), _("No")
+
+
+def _timeline(history: list[HistoryEntry], waktu: dict[str, str], timezone: str,
+              definition: Definition) -> list[Event]:
+    words = yes_no()
     created: dict[str, datetime] = {}
     breached: set[str] = set()
     events = []
@@ -43,9 +52,8 @@ def _timeline(history: list[HistoryEntry], waktu: dict[str, str], timezone: str)
             breached.add(str(entry.data["attached_to"]))
         if entry.action == "task_completed" and entry.task_id in created:
             took = span(entry.at - created[entry.task_id])
-        shown = entry.data.get("data") if entry.action == "task_completed" else None
-        pairs = [(str(k), ", ".join(map(str, v)) if isinstance(v, list) else str(v))
-                 for k, v in (shown or {}).items()] if isinstance(shown, dict) else []
+        pairs = (display.step_fields(services(), definition, entry.element_id, entry.data.get("data"), words)
+                 if entry.action == "task_completed" else [])
         events.append(Event(entry, local_time(entry.at, timezone), took,
                             waktu.get(entry.element_id or "") if entry.action == "task_completed" else None,
                             entry.action == "task_completed" and (entry.element_id or "") in breached, pairs))
@@ -56,19 +64,41 @@ def _timeline(history: list[HistoryEntry], waktu: dict[str, str], timezone: str)
 @login_required
 def case_page(case_id: str) -> ResponseReturnValue:
     view = get_case(services(), actor(), case_id)
+    notifications.mark_case_read(services(), actor(), case_id)  # opened: its notices to me are read
     case = view.case
     infos = steps(case.definition.bpmn_xml.encode())
     waktu = {info.element_id: info.properties.get(STANDARD_TIME) or (info.sla_timer or "") for info in infos}
     timezone = case.unit.timezone
     done = [e.element_id for e in view.history if e.action == "task_completed" and e.element_id]
     markers: dict[str, Any] = {"done": sorted(set(done)), "current": [t.element_id for t in view.tasks]}
+    files = attachments.list_for_case(services(), actor(), case_id)
+    reporter = public.reporter_panel(case_id)
     return render_template(
-        "web/case.html", case=case, view=view, timeline=_timeline(view.history, waktu, timezone),
-        markers=markers, files=attachments.list_for_case(services(), actor(), case_id),
+        "web/case.html", case=case, view=view, label=display.case_label(case),
+        timeline=_timeline(view.history, waktu, timezone, case.definition),
+        markers=markers, files=files, filenames={file.id: file.filename for file in files},
+        report=report_of(view.data, case.definition, with_reporter=reporter is None),
         comments=comments.list_comments(services(), actor(), case_id) if view.full else None,
         started=local_time(case.created_at, timezone), now=utc_now(),
         open_tasks=[(t, local_time(t.due_at, timezone)) for t in view.tasks],
-        reporter=public.reporter_panel(case_id))
+        reporter=reporter)
+
+
+@dataclass(frozen=True)
+class Report:
+    """The report a case started with, as its viewer may read it (never the reporter's identity)."""
+
+    fields: list[ShownField]
+    mode: str | None  # anonim, rahasia, biasa (a public or counter report)
+    channel: str | None
+
+
+def report_of(data: dict[str, Any], definition: Definition, with_reporter: bool = True) -> Report:
+    """``data``: the case data as the viewer may see it; ``with_reporter``: with the identity mode and
+    channel (the case page leaves them to its reporter box when it shows one)."""
+    mode, channel = data.get(display.MODE_KEY), data.get(display.CHANNEL_KEY)
+    return Report(display.report_fields(services(), definition, data, yes_no()),
+                  str(mode) if with_reporter and mode else None, str(channel) if with_reporter and channel else None)
 
 
 @blp.get("/cases/<case_id>/diagram.bpmn")

@@ -18,10 +18,11 @@ from flask_wtf.csrf import generate_csrf
 
 from service.commands import definitions, drafts, revisions
 from service.commands.context import Actor
+from service.documents.waktu import waktu
 from service.errors import ErrorDetail, InvalidInput, ServiceError
 from service.store.models import Definition
 from service.store.states import RevisionStatus
-from service.web import metadata_form
+from service.web import check_messages, metadata_form
 from service.web.helpers import actor, error_page, login_required, services, wants_json, web_blueprint
 
 blp = web_blueprint("web_modeler", __name__)
@@ -45,6 +46,8 @@ def _modeler_error(error: ServiceError) -> ResponseReturnValue:
     if not wants_json():
         return error_page(error.status)
     details = error.details or ([{"message": error.message}] if error.status in (409, 422) else [])
+    if error.status == 422:  # the diagram's problems: the check list shows them in the user's language
+        details = check_messages.with_text(details)
     return _json(error.status, messages.get(error.status, _("Something went wrong on the server; nothing was saved.")),
                  details)
 
@@ -78,9 +81,31 @@ def _summary(definition: Definition) -> dict[str, Any]:
             "url": url_for("web_modeler.modeler_page", key=definition.key, number=definition.version)}
 
 
+#: The Waktu picker's units: the timer function a step's SLA timer calls, and its label
+_WAKTU_UNITS = (("menit_kerja", "working minutes"), ("jam_kerja", "working hours"), ("hari_kerja", "working days"),
+                ("hari_kalender", "days (calendar)"))
+_SENTINEL = 7654321
+
+
+def _waktu_units() -> list[dict[str, str]]:
+    """For each unit of the Waktu picker, the words of the Mutu Baku Waktu for ``{n}`` of it, from
+    :func:`service.documents.waktu.waktu`: the one rule that reads a step's Waktu from its SLA timer
+    (the SOP document and the SLA report print it), so the text the picker writes is what they print."""
+    labels = {"working minutes": _("working minutes"), "working hours": _("working hours"),
+              "working days": _("working days"), "days (calendar)": _("days (calendar)")}
+    units = []
+    for function, label in _WAKTU_UNITS:
+        words = waktu(f"{function}({_SENTINEL})")
+        assert words is not None and str(_SENTINEL) in words, function
+        units.append({"function": function, "label": labels[label],
+                      "template": words.replace(str(_SENTINEL), "{n}")})
+    return units
+
+
 def _page_config(me: Actor, definition: Definition, others: list[Definition]) -> dict[str, Any]:
     key, number, unit_id = definition.key, definition.version, definition.unit_id
     roles = me.roles_in(unit_id)
+    forms = drafts.form_choices(services(), me, key, number)
     return {
         "key": key, "version": number, "status": definition.status, "checksum": definition.checksum,
         "canSave": drafts.may_edit(me, unit_id),
@@ -100,6 +125,11 @@ def _page_config(me: Actor, definition: Definition, others: list[Definition]) ->
         },
         "csrf": generate_csrf(),
         "messages": _client_messages(),
+        "forms": [{"key": c.key, "title": c.title} for c in forms],
+        "waktu": _waktu_units(),
+        "lintRules": check_messages.lint_rules(),
+        "kinds": check_messages.element_kinds(),
+        "strings": check_messages.bpmn_js_strings(),
     }
 
 
@@ -113,10 +143,30 @@ def _client_messages() -> dict[str, str]:
         "updated": _("Draft version %(n)s saved.", n="{n}"), "unchanged": _("No changes to save."),
         "saveFailed": _("Not saved."), "approved": _("Approved."), "activated": _("Active."),
         "networkError": _("The server could not be reached; nothing was saved."),
-        "formNone": _("— no form —"), "formHint": _("Select a user task or start event to pick its form."),
+        "formNone": _("— no form —"),
         "added": _("added"), "removed": _("removed"), "changed": _("changed"),
         "diffEmpty": _("The two revisions have the same elements and facts."),
         "unsaved": _("There are unsaved changes."),
+        "checkedClean": _("No problems: Alur's checks and bpmnlint found nothing."),
+        "checkedProblems": _("%(n)s problem(s) to fix before saving", n="{n}"),
+        "lintOnly": _("%(n)s note(s) from bpmnlint", n="{n}"),
+        "sourceAlur": _("Alur"), "sourceLint": _("bpmnlint"), "error": _("error"), "warning": _("warning"),
+        "lane": _("lane %(name)s", name="{name}"), "flowFrom": _("flow from %(a)s to %(b)s", a="{a}", b="{b}"),
+        "timerOf": _("time limit of %(name)s", name="{name}"), "diagram": _("The diagram"),
+        "groupPerformer": _("Performer"), "groupForm": _("Form"), "groupStandard": _("Service standard"),
+        "performerRole": _("Role (lane name)"),
+        "performerOf": _("Done by the lane %(name)s. Move the step into another lane to change who does it.",
+                         name="{name}"),
+        "performerNone": _("This step is in no lane."),
+        "form": _("Form"), "formDescription": _("The forms of the forms directory and of this SOP."),
+        "requirements": _("Requirements"), "time": _("Time"), "timeAmount": _("Time: amount"),
+        "timeUnit": _("Time: unit"), "output": _("Output"),
+        "timeWrites": _("Writes the Mutu Baku “%(text)s” and the SLA timer %(timer)s.", text="{text}", timer="{timer}"),
+        "timeTextOnly": _("This step has no SLA timer: only the Mutu Baku text “%(text)s” is written.",
+                          text="{text}"),
+        "timeOther": _("The SLA timer %(timer)s is not one of these units: change it in the timer's advanced settings.",
+                       timer="{timer}"),
+        "timeInvalid": _("Give a whole number of at least 1."), "today": _("today (in the unit)"),
     }
 
 
@@ -179,7 +229,7 @@ def forms(key: str, number: int) -> ResponseReturnValue:
 @login_required
 def check(key: str, number: int) -> ResponseReturnValue:
     problems = drafts.check(services(), actor(), key, number, _xml())
-    return jsonify({"errors": problems})
+    return jsonify({"errors": check_messages.with_text(problems)})
 
 
 @blp.post("/modeler/<key>/<int:number>/drafts")

@@ -107,7 +107,16 @@ def _invalid(errors: list[dict[str, str]]) -> tuple[Response, int]:
 
 def _modes(allowed: tuple[str, ...]) -> list[dict[str, str]]:
     """The ways of reporting the SOP accepts (``mode_pelapor``), each with what it means."""
-    return [mode for mode in [
+    return [mode for mode in _all_modes() if mode["value"] in allowed]
+
+
+def mode_label(mode: str) -> str:
+    """How the reporter chose to report (anonim / rahasia / biasa), as the report form names it."""
+    return next((choice["label"] for choice in _all_modes() if choice["value"] == mode), mode)
+
+
+def _all_modes() -> list[dict[str, str]]:
+    return [
         {"value": "anonim", "label": _("Anonymous"),
          "help": _("We keep no name or contact. Only your tracking code and secret link you to the report; "
                    "the office answers you on the follow-up page.")},
@@ -117,7 +126,7 @@ def _modes(allowed: tuple[str, ...]) -> list[dict[str, str]]:
         {"value": "biasa", "label": _("Regular"),
          "help": _("Your identity is stored encrypted; the officers handling your report may see it, and every "
                    "look is recorded.")},
-    ] if mode["value"] in allowed]
+    ]
 
 
 def _identity_labels(policy: IdentityPolicy) -> dict[str, str]:
@@ -162,6 +171,17 @@ def _report_labels() -> dict[str, str]:
                        "nobody at the office knows it."),
         "mailed": _("A receipt with the tracking code (not the secret) is being sent to your email."),
         "followUp": _("Follow up a report"),
+        "copy": _("Copy"),
+        "copyHelp": _("Copy the tracking code and the secret"),
+        "copied": _("Copied. Paste them somewhere safe."),
+        "copyFailed": _("Copying is not possible here: the numbers are selected, copy them with Ctrl+C or your "
+                        "phone's menu."),
+        "download": _("Download"),
+        "downloadHelp": _("Download a text file with the tracking code and the secret"),
+        "downloaded": _("The file is in your downloads. Keep it where others cannot read it."),
+        "fileTitle": _("Report receipt"),
+        "followUpAddress": _("Follow-up page"),
+        "date": _("Date"),
     }
 
 
@@ -250,7 +270,7 @@ def _status_page(case_id: str, error: str | None = None, status_code: int = 200)
         island = {"schema": form.get("schema"), "ui": form.get("ui") or {}, "formData": {},
                   "submitUrl": url_for("web_public.complete_task", task_id=task.id)}
     return render_template("web/public_follow_up.html", status=status, task=task, island=island, error=error,
-                           sent=request.args.get("terkirim") == "1",
+                           sent=request.args.get("terkirim") == "1", mode_label=mode_label(status.mode),
                            when=lambda moment: local_time(moment, status.timezone)), status_code
 
 

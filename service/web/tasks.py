@@ -12,13 +12,16 @@ from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 from werkzeug.datastructures import MultiDict
 
-from service.commands import attachments, comments
+from service.commands import attachments, comments, display, notifications
 from service.commands import task_list as listing
 from service.commands import tasks as task_commands
+from service.commands.cases import get_case
 from service.commands.task_list import SORTS, TaskQuery
 from service.engine import utc_now
 from service.store.models import Task
+from service.web.cases import report_of, yes_no
 from service.web.helpers import actor, local_time, login_required, services, sla_state, span, web_blueprint
+from service.web.notifications import kind_text
 
 blp = web_blueprint("web_tasks", __name__)
 PER_PAGE = 25
@@ -107,7 +110,10 @@ def task_list() -> ResponseReturnValue:
     if request.headers.get("HX-Request"):
         return render_template("web/_task_results.html", **context)
     lanes = sorted({role for roles in actor().roles_by_unit.values() for role in roles})
-    return render_template("web/tasks.html", lanes=lanes, **context)
+    attention = notifications.attention(services(), actor())  # "Perlu perhatian Anda": one query, full page only
+    return render_template("web/tasks.html", lanes=lanes, attention=attention, kind_text=kind_text,
+                           attention_due={entry.id: local_time(entry.due_at, entry.timezone) for entry in attention},
+                           **context)
 
 
 def _after_change() -> ResponseReturnValue:
@@ -133,29 +139,36 @@ def unclaim(task_id: str) -> ResponseReturnValue:
     return _after_change()
 
 
-def _visible_data(data: dict[str, Any]) -> list[tuple[str, list[str], bool]]:
-    """(field, values, values are attachment ids) of the case data, for display."""
-    out = []
-    for key, value in data.items():
-        values = value if isinstance(value, list) else [value]
-        texts = ["" if v is None else str(v) for v in values]
-        refs = bool(texts) and all(t.startswith(attachments.REFERENCE) for t in texts)
-        out.append((key, [t.removeprefix(attachments.REFERENCE) for t in texts] if refs else texts, refs))
-    return out
+@dataclass(frozen=True)
+class Step:
+    """A completed step of the case, as the task page shows it above the form."""
+
+    decision: display.Decision
+    when: str
 
 
 @blp.get("/tasks/<task_id>")
 @login_required
 def task_page(task_id: str) -> ResponseReturnValue:
+    """The task: the case's report and the decisions so far, then the form, then the case data."""
     view = task_commands.get_task(services(), actor(), task_id)
+    case_view = get_case(services(), actor(), view.task.case_id)
+    case, words = case_view.case, yes_no()
+    timezone = view.task.unit.timezone
+    stored = attachments.list_for_case(services(), actor(), case.id)
     form = view.form or {"schema": {"type": "object", "properties": {}}, "ui": {}}
     files = set(attachments.file_fields(form))
     properties = (form.get("schema") or {}).get("properties") or {}
     initial = {k: v for k, v in view.case_data.items() if k in properties and k not in files}
     island = {"schema": form.get("schema"), "ui": form.get("ui") or {}, "formData": initial,
               "submitUrl": url_for("web_tasks.complete", task_id=task_id)}
-    return render_template("web/task.html", view=view, task=view.task, island=island,
-                           case_data=_visible_data(view.case_data),
+    steps = [Step(decision, local_time(decision.at, timezone))
+             for decision in display.decisions(services(), case.definition, case_view.history, words)]
+    return render_template("web/task.html", view=view, task=view.task, island=island, case=case,
+                           label=display.case_label(case), report=report_of(case_view.data, case.definition),
+                           steps=steps, filenames={file.id: file.filename for file in stored},
+                           case_data=display.shown_fields(services(), case.definition, view.task.form_key,
+                                                          view.case_data, words),
                            comments=(comments.list_comments(services(), actor(), view.task.case_id)
                                      if view.full_case else None),
                            due=local_time(view.task.due_at, view.task.unit.timezone),

@@ -2,13 +2,16 @@
 
 The second test is Alembic's autogenerate comparison run against a database migrated from empty: any
 difference (a column added to a model without a migration, a type or default changed on one side, an
-index only in the migration) is listed, on SQLite and on PostgreSQL, and nothing is ignored.
+index only in the migration) is listed, on SQLite and on PostgreSQL. Only the case register's full-text
+search (migration 0014) is left out: SQLite's FTS5 virtual table and its shadow tables, PostgreSQL's GIN
+expression indexes, which the models cannot declare for one backend only.
 """
 
 from __future__ import annotations
 
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -33,6 +36,16 @@ def test_revisions_are_numbered_0001_to_n_in_one_chain() -> None:
         assert Path(script.path).name.startswith(f"{script.revision}_"), script.path
 
 
+#: migration 0014's full-text search objects (not in the models)
+SEARCH_INDEXES = {"ix_cases_search", "ix_history_search", "ix_comments_search", "ix_conversation_search"}
+
+
+def _not_search_index(obj: Any, name: str | None, kind: str, reflected: bool, compare_to: Any) -> bool:
+    if kind == "table" and name is not None and (name == "case_search" or name.startswith("case_search_")):
+        return False
+    return not (kind == "index" and name in SEARCH_INDEXES)
+
+
 @pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def test_models_match_the_migrated_schema(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> None:
     if backend == "sqlite":
@@ -44,7 +57,8 @@ def test_models_match_the_migrated_schema(backend: str, request: pytest.FixtureR
     try:
         with engine.connect() as connection:
             context = MigrationContext.configure(
-                connection, opts={"compare_type": True, "compare_server_default": True})
+                connection, opts={"compare_type": True, "compare_server_default": True,
+                                  "include_object": _not_search_index})
             differences = compare_metadata(context, Base.metadata)
     finally:
         engine.dispose()

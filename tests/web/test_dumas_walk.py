@@ -15,16 +15,19 @@ from typing import Any
 import pytest
 from support.web import ESELON_UNIT_NAME, SCREENSHOTS, TIDAK_BERKADAR, Dumas, browser_login, sqlite_only
 
+from service.commands.display import case_label
+from service.store.models import Case
+
 PDF = b"%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n"
 
 
-def open_my_only_task(page: Any, username: str, task_name: str, business_key: str) -> None:
+def open_my_only_task(page: Any, username: str, task_name: str, case_name: str) -> None:
     """Sign in; the task list holds exactly this one task; claim it (htmx) and open it."""
     browser_login(page, username)
     rows = page.locator("tr[data-task-id]")
     assert rows.count() == 1, f"{username} should see only their task"
     assert rows.locator(".task-name").inner_text() == task_name
-    assert rows.locator(".case-key").inner_text() == business_key
+    assert rows.locator(".case-key").inner_text() == case_name
     rows.get_by_role("button", name="Ambil").click()
     page.locator("tr[data-task-id] button", has_text="Lepaskan").wait_for()  # refreshed without a reload
     page.locator("tr[data-task-id] .task-name").click()
@@ -57,6 +60,8 @@ def sees_nothing(new_page: Callable[..., Any], username: str) -> None:
 def test_dumas_walk(dumas: Dumas, new_page: Callable[..., Any], path: str) -> None:
     key = f"DUMAS/0{'17' if path == 'berkadar' else '18'}/X/2025"
     case_id = dumas.start(key)
+    with dumas.services.db.reading() as session:
+        shown = case_label(session.get(Case, case_id))  # the Nomor registrasi: what the task list shows
 
     # Langkah 2: Inspektorat — a server-side validation error first, shown next to its field
     page = new_page()
@@ -68,7 +73,7 @@ def test_dumas_walk(dumas: Dumas, new_page: Callable[..., Any], path: str) -> No
     for other in ("inspektur", "sekretariat", "eselon2"):
         sees_nothing(new_page, other)
     page = new_page()
-    open_my_only_task(page, "inspektorat", "Menerima, mencatat dan memverifikasi laporan", key)
+    open_my_only_task(page, "inspektorat", "Menerima, mencatat dan memverifikasi laporan", shown)
     page.fill("#root_laporan_hasil_verifikasi", "Laporan lengkap, identitas pelapor ada.")
     page.get_by_label("lengkap", exact=True).check()
     submit(page)
@@ -84,7 +89,7 @@ def test_dumas_walk(dumas: Dumas, new_page: Callable[..., Any], path: str) -> No
 
     # Langkah 3: Inspektur
     page = new_page()
-    open_my_only_task(page, "inspektur", "Mengkoordinasikan penelaahan dan menyalurkan hasil penelaahan", key)
+    open_my_only_task(page, "inspektur", "Mengkoordinasikan penelaahan dan menyalurkan hasil penelaahan", shown)
     page.fill("#root_inti_masalah", "Pungutan liar surat keterangan")
     category = "berkadar pengawasan" if path == "berkadar" else TIDAK_BERKADAR["kategori_telaah"]
     page.get_by_label(category, exact=True).check()
@@ -100,20 +105,20 @@ def test_dumas_walk(dumas: Dumas, new_page: Callable[..., Any], path: str) -> No
         # Langkah 4: Sekretariat Inspektorat, then langkah 5: Inspektur with the audit report attached
         page = new_page()
         open_my_only_task(page, "sekretariat", "Menindaklanjuti penyaluran hasil penelaahan yang berkadar pengawasan",
-                          key)
+                          shown)
         page.fill("#root_nomor_agenda", "AG-17")
         page.fill("#root_tanggal_diterima", "2025-10-06")
         finish(page)
         page.context.close()
         page = new_page()
-        open_my_only_task(page, "inspektur", "Tindak lanjut pengaduan berkadar pengawasan (tanggapan/audit)", key)
+        open_my_only_task(page, "inspektur", "Tindak lanjut pengaduan berkadar pengawasan (tanggapan/audit)", shown)
         page.get_by_label("audit dengan tujuan tertentu", exact=True).check()
         page.fill("#root_laporan_tindak_lanjut", "Audit selesai")
         page.fill("#root_kesimpulan", "Terbukti sebagian")
     else:
         # Langkah 6: Eselon II with the report attached
         page = new_page()
-        open_my_only_task(page, "eselon2", "Menindaklanjuti pengaduan tidak berkadar pengawasan", key)
+        open_my_only_task(page, "eselon2", "Menindaklanjuti pengaduan tidak berkadar pengawasan", shown)
         page.fill("#root_laporan_tindak_lanjut", "Pembinaan kepada kepala desa")
         page.fill("#root_kesimpulan", "Tidak terbukti")
     page.set_input_files("#root_berkas_laporan_tindak_lanjut", files=[upload])

@@ -19,11 +19,12 @@ from support.smtp import free_port, smtp_server
 
 from service.commands import accounts
 from service.commands.context import Services
+from service.commands.display import case_label
 from service.config import Settings
 from service.engine import utc_now
 from service.mail import SMTPMailer
 from service.store.db import Database
-from service.store.models import OutboxItem, Unit, User
+from service.store.models import Case, OutboxItem, Unit, User
 from service.worker.outbox import send_once
 
 DUMAS = "dumas-inspektorat-katingan"
@@ -64,14 +65,18 @@ def test_reporter_and_staff_mail_in_indonesian_to_the_right_people(app: Any, adm
         assert send_once(services, mailer) == 4  # receipt + message to the reporter, 2 new-task mails
         by_subject = {m["Subject"]: m for m in handler.messages}
         code = receipt.json["tracking_code"]
+        # staff read a case by its Nomor registrasi (service.commands.display.case_label), the reporter by the code
+        with services.db.reading() as session:
+            number, other = (case_label(session.scalars(select(Case).where(Case.tracking_code == tracking)).one())
+                             for tracking in (code, without_mail.json["tracking_code"]))
         assert set(by_subject) == {f"Laporan Anda telah diterima ({code})", f"Pesan baru tentang laporan {code}",
-                                   f"Tugas baru: {code}", f"Tugas baru: {without_mail.json['tracking_code']}"}
+                                   f"Tugas baru: {number}", f"Tugas baru: {other}"}
         to_reporter = by_subject[f"Laporan Anda telah diterima ({code})"]
         assert to_reporter["To"] == IDENTITY["email"]
         body = to_reporter.get_payload()
         assert code in body and receipt.json["secret"] not in body and "Terima kasih" in body
         assert "Mohon kirim foto kwitansi" not in by_subject[f"Pesan baru tentang laporan {code}"].get_payload()
-        assert by_subject[f"Tugas baru: {code}"]["To"] == "verifikator@inspektorat.contoh.id"
+        assert by_subject[f"Tugas baru: {number}"]["To"] == "verifikator@inspektorat.contoh.id"
     with services.db.reading() as session:
         states = sorted(item.status for item in session.scalars(select(OutboxItem)))
     assert states == ["sent"] * 4

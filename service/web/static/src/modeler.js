@@ -1,6 +1,8 @@
-// The modeler page: bpmn-js Modeler with the Camunda 7 properties panel, bpmnlint (its
-// .bpmnlintrc compiled at build time) and Alur's own deploy checks shown on the elements, a form
-// picker, save as draft / approve / activate, and a side-by-side diff of two revisions.
+// The modeler page: bpmn-js Modeler with Alur's own properties panel (modeler/properties.js: the
+// lane, the form, the Mutu Baku with the Waktu picker; Camunda's engine groups only in "advanced"),
+// bpmn-js in the user's language (modeler/translate.js), one check list merging Alur's deploy
+// checks and bpmnlint (modeler/checklist.js), save as draft / approve / activate after a
+// confirmation dialog, and a side-by-side diff of two revisions.
 // Everything the page needs comes in <script type="application/json" id="modeler-config">;
 // strings are translated by the server. No inline script, no eval: it runs under script-src 'self'.
 import BpmnModeler from "bpmn-js/lib/Modeler";
@@ -14,6 +16,9 @@ import CamundaBehaviorsModule from "camunda-bpmn-js-behaviors/lib/camunda-platfo
 import camundaModdle from "camunda-bpmn-moddle/resources/camunda.json";
 import lintModule from "bpmn-js-bpmnlint";
 import bpmnlintConfig from "../../../../.bpmnlintrc"; // the project's one bpmnlint config (tests/sops/test_bpmnlint.py)
+import translateModule from "./modeler/translate";
+import { AlurPropertiesModule } from "./modeler/properties";
+import createCheckList from "./modeler/checklist";
 
 import "bpmn-js/dist/assets/diagram-js.css";
 import "bpmn-js/dist/assets/bpmn-js.css";
@@ -26,7 +31,6 @@ const config = JSON.parse(document.getElementById("modeler-config").textContent)
 const t = (name, n) => (config.messages[name] || name).replace("{n}", String(n));
 const status = document.getElementById("modeler-status");
 const canvasHost = document.getElementById("canvas");
-const FORM_TYPES = new Set(["bpmn:UserTask", "bpmn:StartEvent"]);
 
 function say(text, kind = "info") {
   status.textContent = text;
@@ -51,147 +55,54 @@ async function send(url, body) {
 
 const modeler = new BpmnModeler({
   container: canvasHost,
-  propertiesPanel: { parent: "#properties" },
+  propertiesPanel: { // Alur's groups open, the rest closed
+    parent: "#properties",
+    layout: { groups: Object.fromEntries(["alur-pelaksana", "alur-formulir", "alur-mutu-baku"]
+      .map((id) => [id, { open: true }])) },
+  },
   linting: { bpmnlint: bpmnlintConfig, active: true },
+  alur: { forms: config.forms, waktu: config.waktu, messages: config.messages },
   additionalModules: [
     BpmnPropertiesPanelModule,
     BpmnPropertiesProviderModule,
     CamundaPlatformPropertiesProviderModule,
     CamundaBehaviorsModule,
     lintModule,
+    AlurPropertiesModule,
+    translateModule(config.strings),
   ],
   moddleExtensions: { camunda: camundaModdle },
 });
 
-// --- Alur's deploy checks on the elements ---------------------------------------------------------
+const advanced = document.getElementById("advanced-properties");
+advanced.addEventListener("change", () => modeler.get("alurPropertiesProvider").setAdvanced(advanced.checked));
 
-const checkList = document.getElementById("check-list");
-const checkSummary = document.getElementById("check-summary");
-let shownChecks = [];
+// --- the check list: Alur's deploy checks and bpmnlint ------------------------------------------------
 
-function clearChecks() {
-  const overlays = modeler.get("overlays");
-  const canvas = modeler.get("canvas");
-  overlays.remove({ type: "alur-check" });
-  for (const id of shownChecks) canvas.removeMarker(id, "alur-check-error");
-  shownChecks = [];
-  checkList.replaceChildren();
-}
-
-function focusElement(id) {
-  const element = modeler.get("elementRegistry").get(id);
-  if (!element) return;
-  modeler.get("selection").select(element);
-  modeler.get("canvas").scrollToElement(element);
-}
-
-// On a shape: its top-left corner; on a sequence flow: the middle of its middle segment.
-function badgePosition(element) {
-  const points = element.waypoints;
-  if (!points || points.length < 2) return { top: -12, left: -12 };
-  const left = Math.min(...points.map((p) => p.x));
-  const top = Math.min(...points.map((p) => p.y));
-  const i = Math.floor((points.length - 1) / 2);
-  const x = (points[i].x + points[i + 1].x) / 2;
-  const y = (points[i].y + points[i + 1].y) / 2;
-  return { left: x - left - 11, top: y - top - 11 };
-}
-
-function showChecks(errors) {
-  clearChecks();
-  const registry = modeler.get("elementRegistry");
-  const overlays = modeler.get("overlays");
-  const canvas = modeler.get("canvas");
-  const byElement = new Map();
-  for (const problem of errors) {
-    const item = document.createElement("li");
-    const where = [problem.element_id, problem.line ? t("line", problem.line) : null].filter(Boolean).join(", ");
-    const text = `${where ? `${where}: ` : ""}${problem.message || ""}`;
-    if (problem.element_id && registry.get(problem.element_id)) {
-      const button = document.createElement("button");
-      button.type = "button";
-      button.className = "link";
-      button.textContent = text;
-      button.addEventListener("click", () => focusElement(problem.element_id));
-      item.append(button);
-      if (!byElement.has(problem.element_id)) byElement.set(problem.element_id, []);
-      byElement.get(problem.element_id).push(problem.message || "");
-    } else {
-      item.textContent = text;
-    }
-    checkList.append(item);
-  }
-  for (const [id, messages] of byElement) {
-    const badge = document.createElement("div");
-    badge.className = "alur-check-overlay";
-    badge.dataset.elementId = id;
-    badge.setAttribute("role", "note");
-    badge.textContent = "!";
-    badge.title = messages.join("\n");
-    overlays.add(id, "alur-check", { position: badgePosition(registry.get(id)), html: badge });
-    canvas.addMarker(id, "alur-check-error");
-    shownChecks.push(id);
-  }
-  checkSummary.textContent = errors.length ? t("problems", errors.length) : t("noProblems");
-  checkSummary.dataset.count = String(errors.length);
-}
-
+const checks = createCheckList(modeler, config, (name, n) => t(name, n),
+  document.getElementById("check-list"), document.getElementById("check-summary"));
 let checkTimer = null;
 let checkRun = 0;
 
 async function runCheck() {
   const run = ++checkRun;
-  checkSummary.textContent = t("checking");
+  checks.checking();
   const { xml } = await modeler.saveXML({ format: true });
   let result;
   try {
     result = await send(config.urls.check, { xml });
   } catch {
-    if (run === checkRun) checkSummary.textContent = t("networkError");
+    if (run === checkRun) checks.error(t("networkError"));
     return;
   }
   if (run !== checkRun) return; // a newer edit is being checked
-  showChecks(result.ok ? result.data.errors || [] : result.data.errors || [{ message: result.data.message }]);
+  checks.setAlur(result.ok ? result.data.errors || [] : result.data.errors || [{ message: result.data.message }]);
 }
 
 function scheduleCheck() {
   clearTimeout(checkTimer);
   checkTimer = setTimeout(runCheck, 600);
 }
-
-// --- form picker -----------------------------------------------------------------------------------
-
-const picker = document.getElementById("form-picker");
-const pickerHint = document.getElementById("form-picker-hint");
-let pickedElement = null;
-
-function setPickerOptions(forms) {
-  const none = new Option(t("formNone"), "");
-  picker.replaceChildren(none, ...forms.map((f) => new Option(f.title ? `${f.key} — ${f.title}` : f.key, f.key)));
-}
-
-function syncPicker() {
-  const selected = modeler.get("selection").get();
-  const element = selected.length === 1 && FORM_TYPES.has(selected[0].type) ? selected[0] : null;
-  pickedElement = element;
-  picker.disabled = !element || !config.canSave;
-  pickerHint.textContent = element ? "" : t("formHint");
-  const value = element ? element.businessObject.get("camunda:formKey") || "" : "";
-  if (value && ![...picker.options].some((o) => o.value === value)) picker.append(new Option(value, value));
-  picker.value = value;
-}
-
-picker.addEventListener("change", () => {
-  if (!pickedElement) return;
-  modeler.get("modeling").updateProperties(pickedElement, { "camunda:formKey": picker.value || undefined });
-});
-
-fetch(config.urls.forms, { credentials: "same-origin", headers: { Accept: "application/json" } })
-  .then((response) => (response.ok ? response.json() : { forms: [] }))
-  .then((data) => {
-    setPickerOptions(data.forms || []);
-    syncPicker();
-  });
 
 // --- save, approve, activate -----------------------------------------------------------------------
 
@@ -209,11 +120,11 @@ async function save(button) {
     const result = await send(config.urls.save, { xml, checksum: config.checksum });
     if (!result.ok) {
       say(`${t("saveFailed")} ${result.data.message || ""}`, "error");
-      if (result.data.errors && result.data.errors.length) showChecks(result.data.errors);
+      if (result.data.errors && result.data.errors.length) checks.setAlur(result.data.errors);
       return;
     }
     dirty = false;
-    showChecks([]);
+    checks.setAlur([]);
     const outcome = result.data.outcome;
     say(t(outcome, result.data.version), "ok");
     if (outcome === "created" || result.data.version !== config.version) {
@@ -246,20 +157,35 @@ async function transition(button, url, body, message) {
   }
 }
 
+/** ``button`` opens the dialog ``dialogId``; its confirm button runs ``action`` (Escape or Cancel: nothing). */
+function confirmFirst(button, dialogId, prepare, action) {
+  const dialog = document.getElementById(dialogId);
+  if (!button || !dialog) return;
+  dialog.addEventListener("close", () => {
+    if (dialog.returnValue === "confirm") action();
+    button.focus();
+  });
+  button.addEventListener("click", () => {
+    if (prepare) prepare();
+    dialog.returnValue = "";
+    dialog.showModal();
+  });
+}
+
 const saveButton = document.getElementById("save-draft");
 if (saveButton) saveButton.addEventListener("click", () => save(saveButton));
 const approveButton = document.getElementById("approve");
-if (approveButton) {
-  approveButton.addEventListener("click", () => transition(approveButton, config.urls.approve, {}, "approved"));
-}
+confirmFirst(approveButton, "confirm-approve", null,
+  () => transition(approveButton, config.urls.approve, {}, "approved"));
 const activateButton = document.getElementById("activate");
-if (activateButton) {
-  activateButton.addEventListener("click", () => {
-    const effective = document.getElementById("effective-on");
-    const body = effective && effective.value ? { effective_on: effective.value } : {};
-    transition(activateButton, config.urls.activate, body, "activated");
-  });
-}
+const effective = document.getElementById("effective-on");
+confirmFirst(activateButton, "confirm-activate", () => {
+  document.getElementById("confirm-activate-date").textContent = effective && effective.value
+    ? effective.value : t("today");
+}, () => {
+  const body = effective && effective.value ? { effective_on: effective.value } : {};
+  transition(activateButton, config.urls.activate, body, "activated");
+});
 
 // --- diff of two revisions -------------------------------------------------------------------------
 
@@ -340,10 +266,6 @@ fetch(config.urls.diagram, { credentials: "same-origin" })
       dirty = true;
       say(t("unsaved"));
       scheduleCheck();
-    });
-    events.on("selection.changed", syncPicker);
-    events.on("element.changed", ({ element }) => {
-      if (element === pickedElement) syncPicker();
     });
     say("");
     canvasHost.dataset.rendered = "true";

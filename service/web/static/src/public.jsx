@@ -2,8 +2,8 @@
 // the choice anonim / rahasia / biasa with its explanation, and the identity fields (only for
 // rahasia and biasa). Validation is the server's: its 422 errors are shown next to the fields, in the
 // page's language. On success the tracking code and the secret are shown once, here; they are in
-// no page the server renders and in no cookie.
-import { StrictMode, useState } from "react";
+// no page the server renders and in no cookie; "Salin" copies them and "Unduh" saves them as a text file.
+import { StrictMode, useEffect, useRef, useState } from "react";
 import { createRoot } from "react-dom/client";
 import Form from "@rjsf/core";
 import validator from "@rjsf/validator-ajv8";
@@ -13,18 +13,72 @@ function grouped(digits) {
   return String(digits).replace(/(\d{4})(?=\d)/g, "$1 ");
 }
 
+// The receipt's text: the two numbers, the follow-up page's address and the date (copied or downloaded).
+function receiptText(receipt, config) {
+  const { labels } = config;
+  const address = new URL(config.followUpUrl, window.location.href).href;
+  const date = new Date().toLocaleString(document.documentElement.lang || "id");
+  return [
+    labels.fileTitle,
+    `${labels.code}: ${grouped(receipt.tracking_code)}`,
+    `${labels.secret}: ${grouped(receipt.secret)}`,
+    `${labels.followUpAddress}: ${address}`,
+    `${labels.date}: ${date}`,
+    "",
+  ].join("\n");
+}
+
+// navigator.clipboard where the browser allows it; else the numbers are selected for a manual copy.
+async function copyReceipt(receipt, config, codes) {
+  try {
+    await navigator.clipboard.writeText(receiptText(receipt, config));
+    return true;
+  } catch {
+    const selection = window.getSelection();
+    selection.removeAllRanges();
+    selection.selectAllChildren(codes);
+    return false;
+  }
+}
+
+function downloadReceipt(receipt, config) {
+  const blob = new Blob([receiptText(receipt, config)], { type: "text/plain;charset=utf-8" });
+  const link = document.createElement("a");
+  link.href = URL.createObjectURL(blob);
+  link.download = `laporan-${receipt.tracking_code}.txt`;
+  document.body.appendChild(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(link.href), 10000);
+}
+
 function Receipt({ receipt, config }) {
   const { labels } = config;
+  const [notice, setNotice] = useState("");
+  const codes = useRef(null);
+  const box = useRef(null);
+  useEffect(() => { box.current.focus(); }, []); // once: the buttons keep the focus afterwards
   return (
-    <section className="receipt card" aria-labelledby="receipt-title" ref={(el) => el && el.focus()} tabIndex={-1}>
+    <section className="receipt card" aria-labelledby="receipt-title" ref={box} tabIndex={-1}>
       <h2 id="receipt-title">{labels.receiptTitle}</h2>
       <p>{labels.receiptIntro}</p>
-      <dl className="receipt-codes">
+      <dl className="receipt-codes" ref={codes}>
         <dt>{labels.code}</dt>
         <dd><output id="tracking-code">{grouped(receipt.tracking_code)}</output></dd>
         <dt>{labels.secret}</dt>
         <dd><output id="secret">{grouped(receipt.secret)}</output></dd>
       </dl>
+      <p className="receipt-actions">
+        <button type="button" id="receipt-copy" title={labels.copyHelp} aria-describedby="receipt-notice"
+          onClick={async () => setNotice(await copyReceipt(receipt, config, codes.current) ? labels.copied : labels.copyFailed)}>
+          {labels.copy}
+        </button>
+        <button type="button" id="receipt-download" title={labels.downloadHelp} aria-describedby="receipt-notice"
+          onClick={() => { downloadReceipt(receipt, config); setNotice(labels.downloaded); }}>
+          {labels.download}
+        </button>
+      </p>
+      <p id="receipt-notice" role="status" className={notice ? "ok" : undefined}>{notice}</p>
       <p className="warn" role="note">{labels.writeDown}</p>
       {receipt.mailed ? <p id="receipt-mailed">{labels.mailed}</p> : null}
       <p><a href={config.followUpUrl}>{labels.followUp}</a></p>

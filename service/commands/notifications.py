@@ -1,0 +1,214 @@
+"""In-app notifications ("Perlu perhatian Anda"): a breached SLA step reaches people in the app, not only by mail.
+
+When a step's SLA timer fires (a timer with an ``eskalasi_ke`` role, attached to an open task), the
+same transaction writes, in one INSERT … SELECT:
+
+- ``escalation`` to every active holder of the escalation role in the case's unit — the users the
+  escalation mail goes to (:func:`service.commands.accounts.role_holders`, the outbox's own resolution);
+- ``overdue`` to the holders of the step's own roles (its candidates, in the unit the task is routed
+  to), or to its claimant alone when someone claimed it; a user who gets the escalation does not get
+  the overdue notice as well. A reporter's lane is never notified here (its deadlines move the case on,
+  they do not escalate), nor is a timer without ``eskalasi_ke``.
+
+The breach mark (``tasks.breached_at``) is set once per task, and notifications are written only by
+the fire that set it: a second sweep, a retried batch or a restarted worker adds none. The texts are
+kept in ``data`` (step name, due time, the case's label), so reading the list needs no workflow.
+
+Reading is the user's own rows, limited to cases the user may still see (:func:`access.visible_cases`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, NamedTuple, cast
+
+from sqlalchemy import CursorResult, Table, func, insert, literal, select, union_all, update
+from sqlalchemy.orm import Session
+
+from service.commands import access
+from service.commands.accounts import role_holders
+from service.commands.context import REPORTER_ROLE, Actor, Services
+from service.engine import TaskStatus, utc_now
+from service.errors import NotFound
+from service.store.models import Case, Notification, Task, TaskCandidate, Unit, User
+
+PER_PAGE = 20
+#: at most this many cases in the task list's "Perlu perhatian Anda"
+ATTENTION_LIMIT = 20
+
+
+class NotificationKind(StrEnum):
+    ESCALATION = "escalation"  # an SLA step of someone else breached, and escalates to your role
+    OVERDUE = "overdue"  # your own step's SLA time ran out
+
+
+class BreachedTask(NamedTuple):
+    """The task an SLA timer just marked breached (as the marking UPDATE returned it)."""
+
+    id: str
+    name: str
+    due_at: datetime | None
+    claimed_by: int | None
+
+
+def record_breach(session: Session, case: Case, task: BreachedTask, escalate_to: str | None,
+                  now: datetime) -> None:
+    """The notifications of a newly breached step: one INSERT … SELECT, nothing read first.
+
+    Only an SLA timer (one with ``escalate_to``) notifies; see the module's docstring for who gets what.
+    """
+    if not escalate_to:
+        return
+    # imported here: display imports cases, which imports sync, which imports this module
+    from service.commands.display import case_label
+
+    table = cast(Table, Notification.__table__)
+    data = {"step": task.name, "due_at": task.due_at.isoformat() if task.due_at else None,
+            "label": case_label(case), "role": escalate_to}
+
+    def rows(users: Any, kind: NotificationKind) -> Any:
+        return select(users.c.id, literal(case.id), literal(task.id), literal(kind.value),
+                      literal(data, table.c.data.type), literal(now, table.c.created_at.type))
+
+    escalated = role_holders(case.unit_id, escalate_to)
+    own = (role_holders(TaskCandidate.unit_id, TaskCandidate.role)
+           .where(TaskCandidate.task_id == task.id, TaskCandidate.role != REPORTER_ROLE,
+                  User.id.not_in(escalated.correlate(None))))
+    if task.claimed_by is not None:
+        own = own.where(User.id == task.claimed_by)
+    source = union_all(rows(escalated.subquery(), NotificationKind.ESCALATION),
+                       rows(own.distinct().subquery(), NotificationKind.OVERDUE))
+    session.execute(insert(table).from_select(["user_id", "case_id", "task_id", "kind", "data", "created_at"],
+                                              source))
+
+
+# --- reading ----------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Entry:
+    """One notification as the list shows it."""
+
+    id: int
+    case_id: str
+    task_id: str | None
+    kind: str
+    step: str
+    due_at: datetime | None
+    label: str
+    role: str | None
+    created_at: datetime
+    read_at: datetime | None
+    #: the unit's timezone, for showing the times
+    timezone: str
+    #: the task is still open (ready): the case still needs the user's attention
+    open: bool
+
+    @property
+    def unread(self) -> bool:
+        return self.read_at is None
+
+
+@dataclass(frozen=True)
+class NotificationPage:
+    items: list[Entry]
+    total: int
+    unread: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max((self.total + self.per_page - 1) // self.per_page, 1)
+
+
+def _entry(note: Notification, timezone: str, task_status: str | None) -> Entry:
+    data = note.data or {}
+    due = data.get("due_at")
+    return Entry(note.id, note.case_id, note.task_id, note.kind, str(data.get("step") or ""),
+                 datetime.fromisoformat(due) if isinstance(due, str) else None,
+                 str(data.get("label") or ""), data.get("role"), note.created_at, note.read_at,
+                 timezone, task_status == TaskStatus.READY.value)
+
+
+def _mine(actor: Actor) -> Any:
+    """The user's own notifications about cases they may (still) see."""
+    return (select(Notification).join(Case, Case.id == Notification.case_id)
+            .where(Notification.user_id == actor.user_id, access.visible_cases(actor)))
+
+
+def _listed(actor: Actor) -> Any:
+    return (_mine(actor).add_columns(Unit.timezone, Task.status).join(Unit, Unit.id == Case.unit_id)
+            .outerjoin(Task, Task.id == Notification.task_id))
+
+
+def list_notifications(services: Services, actor: Actor, page: int = 1, per_page: int = PER_PAGE) -> NotificationPage:
+    """The user's notifications, newest first, a page of them; with how many there are and are unread."""
+    page = max(page, 1)
+    with services.db.reading() as session:
+        total, unread = session.execute(
+            _mine(actor).with_only_columns(func.count(Notification.id),
+                                           func.count(Notification.id).filter(Notification.read_at.is_(None)),
+                                           maintain_column_froms=False)
+        ).one()
+        rows = session.execute(_listed(actor).order_by(Notification.created_at.desc(), Notification.id.desc())
+                               .offset((page - 1) * per_page).limit(per_page)).all()
+        return NotificationPage([_entry(note, timezone, status) for note, timezone, status in rows],
+                                total or 0, unread or 0, page, per_page)
+
+
+def unread_count(services: Services, actor: Actor) -> int:
+    """How many notifications the user has not read: one statement on ``ix_notifications_user_unread``."""
+    with services.db.reading() as session:
+        return session.scalar(_mine(actor).where(Notification.read_at.is_(None))
+                              .with_only_columns(func.count(Notification.id), maintain_column_froms=False)) or 0
+
+
+def attention(services: Services, actor: Actor, limit: int = ATTENTION_LIMIT) -> list[Entry]:
+    """"Perlu perhatian Anda": the breached steps that reached the user and are still open, newest first,
+    one entry per task (read or not). One statement."""
+    with services.db.reading() as session:
+        rows = session.execute(
+            _listed(actor).where(Task.status == TaskStatus.READY.value, Task.breached_at.is_not(None))
+            .order_by(Notification.created_at.desc(), Notification.id.desc()).limit(limit * 2)
+        ).all()
+    found: dict[str | None, Entry] = {}
+    for note, timezone, status in rows:
+        found.setdefault(note.task_id, _entry(note, timezone, status))
+    return list(found.values())[:limit]
+
+
+# --- marking read -----------------------------------------------------------------------------------
+
+def mark_read(services: Services, actor: Actor, notification_id: int) -> Entry:
+    """One of the user's notifications read (again: no change); another user's is :class:`NotFound`."""
+    with services.db.transaction() as session:
+        row = session.execute(_listed(actor).where(Notification.id == notification_id)).first()
+        if row is None:
+            raise NotFound(f"Notification {notification_id} does not exist or is not yours")
+        note, timezone, status = row
+        if note.read_at is None:
+            note.read_at = utc_now()
+        return _entry(note, timezone, status)
+
+
+def _mark(session: Session, actor: Actor, *where: Any) -> int:
+    result = session.execute(update(Notification).where(Notification.user_id == actor.user_id,
+                                                        Notification.read_at.is_(None), *where)
+                             .values(read_at=utc_now()).execution_options(synchronize_session=False))
+    return int(cast(CursorResult[Any], result).rowcount)
+
+
+def mark_all_read(services: Services, actor: Actor) -> int:
+    """Every notification of the user read; how many were unread."""
+    with services.db.transaction() as session:
+        return _mark(session, actor)
+
+
+def mark_case_read(services: Services, actor: Actor, case_id: str) -> int:
+    """The user opened the case: its notifications to them are read (one UPDATE; none: nothing written)."""
+    if not actor.user_id:
+        return 0
+    with services.db.transaction() as session:
+        return _mark(session, actor, Notification.case_id == case_id)
