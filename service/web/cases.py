@@ -11,8 +11,10 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from service.commands import attachments, comments, display, notifications
+from service.commands.archive import archive_for
 from service.commands.cases import get_case
 from service.commands.display import ShownField
+from service.commands.history import check_chain
 from service.engine import utc_now
 from service.engine.compiler import steps
 from service.engine.properties import STANDARD_TIME
@@ -75,6 +77,7 @@ def case_page(case_id: str) -> ResponseReturnValue:
     reporter = public.reporter_panel(case_id)
     return render_template(
         "web/case.html", case=case, view=view, label=display.case_label(case),
+        chain=check_chain(case.id, view.history, case.history_head) if view.full else None,
         timeline=_timeline(view.history, waktu, timezone, case.definition),
         markers=markers, files=files, filenames={file.id: file.filename for file in files},
         report=report_of(view.data, case.definition, with_reporter=reporter is None),
@@ -99,6 +102,15 @@ def report_of(data: dict[str, Any], definition: Definition, with_reporter: bool 
     mode, channel = data.get(display.MODE_KEY), data.get(display.CHANNEL_KEY)
     return Report(display.report_fields(services(), definition, data, yes_no()),
                   str(mode) if with_reporter and mode else None, str(channel) if with_reporter and channel else None)
+
+
+@blp.get("/cases/<case_id>/arsip.zip")
+@login_required
+def archive(case_id: str) -> ResponseReturnValue:
+    """The completed case's archive (see :mod:`service.commands.archive`), for those who see all of it."""
+    found = archive_for(services(), actor(), case_id)
+    return send_file(found.path, mimetype="application/zip", as_attachment=True,
+                     download_name=f"arsip-{found.label.replace('/', '-')}.zip", max_age=0)
 
 
 @blp.get("/cases/<case_id>/diagram.bpmn")

@@ -14,7 +14,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import select, text, update
-from support.helpers import ROOT
+from support.helpers import PASSWORD, ROOT
 
 from service.commands import audit
 from service.commands.context import Actor
@@ -200,3 +200,24 @@ def test_verify_all_walks_cases_in_batches(app: Any, client: Any, staff: dict[st
     checks = list(audit.verify_all(services, batch=2))
     assert {c.case_id for c in checks} == ids and all(c.intact for c in checks)
     assert audit.verify_case(services, Actor(0, "system", True, {}), sorted(ids)[1]).intact
+
+
+def test_the_case_page_says_whether_the_history_is_intact_and_offers_the_archive(
+        app: Any, client: Any, staff: dict[str, Any], start_review: Any) -> None:
+    case = _finished_case(client, staff, start_review)
+    web = app.test_client()
+    form = web.get("/login").text
+    token = form.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    assert web.post("/login", data={"username": "admin.a", "password": PASSWORD, "csrf_token": token}).status_code == 302
+    page = web.get(f"/cases/{case['id']}").text
+    assert "Riwayat utuh" in page and "Riwayat diubah" not in page
+    archive = web.get(f"/cases/{case['id']}/arsip.zip")
+    assert archive.status_code == 200 and archive.mimetype == "application/zip"
+    assert archive.headers["Content-Disposition"].startswith("attachment")
+    rows = _rows(app, case["id"])
+    _sql(app, update(HistoryEntry).where(HistoryEntry.id == rows[1].id).values(actor="orang.lain"))
+    page = web.get(f"/cases/{case['id']}").text
+    assert "Riwayat diubah" in page and "mulai baris 2" in page and "Riwayat utuh" not in page
+    running = start_review()
+    page = web.get(f"/cases/{running['id']}").text
+    assert "Riwayat utuh" in page and "arsip.zip" not in page  # no archive before completion
