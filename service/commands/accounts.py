@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import Select, SQLColumnExpression, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Select, SQLColumnExpression, and_, exists, or_, select
+from sqlalchemy.orm import Session, aliased
 
 from service.commands.context import ADMIN_ROLE, Actor, Services
 from service.commands.passwords import check_new_password, hash_password, verify_password
+from service.engine.calendar import utc_now
 from service.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
-from service.store.models import Membership, Unit, UnitEvent, User, UserEvent
+from service.store.models import ActingGrant, Membership, Unit, UnitEvent, User, UserEvent
 
 _TOKEN_SALT = "alur-api-token"
 _USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,99}")
@@ -101,14 +103,24 @@ def managed_units(services: Services, actor: Actor) -> list[Unit]:
                                            unit.code))
 
 
-def role_holders(unit_id: int | SQLColumnExpression[int], role: str | SQLColumnExpression[str]) -> Select[int]:
-    """The ids of the active users holding ``role`` in the unit: whom the outbox's mail to the role goes to,
-    and whom the in-app notifications of an escalation or an overdue step reach (one resolution for both).
+def grant_in_force(now: datetime) -> ColumnElement[bool]:
+    """THE rule of when an acting grant (Plt./Plh., :mod:`service.commands.acting`) gives its role: from
+    its first day's start to its last day's end, unless revoked."""
+    return and_(ActingGrant.starts_at <= now, ActingGrant.ends_at > now, ActingGrant.revoked_at.is_(None))
+
+
+def role_holders(unit_id: int | SQLColumnExpression[int], role: str | SQLColumnExpression[str],
+                 now: datetime | None = None) -> Select[int]:
+    """The ids of the active users holding ``role`` in the unit, as members or as acting officials in force:
+    whom the outbox's mail to the role goes to, and whom the in-app notifications of an escalation or an
+    overdue step reach (one resolution for both).
 
     ``unit_id`` and ``role`` may be columns (e.g. a task's candidates), in a statement of its caller's.
     """
-    return (select(User.id).join(Membership, Membership.user_id == User.id)
-            .where(Membership.unit_id == unit_id, Membership.role == role, User.active.is_(True)))
+    member = exists().where(Membership.user_id == User.id, Membership.unit_id == unit_id, Membership.role == role)
+    acting = exists().where(ActingGrant.user_id == User.id, ActingGrant.unit_id == unit_id, ActingGrant.role == role,
+                            grant_in_force(now or utc_now()))
+    return select(User.id).where(User.active.is_(True), or_(member, acting))
 
 
 def _check_code(code: str) -> None:
@@ -140,6 +152,8 @@ class UserAction(StrEnum):
     ROLE_REMOVED = "role_removed"
     SSO_CREATED = "sso_created"  # first sign-in through single sign-on created the account
     SSO_ROLES = "sso_roles"  # the provider's role claim added or removed roles at a sign-in
+    ACTING_GRANTED = "acting_granted"  # made Plt./Plh. of a role for a period
+    ACTING_REVOKED = "acting_revoked"
 
 
 class UnitAction(StrEnum):
@@ -256,8 +270,23 @@ def actor_with_credentials(services: Services, user_id: int, version: int) -> Ac
 
 
 def actor_by_id(services: Services, user_id: int) -> Actor:
+    """The user with their roles: memberships, and the acting grants in force now."""
     with services.db.reading() as session:
         user = session.get(User, user_id)
         if user is None or not user.active:
             raise Unauthorized("The account no longer exists or is disabled")
-        return Actor.of(user)
+        return Actor.of(user, _acting_now(session, user_id))
+
+
+def acting_label(kind: str, role: str, for_username: str | None) -> str:
+    """How history names an acting grant: ``Plt. Kabid a.n. budi``."""
+    return f"{kind}. {role}" + (f" a.n. {for_username}" if for_username else "")
+
+
+def _acting_now(session: Session, user_id: int) -> list[tuple[int, str, str]]:
+    """(unit id, role, how history names it) of the user's acting grants in force."""
+    holder = aliased(User)
+    rows = session.execute(select(ActingGrant.unit_id, ActingGrant.role, ActingGrant.kind, holder.username)
+                           .outerjoin(holder, holder.id == ActingGrant.for_user_id)
+                           .where(ActingGrant.user_id == user_id, grant_in_force(utc_now())))
+    return [(unit_id, role, acting_label(kind, role, name)) for unit_id, role, kind, name in rows]

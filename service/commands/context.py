@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict, defaultdict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -104,14 +104,31 @@ class Actor:
     is_admin: bool
     roles_by_unit: dict[int, frozenset[str]]
     credential_version: int = 0
+    #: (unit id, role) held only as an acting official today → how history names it ("Plt. Kabid a.n. budi")
+    acting: dict[tuple[int, str], str] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, user: User) -> Actor:
+    def of(cls, user: User, acting: Iterable[tuple[int, str, str]] = ()) -> Actor:
+        """The user's roles from their memberships, plus ``acting``: (unit id, role, label) of the acting
+        grants in force now (:func:`service.commands.acting.in_force`)."""
         roles: dict[int, set[str]] = defaultdict(set)
         for membership in user.memberships:
             roles[membership.unit_id].add(membership.role)
+        labels: dict[tuple[int, str], str] = {}
+        for unit_id, role, label in acting:
+            if role not in roles.get(unit_id, ()):
+                roles[unit_id].add(role)
+                labels[(unit_id, role)] = label
         return cls(user.id, user.username, user.is_admin, {u: frozenset(r) for u, r in roles.items()},
-                   user.credential_version)
+                   user.credential_version, labels)
+
+    def signature(self, unit_id: int, roles: Iterable[str]) -> str:
+        """How history names this user doing work of ``roles`` in the unit: the username, and when the
+        right to it comes from an acting grant only, both names, e.g. ``citra (Plt. Kabid a.n. budi)``."""
+        mine = sorted(self.roles_in(unit_id) & set(roles))
+        if self.is_admin or not mine or any((unit_id, role) not in self.acting for role in mine):
+            return self.username
+        return f"{self.username} ({self.acting[(unit_id, mine[0])]})"[:100]  # the history column's width
 
     def roles_in(self, unit_id: int) -> frozenset[str]:
         return self.roles_by_unit.get(unit_id, frozenset())

@@ -66,11 +66,21 @@ def _task_for(session: Session, actor: Actor, task_id: str, with_calendar: bool 
         found = visible(session, actor, case.id, grants=grants)
     except NotFound:
         raise NotFound(f"Task {task_id} does not exist or is not visible to you") from None
-    roles = {candidate.role for candidate in task.candidates} or {task.lane or ""}
+    roles = lane_roles(task)
     if not actor.may_work_as(task.unit_id, roles):
         raise Forbidden(f"Task {task_id} belongs to the lane {', '.join(sorted(roles))}, not one of your roles")
     days = rows[0][3] if with_calendar else None
     return _Found(task, found, tuple(date.fromisoformat(day) for day in days.split(",")) if days else ())
+
+
+def lane_roles(task: Task) -> set[str]:
+    """The roles whose holders may work the task: its candidate groups, else its lane."""
+    return {candidate.role for candidate in task.candidates} or {task.lane or ""}
+
+
+def _signature(actor: Actor, task: Task) -> str:
+    """How the task's history names ``actor`` (both names when acting as Plt./Plh. for the lane's role)."""
+    return actor.signature(task.unit_id, lane_roles(task))
 
 
 @dataclass(frozen=True)
@@ -97,7 +107,7 @@ def claim(services: Services, actor: Actor, task_id: str) -> Task:
         task = _task_for(session, actor, task_id).task
         if task.status != TaskStatus.READY.value:
             raise Conflict(f"Task {task_id} is {task.status}")
-        history = HistoryWriter(session, task.case_id, actor.username)
+        history = HistoryWriter(session, task.case_id, _signature(actor, task))
         history.hold()
         # A conditional UPDATE, not read-then-write: of two claims at the same moment one finds the
         # row taken (PostgreSQL re-checks the WHERE after the other's commit) and gets a 409.
@@ -118,7 +128,7 @@ def unclaim(services: Services, actor: Actor, task_id: str) -> Task:
         if task.claimed_by not in (None, actor.user_id) and not actor.administers(task.unit_id):
             raise Conflict(f"Task {task_id} is claimed by someone else")
         task.claimed_by = None
-        HistoryWriter(session, task.case_id, actor.username).add("task_unclaimed", task_id=task.id,
+        HistoryWriter(session, task.case_id, _signature(actor, task)).add("task_unclaimed", task_id=task.id,
                                                                   element_id=task.element_id)
         return task
 
@@ -138,7 +148,8 @@ def complete_view(services: Services, actor: Actor, task_id: str, data: Any) -> 
         if task.claimed_by not in (None, actor.user_id):
             raise Conflict(f"Task {task_id} is claimed by someone else")
         calendar = unit_calendar(services, case.unit, found.closed_days)
-        written = _complete(services, session, case, task, data, actor.username, actor.user_id or None, calendar)
+        written = _complete(services, session, case, task, data, _signature(actor, task), actor.user_id or None,
+                            calendar)
         tasks = _ready_rows(session, case, written)
         history = write_in_one(session, case) if session.info[ONE_STATEMENT] else None
         return case_view(session, found.visible, tasks, history)

@@ -462,3 +462,27 @@ class CaseArchive(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     size: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class ActingGrant(Base):
+    """An acting official (Plt. or Plh.): ``user_id`` holds ``role`` in the unit on behalf of ``for_user_id``
+    from the opening of ``starts_on`` to the end of ``ends_on`` (days in the unit's timezone, kept as
+    the UTC instants ``starts_at``/``ends_at`` that every check compares with)."""
+
+    __tablename__ = "acting_grants"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    for_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"))
+    role: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(3))  # "Plt" | "Plh"
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date] = mapped_column(Date)
+    starts_at: Mapped[datetime] = mapped_column()
+    ends_at: Mapped[datetime] = mapped_column()
+    granted_by: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    revoked_at: Mapped[datetime | None] = mapped_column()
+
+    __table_args__ = (Index("ix_acting_grants_user_ends", "user_id", "ends_at"),
+                      Index("ix_acting_grants_unit_role", "unit_id", "role", "ends_at"))

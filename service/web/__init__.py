@@ -20,6 +20,7 @@ from service.commands.context import SERVICES_KEY, Services
 from service.engine import CaseStatus, TaskStatus
 from service.store.states import RevisionStatus
 from service.web import (
+    acting,
     admin,
     auth,
     cases,
@@ -69,7 +70,7 @@ def init_app(app: Flask) -> None:
     static = Blueprint("web_static", __name__, static_folder="static", static_url_path="/assets")
     app.register_blueprint(static)
     sso.init_app(app, settings.sso if settings else None)
-    for module in (auth, sso, tasks, cases, modeler, public, outbox, admin, dashboard, counter, register,
+    for module in (auth, sso, tasks, cases, modeler, public, outbox, admin, acting, dashboard, counter, register,
                    notifications):
         app.register_blueprint(module.blp)
     app.jinja_env.globals.update(current_user=current_actor, action_label=action_label, get_locale=get_locale,

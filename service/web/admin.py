@@ -42,6 +42,8 @@ def event_label(action: str) -> str:
         "hours_set": _("Office hours changed"), "closed_day_added": _("Closed day added"),
         "closed_day_removed": _("Closed day removed"), "sub_unit_created": _("Sub-unit created"),
         "contact_set": _("Contact for reporters changed"),
+        "acting_granted": _("Made an acting official (Plt./Plh.)"), "acting_revoked": _("Acting grant ended"),
+        "sso_created": _("Created at the first single sign-on"), "sso_roles": _("Roles changed by single sign-on"),
     }
     return labels.get(action, action)
 
@@ -56,11 +58,12 @@ def _navigation() -> dict[str, Any]:
     return {"may_administer": may_administer, "event_label": event_label}
 
 
-def _forbidden(error: Forbidden) -> ResponseReturnValue:
+def forbidden_page(error: Forbidden) -> ResponseReturnValue:
+    """The administration's 403 page (also for :mod:`service.web.acting`)."""
     return error_page(403, _("Only an administrator of this unit may open this page."))
 
 
-blp.register_error_handler(Forbidden, _forbidden)
+blp.register_error_handler(Forbidden, forbidden_page)
 
 
 def _field_errors(error: ServiceError, default_field: str) -> Errors:

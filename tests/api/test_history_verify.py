@@ -208,7 +208,8 @@ def test_the_case_page_says_whether_the_history_is_intact_and_offers_the_archive
     web = app.test_client()
     form = web.get("/login").text
     token = form.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
-    assert web.post("/login", data={"username": "admin.a", "password": PASSWORD, "csrf_token": token}).status_code == 302
+    signed_in = web.post("/login", data={"username": "admin.a", "password": PASSWORD, "csrf_token": token})
+    assert signed_in.status_code == 302
     page = web.get(f"/cases/{case['id']}").text
     assert "Riwayat utuh" in page and "Riwayat diubah" not in page
     archive = web.get(f"/cases/{case['id']}/arsip.zip")

@@ -51,6 +51,7 @@ NOT_PAGES: dict[str, str] = {
     "web_dashboard.sla_xlsx_download": "the SLA report as XLSX (a file)",
     "web_dashboard.sop_document": "the SOP document as PDF (a file)",
     "web_register.register_export": "the case register as CSV/XLSX (a file)",
+    "web_cases.archive": "a completed case's archive (a ZIP file)",
     "web_sso.start": "a redirect to the identity provider (its refusal is the login page, checked above)",
     "web_sso.callback": "the identity provider's return: a redirect (its refusal is the login page)",
 }
@@ -88,6 +89,7 @@ PAGES: dict[str, tuple[str, Callable[[Seeds], dict[str, Any]]]] = {
     "web_admin.user_detail": ("admin", lambda s: {"username": s.username}),
     "web_admin.unit_list": ("admin", lambda s: {}),
     "web_admin.unit_detail": ("admin", lambda s: {"code": s.unit}),
+    "web_acting.grant_list": ("admin", lambda s: {}),
     "web_outbox.outbox_list": ("admin", lambda s: {}),
     "web_outbox.outbox_item": ("admin", lambda s: {"outbox_id": s.outbox_id}),
     "web_modeler.modeler_index": ("admin", lambda s: {}),
