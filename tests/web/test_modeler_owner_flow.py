@@ -295,3 +295,16 @@ def test_the_check_speaks_indonesian_and_keeps_the_api_message(owners: Dumas, si
     assert refused.status_code == 422 and refused.json["errors"] == checked.json["errors"]
     config = client.get(page).text
     assert '"hari_kerja"' in config and "{n} hari kerja" in config  # the picker's rule, from the server
+
+
+def test_the_panel_and_check_list_switch_to_english(owners: Dumas, sign_in: Callable[[str], Any]) -> None:
+    client = sign_in("pemilik")
+    page = f"/modeler/{KEY}/1"
+    switched = client.post("/language", data={"lang": "en", "next": page, "csrf_token": csrf_of(client.get(page).text)})
+    assert switched.status_code in (302, 303)
+    html = client.get(page).text
+    assert '"groupStandard": "Service standard"' in html and '"label": "working days"' in html
+    broken = ORIGINAL.replace('kategori_telaah == "bukan kewenangan"', "().__class__")
+    [problem] = post(client, f"{page}/check", {"xml": broken}, page).json["errors"]
+    assert problem["text"].startswith("Condition: Not allowed in the expression"), problem["text"]
+
