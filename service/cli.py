@@ -210,11 +210,15 @@ def _dependency_order(files: list[Path]) -> list[Path]:
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--unit", default=None, help="unit code (default: the diagram's 'unit' property)")
 def deploy_command(files: tuple[Path, ...], unit: str | None) -> None:
-    """Deploy BPMN files (same bytes again → same revision)."""
+    """Deploy BPMN files (same bytes again → same revision); a business rule task's decision table is
+    the ``<decisionRef>.dmn`` file next to its diagram."""
     services = _services()
     try:
         for path in _dependency_order(list(files)):
-            definition, created = deploy(services, SYSTEM, DeployRequest(bpmn=path.read_bytes(), unit=unit))
+            data = path.read_bytes()
+            decisions = {dmn.name: dmn.read_bytes() for ref in sorted(outline(data).decision_refs)
+                         if (dmn := path.parent / f"{ref}.dmn").is_file()}
+            definition, created = deploy(services, SYSTEM, DeployRequest(bpmn=data, unit=unit, decisions=decisions))
             state = "deployed" if created else "unchanged"
             click.echo(f"{path.name}: {definition.key} v{definition.version} ({state})")
     except ServiceError as exc:
@@ -236,7 +240,7 @@ def export_command(key: str, number: int | None, unit: str | None, bpmn_dir: Pat
     except ServiceError as exc:
         raise _fail(exc) from exc
     click.echo(f"{done.key} v{done.version} ({done.status}, {done.checksum[:12]}) -> {done.bpmn}, "
-               f"{len(done.forms)} form file(s)")
+               f"{len(done.forms)} form file(s), {len(done.decisions)} decision table(s)")
 
 
 @main.command("demo")

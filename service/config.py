@@ -70,6 +70,8 @@ class Settings:
     secret_key: str
     data_dir: Path
     forms_dir: Path
+    #: where a business rule task's decision (``<decisionRef>.dmn``) is found when the deploy carries none
+    decisions_dir: Path = field(default_factory=lambda: Path("bpmn").resolve())
     max_upload_bytes: int = 5 * 1024 * 1024
     token_hours: int = 12
     #: Fernet keys for reporter identities, newest first (older ones still decrypt: rotation)
@@ -133,6 +135,7 @@ class Settings:
             secret_key=secret,
             data_dir=Path(env.get("ALUR_DATA_DIR") or instance / "data").resolve(),
             forms_dir=Path(env.get("ALUR_FORMS_DIR") or "forms").resolve(),
+            decisions_dir=Path(env.get("ALUR_DECISIONS_DIR") or "bpmn").resolve(),
             max_upload_bytes=_int("ALUR_MAX_UPLOAD_BYTES", env.get("ALUR_MAX_UPLOAD_BYTES"), 5 * 1024 * 1024),
             token_hours=_int("ALUR_TOKEN_HOURS", env.get("ALUR_TOKEN_HOURS"), 12),
             environment=environment,
@@ -158,7 +161,7 @@ class Settings:
 
     def with_overrides(self, overrides: Mapping[str, Any]) -> Settings:
         known: dict[str, Any] = {k: v for k, v in overrides.items() if k in self.__dataclass_fields__}
-        for name in ("data_dir", "forms_dir"):
+        for name in ("data_dir", "forms_dir", "decisions_dir"):
             if name in known:
                 known[name] = Path(known[name])
         if isinstance(known.get("limits"), Mapping):

@@ -12,7 +12,7 @@ from flask_smorest import Blueprint
 from service.api.guards import load_json, max_json_depth
 from service.api.security import BEARER, current_actor, services
 from service.commands import definitions as commands
-from service.errors import InvalidInput
+from service.errors import InvalidInput, NotFound
 from service.store.models import Definition
 
 blp = Blueprint("definitions", __name__, url_prefix="/api/definitions",
@@ -35,6 +35,7 @@ class DefinitionSchema(ma.Schema):
     deployed_at = ma.fields.DateTime()
     metadata = ma.fields.Dict(attribute="sop_metadata")
     forms = ma.fields.Function(lambda d: sorted(d.forms or {}))
+    decisions = ma.fields.Function(lambda d: sorted(d.decisions or {}))
 
 
 class DeployFormSchema(ma.Schema):
@@ -50,6 +51,8 @@ class DeployFormSchema(ma.Schema):
 class DeployFilesSchema(ma.Schema):
     bpmn = ma.fields.Raw(required=True, metadata={"type": "string", "format": "binary"})
     forms = ma.fields.Raw(metadata={"type": "string", "format": "binary"})
+    dmn = ma.fields.Raw(metadata={"type": "string", "format": "binary",
+                                  "description": "a DMN decision table (repeatable)"})
 
 
 def _uploaded_forms() -> dict[str, Any]:
@@ -65,6 +68,15 @@ def _uploaded_forms() -> dict[str, Any]:
         raise InvalidInput("The forms file must be a JSON object {formKey: {schema, ui}}",
                            [{"field": "forms", "message": "not an object"}])
     return forms
+
+
+def _uploaded_decisions() -> dict[str, bytes]:
+    """The DMN files of the multipart field ``dmn`` (repeatable), by file name."""
+    found: dict[str, bytes] = {}
+    for position, upload in enumerate(request.files.getlist("dmn"), start=1):
+        name = (upload.filename or "").strip()[:200] or f"dmn-{position}.dmn"
+        found[name if name not in found else f"{name} ({position})"] = upload.read()
+    return found
 
 
 @blp.route("")
@@ -85,7 +97,8 @@ class Definitions(MethodView):
     def post(self, fields: dict[str, Any], files: dict[str, Any]) -> tuple[Definition, int]:
         """Deploy a revision of an SOP"""
         actor = current_actor()
-        deploy = commands.DeployRequest(bpmn=files["bpmn"].read(), forms=_uploaded_forms(), **fields)
+        deploy = commands.DeployRequest(bpmn=files["bpmn"].read(), forms=_uploaded_forms(),
+                                        decisions=_uploaded_decisions(), **fields)
         definition, created = commands.deploy(services(), actor, deploy)
         return definition, 201 if created else 200
 
@@ -116,3 +129,18 @@ class VersionXml(MethodView):
         """The raw BPMN XML of one revision"""
         definition = commands.version(services(), current_actor(), key, number)
         return Response(definition.bpmn_xml, mimetype="application/xml")
+
+
+@blp.route("/<string:key>/versions/<int:number>/decisions/<string:decision_id>")
+class VersionDecision(MethodView):
+    @blp.doc(security=BEARER)
+    @blp.response(200, description="The DMN XML of one decision table of the revision",
+                  content_type="application/xml")
+    def get(self, key: str, number: int, decision_id: str) -> Response:
+        """The DMN XML of a decision table stored with one revision"""
+        definition = commands.version(services(), current_actor(), key, number)
+        text = (definition.decisions or {}).get(decision_id)
+        if not isinstance(text, str):
+            raise NotFound(f"Version {number} of '{key}' has no decision '{decision_id}'",
+                           [{"field": "decision_id", "message": "unknown"}])
+        return Response(text, mimetype="application/xml")

@@ -17,9 +17,10 @@ from service.commands.accounts import unit_by_code
 from service.commands.calendars import calendar_for
 from service.commands.context import PROCESS_OWNER_ROLE, Actor, Services
 from service.commands.identity_policy import policy_issues
-from service.engine import CompiledDefinition, DiagramOutline, compile_definition, limits, outline, utc_now
+from service.engine import CompiledDefinition, DiagramOutline, compile_definition, dmn, limits, outline, utc_now
 from service.engine import properties as sop_properties
 from service.engine import sop_metadata as sop_metadata
+from service.engine.compiler import routing_issues
 from service.engine.deploy_checks import TextBounds
 from service.engine.schedule import first_run, schedule_text
 from service.errors import Conflict, Forbidden, InvalidDiagram, InvalidInput, NotFound
@@ -40,6 +41,9 @@ from service.store.states import RUNNABLE_REVISIONS, RevisionStatus
 class DeployRequest:
     bpmn: bytes
     forms: Mapping[str, Any] = field(default_factory=dict)
+    #: DMN files deployed with the diagram (file name → bytes); a decision not among them is read
+    #: from the decisions directory (``<decisionRef>.dmn``)
+    decisions: Mapping[str, bytes] = field(default_factory=dict)
     unit: str | None = None
     title: str | None = None
     sop_number: str | None = None
@@ -58,6 +62,8 @@ class Prepared:
     forms: dict[str, Any]
     dependencies: list[Definition]
     checksum: str
+    #: the decision tables of the diagram's business rule tasks: decision id → DMN XML
+    decisions: dict[str, str] = field(default_factory=dict)
 
 
 def _date(value: str | None, field_name: str) -> date | None:
@@ -82,6 +88,36 @@ def _resolve_forms(services: Services, keys: frozenset[str], uploaded: Mapping[s
     return snapshot
 
 
+def revision_checksum(bpmn: bytes, forms: Mapping[str, Any], decisions: Mapping[str, str]) -> str:
+    """A revision's checksum: its BPMN bytes, its forms' content and its decision tables."""
+    return hashlib.sha256(bpmn + form_files.forms_checksum(forms) + dmn.checksum(decisions)).hexdigest()
+
+
+def _resolve_decisions(services: Services, root_refs: frozenset[str], uploaded: Mapping[str, bytes],
+                       dependencies: list[Definition]) -> dict[str, str]:
+    """The decision tables a diagram needs: the uploaded DMN files (all of them, so a wrong one is
+    refused rather than dropped), then for a decisionRef none of them holds, ``<decisionRef>.dmn`` of the
+    decisions directory. Returns decision id → DMN XML text; :class:`InvalidDiagram` on a bad file."""
+    texts = {decision_id: _utf8(data, source)
+             for decision_id, (source, data) in zip(dmn.read_all(uploaded), uploaded.items(), strict=True)}
+    for ref in sorted(root_refs - set(texts)):
+        path = services.settings.decisions_dir / f"{ref}.dmn"
+        if dmn.DECISION_ID.match(ref) and path.is_file():
+            data = path.read_bytes()
+            if dmn.read(data, path.name).decision_id == ref:
+                texts[ref] = _utf8(data, path.name)
+    called = {key: value for dep in dependencies for key, value in (dep.decisions or {}).items()}
+    return {**called, **texts}
+
+
+def _utf8(data: bytes, source: str) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidDiagram(f"DMN file {source} is not UTF-8",
+                             [{"field": "dmn", "line": None, "message": "save the DMN file as UTF-8"}]) from exc
+
+
 def _latest_active(session: Session, key: str, unit_id: int | None = None) -> Definition | None:
     query = select(Definition).where(Definition.key == key, Definition.status == RevisionStatus.ACTIVE.value)
     if unit_id is not None:
@@ -90,7 +126,8 @@ def _latest_active(session: Session, key: str, unit_id: int | None = None) -> De
 
 
 def prepare(services: Services, session: Session, unit_id: int, diagram: DiagramOutline,
-            bpmn: bytes, uploaded_forms: Mapping[str, Any]) -> Prepared:
+            bpmn: bytes, uploaded_forms: Mapping[str, Any],
+            uploaded_decisions: Mapping[str, bytes] | None = None) -> Prepared:
     """Resolve the forms and called SOPs of a diagram in ``unit_id``, run the deploy checks and compile;
     raises :class:`InvalidDiagram` listing every problem (element id and line)."""
     dependencies = [
@@ -98,14 +135,23 @@ def prepare(services: Services, session: Session, unit_id: int, diagram: Diagram
         if (dep := _latest_active(session, called, unit_id)) is not None
     ]
     snapshot = _resolve_forms(services, diagram.form_keys, uploaded_forms)
+    decisions = _resolve_decisions(services, diagram.decision_refs, uploaded_decisions or {}, dependencies)
     compiled = compile_definition(bpmn, snapshot.__contains__, [dep.bpmn_xml.encode() for dep in dependencies],
+                                  decisions=stored_decisions(decisions),
                                   limits=limits.current(), text_bounds=text_bounds())
+    if routed := routing_issues(bpmn, snapshot):  # multi-instance dispositions (service/engine/compiler.py)
+        raise InvalidDiagram(f"The diagram has {len(routed)} problem(s)", routed)
     start_form = snapshot.get(compiled.start_form_key or "")
     if problems := policy_issues(diagram.metadata, start_form):
         raise InvalidDiagram("The SOP's identity policy is not valid",
                              [{"element_id": diagram.key, "line": None, "message": text} for text in problems])
-    checksum = hashlib.sha256(bpmn + form_files.forms_checksum(snapshot)).hexdigest()
-    return Prepared(compiled, snapshot, dependencies, checksum)
+    checksum = revision_checksum(bpmn, snapshot, decisions)
+    return Prepared(compiled, snapshot, dependencies, checksum, decisions)
+
+
+def stored_decisions(decisions: Mapping[str, str]) -> dict[str, bytes]:
+    """A revision's decision tables as the compiler reads them (file name → bytes)."""
+    return {f"{decision_id}.dmn": text.encode("utf-8") for decision_id, text in decisions.items()}
 
 
 def _length(model: type[Any], column: str) -> int:
@@ -175,7 +221,7 @@ def deploy(services: Services, actor: Actor, request: DeployRequest) -> tuple[De
         if other_unit is not None:
             raise Conflict(f"The key '{diagram.key}' belongs to another unit",
                            [{"element_id": diagram.key, "message": "process id already used by another unit"}])
-        prepared = prepare(services, session, unit.id, diagram, request.bpmn, request.forms)
+        prepared = prepare(services, session, unit.id, diagram, request.bpmn, request.forms, request.decisions)
         checksum = prepared.checksum
         same = session.scalar(select(Definition).where(Definition.key == diagram.key,
                                                        Definition.checksum == checksum))
@@ -187,6 +233,7 @@ def deploy(services: Services, actor: Actor, request: DeployRequest) -> tuple[De
             key=diagram.key, version=(latest or 0) + 1, unit_id=unit.id, unit=unit,
             title=request.title or meta.get(sop_properties.TITLE) or diagram.title,
             bpmn_xml=request.bpmn.decode("utf-8"), checksum=checksum, forms=prepared.forms,
+            decisions=prepared.decisions,
             dependencies=[dep.id for dep in prepared.dependencies],
             sop_number=request.sop_number or meta.get(sop_properties.SOP_NUMBER) or None,
             created_on=_date(meta.get(sop_properties.CREATED_ON), sop_properties.CREATED_ON),

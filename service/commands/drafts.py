@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from service import forms as form_files
 from service.commands.context import PROCESS_OWNER_ROLE, Actor, Services
-from service.commands.definitions import DeployRequest, deploy, derive_metadata, prepare
+from service.commands.definitions import DeployRequest, deploy, derive_metadata, prepare, stored_decisions
 from service.commands.revisions import APPROVER_ROLE, record_event
 from service.engine import outline, sop_metadata
 from service.engine.deploy_checks import NS
@@ -88,7 +88,8 @@ def check(services: Services, actor: Actor, key: str, number: int, xml: bytes) -
         base = _revision(session, actor, key, number)
         try:
             _same_key(xml, key)
-            prepare(services, session, base.unit_id, outline(xml), xml, _uploaded_forms(services, base))
+            prepare(services, session, base.unit_id, outline(xml), xml, _uploaded_forms(services, base),
+                    stored_decisions(base.decisions or {}))
         except InvalidInput as exc:
             return exc.details or [{"message": exc.message}]
     return []
@@ -112,8 +113,9 @@ def save(services: Services, actor: Actor, key: str, number: int, xml: bytes,
         unit = base.unit.code
         # a draft made from revision N starts with N's SOP metadata (what the diagram does not set itself)
         xml = sop_metadata.carry(xml, base.sop_metadata or {})
-    definition, created = deploy(services, actor, DeployRequest(
-        bpmn=xml, forms=uploaded, unit=unit, status=RevisionStatus.DRAFT.value))
+    definition, created = deploy(services, actor, DeployRequest(  # the base revision's decision tables stay
+        bpmn=xml, forms=uploaded, decisions=stored_decisions(base.decisions or {}), unit=unit,
+        status=RevisionStatus.DRAFT.value))
     return SavedDraft(definition, "created" if created else "unchanged")
 
 
@@ -123,12 +125,14 @@ def _replace_draft(services: Services, session: Session, actor: Actor, draft: De
         raise Conflict(f"Version {draft.version} of '{draft.key}' was saved by someone else in the meantime",
                        [{"field": "checksum", "message": "stale"}])
     diagram = outline(xml)
-    prepared = prepare(services, session, draft.unit_id, diagram, xml, uploaded)
+    prepared = prepare(services, session, draft.unit_id, diagram, xml, uploaded,
+                       stored_decisions(draft.decisions or {}))
     if prepared.checksum == draft.checksum:
         return SavedDraft(draft, "unchanged")
     draft.bpmn_xml = xml.decode("utf-8")
     draft.checksum = prepared.checksum
     draft.forms = prepared.forms
+    draft.decisions = prepared.decisions
     draft.dependencies = [dep.id for dep in prepared.dependencies]
     derive_metadata(draft, diagram.metadata, diagram.title)  # the diagram is the revision, metadata included
     record_event(session, draft, actor.username, "draft_saved", {"checksum": prepared.checksum})

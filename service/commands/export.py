@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 
 from service.commands.context import Services
+from service.engine.dmn import DECISION_ID
 from service.errors import InvalidInput, NotFound
 from service.store.models import Definition, Unit
 from service.store.states import RevisionStatus
@@ -35,6 +36,8 @@ class Exported:
     checksum: str
     bpmn: Path
     forms: list[Path]
+    #: the revision's decision tables, as ``<bpmn_dir>/<decision id>.dmn`` (where deploys look for them)
+    decisions: list[Path] = field(default_factory=list)
 
 
 def form_text(document: Any) -> str:
@@ -84,4 +87,11 @@ def export(services: Services, key: str, bpmn_dir: Path, forms_dir: Path, *, ver
         if ui or ui_path.exists():  # an empty ui is the same as none: no new file for it
             ui_path.write_bytes(form_text(ui).encode("utf-8"))
             written.append(ui_path)
-    return Exported(definition.key, definition.version, definition.status, definition.checksum, bpmn_path, written)
+    tables = []
+    for decision_id, text in sorted((definition.decisions or {}).items()):
+        if not DECISION_ID.match(decision_id):  # checked at deploy: a decision id is a file name
+            raise InvalidInput(f"Decision id {decision_id!r} is not a file name", [{"field": "dmn"}])
+        tables.append(bpmn_dir / f"{decision_id}.dmn")
+        tables[-1].write_bytes(text.encode("utf-8"))
+    return Exported(definition.key, definition.version, definition.status, definition.checksum, bpmn_path, written,
+                    tables)

@@ -9,7 +9,6 @@ signatory); an administrator activates and retires. Every step is appended to
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from datetime import date
 from typing import Any
@@ -17,9 +16,14 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from service import forms as form_files
 from service.commands.context import PROCESS_OWNER_ROLE, Actor, Services
-from service.commands.definitions import derive_metadata, is_effective, schedule_revision, unit_today
+from service.commands.definitions import (
+    derive_metadata,
+    is_effective,
+    revision_checksum,
+    schedule_revision,
+    unit_today,
+)
 from service.engine import outline, properties, sop_metadata, utc_now
 from service.engine.diff import DiagramDiff, diff_diagrams
 from service.engine.properties import SOP_SECTIONS
@@ -96,7 +100,7 @@ def _store(definition: Definition, values: Mapping[str, str]) -> dict[str, str]:
     if not changed:
         return {}
     definition.bpmn_xml = xml.decode("utf-8")
-    definition.checksum = hashlib.sha256(xml + form_files.forms_checksum(definition.forms or {})).hexdigest()
+    definition.checksum = revision_checksum(xml, definition.forms or {}, definition.decisions or {})
     derive_metadata(definition, after, outline(xml).title)
     return changed
 

@@ -24,6 +24,7 @@ from service.commands.history import HistoryWriter
 from service.engine import CaseRun, CaseStatus, FiredTimer, HumanTask, Notification, TaskStatus, properties, utc_now
 from service.engine.compiler import CompiledDefinition
 from service.engine.messages import caught_messages
+from service.engine.runtime import collected_answers
 from service.errors import InvalidInput, TooManyRequests
 from service.store.models import (
     BufferedMessage,
@@ -41,13 +42,15 @@ from service.store.models import (
 def routed_unit(session: Session, case: Case, task: HumanTask, data: Mapping[str, Any]) -> int:
     """The unit whose members get ``task``: the sub-unit named by its ``tujuan_unit`` field, else the case's.
 
+    An instance of a multi-instance task whose ``tujuan_unit`` names its element variable
+    (``camunda:elementVariable``) goes to the sub-unit that instance stands for: one task per bidang.
     The field's value must be the code of a sub-unit of the case's office; anything else is a 422
     naming the field, and the command that produced it is rolled back.
     """
     field = task.properties.get(properties.ROUTE_FIELD)
     if not field:
         return case.unit_id
-    code = data.get(field)
+    code = task.instance[1] if task.instance and task.instance[0] == field else data.get(field)
     unit_id = session.scalar(select(Unit.id).where(Unit.code == code, Unit.parent_id == case.unit_id)) \
         if isinstance(code, str) and code else None
     if unit_id is None:
@@ -166,15 +169,37 @@ def record_fired_timers(case: Case, timers: list[FiredTimer], history: HistoryWr
 
 
 def _notification_payload(session: Session, case: Case, note: Notification,
-                          data: Mapping[str, Any]) -> dict[str, Any]:
+                          data: Mapping[str, Any], collected: tuple[str, ...] = ()) -> dict[str, Any]:
     """History and outbox payload of a thrown message; for the reporter, its text and published fields."""
     payload = {"message": note.name, "data": note.payload, "element_name": note.element_name,
                "recipient": note.recipient}
     if note.recipient == REPORTER_ROLE:
         payload["text"] = outcomes.reporter_text(note.element_name)
-        payload["fields"] = outcomes.published_fields(session, case.id, case.definition.forms or {},
-                                                      note.published, data)
+        payload["fields"] = _published(session, case, note.published, data, collected)
     return payload
+
+
+def _published(session: Session, case: Case, names: tuple[str, ...], data: Mapping[str, Any],
+               collected: tuple[str, ...]) -> list[dict[str, Any]]:
+    """The fields a notification publishes. A name a multi-instance task answered (collected under
+    ``jawaban_<elementVariable>``, e.g. one ``hasil_tindak_lanjut`` per bidang) is published once per
+    answer, its label naming the sub-unit that gave it."""
+    forms = case.definition.forms or {}
+    answers = [(key, answer) for field_name in collected if isinstance(data.get(field_name), Mapping)
+               for key, answer in data[field_name].items() if isinstance(answer, Mapping)]
+    answered = {name for _key, answer in answers for name in answer if name in names and name not in data}
+    if not answered:
+        return outcomes.published_fields(session, case.id, forms, names, data)
+    units = dict(session.execute(select(Unit.code, Unit.name).where(Unit.code.in_([key for key, _ in answers]))).all())
+    fields: list[dict[str, Any]] = []
+    for name in names:
+        if name not in answered:
+            fields += outcomes.published_fields(session, case.id, forms, [name], data)
+            continue
+        for key, answer in answers:
+            for found in outcomes.published_fields(session, case.id, forms, [name], answer):
+                fields.append({**found, "label": f"{found['label']} — {units.get(key, key)}"})
+    return fields
 
 
 def _ask_reporter(session: Session, case: Case, task: HumanTask, data: Mapping[str, Any]) -> None:
@@ -315,12 +340,25 @@ def _read_rows(session: Session, case: Case, history: HistoryWriter, ready: dict
             history.add("task_cancelled", {"name": row.name}, task_id=row.id, element_id=row.element_id)
 
 
+def _collected(case: Case, before: Mapping[str, HumanTask], completed: Mapping[str, int | None],
+               data_delta: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    """The case data a step adds. An instance of a multi-instance task adds its answer to the others,
+    under ``jawaban_<elementVariable>`` by its element value (as the engine collects them), not over them."""
+    task = next((before[task_id] for task_id in completed if task_id in before), None)
+    if not data_delta or task is None or task.instance is None or task.answers_field is None:
+        return data_delta or {}
+    answers = dict((case.data or {}).get(task.answers_field) or {})
+    key = str(task.instance[1])  # a later multi-instance step of the same bidang adds to its answer
+    answers[key] = {**(answers.get(key) or {}), **data_delta}
+    return {task.answers_field: answers}
+
+
 def _write_back(session: Session, case: Case, run: CaseRun, history: HistoryWriter,
                 completed: Mapping[str, int | None], data_delta: Mapping[str, Any] | None,
                 before: Mapping[str, HumanTask] | None) -> Written:
     now = utc_now()
     written = Written()
-    data = {**(case.data or {}), **(data_delta or {})}
+    data = {**(case.data or {}), **_collected(case, before or {}, completed, data_delta)}
     ready = {task.id: task for task in run.ready_tasks()}
     if before is None:
         _read_rows(session, case, history, ready, completed, now, written)
@@ -339,7 +377,7 @@ def _write_back(session: Session, case: Case, run: CaseRun, history: HistoryWrit
         history.add("task_created", {"name": task.name, "lane": task.lane}, task_id=task.id,
                     element_id=task.element_id)
     for note in run.take_notifications():
-        payload = _notification_payload(session, case, note, data)
+        payload = _notification_payload(session, case, note, data, collected_answers(run.compiled))
         session.add(OutboxItem(kind="notification", case_id=case.id, unit_id=case.unit_id,
                                recipient_role=note.recipient, payload=payload))
         history.add("notification", payload, element_id=note.element_id)

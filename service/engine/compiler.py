@@ -18,14 +18,16 @@ from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
+from SpiffWorkflow.bpmn.specs.data_spec import TaskDataReference
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
-from service.engine import properties
+from service.engine import dmn, properties
 from service.engine.deploy_checks import NS, CheckContext, TextBounds, bpmn, camunda, check_elements, issue
 from service.engine.limits import Limits
 from service.engine.parser import AlurParser
 from service.engine.safe_xml import parse_xml
-from service.errors import InvalidDiagram
+from service.errors import ErrorDetail, InvalidDiagram
 
 _EXECUTABLE = "//bpmn:process[@isExecutable='true']"
 
@@ -43,6 +45,8 @@ class DiagramOutline:
     start_timer: str | None = None
     #: the Alur properties of the main process's start events (a periodic SOP's ``periode``, ``rekap_sop``, …)
     start_properties: Mapping[str, str] = field(default_factory=dict)
+    #: the DMN decisions the diagram's business rule tasks name (``camunda:decisionRef``)
+    decision_refs: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -109,6 +113,7 @@ def outline(data: bytes) -> DiagramOutline:
         start_properties={p.get("name"): p.get("value") or "" for p in main.xpath(
             "./bpmn:startEvent/bpmn:extensionElements/camunda:properties/"
             "camunda:property", namespaces=NS) if p.get("name")},
+        decision_refs=frozenset(dmn.decision_refs(root)),
     )
 
 
@@ -160,6 +165,47 @@ def steps(data: bytes) -> list[StepInfo]:
     ]
 
 
+def _form_fields(forms: Mapping[str, Any], keys: Iterable[str]) -> dict[str, Any]:
+    """The JSON Schema of each field the forms ``keys`` provide (the first form naming it wins)."""
+    fields: dict[str, Any] = {}
+    for key in keys:
+        schema = (forms.get(key) or {}).get("schema") or {}
+        for name, spec in (schema.get("properties") or {}).items():
+            fields.setdefault(name, spec)
+    return fields
+
+
+def routing_issues(data: bytes, forms: Mapping[str, Any]) -> list[ErrorDetail]:
+    """A multi-instance user task over a collection (``camunda:collection``, a disposition to several
+    sub-units) must route each instance by its element variable (``tujuan_unit`` naming
+    ``camunda:elementVariable``), and its collection must be a list field a form of the diagram
+    provides. Each problem names the multi-instance element; ``forms`` are the revision's forms."""
+    root = _root(data)
+    provided = _form_fields(forms, sorted(e.get(camunda("formKey")) for e in root.iter() if e.get(camunda("formKey"))))
+    problems: list[ErrorDetail] = []
+    for loop in root.iter(bpmn("multiInstanceLoopCharacteristics")):
+        collection, variable = loop.get(camunda("collection")), loop.get(camunda("elementVariable"))
+        activity = loop.getparent()
+        if collection is None or activity is None:
+            continue
+        tasks = [activity] if activity.tag == bpmn("userTask") else list(activity.iter(bpmn("userTask")))
+        for task in tasks:
+            route = {p.get("name"): p.get("value") for p in task.xpath(
+                "./bpmn:extensionElements/camunda:properties/camunda:property", namespaces=NS)}.get(
+                properties.ROUTE_FIELD)
+            if not variable or (route or "").strip() != variable:
+                problems.append(issue(activity, f"Multi-instance '{activity.get('id')}' over {collection!r} routes "
+                                                f"no instance: give '{task.get('id')}' the property "
+                                                f"{properties.ROUTE_FIELD}={variable or '<camunda:elementVariable>'} "
+                                                "(each instance to the sub-unit it stands for)"))
+        field = provided.get(collection.strip())
+        if field is None or field.get("type") != "array":
+            problems.append(issue(activity, f"Multi-instance '{activity.get('id')}' runs over {collection!r}, "
+                                            "but no form of this diagram provides that field as a list "
+                                            "(an array of sub-unit codes)"))
+    return problems
+
+
 @cache
 def _schema_validator() -> BpmnValidator:
     return BpmnValidator()
@@ -198,17 +244,22 @@ def compile_definition(
     form_exists: Callable[[str], bool],
     dependencies: Iterable[bytes] = (),
     *,
+    decisions: Mapping[str, bytes] | None = None,
     limits: Limits | None = None,
     text_bounds: TextBounds | None = None,
 ) -> CompiledDefinition:
-    """Check and parse a diagram; ``dependencies`` are the deployed SOPs its call activities name.
+    """Check and parse a diagram; ``dependencies`` are the deployed SOPs its call activities name,
+    ``decisions`` the DMN files (by file name) its business rule tasks and theirs name.
 
     At deploy the caller passes the ``limits`` (diagram size, literal timers and cardinalities) and
     the ``text_bounds`` of the store; a stored revision is compiled without them.
     """
     root = _root(data)
+    tables = dmn.read_all(decisions or {})
     if limits is not None:
         _check_size(root, limits)
+        for table in tables.values():
+            _check_size(table.root, limits)
     diagram = outline(data)
     with _PARSE_LOCK:
         parser = AlurParser(validator=_schema_validator())
@@ -222,12 +273,17 @@ def compile_definition(
     known = set(diagram.process_ids)
     for dep_root in dependency_roots:
         known.update(p.get("id") for p in dep_root.xpath("//bpmn:process", namespaces=NS))
-    problems = check_elements(root, CheckContext(form_exists=form_exists, known_processes=known,
-                                                 limits=limits, text_bounds=text_bounds))
+    context = CheckContext(form_exists=form_exists, known_processes=known, limits=limits,
+                           text_bounds=text_bounds, known_decisions=frozenset(tables))
+    problems = check_elements(root, context)
+    for table in tables.values():
+        problems += dmn.problems(table, context)
     if problems:
         raise InvalidDiagram(f"The diagram has {len(problems)} problem(s)", problems)
     try:
         with _PARSE_LOCK:
+            for table in tables.values():
+                parser.add_dmn_xml(table.root, filename=f"{table.decision_id}.dmn")
             parser.add_bpmn_xml(root, filename=f"{diagram.key}.bpmn")
             spec = parser.get_spec(diagram.key)
             subprocess_specs = parser.get_subprocess_specs(diagram.key)
@@ -235,7 +291,31 @@ def compile_definition(
         raise _translate(exc, root) from exc
     except Exception as exc:  # SpiffWorkflow's parser raises anything on odd input: never a 500
         raise _translate(exc, root) from exc
+    for process in (spec, *subprocess_specs.values()):
+        _prepare_loops(process)
     return CompiledDefinition(diagram.key, spec, subprocess_specs, diagram)
+
+
+def _prepare_loops(process: BpmnProcessSpec) -> None:
+    """Make each loop and multi-instance activity whole at compile time, not when it first runs.
+
+    SpiffWorkflow connects an activity to its instances' completion when it makes them, and its
+    Camunda multi-instance takes its collection (``camunda:collection``) as its input only when it
+    starts: both happen in the process that ran the step. A case restored from its state elsewhere
+    (another web worker, the timer worker, after a restart) would then never leave the step, or
+    append its instances to the list instead of updating it in place. Done here as SpiffWorkflow's
+    spec serializer and the activity's own start do it.
+    """
+    for task_spec in list(process.task_specs.values()):
+        if not isinstance(task_spec, LoopTask):
+            continue
+        child = process.task_specs.get(task_spec.task_spec)
+        if child is not None and not child.completed_event.is_connected(task_spec.merge_child):
+            child.completed_event.connect(task_spec.merge_child)
+        collection, item = getattr(task_spec, "data_output", None), getattr(task_spec, "output_item", None)
+        if getattr(task_spec, "cardinality", True) is None and collection is not None and item is not None:
+            task_spec.data_input = TaskDataReference(collection.bpmn_id)
+            task_spec.input_item = TaskDataReference(item.bpmn_id)
 
 
 class SpecCache:

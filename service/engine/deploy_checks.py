@@ -53,6 +53,8 @@ class CheckContext:
     known_processes: Container[str]
     limits: Limits | None = None
     text_bounds: TextBounds | None = None
+    #: the DMN decisions deployed with the diagram (``None``: business rule tasks are not resolved here)
+    known_decisions: Container[str] | None = None
 
 
 def _names_a_shape(element: etree._Element) -> bool:
@@ -82,6 +84,12 @@ def _expression_issue(element: etree._Element, text: str | None, what: str,
     except (ExpressionError, LimitExceeded) as exc:
         return [issue(element, f"{what}: {exc.message}")]
     return []
+
+
+def expression_issue(element: etree._Element, text: str | None, what: str,
+                     context: CheckContext | None = None) -> list[ErrorDetail]:
+    """The one checker of an expression a deploy carries (BPMN conditions, timers… and DMN tables)."""
+    return _expression_issue(element, text, what, context)
 
 
 def _literal_issue(element: etree._Element, what: str, check: Callable[[], object]) -> list[ErrorDetail]:
@@ -153,6 +161,20 @@ def _check_call_activity(element: etree._Element, context: CheckContext) -> list
     if called in context.known_processes:
         return []
     return [issue(element, f"calledElement '{called}' is neither in this file nor a deployed SOP of the unit")]
+
+
+def _check_business_rule(element: etree._Element, context: CheckContext) -> list[ErrorDetail]:
+    """A business rule task runs the DMN decision its ``camunda:decisionRef`` names (service.engine.dmn)."""
+    ref = element.get(camunda("decisionRef"))
+    if not ref:
+        return [issue(element, "A business rule task needs camunda:decisionRef (the id of a DMN decision)")]
+    if element.get(camunda("resultVariable")) or element.get(camunda("mapDecisionResult")):
+        return [issue(element, "camunda:resultVariable and mapDecisionResult are not supported: the decision's "
+                               "output names are the case variables it sets")]
+    if context.known_decisions is None or ref in context.known_decisions:
+        return []
+    return [issue(element, f"camunda:decisionRef '{ref}' names no decision: deploy its DMN file (field dmn) "
+                           f"or put {ref}.dmn in the decisions directory")]
 
 
 def _check_message_payload(element: etree._Element, context: CheckContext) -> list[ErrorDetail]:
@@ -233,6 +255,7 @@ ELEMENT_CHECKS: dict[str, Callable[[etree._Element, CheckContext], list[ErrorDet
     bpmn("timeDate"): _check_timer,
     bpmn("timeCycle"): _check_timer,
     bpmn("callActivity"): _check_call_activity,
+    bpmn("businessRuleTask"): _check_business_rule,
     bpmn("messageEventDefinition"): _check_message_payload,
     camunda("property"): _check_property,
 }

@@ -178,7 +178,9 @@ VOCABULARY: dict[str, Property] = {p.name: p for p in (
        "step's own lane or candidate group.", "one role", "Kepala Dinas", _one_role),
     _P(ROUTE_FIELD, frozenset({Place.USER_TASK}),
        "The case field holding the code of a sub-unit of the case's unit; the task goes to that "
-       "sub-unit's members only.", "one case field name", "bidang_tujuan", _field_name),
+       "sub-unit's members only. On a multi-instance task over a list of codes (``camunda:collection``), "
+       "its ``camunda:elementVariable``: each instance goes to the sub-unit it stands for.",
+       "one case field name", "bidang_tujuan", _field_name),
     _P(STEP_NUMBER, _STEP, "The seed's step number(s) (Mutu Baku), printed in the SOP document.",
        "text", "3", _any_text),
     _P(REQUIREMENTS, _STEP, "Mutu Baku Kelengkapan: what the step needs.", "text", "Formulir pengaduan",

@@ -18,6 +18,7 @@ from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
 from SpiffWorkflow.camunda.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException, WorkflowException
 from SpiffWorkflow.task import Task
@@ -36,6 +37,20 @@ from service.errors import Conflict, ExpressionError, InvalidInput, LimitExceede
 _DUE_KEY = "alur_due_at"
 
 
+def answers_field(variable: str) -> str:
+    """Where the answers of a multi-instance task's instances are collected: ``jawaban_<elementVariable>``."""
+    return f"jawaban_{variable}"
+
+
+def collected_answers(compiled: CompiledDefinition) -> tuple[str, ...]:
+    """The case fields where the diagram's multi-instance tasks collect their instances' answers."""
+    specs = [*compiled.spec.task_specs.values(),
+             *(spec for sub in compiled.subprocess_specs.values() for spec in sub.task_specs.values())]
+    return tuple(dict.fromkeys(
+        answers_field(str(item.bpmn_id)) for spec in specs if isinstance(spec, MultiInstanceTask)
+        if (item := spec.output_item or spec.input_item) is not None and item.bpmn_id))
+
+
 @dataclass(frozen=True)
 class HumanTask:
     """A READY user task as the task list shows it."""
@@ -48,6 +63,15 @@ class HumanTask:
     form_key: str | None
     due_at: datetime | None
     properties: Mapping[str, str] = field(default_factory=dict)
+    #: an instance of a parallel multi-instance task: its element variable (``camunda:elementVariable``)
+    #: and this instance's value of it (e.g. ``("bidang", "dinsos-kukar-rehsos")``)
+    instance: tuple[str, Any] | None = None
+
+    @property
+    def answers_field(self) -> str | None:
+        """The case field collecting the answers of a multi-instance task's instances, by element value:
+        ``jawaban_<elementVariable>`` (e.g. ``jawaban_bidang``: ``{"dinsos-kukar-rehsos": {…}, …}``)."""
+        return answers_field(self.instance[0]) if self.instance else None
 
     @property
     def roles(self) -> tuple[str, ...]:
@@ -95,6 +119,17 @@ def _timer_due(task: Task) -> datetime | None:
 def _is_timer(task: Task) -> bool:
     definition = getattr(task.task_spec, "event_definition", None)
     return isinstance(definition, TimerEventDefinition)
+
+
+def _instance(task: Task) -> tuple[str, Any] | None:
+    """(element variable, value) of an instance of a multi-instance activity over a collection."""
+    parent = task.parent
+    spec = parent.task_spec if parent is not None else None
+    # SpiffWorkflow's Camunda multi-instance sets its input item when the activity starts (in the
+    # process that ran it); a restored case in a fresh process has only the output item, the same variable
+    item = (spec.input_item or spec.output_item) if isinstance(spec, MultiInstanceTask) else None
+    name = getattr(item, "bpmn_id", None)
+    return (str(name), task.data.get(name)) if name else None
 
 
 def _element_id(task: Task) -> str:
@@ -210,6 +245,7 @@ class CaseRun:
             form_key=extensions.get("camunda:formKey"),
             due_at=self._due_at(task, extensions.get("camunda:dueDate")),
             properties=properties,
+            instance=_instance(task),
         )
 
     def _due_at(self, task: Task, due_expression: str | None) -> datetime | None:
@@ -220,8 +256,11 @@ class CaseRun:
                 task.internal_data[_DUE_KEY] = stored
             return datetime.fromisoformat(stored)
         # A fired (COMPLETED) non-interrupting timer keeps its instant: the task is then overdue.
+        # An instance of a multi-instance task: the timers attached to that task (its parent).
+        multi = task.parent is not None and isinstance(task.parent.task_spec, MultiInstanceTask)
+        anchor = task.parent if multi and task.parent is not None else task
         timers = [
-            _timer_due(sibling) for sibling in (task.parent.children if task.parent else [])
+            _timer_due(sibling) for sibling in (anchor.parent.children if anchor.parent else [])
             if isinstance(sibling.task_spec, BoundaryEvent) and _is_timer(sibling)
             and sibling.state in (TaskState.WAITING, TaskState.COMPLETED)
         ]
@@ -259,6 +298,12 @@ class CaseRun:
         if task.state != TaskState.READY or not task.task_spec.manual:
             raise Conflict(f"Task {task_id} is {TaskStatus.of(task.state).value}, not ready")
         task.data.update(data)
+        instance = _instance(task)
+        if instance is not None and task.parent is not None:
+            # the instance's answer joins the others on the multi-instance task, whose data the
+            # next step inherits once every instance answered (the collection itself stays as chosen)
+            answers = task.parent.data.setdefault(answers_field(instance[0]), {})
+            answers[str(instance[1])] = {**(answers.get(str(instance[1])) or {}), **data}
         try:
             task.run()
         except SpiffWorkflowException as exc:

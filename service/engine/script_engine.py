@@ -37,6 +37,8 @@ class SafeEnvironment(BasePythonScriptEngineEnvironment):
     ) -> Any:
         if expression is None:  # a message thrown without a payload expression
             return None
+        if external_context:  # a DMN input entry's ``?``: the input's value (service.engine.dmn)
+            context = {**context, **external_context}
         return expressions.evaluate(expression, context, self.functions)
 
     def execute(self, script: str, context: Any, external_context: Any = None) -> None:

@@ -172,6 +172,8 @@ class Definition(Base):
     bpmn_xml: Mapped[str] = mapped_column(Text)
     checksum: Mapped[str] = mapped_column(String(64))
     forms: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    #: the DMN decision tables its business rule tasks name: decision id → DMN XML (migration 0018)
+    decisions: Mapped[dict[str, Any]] = mapped_column(default=dict)
     dependencies: Mapped[list[Any]] = mapped_column(default=list)
     sop_number: Mapped[str | None] = mapped_column(String(200))
     created_on: Mapped[date | None] = mapped_column(Date)

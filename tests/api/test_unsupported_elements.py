@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import json
 from typing import Any
 
 import pytest
@@ -22,12 +24,16 @@ def _as(tag: str) -> bytes:
     return text.encode()
 
 
-def _with_collection(expression: str) -> bytes:
-    return review_variant("unsupported", (
+def _collection(expression: str) -> tuple[tuple[str, str]]:
+    return ((
         '<bpmn:outgoing>f4</bpmn:outgoing>',
         '<bpmn:outgoing>f4</bpmn:outgoing>'
         f'<bpmn:multiInstanceLoopCharacteristics camunda:collection="{expression}" '
-        'camunda:elementVariable="bidang" />'))
+        'camunda:elementVariable="bidang" />'),)
+
+
+def _with_collection(expression: str) -> bytes:
+    return review_variant("unsupported", *_collection(expression))
 
 
 @pytest.mark.parametrize("diagram", [_as("receiveTask"), _as("sendTask"), _with_collection("().__class__"),
@@ -42,6 +48,31 @@ def test_refused_at_deploy_naming_the_element(app: Any, client: Any, admin: Pers
         assert session.scalar(select(func.count()).select_from(Definition)) == 0
 
 
+#: the verification form of review.bpmn, also naming the bidang to dispose to (a list of sub-unit codes)
+_WITH_LIST = {"uji-verifikasi": {"schema": {"type": "object", "properties": {
+    "hasil": {"type": "string", "enum": ["lengkap", "kurang", "ditolak"]},
+    "daftar_bidang": {"type": "array", "uniqueItems": True, "items": {"type": "string"}}}}}}
+_ROUTED = ('<bpmn:userTask id="tindak_lanjut" name="Tindak lanjut" camunda:candidateGroups="Kabid,Tim Audit">',
+           '<bpmn:userTask id="tindak_lanjut" name="Tindak lanjut" camunda:candidateGroups="Kabid,Tim Audit">'
+           '<bpmn:extensionElements><camunda:properties><camunda:property name="tujuan_unit" value="bidang" />'
+           '</camunda:properties></bpmn:extensionElements>')
+
+
+def _forms(forms: dict[str, Any]) -> Any:
+    return (io.BytesIO(json.dumps(forms).encode()), "forms.json")
+
+
 def test_a_plain_collection_variable_deploys(client: Any, admin: Persona) -> None:
-    response = deploy_bytes(client, admin, _with_collection("daftar_bidang"))
+    """A list a form provides, each instance routed to the sub-unit it stands for (``tujuan_unit`` =
+    its element variable): see tests/sops/test_parallel_dispositions.py."""
+    diagram = review_variant("unsupported", *_collection("daftar_bidang"), _ROUTED)
+    response = deploy_bytes(client, admin, diagram, forms=_forms(_WITH_LIST))
     assert response.status_code == 201, response.json
+
+
+def test_a_collection_needs_routing_and_a_list_field(client: Any, admin: Persona) -> None:
+    unrouted = deploy_bytes(client, admin, _with_collection("daftar_bidang"), forms=_forms(_WITH_LIST))
+    no_list = deploy_bytes(client, admin, review_variant("unsupported", *_collection("daftar_bidang"), _ROUTED))
+    for response in (unrouted, no_list):
+        assert response.status_code == 422, response.json
+        assert {e["element_id"] for e in response.json["errors"]} == {"tindak_lanjut"}

@@ -1,9 +1,11 @@
 """Pengaduan secara langsung, Dinas Sosial Kab. Kutai Kartanegara (seed 003, Lampiran 1).
 
 ``pengaduan-langsung-dinsos-kukar.bpmn`` is one sequence: Petugas registers (2) and forwards (3),
-the Sekretaris disposes to a bidang (4, ``bidang_tujuan``), the Kabid of that bidang — and only he —
-follows up within 2 hari kerja (5; the reporter is notified with the formulir penyelesaian), the
-Sekretaris reports within 10 hari kerja (6). The unit is in WITA (Asia/Makassar).
+the Sekretaris disposes to one or more bidang (4, ``bidang_tujuan``, a list), the Kabid of each bidang —
+and only he — follows up within 2 hari kerja (5, a parallel multi-instance task: one task per bidang;
+several bidang at once are driven in ``test_parallel_dispositions.py``; the reporter is notified with
+the formulir penyelesaian of every bidang), the Sekretaris reports within 10 hari kerja (6).
+The unit is in WITA (Asia/Makassar).
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ BEFORE_FOLLOW_UP = [
     Step("Task_pencatatan", "Petugas", form("dinsos-langsung-pencatatan", nomor_registrasi="ADU/LGS/001"),
          10 * MIN, "Sekretaris"),
     Step("Task_penerusan", "Petugas", form("dinsos-langsung-penerusan"), 10 * MIN, "Sekretaris"),
-    Step("Task_disposisi", "Sekretaris", form("dinsos-langsung-disposisi", bidang_tujuan=LINJAMSOS),
+    Step("Task_disposisi", "Sekretaris", form("dinsos-langsung-disposisi", bidang_tujuan=[LINJAMSOS]),
          10 * MIN, "Kepala Dinas"),
 ]
 FOLLOW_UP = [Step("Task_tindak_lanjut", "Kabid", form("dinsos-langsung-tindak-lanjut", hasil_tindak_lanjut=HASIL), 2,
@@ -66,6 +68,7 @@ def test_walk_in_complaint_from_registration_to_report(sop: Sop) -> None:
     assert sop.tasks("Kabid", UNIT) == []
     assert sop.notifications(case["id"]) == []
     case = walk(sop, case, FOLLOW_UP)
+    answers = {LINJAMSOS: {"hasil_tindak_lanjut": HASIL}}
     assert sop.published(case["id"]) == [("Notifikasi ke Pelapor: hasil tindak lanjut", {"hasil_tindak_lanjut": HASIL})]
     task = case["tasks"][0]
     assert (task["element_id"], task["lane"]) == ("Task_pelaporan", "Sekretaris")
@@ -75,7 +78,8 @@ def test_walk_in_complaint_from_registration_to_report(sop: Sop) -> None:
     assert case["status"] == "completed" and ready(case) == []
     assert completed(case) == ORDER
     assert [h["data"]["message"] for h in actions(case, "notification")] == ["notifikasi_pelapor"]
-    assert_data(case, PENGADUAN, *(step.data for step in BEFORE_FOLLOW_UP + FOLLOW_UP + REPORT))
+    assert_data(case, PENGADUAN, *(step.data for step in BEFORE_FOLLOW_UP + REPORT), {"jawaban_bidang": answers})
+    assert "hasil_tindak_lanjut" not in case["data"], "a bidang's answer is kept as its own, not as the case's"
 
 
 def test_every_sla_escalates_including_the_working_day_limits(sop: Sop) -> None:
@@ -103,9 +107,8 @@ def test_every_sla_escalates_including_the_working_day_limits(sop: Sop) -> None:
 def test_the_disposition_must_name_a_bidang_of_the_dinas(sop: Sop) -> None:
     case = walk(sop, sop.start(KEY, PENGADUAN), BEFORE_FOLLOW_UP[:2])
     disposisi = dict(BEFORE_FOLLOW_UP[2].data)
-    assert sop.refused(case, "Task_disposisi", "Sekretaris", {**disposisi, "bidang_tujuan": "Bidang Linjamsos"}) == [
-        "bidang_tujuan"]
-    assert sop.refused(case, "Task_disposisi", "Sekretaris", {**disposisi, "bidang_tujuan": "dpmptsp-kukar-data"}) == [
-        "bidang_tujuan"]
-    case = sop.work(case, "Task_disposisi", "Sekretaris", {**disposisi, "bidang_tujuan": BIDANG[-1]})
+    for wrong in (["Bidang Linjamsos"], ["dpmptsp-kukar-data"], [], [LINJAMSOS, LINJAMSOS], LINJAMSOS):
+        fields = sop.refused(case, "Task_disposisi", "Sekretaris", {**disposisi, "bidang_tujuan": wrong})
+        assert {name.split(".")[0] for name in fields} == {"bidang_tujuan"}, (wrong, fields)
+    case = sop.work(case, "Task_disposisi", "Sekretaris", {**disposisi, "bidang_tujuan": [BIDANG[-1]]})
     assert [(t["element_id"], t["unit"]) for t in case["tasks"]] == [("Task_tindak_lanjut", BIDANG[-1])]

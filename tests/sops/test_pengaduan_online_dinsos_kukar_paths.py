@@ -3,8 +3,10 @@
 ``pengaduan-online-dinsos-kukar.bpmn``: the Admin Media Sosial receives (1) and verifies (2) the
 message; D1 (``hasil_verifikasi_pesan``) ends the case when it is not a complaint (with a written
 reason the reporter is told), else the Admin acknowledges it (3; the reporter is notified) and
-forwards it (4); the Sekretaris disposes to a bidang (5, ``bidang_tujuan``), whose Kabid follows up (6)
-and drafts the reply (7), the Admin publishes it (8; the reporter is notified with the reply).
+forwards it (4); the Sekretaris disposes to one or more bidang (5, ``bidang_tujuan``, a list), whose
+Kabid each follow up (6) and draft the reply (7) — parallel multi-instance tasks, one per bidang, their
+answers collected in ``jawaban_bidang`` (several bidang: ``test_parallel_dispositions.py``) — the
+Admin publishes it (8; the reporter is notified with the reply).
 Every step has an SLA: the Admin's escalate to the Sekretaris, the others to the Kepala Dinas.
 """
 
@@ -46,7 +48,7 @@ ACKNOWLEDGE = [Step("Task_respon", ADMIN, form("dinsos-online-respon", respon_ad
 HANDLING = [
     Step("Task_penerusan", ADMIN, form("dinsos-online-penerusan", catatan_penerusan="Mohon disposisi"), 10 * MIN,
          "Sekretaris"),
-    Step("Task_disposisi", "Sekretaris", form("dinsos-online-disposisi", bidang_tujuan=REHSOS),
+    Step("Task_disposisi", "Sekretaris", form("dinsos-online-disposisi", bidang_tujuan=[REHSOS]),
          10 * MIN, "Kepala Dinas"),
     Step("Task_tindak_lanjut", "Kabid", form("dinsos-online-tindak-lanjut"), 30 * MIN, "Kepala Dinas"),
     Step("Task_balasan", "Kabid", form("dinsos-online-balasan"), 10 * MIN, "Kepala Dinas"),
@@ -82,7 +84,9 @@ def test_complaint_is_acknowledged_handled_and_answered_online(sop: Sop) -> None
     assert sop.published(case["id"])[1] == ("Notifikasi ke Pelapor: balasan di media online",
                                             {"balasan_publik": BALASAN, "tautan_balasan": "https://facebook.com/r/1"})
     assert [h["data"]["message"] for h in actions(case, "notification")] == ["notifikasi_pelapor"] * 2
-    assert_data(case, PENGADUAN, *(step.data for step in PATH))
+    kabid = [step for step in HANDLING if step.lane == "Kabid"]
+    assert_data(case, PENGADUAN, *(step.data for step in PATH if step not in kabid),
+                {"jawaban_bidang": {REHSOS: {**kabid[0].data, **kabid[1].data}}})
     # the Kepala Dinas has no step in this SOP
     assert sop.tasks("Kepala Dinas", UNIT) == []
 

@@ -12,6 +12,7 @@ written reason, dispositions name a sub-unit (``tujuan_unit``), and the process-
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 from dataclasses import dataclass, field
@@ -123,7 +124,7 @@ SEEDS: dict[str, Seed] = {
         waktu={2: "10 Menit", 3: "10 Menit", 4: "10 Menit", 5: "2 hari kerja", 6: "10 hari kerja"},
         seed_steps=6,
         inferred_notifications=1,  # result of the follow-up
-        routes={"Task_tindak_lanjut": "bidang_tujuan"},  # langkah 4: "kepada … Bidang terkait"
+        routes={"Task_tindak_lanjut": "bidang"},  # langkah 4: "kepada … Bidang terkait", one task per bidang
         policy={"pengawas": "Kepala Dinas", "mode_pelapor": "anonim,rahasia,biasa"},
     ),
     # 003b: Admin 1,2,3,4,8 · Sekretaris 5 (9 -> laporan berkala) · Kabid 6,7; the reporter receives
@@ -150,7 +151,7 @@ SEEDS: dict[str, Seed] = {
         },
         seed_steps=8,
         inferred_notifications=1,  # a message not related to a complaint (D1), with its reason
-        routes={"Task_tindak_lanjut": "bidang_tujuan", "Task_balasan": "bidang_tujuan"},  # langkah 5
+        routes={"Task_tindak_lanjut": "bidang", "Task_balasan": "bidang"},  # langkah 5, one task per bidang
         policy={"pengawas": "Kepala Dinas,Sekretaris", "mode_pelapor": "anonim,rahasia,biasa"},
     ),
     "pengaduan-online-dinsos-kukar-laporan-berkala": Seed(
@@ -248,6 +249,27 @@ class Diagram:
     def forms_of_process(self) -> dict[str, dict]:
         keys = {e.get(CAM + "formKey") for e in self.nodes.values() if e.get(CAM + "formKey")}
         return {k: json.loads((FORMS_DIR / f"{k}.schema.json").read_text("utf-8")) for k in keys}
+
+    def decisions(self) -> list[etree._Element]:
+        """The decision table (``bpmn/<decisionRef>.dmn``) of each business rule task."""
+        return [etree.parse(str(BPMN_DIR / f"{t.get(CAM + 'decisionRef')}.dmn")).find(".//{*}decisionTable")
+                for t in self.of("businessRuleTask")]
+
+    def decision_outputs(self) -> dict[str, dict]:
+        """Each variable a decision table sets, as a field whose enum is the values its rules give."""
+        outputs: dict[str, dict] = {}
+        for table in self.decisions():
+            names = [o.get("name") for o in table.findall("{*}output")]
+            for rule in table.findall("{*}rule"):
+                for name, entry in zip(names, rule.findall("{*}outputEntry"), strict=True):
+                    value = ast.literal_eval(entry.findtext("{*}text", default="").strip())
+                    outputs.setdefault(name, {"type": "string", "enum": []})["enum"].append(value)
+        return outputs
+
+    def decision_inputs(self) -> set[str]:
+        """The case variables the decision tables read (each input expression is a plain name)."""
+        return {i.findtext("{*}inputExpression/{*}text", default="").strip()
+                for table in self.decisions() for i in table.findall("{*}input")}
 
 
 @pytest.fixture(scope="module", params=sorted(SEEDS))
@@ -384,6 +406,7 @@ def test_gateways_have_defaults_and_conditions_on_form_fields(case: tuple[Diagra
     d, _ = case
     forms = d.forms_of_process()
     fields = {name: prop for f in forms.values() for name, prop in f["properties"].items()}
+    fields.update(d.decision_outputs())  # a gateway after a business rule task routes on the table's result
     for g in d.of("exclusiveGateway"):
         outs = [f for f in d.flows.values() if f.get("sourceRef") == g.get("id")]
         if len(outs) < 2:
@@ -431,7 +454,7 @@ def test_diagram_interchange(case: tuple[Diagram, Seed]) -> None:
     for nid, el in d.nodes.items():
         kind = etree.QName(el).localname
         x, y, w, h = shapes[nid]
-        if kind in ("userTask", "callActivity"):  # as large as the name needs (test_diagram_rendering)
+        if kind in ("userTask", "businessRuleTask", "callActivity"):  # as large as the name needs (rendering)
             assert w >= 100 and h >= 80, nid
         else:
             assert (w, h) == sizes.get(kind, (36, 36)), nid
@@ -561,6 +584,7 @@ def test_decision_fields_are_an_explicit_choice(case: tuple[Diagram, Seed]) -> N
     decided = {name for f in d.flows.values()
                for name, _ in re.findall(r"(\w+) == (\"[^\"]*\"|True|False)",
                                          f.findtext("bpmn:conditionExpression", default="", namespaces=NS))}
+    decided = (decided - set(d.decision_outputs())) | d.decision_inputs()
     for name in decided:
         owners = [key for key, schema in forms.items() if name in schema["properties"]]
         assert owners and all(name in forms[key]["required"] for key in owners), (name, owners)
@@ -614,15 +638,33 @@ def test_the_choice_needs_its_written_reason(key: str, decision: str, value: str
         assert short == [[reason]], (key, reason, short)
 
 
+def _multi_instance(task: etree._Element) -> tuple[str, str] | None:
+    """(collection, element variable) of a multi-instance user task over a case field."""
+    loop = task.find("bpmn:multiInstanceLoopCharacteristics", NS)
+    if loop is None or loop.get(CAM + "collection") is None:
+        return None
+    return loop.get(CAM + "collection", ""), loop.get(CAM + "elementVariable", "")
+
+
 def test_dispositions_route_to_the_offices_sub_units(case: tuple[Diagram, Seed]) -> None:
     """A task the seed disposes to a bidang / unit kerja carries ``tujuan_unit``, whose field is an enum
-    of exactly the codes of the office's bundled sub-units."""
+    of exactly the codes of the office's bundled sub-units; a disposition to several bidang at once is a
+    multi-instance task over a list of those codes, routed by its element variable."""
     d, seed = case
-    routed = {t.get("id"): props(t)["tujuan_unit"] for t in d.of("userTask") if "tujuan_unit" in props(t)}
+    tasks = {t.get("id"): t for t in d.of("userTask")}
+    routed = {task_id: props(t)["tujuan_unit"] for task_id, t in tasks.items() if "tujuan_unit" in props(t)}
     assert routed == seed.routes
     fields = _form_fields(d)
-    for field_name in set(routed.values()):
-        assert fields[field_name]["enum"] == [unit.code for unit in SUB_UNITS[seed.unit]], field_name
+    for task_id, field_name in routed.items():
+        multi = _multi_instance(tasks[task_id])
+        if multi is not None:
+            collection, variable = multi
+            assert field_name == variable, task_id
+            assert fields[collection]["type"] == "array" and fields[collection]["uniqueItems"], collection
+            field_name, enum = collection, fields[collection]["items"]["enum"]
+        else:
+            enum = fields[field_name]["enum"]
+        assert enum == [unit.code for unit in SUB_UNITS[seed.unit]], field_name
 
 
 def test_process_policy_follows_the_seed(case: tuple[Diagram, Seed]) -> None:

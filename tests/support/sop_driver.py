@@ -36,6 +36,7 @@ FLOW_NODES = (
     "startEvent",
     "endEvent",
     "userTask",
+    "businessRuleTask",
     "callActivity",
     "exclusiveGateway",
     "intermediateThrowEvent",
@@ -92,8 +93,9 @@ def _sample(name: str, prop: Mapping[str, Any]) -> Any:
         return True
     if kind == "integer":
         return max(int(prop.get("minimum", 0)), 1)
-    if kind == "array":
-        return []
+    if kind == "array":  # a list of choices (e.g. the bidang of a parallel disposition): the first it needs
+        items = prop.get("items") if isinstance(prop.get("items"), Mapping) else {}
+        return list(items.get("enum", [])[: int(prop.get("minItems", 0))])
     if prop.get("format") in _FORMAT_SAMPLES:
         return _FORMAT_SAMPLES[prop["format"]]
     if "pattern" in prop:

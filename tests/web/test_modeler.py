@@ -21,7 +21,7 @@ from service.store.models import Case, Definition
 TASK = "Task_tindak_lanjut_eselon2"
 TIMER = "Timer_Task_tindak_lanjut_eselon2"
 FLOW = "Flow_Gateway_kategori_Task_tindak_lanjut_eselon2"
-CONDITION = 'kategori_telaah == "tidak berkadar pengawasan atau tidak logis"'
+CONDITION = 'tujuan_penyaluran == "eselon_ii"'
 NEW_NAME = "Menindaklanjuti pengaduan tidak berkadar pengawasan (Eselon II)"
 
 
@@ -98,7 +98,7 @@ def test_edit_lint_save_approve_activate_dumas(editors: Dumas, new_page: Callabl
 
     # A broken gateway condition: Alur's check marks the sequence flow, saving is refused
     select_element(owner, FLOW)
-    set_field(owner, "#bio-properties-panel-conditionExpression", "kategori_telaah ==")
+    set_field(owner, "#bio-properties-panel-conditionExpression", "tujuan_penyaluran ==")
     overlay = owner.locator(f"#canvas .alur-check-overlay[data-element-id='{FLOW}']")
     overlay.wait_for(state="visible")
     assert owner.locator(f"#canvas g.djs-element.alur-check-error[data-element-id='{FLOW}']").count() == 1

@@ -283,7 +283,7 @@ def test_a_revision_effective_later_leaves_the_one_in_force_active(owners: Dumas
 
 
 def test_the_check_speaks_indonesian_and_keeps_the_api_message(owners: Dumas, sign_in: Callable[[str], Any]) -> None:
-    broken = ORIGINAL.replace('kategori_telaah == "bukan kewenangan"', "().__class__")
+    broken = ORIGINAL.replace('tujuan_penyaluran == "instansi_lain"', "().__class__")
     page = f"/modeler/{KEY}/1"
     client = sign_in("pemilik")
     checked = post(client, f"{page}/check", {"xml": broken}, page)
@@ -304,7 +304,7 @@ def test_the_panel_and_check_list_switch_to_english(owners: Dumas, sign_in: Call
     assert switched.status_code in (302, 303)
     html = client.get(page).text
     assert '"groupStandard": "Service standard"' in html and '"label": "working days"' in html
-    broken = ORIGINAL.replace('kategori_telaah == "bukan kewenangan"', "().__class__")
+    broken = ORIGINAL.replace('tujuan_penyaluran == "instansi_lain"', "().__class__")
     [problem] = post(client, f"{page}/check", {"xml": broken}, page).json["errors"]
     assert problem["text"].startswith("Condition: Not allowed in the expression"), problem["text"]
 

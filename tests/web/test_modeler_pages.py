@@ -21,8 +21,8 @@ from service.store.models import Definition
 PAGE = f"/modeler/{KEY}/1"
 ORIGINAL = DUMAS.read_text(encoding="utf-8")
 EDITED = ORIGINAL.replace("hari_kerja(14)", "hari_kerja(10)")
-FLOW_CONDITION = 'kategori_telaah == "bukan kewenangan"'
-BROKEN = ORIGINAL.replace(FLOW_CONDITION, "kategori_telaah ==")
+FLOW_CONDITION = 'tujuan_penyaluran == "instansi_lain"'
+BROKEN = ORIGINAL.replace(FLOW_CONDITION, "tujuan_penyaluran ==")
 BROKEN_LINE = next(n for n, line in enumerate(ORIGINAL.splitlines(), 1) if FLOW_CONDITION in line)
 
 
