@@ -20,6 +20,7 @@ export default defineConfig({
       input: {
         form: resolve(src, "form.jsx"), case: resolve(src, "case.js"), alur: resolve(src, "alur.css"),
         modeler: resolve(src, "modeler.js"),
+        decisions: resolve(src, "decisions.js"),
         counter: resolve(src, "counter.js"),
         dashboard: resolve(src, "dashboard.js"),
         public: resolve(src, "public.jsx"), "public-style": resolve(src, "public.css"),

@@ -3,7 +3,8 @@
 One ZIP per case under ``<data dir>/archives/<year>/<case id>.zip``:
 
 - ``berkas-perkara.pdf``: the case file (Nomor registrasi, SOP revision, the report by its form labels,
-  every decision, the path taken through the SOP's steps, the timeline, the attachments' hashes);
+  every decision, the path taken through the SOP's steps — listed, and drawn on the revision's flowchart
+  with the steps taken highlighted —, the timeline, the attachments' hashes);
 - ``lampiran/…``: the attachments, as uploaded;
 - ``riwayat.jsonl``: the history rows with their hashes (``alur history verify`` rules apply);
 - ``diagram.bpmn``: the revision's diagram (opens in any BPMN modeler);
@@ -27,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -34,12 +36,16 @@ from service.commands import access
 from service.commands.attachments import path_of
 from service.commands.context import Actor, Services
 from service.commands.display import case_label, decisions, report_fields
+from service.commands.sop_document import document_of
+from service.documents import flowchart
 from service.engine import CaseStatus, utc_now
 from service.errors import Conflict, NotFound
 from service.store.models import Attachment, Case, CaseArchive, HistoryEntry
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "documents" / "templates"
 ARCHIVES = "archives"
+#: history rows that mark a step of the SOP's flowchart as passed: a completed task, a notification sent
+_STEPS_TAKEN = ("task_completed", "notification")
 
 
 @dataclass(frozen=True)
@@ -61,14 +67,25 @@ def _environment() -> Environment:
                        trim_blocks=True, lstrip_blocks=True)
 
 
+def steps_taken(history: list[HistoryEntry]) -> frozenset[str]:
+    """The element ids of the SOP steps a case went through, from its history."""
+    return frozenset(e.element_id for e in history if e.action in _STEPS_TAKEN and e.element_id)
+
+
+def case_file_html(services: Services, case: Case, history: list[HistoryEntry], files: list[Attachment]) -> str:
+    """The case file as HTML (printed to ``berkas-perkara.pdf``)."""
+    done = decisions(services, case.definition, history)
+    return _environment().get_template("case_file.html").render(
+        case=case, label=case_label(case), report=report_fields(services, case.definition, case.data or {}),
+        decisions=done, path=[d.name for d in done], history=history, files=files, made_at=utc_now(),
+        diagram=document_of(case.definition, steps_taken(history)),
+        swatches=(Markup(flowchart.swatch(True)), Markup(flowchart.swatch(False))))  # constant SVG, no user text
+
+
 def _case_file_pdf(services: Services, case: Case, history: list[HistoryEntry], files: list[Attachment]) -> bytes:
     from weasyprint import HTML  # imported on use: it loads Pango and takes a moment
 
-    done = decisions(services, case.definition, history)
-    html = _environment().get_template("case_file.html").render(
-        case=case, label=case_label(case), report=report_fields(services, case.definition, case.data or {}),
-        decisions=done, path=[d.name for d in done], history=history, files=files, made_at=utc_now())
-    pdf: bytes = HTML(string=html, base_url=str(TEMPLATES)).write_pdf()
+    pdf: bytes = HTML(string=case_file_html(services, case, history, files), base_url=str(TEMPLATES)).write_pdf()
     return pdf
 
 

@@ -19,7 +19,7 @@ from service import forms as form_files
 from service.commands.context import PROCESS_OWNER_ROLE, Actor, Services
 from service.commands.definitions import DeployRequest, deploy, derive_metadata, prepare, stored_decisions
 from service.commands.revisions import APPROVER_ROLE, record_event
-from service.engine import outline, sop_metadata
+from service.engine import dmn, outline, sop_metadata
 from service.engine.deploy_checks import NS
 from service.engine.safe_xml import parse_xml
 from service.errors import Conflict, ErrorDetail, Forbidden, InvalidDiagram, InvalidInput, NotFound
@@ -95,38 +95,62 @@ def check(services: Services, actor: Actor, key: str, number: int, xml: bytes) -
     return []
 
 
-def save(services: Services, actor: Actor, key: str, number: int, xml: bytes,
-         expected_checksum: str | None = None) -> SavedDraft:
+def _with_table(base: Definition, table: tuple[str, bytes] | None) -> dict[str, bytes]:
+    """The base revision's decision tables as DMN files, with ``table`` (decision id, DMN XML), if
+    given, in place of the base's table of that id: the decision editor changes one table, never its id."""
+    files = stored_decisions(base.decisions or {})
+    if table is None:
+        return files
+    decision_id, data = table
+    if decision_id not in (base.decisions or {}):
+        raise NotFound(f"Version {base.version} of '{base.key}' has no decision '{decision_id}'",
+                       [{"field": "decision_id", "message": "unknown"}])
+    found = dmn.read(data, f"{decision_id}.dmn")
+    if found.decision_id != decision_id:
+        raise InvalidDiagram(f"The decision id must stay '{decision_id}'",
+                             [{"field": "dmn", "element_id": found.decision_id,
+                               "message": f"decision id '{found.decision_id}' is not '{decision_id}': keep the "
+                                          "table's id"}])
+    return {**files, f"{decision_id}.dmn": data}
+
+
+def save(services: Services, actor: Actor, key: str, number: int, xml: bytes | None,
+         expected_checksum: str | None = None, table: tuple[str, bytes] | None = None) -> SavedDraft:
     """Save ``xml`` as a draft, starting from version ``number`` (see the module's docstring).
 
     ``expected_checksum`` is the checksum of the draft the modeler loaded: when someone saved it in
-    the meantime, nothing is overwritten (:class:`Conflict`).
+    the meantime, nothing is overwritten (:class:`Conflict`). ``xml`` None keeps the base revision's
+    diagram; ``table`` (decision id, DMN XML) replaces that one decision table of the base revision
+    (the decision editor), through the same deploy checks.
     """
-    _same_key(xml, key)
+    if xml is not None:
+        _same_key(xml, key)
     with services.db.transaction() as session:
         base = _revision(session, actor, key, number, lock=True)
         if not may_edit(actor, base.unit_id):
             raise Forbidden("Only process owners or administrators of the unit may save a draft")
+        if xml is None:
+            xml = base.bpmn_xml.encode("utf-8")
         uploaded = _uploaded_forms(services, base)
+        decisions = _with_table(base, table)
         if base.status == RevisionStatus.DRAFT.value:
-            return _replace_draft(services, session, actor, base, xml, uploaded, expected_checksum)
+            return _replace_draft(services, session, actor, base, xml, uploaded, expected_checksum, decisions)
         unit = base.unit.code
         # a draft made from revision N starts with N's SOP metadata (what the diagram does not set itself)
         xml = sop_metadata.carry(xml, base.sop_metadata or {})
     definition, created = deploy(services, actor, DeployRequest(  # the base revision's decision tables stay
-        bpmn=xml, forms=uploaded, decisions=stored_decisions(base.decisions or {}), unit=unit,
-        status=RevisionStatus.DRAFT.value))
+        bpmn=xml, forms=uploaded, decisions=decisions, unit=unit, status=RevisionStatus.DRAFT.value))
     return SavedDraft(definition, "created" if created else "unchanged")
 
 
 def _replace_draft(services: Services, session: Session, actor: Actor, draft: Definition, xml: bytes,
-                   uploaded: dict[str, form_files.Form], expected_checksum: str | None) -> SavedDraft:
+                   uploaded: dict[str, form_files.Form], expected_checksum: str | None,
+                   decisions: dict[str, bytes]) -> SavedDraft:
     if expected_checksum and expected_checksum != draft.checksum:
         raise Conflict(f"Version {draft.version} of '{draft.key}' was saved by someone else in the meantime",
                        [{"field": "checksum", "message": "stale"}])
     diagram = outline(xml)
-    prepared = prepare(services, session, draft.unit_id, diagram, xml, uploaded,
-                       stored_decisions(draft.decisions or {}))
+    prepared = prepare(services, session, draft.unit_id, diagram, xml, uploaded, decisions)
     if prepared.checksum == draft.checksum:
         return SavedDraft(draft, "unchanged")
     draft.bpmn_xml = xml.decode("utf-8")

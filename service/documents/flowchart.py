@@ -86,6 +86,7 @@ class RowShape:
     symbol: str
     text: str  # printed inside the symbol (the step number)
     height: float  # mm
+    done: bool = False  # a step the case went through: drawn filled, with a bold outline (the case file)
 
 
 class _Canvas:
@@ -174,14 +175,15 @@ class _Canvas:
 
     def symbol(self, row: int) -> str:
         shape, x, y, w = self.rows[row], self.cx(row), self.mid(row), self.symbol_w
+        look, done = (_SHAPE_DONE, " done") if shape.done else (_SHAPE, "")
         if shape.symbol == DECISION:
             h = DIAMOND_H / 2
             points = f"{x:.2f},{y - h:.2f} {x + w / 2:.2f},{y:.2f} {x:.2f},{y + h:.2f} {x - w / 2:.2f},{y:.2f}"
-            outline = f'<polygon class="symbol decision" points="{points}" {_SHAPE}/>'
+            outline = f'<polygon class="symbol decision{done}" points="{points}" {look}/>'
         else:
             radius = BOX_H / 2 if shape.symbol == TERMINATOR else 0.4
-            outline = (f'<rect class="symbol {shape.symbol}" x="{x - w / 2:.2f}" y="{y - BOX_H / 2:.2f}" '
-                       f'width="{w:.2f}" height="{BOX_H:.2f}" rx="{radius:.2f}" ry="{radius:.2f}" {_SHAPE}/>')
+            outline = (f'<rect class="symbol {shape.symbol}{done}" x="{x - w / 2:.2f}" y="{y - BOX_H / 2:.2f}" '
+                       f'width="{w:.2f}" height="{BOX_H:.2f}" rx="{radius:.2f}" ry="{radius:.2f}" {look}/>')
         text = (f'<text class="number" x="{x:.2f}" y="{y + _FONT / 3:.2f}" text-anchor="middle" {_NUMBER}>'
                 f'{escape(shape.text)}</text>') if shape.text else ""
         return outline + text
@@ -199,6 +201,7 @@ class _Canvas:
 _GRID = 'stroke="#000" stroke-width="0.2"'
 _LINK = 'fill="none" stroke="#000" stroke-width="0.3"'
 _SHAPE = 'fill="#fff" stroke="#000" stroke-width="0.35"'
+_SHAPE_DONE = 'fill="#bdbdbd" stroke="#000" stroke-width="0.9"'  # grey and bold: legible in black and white
 _NUMBER = f'font-family="Liberation Sans, DejaVu Sans, sans-serif" font-size="{_FONT}" font-weight="bold"'
 _LABEL = 'font-family="Liberation Sans, DejaVu Sans, sans-serif" font-size="2.1" font-style="italic"'
 
@@ -209,6 +212,14 @@ def draw(rows: Sequence[RowShape], links: Sequence[Link], lane_width: float, lan
     for link in links:
         canvas.connect(link)
     return [canvas.svg(row) for row in range(len(rows))]
+
+
+def swatch(done: bool) -> str:
+    """The legend's sample of a step symbol, plain or as a step the case went through."""
+    look = _SHAPE_DONE if done else _SHAPE
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" class="swatch" width="10mm" height="5mm" viewBox="0 0 10 5">'
+            f'<rect class="symbol{" done" if done else ""}" x="0.6" y="0.6" width="8.8" height="3.8" rx="0.4" ry="0.4" '
+            f'{look}/></svg>')
 
 
 def notes(links: Sequence[Link], numbers: Mapping[int, str], names: Mapping[int, str]) -> dict[int, str]:

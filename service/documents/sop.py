@@ -58,6 +58,7 @@ class SopRow:
     symbol: str
     flow: Markup  # the lane cells: one SVG
     height: float  # mm
+    done: bool = False  # highlighted: a step the case went through (the case file's diagram)
 
 
 @dataclass(frozen=True)
@@ -156,7 +157,7 @@ def _steps(main: etree._Element) -> list[_Step]:
     return sorted(found, key=lambda step: keys[step.element_id])
 
 
-def _rows(main: etree._Element, lanes: Sequence[str]) -> list[SopRow]:
+def _rows(main: etree._Element, lanes: Sequence[str], highlight: frozenset[str]) -> list[SopRow]:
     steps = _steps(main)
     links, symbols = flowchart.analyse(main, [step.element_id for step in steps])
     numbers = {index: step_numbers(step.facts.get(properties.STEP_NUMBER, "")) for index, step in enumerate(steps)}
@@ -171,12 +172,14 @@ def _rows(main: etree._Element, lanes: Sequence[str]) -> list[SopRow]:
                              (notes.get(index, ""), COLUMNS["keterangan"]))
         prepared.append((step, waktu, height))
     shapes = [flowchart.RowShape(lanes.index(step.lane) if step.lane in lanes else 0, symbols[index],
-                                 numbers[index] or "", height) for index, (step, _waktu, height) in enumerate(prepared)]
+                                 numbers[index] or "", height, step.element_id in highlight)
+              for index, (step, _waktu, height) in enumerate(prepared)]
     pictures = flowchart.draw(shapes, links, lane_width, len(lanes))
     return [
         SopRow(index + 1, numbers[index], step.element_id, step.text, step.lane,
                step.facts.get(properties.REQUIREMENTS, ""), waktu, step.facts.get(properties.OUTPUT, ""),
-               notes.get(index, ""), symbols[index], Markup(pictures[index]), height)  # escaped in flowchart
+               notes.get(index, ""), symbols[index], Markup(pictures[index]), height,  # escaped in flowchart
+               step.element_id in highlight)
         for index, (step, waktu, height) in enumerate(prepared)
     ]
 
@@ -184,11 +187,12 @@ def _rows(main: etree._Element, lanes: Sequence[str]) -> list[SopRow]:
 def sop_document(*, bpmn: bytes, office: str, title: str = "", sop_number: str | None = None,
                  created_on: date | None = None, revised_on: date | None = None, effective_on: date | None = None,
                  approved_by: str | None = None, version: int = 1,
-                 status: str = RevisionStatus.ACTIVE.value) -> SopDocument:
+                 status: str = RevisionStatus.ACTIVE.value, highlight: frozenset[str] = frozenset()) -> SopDocument:
     """The document of the revision whose diagram is ``bpmn``. The identity fields come from its
     ``definitions`` row (derived from the diagram's metadata, and kept current by a deploy's form
     fields and by activation's Tanggal Efektif), else from the diagram; *Disahkan oleh* is the
-    diagram's signatory (jabatan, nama, NIP), the row's ``approved_by`` only when it names none."""
+    diagram's signatory (jabatan, nama, NIP), the row's ``approved_by`` only when it names none.
+    ``highlight``: the element ids of the steps a case went through, drawn highlighted (the case file)."""
     root = parse_xml(bpmn).getroot()
     main = root.xpath("//bpmn:process[@isExecutable='true']", namespaces=NS)[0]
     meta = sop_metadata.read(bpmn)
@@ -205,7 +209,7 @@ def sop_document(*, bpmn: bytes, office: str, title: str = "", sop_number: str |
         effective_on=tanggal(effective_on or meta.tanggal_efektif), approved_by=signatory,
         version=version, status=status,
         sections=[(label, list(meta.section(name))) for name, label in SECTIONS],
-        lanes=lanes, rows=_rows(main, lanes), lane_width=LANES_WIDTH / len(lanes),
+        lanes=lanes, rows=_rows(main, lanes, highlight), lane_width=LANES_WIDTH / len(lanes),
     )
 
 

@@ -268,3 +268,52 @@ def diff(key: str) -> ResponseReturnValue:
     except ValueError:
         return _json(422, _("Choose two versions to compare."), [{"field": "from", "message": "not a number"}])
     return jsonify(revisions.diff(services(), actor(), key, old, new).as_dict())
+
+
+# --- the decision editor: one decision table of a revision in dmn-js -----------------------------------
+
+def _decision_url(key: str, number: int, decision_id: str) -> str:
+    return url_for("web_modeler.decision_page", key=key, number=number, decision_id=decision_id)
+
+
+@blp.get("/modeler/<key>/<int:number>/keputusan/<decision_id>")
+@login_required
+def decision_page(key: str, number: int, decision_id: str) -> ResponseReturnValue:
+    """The decision table ``decision_id`` of a revision in dmn-js's editor (who may: as the modeler)."""
+    me = actor()
+    definition = drafts.open_revision(services(), me, key, number)
+    text = (definition.decisions or {}).get(decision_id)
+    if not isinstance(text, str):
+        return error_page(404)
+    config = {
+        "key": key, "version": number, "decisionId": decision_id, "checksum": definition.checksum,
+        "dmn": text, "canSave": drafts.may_edit(me, definition.unit_id), "csrf": generate_csrf(),
+        "urls": {"save": _decision_url(key, number, decision_id)},
+        "messages": {
+            "loading": _("Loading the decision table…"), "loadFailed": _("The decision table could not be loaded."),
+            "saving": _("Saving…"), "created": _("Saved as draft version %(n)s.", n="{n}"),
+            "updated": _("Draft version %(n)s saved.", n="{n}"), "unchanged": _("No changes to save."),
+            "saveFailed": _("Not saved."), "unsaved": _("There are unsaved changes."),
+            "networkError": _("The server could not be reached; nothing was saved."),
+            "line": _("line %(n)s", n="{n}"),
+        },
+    }
+    return render_template("web/decisions.html", definition=definition, decision_id=decision_id, config=config)
+
+
+@blp.post("/modeler/<key>/<int:number>/keputusan/<decision_id>")
+@login_required
+def save_decision(key: str, number: int, decision_id: str) -> ResponseReturnValue:
+    """Save the edited table as a draft, like the modeler's "Save draft" (the same command and checks)."""
+    body = request.get_json(silent=True)
+    expected = body.get("checksum") if isinstance(body, dict) and isinstance(body.get("checksum"), str) else None
+    try:
+        saved = drafts.save(services(), actor(), key, number, None, expected, table=(decision_id, _xml()))
+    except InvalidInput as error:  # the table's problems, in the user's language
+        if not wants_json():
+            raise
+        return _json(422, _("The decision table has problems; nothing was saved."),
+                     check_messages.with_text(error.details or [{"message": error.message}]))
+    summary = _summary(saved.definition)
+    return _json(201 if saved.outcome == "created" else 200, "", outcome=saved.outcome, **summary,
+                 decision_url=_decision_url(saved.definition.key, saved.definition.version, decision_id))

@@ -16,6 +16,7 @@ import sys
 from datetime import timedelta
 from typing import Any
 
+from lxml import html as lxml_html
 from pypdf import PdfReader
 from sqlalchemy import MetaData, select, text
 from support.helpers import ROOT, Persona, deploy_bytes, review_variant
@@ -34,14 +35,14 @@ IDENTITY = {"nama": "Ratna Widyaningsih", "nik": "3305015203850002", "nip": "198
 ALUR = (sys.executable, "-m", "service.cli")
 
 
-def _deploy(client: Any, admin: Persona, key: str, years: str | None) -> None:
+def _deploy(client: Any, admin: Persona, key: str, years: str | None, *more: tuple[str, str]) -> None:
     props = {IDENTIFYING_FIELDS: "nip,unit_kerja", REQUIRED_IDENTITY: "nama,nip,unit_kerja"}
     if years:
         props[RETENTION_YEARS] = years
     entries = "".join(f'<camunda:property name="{name}" value="{value}" />' for name, value in props.items())
     xml = review_variant(key, ('<camunda:property name="nomor_sop" value="UJI/001" />',
                                f'<camunda:property name="nomor_sop" value="UJI/001" />{entries}'),
-                         ('camunda:formKey="uji-pengaduan"', 'camunda:formKey="uji-pengaduan-asn"'))
+                         ('camunda:formKey="uji-pengaduan"', 'camunda:formKey="uji-pengaduan-asn"'), *more)
     response = deploy_bytes(client, admin, xml)
     assert response.status_code == 201, response.json
 
@@ -207,3 +208,38 @@ def test_the_commands_list_and_purge(app: Any, client: Any, admin: Persona, staf
     assert _identity_of(services, case_id) is not None
     assert "purged 1 case(s)" in alur("archive", "purge", "--apply").stdout
     assert _identity_of(services, case_id) is None
+
+
+# the rejection's end becomes a step of the flowchart (a row the case below does not go through)
+REJECTION_STEP = ('<bpmn:endEvent id="end_ditolak" name="Ditolak">',
+                  '<bpmn:endEvent id="end_ditolak" name="Ditolak"><bpmn:extensionElements><camunda:properties>'
+                  '<camunda:property name="langkah" value="3" /></camunda:properties></bpmn:extensionElements>')
+
+
+def test_the_case_file_draws_the_flowchart_with_the_steps_taken_highlighted(
+        app: Any, client: Any, admin: Persona, staff: dict[str, Persona]) -> None:
+    services = app.extensions["alur.services"]
+    _deploy(client, admin, "wbs_diagram", None, REJECTION_STEP)
+    case_id = _report_to_the_end(app, client, staff, "wbs_diagram", "diagram")
+
+    members = archive.read_members(archive.build_archive(services, case_id).path)
+    reader = PdfReader(io.BytesIO(members["berkas-perkara.pdf"]))
+    pages = [" ".join(page.extract_text().split()) for page in reader.pages]
+    (diagram,) = [page for page in pages if "Diagram dan jalur yang ditempuh" in page]
+    for expected in ("Pelaksana", "Pelapor", "Kasi", "Kabid", "Verifikasi kelengkapan", "Tindak lanjut",
+                     "Ditolak", "Langkah yang ditempuh", "Langkah yang tidak ditempuh"):
+        assert expected in diagram, expected
+
+    with services.db.reading() as session:  # the HTML the PDF is printed from, by the archive's own function
+        case = session.get(Case, case_id)
+        assert case is not None
+        history = list(session.scalars(select(HistoryEntry).where(HistoryEntry.case_id == case_id)
+                                       .order_by(HistoryEntry.id)))
+        page = lxml_html.fromstring(archive.case_file_html(services, case, history, []))
+    rows = page.xpath("//table[@class='flowchart']/tbody/tr")
+    assert [row.get("data-element") for row in rows] == ["verifikasi", "end_ditolak", "tindak_lanjut"]
+    marked = {row.get("data-element"): len(row.xpath(".//svg//*[contains(concat(' ', @class, ' '), ' done ')]"))
+              for row in rows}
+    assert marked == {"verifikasi": 1, "tindak_lanjut": 1, "end_ditolak": 0}
+    assert {row.get("data-element") for row in rows if row.get("class") == "done"} == {"verifikasi", "tindak_lanjut"}
+    assert all(len(row.xpath(".//svg//*[contains(@class, 'symbol')]")) == 1 for row in rows)  # one symbol a row

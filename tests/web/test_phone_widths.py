@@ -94,6 +94,8 @@ PAGES: dict[str, tuple[str, Callable[[Seeds], dict[str, Any]]]] = {
     "web_outbox.outbox_item": ("admin", lambda s: {"outbox_id": s.outbox_id}),
     "web_modeler.modeler_index": ("admin", lambda s: {}),
     "web_modeler.modeler_page": ("admin", lambda s: {"key": s.key, "number": s.number}),
+    "web_modeler.decision_page": ("admin", lambda s: {"key": s.key, "number": s.number,
+                                                     "decision_id": "tujuan_penyaluran_dumas"}),
     # the pages of issue 14 (case register, dashboard, counter intake, notifications)
     "web_register.register_page": ("head", lambda s: {}),
     "web_dashboard.dashboard_page": ("head", lambda s: {}),
