@@ -176,12 +176,14 @@ def test_make_run_serves_fires_a_due_timer_and_shows_its_mail_on_the_outbox_page
         page.get_by_role("link", name="Kotak Keluar").click()
         row = page.locator(f'tr[data-outbox-id="{escalation.id}"]')
         # staff mail names the case by its Nomor registrasi (service.commands.display.case_label)
-        assert f"Batas waktu SOP terlewati: {case['registration_number'] or 'UJI-MAKE-RUN'}" in row.inner_text()
+        assert case["registration_number"], case  # the case is named by its Nomor registrasi
+        assert f"Batas waktu SOP terlewati: {case['registration_number']}" in row.inner_text()
         assert f"pengawas.{UNIT}@demo.alur.example" in row.locator(".recipient").inner_text()
         assert "Ditangkap" in row.locator(".status").inner_text()
         row.locator("a.subject").click()
         text = page.locator(".mail-body").inner_text()
-        assert "Yth. pengawas" in text and "UJI-MAKE-RUN" in text and 'langkah "Verifikasi kelengkapan"' in text
+        assert "Yth. pengawas" in text and f"perkara {case['registration_number']}" in text
+        assert 'langkah "Verifikasi kelengkapan"' in text
     finally:
         context.close()
 
