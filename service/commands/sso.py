@@ -77,7 +77,7 @@ def _claimed_roles(session: Session, values: Iterable[str]) -> tuple[set[tuple[i
             ignored.append(value)
             continue
         wanted.setdefault(code, []).append(role)
-    units = dict(session.execute(select(Unit.code, Unit.id).where(Unit.code.in_(wanted))).tuples().all())
+    units = dict(session.execute(select(Unit.code, Unit.id).where(Unit.code.in_(wanted))).all())
     ignored += [f"{role}@{code}" for code, roles in wanted.items() if code not in units for role in roles]
     return {(units[code], role) for code, roles in wanted.items() if code in units for role in roles}, ignored
 
@@ -123,7 +123,7 @@ def _sync_roles(session: Session, user: User, values: Iterable[str]) -> None:
     for key in removed:
         session.delete(held[key])
     if added or removed or ignored:
-        codes = dict(session.execute(select(Unit.id, Unit.code)).tuples().all())
+        codes = dict(session.execute(select(Unit.id, Unit.code)).all())
         record_event(session, user.id, None, UserAction.SSO_ROLES,
                      added=[f"{role}@{codes[unit]}" for unit, role in added],
                      removed=[f"{role}@{codes[unit]}" for unit, role in removed], ignored=sorted(ignored))
