@@ -18,8 +18,8 @@ from typing import Any
 
 from lxml import html as lxml_html
 from pypdf import PdfReader
-from sqlalchemy import MetaData, select, text
-from support.helpers import ROOT, Persona, deploy_bytes, review_variant
+from sqlalchemy import select, text
+from support.helpers import ROOT, Persona, all_rows_as_text, deploy_bytes, review_variant
 
 from service.commands import archive, audit, retention
 from service.commands.attachments import path_of
@@ -64,14 +64,6 @@ def _report_to_the_end(app: Any, client: Any, staff: dict[str, Persona], key: st
                        json={"data": {}})
     assert done.json["status"] == "completed", done.json
     return str(case_id)
-
-
-def _rows_as_text(services: Any) -> str:
-    metadata = MetaData()
-    metadata.reflect(services.db.engine)
-    with services.db.engine.connect() as connection:
-        return "\n".join(repr(tuple(row)) for table in metadata.sorted_tables
-                         for row in connection.execute(text(f'SELECT * FROM "{table.name}"')))
 
 
 def test_a_completed_case_is_archived_and_purged_after_its_retention_and_nothing_else(
@@ -122,7 +114,7 @@ def test_a_completed_case_is_archived_and_purged_after_its_retention_and_nothing
     later = completed + timedelta(days=5 * 366 + 1)
     listed = retention.purge(services, later, dry_run=True)
     assert [(c.case_id, c.attachments, c.has_identity, c.retention_years) for c in listed] == [(old, 1, True, 5)]
-    before = _rows_as_text(services)
+    before = all_rows_as_text(services)
     assert "kedaluwarsa" in before and _identity_of(services, old) is not None
 
     assert [c.case_id for c in retention.purge(services, later, dry_run=False)] == [old]
@@ -137,7 +129,7 @@ def test_a_completed_case_is_archived_and_purged_after_its_retention_and_nothing
         assert len(session.scalars(select(Task).where(Task.case_id == old)).all()) == 2  # the statistics stay
         kept_files = session.scalars(select(Attachment.sha256).where(Attachment.case_id == kept)).all()
     assert _identity_of(services, old) is None
-    after = _rows_as_text(services)
+    after = all_rows_as_text(services)
     assert "kedaluwarsa" not in after  # no free text of the purged case anywhere, search tables included
     assert "tanpa-retensi" in after and "Pungutan berjalan" in after  # the others untouched
     assert _identity_of(services, kept) is not None

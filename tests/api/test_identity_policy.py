@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from cryptography.fernet import Fernet
-from sqlalchemy import MetaData, func, select, text
-from support.helpers import Persona, deploy_bytes, review_variant
+from sqlalchemy import func, select
+from support.helpers import Persona, all_rows_as_text, deploy_bytes, review_variant
 
 from service.commands.identity import IdentityVault
 from service.engine.properties import IDENTIFYING_FIELDS, REPORTING_MODES, REQUIRED_IDENTITY
@@ -58,14 +58,6 @@ def _counts(services: Any) -> tuple[int, int, int]:
         return (session.scalar(select(func.count()).select_from(Case)) or 0,
                 session.scalar(select(func.count()).select_from(Reporter)) or 0,
                 session.scalar(select(func.count()).select_from(Attachment)) or 0)
-
-
-def _all_rows_as_text(services: Any) -> str:
-    metadata = MetaData()
-    metadata.reflect(services.db.engine)
-    with services.db.engine.connect() as connection:
-        return "\n".join(repr(tuple(row)) for table in metadata.sorted_tables
-                         for row in connection.execute(text(f'SELECT * FROM "{table.name}"')))
 
 
 def test_a_mode_the_sop_does_not_accept_is_refused_and_writes_nothing(
@@ -123,7 +115,7 @@ def test_identifying_fields_are_sealed_with_the_identity_never_in_plain_text(
     filed = _file(client, "wbs_asn", "rahasia", {"nama": IDENTITY["nama"], "unit_kerja": UNIT_KERJA}, nip=NIP,
                   uraian="Dana hibah tidak disalurkan seluruhnya")
     assert filed.status_code == 201, filed.json
-    dump = _all_rows_as_text(services)
+    dump = all_rows_as_text(services)
     for value in (NIP, UNIT_KERJA, IDENTITY["nama"]):
         assert value not in dump
     with services.db.reading() as session:
@@ -188,7 +180,7 @@ def test_a_case_started_through_the_cases_api_seals_identifying_fields_too(
         "judul": "Pungutan pada layanan izin", "nip": NIP, "unit_kerja": UNIT_KERJA}})
     assert started.status_code == 201, started.json
     assert "nip" not in started.json["data"] and "unit_kerja" not in started.json["data"]
-    dump = _all_rows_as_text(services)
+    dump = all_rows_as_text(services)
     assert NIP not in dump and UNIT_KERJA not in dump
     kasi = make_persona("kasi", "Kasi@unit-a")
     revealed = client.post(f"/api/cases/{started.json['id']}/identity", headers=kasi.headers,

@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import MetaData, select, text
-from support.helpers import ROOT, deploy_file
+from sqlalchemy import select
+from support.helpers import ROOT, all_rows_as_text, deploy_file
 
 from service.store.models import Reporter
 
@@ -119,17 +119,6 @@ def test_invalid_reports_name_the_field(dumas: Any) -> None:
     assert bad_mode.status_code == 422 and bad_mode.json["errors"][0]["field"] == "mode"
 
 
-def _all_rows_as_text(services: Any) -> str:
-    metadata = MetaData()
-    metadata.reflect(services.db.engine)
-    chunks = []
-    with services.db.engine.connect() as connection:
-        for table in metadata.sorted_tables:
-            for row in connection.execute(text(f'SELECT * FROM "{table.name}"')):
-                chunks.append(repr(tuple(row)))
-    return "\n".join(chunks)
-
-
 def test_rahasia_identity_is_nowhere_in_plain_text_and_reveals_are_logged(
         dumas: Any, make_persona: Any, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
@@ -137,7 +126,7 @@ def test_rahasia_identity_is_nowhere_in_plain_text_and_reveals_are_logged(
     receipt = _file(client, "rahasia", IDENTITY)
     assert receipt.status_code == 201
     services = dumas.extensions["alur.services"]
-    dump = _all_rows_as_text(services)
+    dump = all_rows_as_text(services)
     for secret_value in (IDENTITY["nama"], IDENTITY["nik"], IDENTITY["telepon"], IDENTITY["email"]):
         assert secret_value not in dump
         assert secret_value not in caplog.text
@@ -181,7 +170,7 @@ def test_kebumen_nip_and_unit_kerja_are_sealed_with_the_identity_and_in_no_table
         "data": {"nip": nip, "jenis_pelanggaran": "penyelewengan", "judul": "Dana hibah koperasi",
                  "uraian": "Dana hibah tidak disalurkan seluruhnya"}})
     assert filed.status_code == 201, filed.json
-    dump = _all_rows_as_text(services)
+    dump = all_rows_as_text(services)
     assert nip not in dump and unit_kerja not in dump
     if services.db.url.startswith("sqlite"):
         path = services.db.url.split("///", 1)[1]

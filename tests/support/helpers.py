@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import MetaData, text
+
 TESTS = Path(__file__).resolve().parent.parent
 ROOT = TESTS.parent
 ENGINE_DATA = TESTS / "engine" / "data"
@@ -64,3 +66,13 @@ def signed_in_now(client: Any, persona: Persona) -> Persona:
     response = client.post("/api/auth/token", json={"username": persona.username, "password": PASSWORD})
     assert response.status_code == 200, response.json
     return Persona(persona.username, response.json["token"])
+
+
+def all_rows_as_text(services: Any) -> str:
+    """Every row of every table as text: what an insider with the database file could read (a test of
+    what is, or is not, stored in plain text anywhere)."""
+    metadata = MetaData()
+    metadata.reflect(services.db.engine)
+    with services.db.engine.connect() as connection:
+        return "\n".join(repr(tuple(row)) for table in metadata.sorted_tables
+                         for row in connection.execute(text(f'SELECT * FROM "{table.name}"')))
