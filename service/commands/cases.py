@@ -22,12 +22,13 @@ from service.commands.identity_policy import policy_of
 from service.commands.register import search_condition
 from service.commands.registration import next_registration_number
 from service.commands.specs import compiled_for
-from service.commands.sync import ONE_STATEMENT, Written, deliver_or_buffer, grant_supervisors, write_back, write_in_one
+from service.commands.sync import Written, deliver_or_buffer, grant_supervisors, write_back
 from service.engine import CaseRun, CaseStatus, TaskStatus, WorkCalendar, utc_now
 from service.engine.compiler import CompiledDefinition
 from service.engine.messages import caught_messages
 from service.errors import Conflict, Forbidden, InvalidInput
 from service.store.models import Case, CaseAccess, Definition, HistoryEntry, Reporter, Task, Unit
+from service.store.one_statement import ONE_STATEMENT, write_in_one
 
 
 @dataclass

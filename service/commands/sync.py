@@ -11,8 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import CTE, CursorResult, Table, delete, func, insert, inspect, select, union_all, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy import CursorResult, Table, delete, func, insert, inspect, select, update
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
@@ -29,14 +28,13 @@ from service.errors import InvalidInput, TooManyRequests
 from service.store.models import (
     BufferedMessage,
     Case,
-    CaseAccess,
-    HistoryEntry,
     OutboxItem,
     Reporter,
     Task,
     TaskCandidate,
     Unit,
 )
+from service.store.one_statement import ONE_STATEMENT
 
 
 def routed_unit(session: Session, case: Case, task: HumanTask, data: Mapping[str, Any]) -> int:
@@ -392,101 +390,3 @@ def _write_back(session: Session, case: Case, run: CaseRun, history: HistoryWrit
         case.next_timer_at = None
         history.add("case_completed")
     return written
-
-
-#: ``Session.info`` key: the command ends with :func:`write_in_one` (PostgreSQL), not a flush
-ONE_STATEMENT = "alur.one_statement"
-
-
-def write_in_one(session: Session, case: Case) -> list[HistoryEntry]:
-    """PostgreSQL: all the command wrote, as one statement, answered with the case's whole history.
-
-    The case row (inserted, or updated under its optimistic lock), the rows the command added (one
-    multi-row INSERT per table; access rows another command added meanwhile are left alone), the
-    rows it changed and the task candidates it dropped become data-modifying CTEs of one statement.
-    Its SELECT returns the history stored before (the statement's snapshot), then the rows it
-    inserted, each with whether the case row was written. The session is emptied afterwards: the
-    commit has nothing left to flush, and the objects keep their values for the answer.
-    """
-    ctes: list[CTE] = []
-
-    def add(statement: Any) -> CTE:
-        ctes.append(statement.cte(f"w{len(ctes)}"))
-        return ctes[-1]
-
-    case_table = cast(Table, Case.__table__)
-    if inspect(case).transient:
-        case_cte = add(insert(case_table).values(_values(case)).returning(case_table.c.id))
-    else:
-        version = case.lock_version
-        case_cte = add(update(case_table).where(case_table.c.id == case.id, case_table.c.lock_version == version)
-                       .values(**_changed(case), lock_version=version + 1).returning(case_table.c.id))
-    for obj in list(session.dirty):
-        if obj is case:
-            continue
-        state, table = inspect(obj), _table(obj)
-        changed = _changed(obj)
-        if changed:
-            add(update(table).where(*_by_key(table, obj)).values(**changed).returning(*table.primary_key))
-        for relation in state.mapper.relationships:
-            if relation.cascade.delete_orphan:
-                for gone in state.attrs[relation.key].history.deleted:
-                    add(delete(_table(gone)).where(*_by_key(_table(gone), gone)).returning(*_table(gone).primary_key))
-    for obj in list(session.deleted):
-        add(delete(_table(obj)).where(*_by_key(_table(obj), obj)).returning(*_table(obj).primary_key))
-    new_rows: dict[Table, list[dict[str, Any]]] = {}
-    for obj in list(session.new):
-        new_rows.setdefault(_table(obj), []).append(_values(obj))
-    history = cast(Table, HistoryEntry.__table__)
-    for table, rows in new_rows.items():
-        if table is history:
-            continue
-        statement = pg_insert(table).values(rows)
-        if table is CaseAccess.__table__:
-            statement = statement.on_conflict_do_nothing()
-        add(statement.returning(*table.primary_key))
-    written = select(func.count()).select_from(case_cte).scalar_subquery().label("case_written")
-    stored = select(*history.c, written).where(history.c.case_id == case.id)
-    if history in new_rows:
-        added = add(insert(history).values(new_rows[history]).returning(*history.c))
-        query: Any = union_all(stored, select(*added.c, written))
-    else:
-        query = stored
-    with session.no_autoflush:
-        result = session.execute(query.add_cte(*ctes)).mappings().all()
-    if not result or result[0]["case_written"] != 1:
-        raise StaleDataError(f"case {case.id} changed since it was read")
-    session.expunge_all()
-    return sorted((HistoryEntry(**{column.key: row[column.key] for column in history.c}) for row in result),
-                  key=lambda entry: entry.id)
-
-
-def _table(obj: Any) -> Table:
-    return cast(Table, inspect(obj).mapper.local_table)
-
-
-def _by_key(table: Table, obj: Any) -> list[Any]:
-    return [column == getattr(obj, column.key) for column in table.primary_key]
-
-
-def _changed(obj: Any) -> dict[str, Any]:
-    """The columns of a stored row the session changed (not its version counter)."""
-    state = inspect(obj)
-    return {column.key: getattr(obj, column.key) for column in _table(obj).columns
-            if column.key != "lock_version" and state.attrs[column.key].history.has_changes()}
-
-
-def _values(obj: Any) -> dict[str, Any]:
-    """Every column of a new row: what the object holds, else the column's default (the ORM's at flush);
-    a generated key is left to the database."""
-    values: dict[str, Any] = {}
-    for column in _table(obj).columns:
-        if column.key in obj.__dict__:
-            values[column.key] = obj.__dict__[column.key]
-        elif column.default is not None and column.default.is_scalar:
-            values[column.key] = column.default.arg  # type: ignore[attr-defined]
-        elif column.default is not None and column.default.is_callable:
-            values[column.key] = column.default.arg(None)  # type: ignore[attr-defined]
-        elif not (column.primary_key and column.autoincrement in (True, "auto")):
-            values[column.key] = None
-    return values

@@ -17,10 +17,11 @@ from service.commands.calendars import unit_calendar
 from service.commands.cases import CaseView, case_options, case_view, restore, revision_forms
 from service.commands.context import Actor, Services
 from service.commands.history import HistoryWriter
-from service.commands.sync import ONE_STATEMENT, Written, deliver_buffered, write_back, write_in_one
+from service.commands.sync import Written, deliver_buffered, write_back
 from service.engine import CaseStatus, TaskStatus, WorkCalendar
 from service.errors import Conflict, Forbidden, NotFound
 from service.store.models import Case, CaseAccess, ClosedDay, Task
+from service.store.one_statement import ONE_STATEMENT, write_in_one
 
 
 @dataclass(frozen=True)
