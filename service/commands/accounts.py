@@ -5,11 +5,12 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from enum import StrEnum
+from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import ColumnElement, Select, SQLColumnExpression, and_, exists, or_, select
+from sqlalchemy import ColumnElement, Select, SQLColumnExpression, and_, bindparam, exists, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from service.commands.context import ADMIN_ROLE, Actor, Services
@@ -248,6 +249,12 @@ def actor_from_token(services: Services, token: str) -> Actor:
     return actor_with_credentials(services, user_id, version)
 
 
+@cache
+def _credentials_statement() -> Select[tuple[bool, int]]:
+    users = User.__table__.c
+    return select(users.active, users.credential_version).where(users.id == bindparam("user_id"))
+
+
 def actor_with_credentials(services: Services, user_id: int, version: int) -> Actor:
     """The actor of a token, checked on every use.
 
@@ -255,8 +262,8 @@ def actor_with_credentials(services: Services, user_id: int, version: int) -> Ac
     version still current, so a disabled account, a changed password or a sign-out ends its tokens in
     every process at once; the roles come from the :class:`ActorCache` (up to ``ttl`` seconds old).
     """
-    with services.db.reading() as session:
-        row = session.execute(select(User.active, User.credential_version).where(User.id == user_id)).one_or_none()
+    with services.db.row_reading() as connection:
+        row = connection.execute(_credentials_statement(), {"user_id": user_id}).one_or_none()
     if row is None or not row.active or row.credential_version != version:
         services.actors.forget(user_id)
         raise Unauthorized(ENDED)

@@ -114,7 +114,7 @@ def audit_rows(services: Services, actor: Actor, period: AuditPeriod) -> Iterato
 
 
 def _rows(services: Services, unit_id: int, start: datetime, end: datetime) -> Iterator[dict[str, Any]]:
-    with services.db.reading() as session:
+    with services.db.reading(streaming=True) as session:
         history = session.execute(
             select(HistoryEntry, Case.registration_number).join(Case, Case.id == HistoryEntry.case_id)
             .where(Case.unit_id == unit_id, HistoryEntry.at >= start, HistoryEntry.at < end)

@@ -7,12 +7,14 @@ driver error: every command runs in :meth:`Database.transaction` or :meth:`Datab
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
@@ -24,6 +26,11 @@ from service.errors import Conflict, ServiceUnavailable
 RETRY_AFTER_SECONDS = 30
 #: seconds to wait for a PostgreSQL connection before the request gets its 503
 CONNECT_TIMEOUT_SECONDS = 5
+#: seconds a pooled PostgreSQL connection is used before it is replaced (idle connections cut by a
+#: firewall or a server restart are found by the first statement on them: a 503, and the pool renews)
+POOL_RECYCLE_SECONDS = 1800
+#: JSON columns are written without the spaces of ``json.dumps``'s default separators (smaller rows)
+_compact_json = partial(json.dumps, separators=(",", ":"))
 #: SQLite errors that mean "not now" rather than a bug in a statement
 _SQLITE_UNAVAILABLE = ("database is locked", "unable to open database file", "disk i/o error",
                        "database or disk is full")
@@ -43,12 +50,18 @@ def make_engine(url: str) -> Engine:
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10},
+                               json_serializer=_compact_json)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     # Sessions in UTC: timestamps are stored and compared in UTC, and a session in a zone east of it
     # would hand back a due date of 9999-12-31T23:00Z as year 10000, which Python cannot represent.
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20,
+    # No pre-ping: it was one more round trip per checkout, two or three per request. A connection
+    # that died since its last use fails its first statement instead; that request gets the 503 every
+    # other database failure gets (``unavailable``), and SQLAlchemy then renews the pool's older
+    # connections, so a server restart costs each process one 503, not one per pooled connection.
+    return create_engine(url, pool_size=10, max_overflow=20, pool_recycle=POOL_RECYCLE_SECONDS,
+                         json_serializer=_compact_json,
                          connect_args={"options": "-c timezone=UTC", "connect_timeout": CONNECT_TIMEOUT_SECONDS})
 
 
@@ -78,6 +91,10 @@ def _unavailable_error() -> ServiceUnavailable:
                               retry_after=RETRY_AFTER_SECONDS)
 
 
+def _refuse_flush(session: Session, _context: Any, _instances: Any) -> None:
+    raise RuntimeError("A read session (Database.reading) does not write; use Database.transaction")
+
+
 def _close(session: Session) -> None:
     """Close ``session``; closing rolls back its open transaction, which fails too when the server went
     away after the last statement (a 500 before: the ``finally`` escaped the translation above)."""
@@ -94,6 +111,18 @@ class Database:
         self.url = url
         self.engine = make_engine(url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # Reads run in autocommit on PostgreSQL. At READ COMMITTED every statement takes its own
+        # snapshot anyway, so a read transaction gave no consistency across its statements; it cost
+        # a BEGIN and a ROLLBACK, and psycopg drops every prepared statement of the connection at a
+        # ROLLBACK, so no statement stayed prepared and each was planned again on every request.
+        # A read session never writes: it does not autoflush, and a flush is refused (_refuse_flush).
+        self._read_engine = (self.engine.execution_options(isolation_level="AUTOCOMMIT") if self.is_postgres
+                             else self.engine)
+        self._read_sessions = sessionmaker(self._read_engine, expire_on_commit=False, autoflush=False)
+        # a read streamed through a server-side cursor (``yield_per``) needs its transaction
+        self._streaming_sessions = sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
+        for reads in (self._read_sessions, self._streaming_sessions):
+            event.listen(reads, "before_flush", _refuse_flush)
 
     @property
     def is_postgres(self) -> bool:
@@ -119,9 +148,11 @@ class Database:
             _close(session)
 
     @contextmanager
-    def reading(self) -> Iterator[Session]:
-        """A session for reads; closing it ends its transaction and keeps loaded objects usable."""
-        session = self._sessions()
+    def reading(self, *, streaming: bool = False) -> Iterator[Session]:
+        """A session for reads; closing it keeps loaded objects usable. It writes nothing: a change to a
+        loaded object stays in memory (a flush is refused), and every statement stands alone.
+        ``streaming`` when it reads rows in batches (``yield_per``): that runs in a transaction."""
+        session = (self._streaming_sessions if streaming else self._read_sessions)()
         try:
             yield session
         except (DBAPIError, PoolTimeout) as exc:
@@ -130,6 +161,18 @@ class Database:
             raise
         finally:
             _close(session)
+
+    @contextmanager
+    def row_reading(self) -> Iterator[Connection]:
+        """A connection for one Core statement whose rows are all the caller needs (no ORM session):
+        the cheapest read there is, for what runs on every request (the token's account check)."""
+        try:
+            with self._read_engine.connect() as connection:
+                yield connection
+        except (DBAPIError, PoolTimeout) as exc:
+            if unavailable(exc):
+                raise _unavailable_error() from exc
+            raise
 
     def ping(self) -> bool:
         try:

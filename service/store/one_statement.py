@@ -207,9 +207,10 @@ def _key(table: Table, obj: Any) -> dict[str, Any]:
 
 def _changed(obj: Any) -> dict[str, Any]:
     """The columns of a stored row the session changed (not its version counter)."""
-    state = inspect(obj)
-    return {column.key: getattr(obj, column.key) for column in _table(obj).columns
-            if column.key != "lock_version" and state.attrs[column.key].history.has_changes()}
+    columns = _table(obj).columns
+    # the attributes set since the row was read: the session keeps each one's value as read
+    return {key: obj.__dict__[key] for key in inspect(obj).committed_state
+            if key != "lock_version" and key in columns and key in obj.__dict__}
 
 
 def _values(obj: Any) -> dict[str, Any]:
