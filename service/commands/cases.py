@@ -98,7 +98,7 @@ def start_case_view(services: Services, actor: Actor, request: StartRequest) -> 
         if identifying:
             session.add(Reporter(case_id=case.id, mode="rahasia", channel="langsung",
                                  identity_ciphertext=IdentityVault.of(services.settings).seal(identifying)))
-        entries = write_in_one(session, case) if session.info[ONE_STATEMENT] else history.entries
+        entries = write_in_one(session, case, last=True) if session.info[ONE_STATEMENT] else history.entries
     if not (actor.administers(case.unit_id) or (actor.user_id and case.started_by == actor.user_id)):
         return get_case(services, actor, case.id)  # the system actor: whatever visibility says
     return CaseView(case, written.new_tasks, entries, dict(case.data or {}), True)

@@ -10,7 +10,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import String, delete, func, inspect, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from service import forms as form_files
 from service.commands.accounts import unit_by_code
@@ -291,7 +291,8 @@ def versions(services: Services, actor: Actor, key: str) -> list[Definition]:
 
 def version(services: Services, actor: Actor, key: str, number: int) -> Definition:
     with services.db.reading() as session:
-        row = session.scalar(select(Definition).where(Definition.key == key, Definition.version == number))
+        row = session.scalar(select(Definition).options(*_LIGHT)
+                             .where(Definition.key == key, Definition.version == number))
         if row is None or not _visible(actor, row):
             raise NotFound(f"SOP '{key}' has no version {number}")
         return row
@@ -311,11 +312,17 @@ def is_effective(definition: Definition, today: date) -> bool:
     return False
 
 
+#: the revision without its diagram, forms and decision tables: the process's caches hold them by id and
+#: checksum, and they load with the row's session only when a cache misses
+_LIGHT = (defer(Definition.bpmn_xml), defer(Definition.forms), defer(Definition.decisions))
+
+
 def startable(session: Session, key: str, number: int | None) -> Definition:
     """The revision a new case runs on: the pinned version, else the newest approved or active one
     whose Tanggal Efektif has come in the unit's timezone (cases started before it keep the older one)."""
     if number is not None:
-        row = session.scalar(select(Definition).where(Definition.key == key, Definition.version == number))
+        row = session.scalar(select(Definition).options(*_LIGHT)
+                             .where(Definition.key == key, Definition.version == number))
         if row is None:
             raise NotFound(f"SOP '{key}' has no version {number}", [{"field": "version", "message": "unknown"}])
         if row.status not in RUNNABLE_REVISIONS:
@@ -323,7 +330,8 @@ def startable(session: Session, key: str, number: int | None) -> Definition:
         if not is_effective(row, unit_today(row)):
             raise Conflict(f"Version {number} of '{key}' is not effective yet (from {row.effective_on})")
         return row
-    rows = session.scalars(select(Definition).where(Definition.key == key, Definition.status.in_(RUNNABLE_REVISIONS))
+    rows = session.scalars(select(Definition).options(*_LIGHT)
+                           .where(Definition.key == key, Definition.status.in_(RUNNABLE_REVISIONS))
                            .order_by(Definition.version.desc()))
     row = next((row for row in rows if is_effective(row, unit_today(row))), None)
     if row is None:

@@ -8,7 +8,7 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import CursorResult, Select, String, bindparam, cast, func, or_, select, update
-from sqlalchemy.orm import Session, contains_eager, joinedload
+from sqlalchemy.orm import Session, contains_eager, defer, joinedload
 
 from service import forms as form_files
 from service.commands import attachments
@@ -43,7 +43,9 @@ def _task_statement(with_calendar: bool) -> Select[Any]:
                        .where(ClosedDay.unit_id == Case.unit_id).scalar_subquery())
     statement = (select(*columns).join(Case, Case.id == Task.case_id)
                  .outerjoin(Task.candidates).outerjoin(CaseAccess, CaseAccess.case_id == Task.case_id)
-                 .options(contains_eager(Task.candidates), *case_options())
+                 .options(contains_eager(Task.candidates), *case_options(),
+                          # only a command that runs the engine needs the workflow state
+                          *(() if with_calendar else (defer(Case.state),)))
                  .where(Task.id == bindparam("task_id")))
     # a command locks the case row first (PostgreSQL), as every command on a case does: the order
     # is case, then tasks, and a command that waited reads the case as the other one left it
@@ -152,7 +154,7 @@ def complete_view(services: Services, actor: Actor, task_id: str, data: Any) -> 
         written = _complete(services, session, case, task, data, _signature(actor, task), actor.user_id or None,
                             calendar)
         tasks = _ready_rows(session, case, written)
-        history = write_in_one(session, case) if session.info[ONE_STATEMENT] else None
+        history = write_in_one(session, case, last=True) if session.info[ONE_STATEMENT] else None
         return case_view(session, found.visible, tasks, history)
 
 

@@ -20,7 +20,7 @@ from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import Column, Integer, Table, TextualSelect, bindparam, inspect, text
+from sqlalchemy import Column, Integer, RowMapping, Table, TextualSelect, bindparam, inspect, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -32,6 +32,8 @@ ONE_STATEMENT = "alur.one_statement"
 #: statement shapes kept per process (a command writes one of a few dozen)
 _SHAPES_KEPT = 512
 _quote = postgresql.dialect().identifier_preparer.quote
+_HISTORY_CLASS = inspect(HistoryEntry).class_manager
+_HISTORY_KEYS = tuple(column.key for column in cast(Table, HistoryEntry.__table__).c)
 
 
 @dataclass
@@ -64,7 +66,7 @@ class _Plan:
             self.bind(table.c[key], value)
 
 
-def write_in_one(session: Session, case: Case, *, with_history: bool = True) -> list[HistoryEntry]:
+def write_in_one(session: Session, case: Case, *, with_history: bool = True, last: bool = False) -> list[HistoryEntry]:
     """All the session holds unwritten for ``case``'s command, as one statement.
 
     The case row (inserted, or updated under its optimistic lock: a lost race is
@@ -72,7 +74,8 @@ def write_in_one(session: Session, case: Case, *, with_history: bool = True) -> 
     another command added meanwhile are left alone), the rows it changed, the rows it deleted and the
     task candidates it dropped. Answers the case's whole history (the rows stored before, then the
     rows inserted) when ``with_history``, else nothing. The written objects leave the session (its
-    commit has nothing left to flush) and keep their values for the answer; other objects stay.
+    commit has nothing left to flush) and keep their values for the answer; other objects stay,
+    unless this is the command's ``last`` statement: then the whole session is emptied at once.
     """
     plan = _Plan()
     cases = cast(Table, Case.__table__)
@@ -116,13 +119,23 @@ def write_in_one(session: Session, case: Case, *, with_history: bool = True) -> 
         result = session.execute(statement, {f"p{n}": value for n, value in enumerate(plan.values)}).mappings().all()
     if not result or result[0]["case_written"] != 1:
         raise StaleDataError(f"case {case.id} changed since it was read")
-    for obj in written:
-        if obj in session:
-            session.expunge(obj)
+    if last:
+        session.expunge_all()
+    else:
+        for obj in written:
+            if obj in session:
+                session.expunge(obj)
     if not with_history:
         return []
-    return sorted((HistoryEntry(**{column.key: row[column.key] for column in history.c}) for row in result),
-                  key=lambda entry: entry.id)
+    return sorted((_history_entry(row) for row in result), key=lambda entry: entry.id)
+
+
+def _history_entry(row: RowMapping) -> HistoryEntry:
+    """A detached history row holding what the statement answered, built as the ORM builds the rows
+    it loads (values straight into the instance's dict, no attribute events for a row not to write)."""
+    entry: HistoryEntry = _HISTORY_CLASS.new_instance()
+    entry.__dict__.update({key: row[key] for key in _HISTORY_KEYS})
+    return entry
 
 
 class _Statements:
