@@ -291,8 +291,7 @@ def versions(services: Services, actor: Actor, key: str) -> list[Definition]:
 
 def version(services: Services, actor: Actor, key: str, number: int) -> Definition:
     with services.db.reading() as session:
-        row = session.scalar(select(Definition).options(*_LIGHT)
-                             .where(Definition.key == key, Definition.version == number))
+        row = session.scalar(select(Definition).where(Definition.key == key, Definition.version == number))
         if row is None or not _visible(actor, row):
             raise NotFound(f"SOP '{key}' has no version {number}")
         return row
