@@ -14,9 +14,9 @@ runs the migrations, creates the unit and an admin with the ``alur`` CLI, starts
 Dockerfile and docker-compose.yml do (``gunicorn -c python:service.gunicorn_conf --workers 2``, production
 settings, on a free 127.0.0.1 port), creates one user per lane and deploys the model through the REST API
 (multipart ``POST /api/definitions`` with the forms as JSON). After a few untimed warm-up complaints, C
-client threads with keep-alive connections drive N complaints (gunicorn's default sync workers answer
-``Connection: close``, so under that command every request opens a new loopback connection; the client
-reconnects by itself). Around the timed phase it reads:
+client threads with keep-alive connections drive N complaints (the config's gthread workers, one thread
+each, keep connections open; a server that answers ``Connection: close`` makes the client reconnect by
+itself). Around the timed phase it reads:
 
 - latencies per request kind (create, list, get, submit): p50/p95/p99;
 - CPU time (utime+stime, plus reaped children) from /proc of the gunicorn master and its workers, and of

@@ -15,6 +15,8 @@ Issue 13. On a throw-away PostgreSQL server (``tests/support/postgres.py``):
    processes (``run_once`` loops, started and warmed up first, released together) fire them. Wall
    time, fires/s, statements per fire, CPU ms per fire of the workers and of the database server.
    Afterwards every case must show exactly one ``timer_fired`` and one escalation outbox row.
+4. **Profile** (``--profile N``, default 200, before the fire rate): N more due clones fired in this
+   process under cProfile (CPU time), summed into the parts of a fire (engine, the one write, reads).
 
     .venv/bin/python benchmarks/timers.py                       # 100k waiting, 10k due, 2 workers
     .venv/bin/python benchmarks/timers.py --due 2000 --idle 20000 --workers 1
@@ -23,8 +25,11 @@ Issue 13. On a throw-away PostgreSQL server (``tests/support/postgres.py``):
 from __future__ import annotations
 
 import argparse
+import cProfile
+import io
 import json
 import os
+import pstats
 import re
 import subprocess
 import sys
@@ -98,8 +103,9 @@ def postmaster_pid(services: Services) -> int:
 
 # --- seeding ---------------------------------------------------------------------------------------
 
-def seed_due_clones(services: Services, count: int) -> None:
-    """``count`` cases of ``review`` waiting in their first task, its SLA timer due an hour ago, parked."""
+def seed_due_clones(services: Services, count: int, profiled: int = 0) -> None:
+    """``count`` cases of ``review`` waiting in their first task, its SLA timer due an hour ago, parked;
+    ``profiled`` more for the profile (business keys ``prof-…`` instead of ``due-…``)."""
     deploy(services, SYSTEM, DeployRequest(bpmn=REVIEW.read_bytes(), unit="bench"))
     with time_machine.travel(utc_now() - timedelta(hours=1), tick=False):
         template = start_case(services, SYSTEM, StartRequest(definition_key="review", data={"judul": "Pungli"}))
@@ -115,13 +121,16 @@ def seed_due_clones(services: Services, count: int) -> None:
         base = {column: getattr(case, column) for column in (
             "definition_id", "unit_id", "status", "data", "created_at", "updated_at", "timer_failures")}
         due_at = case.next_timer_at
+        assert due_at is not None
     task_columns = [c.key for c in Task.__table__.columns]
-    for first in range(0, count, CHUNK):
+    total = count + profiled
+    for first in range(0, total, CHUNK):
         cases, task_rows, candidate_rows, grant_rows = [], [], [], []
-        for number in range(first, min(first + CHUNK, count)):
+        for number in range(first, min(first + CHUNK, total)):
             case_id = str(uuid.uuid4())
             state, fresh = renamed(state_text)
-            cases.append({**base, "id": case_id, "business_key": f"due-{number}", "state": state,
+            key = f"due-{number}" if number < count else f"prof-{number - count}"
+            cases.append({**base, "id": case_id, "business_key": key, "state": state,
                           "lock_version": 1, "next_timer_at": due_at + PARKED})
             for task in tasks:
                 task_rows.append({**{c: getattr(task, c) for c in task_columns}, "id": fresh[task.id],
@@ -155,10 +164,10 @@ def analyse(services: Services) -> None:
         connection.execution_options(isolation_level="AUTOCOMMIT").execute(text("ANALYZE"))
 
 
-def make_due(services: Services) -> int:
+def make_due(services: Services, prefix: str = "due-") -> int:
     with services.db.transaction() as session:
         # the engine's own timers fell due an hour ago (the template was started then): any past instant
-        moved = session.execute(update(Case).where(Case.business_key.like("due-%"))
+        moved = session.execute(update(Case).where(Case.business_key.like(f"{prefix}%"))
                                 .values(next_timer_at=utc_now() - timedelta(minutes=1))
                                 .execution_options(synchronize_session=False))
         return int(moved.rowcount)  # type: ignore[attr-defined]
@@ -289,17 +298,91 @@ def fire(services: Services, count: int) -> Fired:
                  {report["name"]: report["fired"] for report in reports})
 
 
-def check_exactly_once(services: Services, due: int) -> None:
+def check_exactly_once(services: Services, due: int, prefix: str = "due-") -> None:
+    measured = select(Case.id).where(Case.business_key.like(f"{prefix}%"))
     with services.db.reading() as session:
         fired = dict(session.execute(select(HistoryEntry.case_id, func.count()).where(
-            HistoryEntry.action == "timer_fired").group_by(HistoryEntry.case_id)).all())
+            HistoryEntry.action == "timer_fired", HistoryEntry.case_id.in_(measured))
+            .group_by(HistoryEntry.case_id)).all())
         escalations = session.scalar(select(func.count()).select_from(OutboxItem).where(
-            OutboxItem.kind == "escalation")) or 0
+            OutboxItem.kind == "escalation", OutboxItem.case_id.in_(measured))) or 0
         still_due = session.scalar(select(func.count()).select_from(Case).where(
             Case.status == CaseStatus.RUNNING.value, Case.next_timer_at <= utc_now())) or 0
     assert len(fired) == due and set(fired.values()) == {1}, f"{len(fired)} cases fired, counts {set(fired.values())}"
     assert escalations == due, f"{escalations} escalations for {due} timers"
     assert still_due == 0, f"{still_due} cases still due"
+
+
+# --- where the CPU of a fire goes --------------------------------------------------------------------
+
+#: the parts of a fire the profile is summed into: (label, file suffix, function name)
+PARTS = [
+    ("claim + batch reads (3 statements per batch)", "service/commands/timers.py", "_claimed"),
+    ("", "service/commands/timers.py", "_batch"),
+    ("engine: restore the case from its state", "service/engine/runtime.py", "restore"),
+    ("engine: fire the due timers (engine steps)", "service/engine/runtime.py", "fire_due_timers"),
+    ("engine: dump the state", "service/engine/runtime.py", "dump"),
+    ("engine: ready tasks, next timer, waiting messages", "service/engine/runtime.py", "ready_tasks"),
+    ("", "service/engine/runtime.py", "next_timer_at"),
+    ("", "service/engine/runtime.py", "waiting_messages"),
+    ("history rows (hash chain)", "service/commands/history.py", "add"),
+    ("notifications INSERT … SELECT", "service/commands/notifications.py", "record_breach"),
+    ("write_in_one (the one write per case)", "service/store/one_statement.py", "write_in_one"),
+    ("commit", "sqlalchemy/orm/session.py", "commit"),
+]
+
+
+@dataclass
+class Profiled:
+    fires: int
+    statements: float
+    total_ms: float  # profiled CPU (inflated by the profiler; the shares are what counts)
+    parts: list[tuple[str, float]]
+    top: str
+
+
+def profile_fires(services: Services, top: int = 25) -> Profiled:
+    """Fire the ``prof-…`` cases in this process under cProfile (CPU time), summed into :data:`PARTS`."""
+    run_once(services)  # warm: connections, compiled spec, calendars
+    due = make_due(services, "prof-")
+    counter = Statements(services)
+    profiler = cProfile.Profile(time.process_time)
+    profiler.enable()
+    while run_once(services):
+        pass
+    profiler.disable()
+    check_exactly_once(services, due, "prof-")
+    stats = pstats.Stats(profiler)
+    found: dict[tuple[str, str], float] = {}
+    total = 0.0
+    for (filename, _line, name), (_cc, _nc, _tt, cumulative, _callers) in stats.stats.items():  # type: ignore[attr-defined]
+        if name == "run_once" and filename.endswith("service/worker/loop.py"):
+            total += cumulative
+        for _label, suffix, function in PARTS:
+            if name == function and filename.endswith(suffix):
+                found[suffix, function] = found.get((suffix, function), 0.0) + cumulative
+    parts: list[tuple[str, float]] = []
+    for label, suffix, function in PARTS:
+        spent = found.get((suffix, function), 0.0) * 1000 / due
+        if label:
+            parts.append((label, spent))
+        else:
+            parts[-1] = (parts[-1][0], parts[-1][1] + spent)
+    listing = io.StringIO()
+    pstats.Stats(profiler, stream=listing).sort_stats("cumulative").print_stats(top)
+    return Profiled(due, counter.count / due, total * 1000 / due, parts, listing.getvalue())
+
+
+def print_profile(found: Profiled) -> None:
+    print(f"\nProfile of {found.fires} fires in one process (cProfile, CPU time; {found.statements:.2f} statements "
+          f"per fire): {found.total_ms:.2f} profiled CPU ms per fire")
+    for label, spent in found.parts:
+        print(f"  {label:<52} {spent:>6.2f} ms  {spent * 100 / found.total_ms:>5.1f} %")
+    rest = found.total_ms - sum(spent for _label, spent in found.parts)
+    label = "the rest (projection, access, outbox, ORM, SQL calls)"
+    print(f"  {label:<52} {rest:>6.2f} ms  "
+          f"{rest * 100 / found.total_ms:>5.1f} %")
+    print(found.top)
 
 
 # --- main ------------------------------------------------------------------------------------------
@@ -311,6 +394,8 @@ def main() -> int:
     parser.add_argument("--small", type=int, default=10_000, help="waiting cases of the small idle database")
     parser.add_argument("--sweeps", type=int, default=300, help="idle sweeps measured per database")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--profile", type=int, default=200,
+                        help="fires profiled in this process (cProfile) before the workers run; 0: none")
     parser.add_argument("--fire-worker", nargs=2, metavar=("URL", "NAME"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.fire_worker:
@@ -324,11 +409,12 @@ def main() -> int:
             began = time.perf_counter()
             seed_cases(small, args.small, 0)
             seed_cases(province, args.idle, 0)
-            seed_due_clones(province, args.due)
-            print(f"seeded {args.small:,} + {args.idle:,} waiting and {args.due:,} due cases in "
-                  f"{time.perf_counter() - began:.0f}s", flush=True)
+            seed_due_clones(province, args.due, args.profile)
+            print(f"seeded {args.small:,} + {args.idle:,} waiting and {args.due:,} (+{args.profile} profiled) "
+                  f"due cases in {time.perf_counter() - began:.0f}s", flush=True)
             idle = [idle_sweeps(f"{args.small:,} waiting", small, args.sweeps),
                     idle_sweeps(f"{args.idle + args.due:,} waiting", province, args.sweeps)]
+            profiled = profile_fires(province) if args.profile else None
             fired = fire(province, args.workers)
         finally:
             small.db.dispose()
@@ -347,7 +433,10 @@ def main() -> int:
           f"by worker {fired.by_worker}")
     print(f"  exactly once: yes; load average now {', '.join(f'{v:.1f}' for v in os.getloadavg())}")
     target = 500
-    print(f"  target >= {target} fires/s with 2 workers: {'met' if fired.rate >= target else 'NOT met'}")
+    print(f"  target >= {target} fires/s with 2 workers: {'met' if fired.rate >= target else 'NOT met'} "
+          f"({fired.rate / target:.2f} of it)")
+    if profiled is not None:
+        print_profile(profiled)
     return 0
 
 

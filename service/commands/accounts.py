@@ -104,23 +104,24 @@ def managed_units(services: Services, actor: Actor) -> list[Unit]:
                                            unit.code))
 
 
-def grant_in_force(now: datetime) -> ColumnElement[bool]:
+def grant_in_force(now: datetime | SQLColumnExpression[datetime]) -> ColumnElement[bool]:
     """THE rule of when an acting grant (Plt./Plh., :mod:`service.commands.acting`) gives its role: from
     its first day's start to its last day's end, unless revoked."""
     return and_(ActingGrant.starts_at <= now, ActingGrant.ends_at > now, ActingGrant.revoked_at.is_(None))
 
 
 def role_holders(unit_id: int | SQLColumnExpression[int], role: str | SQLColumnExpression[str],
-                 now: datetime | None = None) -> Select[int]:
+                 now: datetime | SQLColumnExpression[datetime] | None = None) -> Select[int]:
     """The ids of the active users holding ``role`` in the unit, as members or as acting officials in force:
     whom the outbox's mail to the role goes to, and whom the in-app notifications of an escalation or an
     overdue step reach (one resolution for both).
 
-    ``unit_id`` and ``role`` may be columns (e.g. a task's candidates), in a statement of its caller's.
+    ``unit_id`` and ``role`` may be columns (e.g. a task's candidates), in a statement of its caller's;
+    ``now`` (default: this instant) may be a bound parameter of a statement built once.
     """
     member = exists().where(Membership.user_id == User.id, Membership.unit_id == unit_id, Membership.role == role)
     acting = exists().where(ActingGrant.user_id == User.id, ActingGrant.unit_id == unit_id, ActingGrant.role == role,
-                            grant_in_force(now or utc_now()))
+                            grant_in_force(utc_now() if now is None else now))
     return select(User.id).where(User.active.is_(True), or_(member, acting))
 
 

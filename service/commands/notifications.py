@@ -22,9 +22,24 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from functools import cache
 from typing import Any, NamedTuple, cast
 
-from sqlalchemy import CursorResult, Table, func, insert, literal, select, union_all, update
+from sqlalchemy import (
+    CursorResult,
+    Insert,
+    Integer,
+    String,
+    Table,
+    bindparam,
+    func,
+    insert,
+    literal,
+    select,
+    true,
+    union_all,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from service.commands import access
@@ -64,24 +79,36 @@ def record_breach(session: Session, case: Case, task: BreachedTask, escalate_to:
     # imported here: display imports cases, which imports sync, which imports this module
     from service.commands.display import case_label
 
-    table = cast(Table, Notification.__table__)
     data = {"step": task.name, "due_at": task.due_at.isoformat() if task.due_at else None,
             "label": case_label(case), "role": escalate_to}
+    session.execute(_breach_statement(task.claimed_by is not None),
+                    {"user_id": task.claimed_by, "case_id": case.id, "task_id": task.id, "unit_id": case.unit_id,
+                     "role": escalate_to, "data": data, "now": now})
+
+
+@cache
+def _breach_statement(claimed: bool) -> Insert:
+    """:func:`record_breach`'s statement, built once (its values are parameters): the escalation role's
+    holders in the case's unit, and the holders of the step's candidate roles (its claimant alone when
+    ``claimed``) who do not get the escalation."""
+    table = cast(Table, Notification.__table__)
+    now: Any = bindparam("now", type_=table.c.created_at.type)
 
     def rows(users: Any, kind: NotificationKind) -> Any:
-        return select(users.c.id, literal(case.id), literal(task.id), literal(kind.value),
-                      literal(data, table.c.data.type), literal(now, table.c.created_at.type))
+        return select(users.c.id, bindparam("case_id", type_=table.c.case_id.type),
+                      bindparam("task_id", type_=table.c.task_id.type), literal(kind.value),
+                      bindparam("data", type_=table.c.data.type), now)
 
-    escalated = role_holders(case.unit_id, escalate_to)
-    own = (role_holders(TaskCandidate.unit_id, TaskCandidate.role)
-           .where(TaskCandidate.task_id == task.id, TaskCandidate.role != REPORTER_ROLE,
+    escalated = role_holders(bindparam("unit_id", type_=Integer), bindparam("role", type_=String), now)
+    own = (role_holders(TaskCandidate.unit_id, TaskCandidate.role, now)
+           .join_from(TaskCandidate, User, true())  # each candidate role with its holders
+           .where(TaskCandidate.task_id == bindparam("task_id"), TaskCandidate.role != REPORTER_ROLE,
                   User.id.not_in(escalated.correlate(None))))
-    if task.claimed_by is not None:
-        own = own.where(User.id == task.claimed_by)
+    if claimed:
+        own = own.where(User.id == bindparam("user_id", type_=Integer))
     source = union_all(rows(escalated.subquery(), NotificationKind.ESCALATION),
                        rows(own.distinct().subquery(), NotificationKind.OVERDUE))
-    session.execute(insert(table).from_select(["user_id", "case_id", "task_id", "kind", "data", "created_at"],
-                                              source))
+    return insert(table).from_select(["user_id", "case_id", "task_id", "kind", "data", "created_at"], source)
 
 
 # --- reading ----------------------------------------------------------------------------------------

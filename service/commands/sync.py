@@ -6,7 +6,7 @@ from it change together or not at all.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
@@ -86,14 +86,16 @@ def grant_supervisors(session: Session, case: Case, compiled: CompiledDefinition
 def deliver_buffered(session: Session, case: Case, run: CaseRun, history: HistoryWriter) -> None:
     """Hand the case any buffered messages it can catch now, oldest first, until none fits.
 
-    A diagram without message catch events never buffers one: no lookup then.
+    A case none of whose message catch events waits now can be handed none: no lookup then (nor for a
+    diagram without message catch events, which never buffers one). That is nearly every fired timer.
     """
-    if not caught_messages(run.compiled):
+    if not caught_messages(run.compiled) or not run.waiting_messages():
         return
-    pending = session.scalars(
-        select(BufferedMessage).where(BufferedMessage.case_id == case.id, BufferedMessage.delivered_at.is_(None))
-        .order_by(BufferedMessage.id)
-    ).all()
+    with session.no_autoflush:  # the rows the command added are not read here: written at its end
+        pending = session.scalars(
+            select(BufferedMessage).where(BufferedMessage.case_id == case.id, BufferedMessage.delivered_at.is_(None))
+            .order_by(BufferedMessage.id)
+        ).all()
     progress = True
     while progress:
         progress = False
@@ -105,7 +107,9 @@ def deliver_buffered(session: Session, case: Case, run: CaseRun, history: Histor
 
 
 def _step_name(session: Session, case: Case, element_id: str | None) -> str | None:
-    return session.scalar(select(Task.name).where(Task.case_id == case.id, Task.element_id == element_id).limit(1))
+    with session.no_autoflush:
+        return session.scalar(select(Task.name).where(Task.case_id == case.id, Task.element_id == element_id)
+                              .limit(1))
 
 
 class BufferFull(TooManyRequests):
@@ -139,31 +143,35 @@ def deliver_or_buffer(session: Session, case: Case, run: CaseRun, history: Histo
     return True
 
 
-def record_fired_timers(case: Case, timers: list[FiredTimer], history: HistoryWriter, session: Session) -> None:
+def record_fired_timers(case: Case, timers: list[FiredTimer], history: HistoryWriter, session: Session,
+                        open_rows: Sequence[Task]) -> None:
     """History, breach marks on the open tasks, escalation outbox rows and in-app notifications for fired timers.
 
-    The UPDATE that marks a task breached returns it: the escalation mail names its step, and the
+    ``open_rows``: the case's ready task rows with their candidates, read by the caller with the case
+    row locked (PostgreSQL; on SQLite its optimistic lock fails a fire that raced another). A row of the
+    timer's step not yet breached is marked here; the escalation mail names the step, and the
     notifications of a newly breached step (:func:`notifications.record_breach`, one INSERT … SELECT)
-    are written once, by the fire that marked it.
+    are written once, by the fire that marked it. The other rows go with the command's write.
     """
     now = utc_now()
     for timer in timers:
-        breached: list[notifications.BreachedTask] = []
-        if timer.attached_to:
-            breached = [notifications.BreachedTask(*row) for row in session.execute(update(Task).where(
-                Task.case_id == case.id, Task.element_id == timer.attached_to,
-                Task.status == TaskStatus.READY.value, Task.breached_at.is_(None),
-            ).values(breached_at=now).returning(Task.id, Task.name, Task.due_at, Task.claimed_by))]
+        step_rows = [row for row in open_rows if timer.attached_to and row.element_id == timer.attached_to
+                     and row.status == TaskStatus.READY.value]
+        breached = [row for row in step_rows if row.breached_at is None]
+        for row in breached:
+            row.breached_at = now
         history.add("timer_fired", {"name": timer.name, "attached_to": timer.attached_to,
                                     "escalate_to": timer.escalate_to}, element_id=timer.element_id)
         if timer.escalate_to:
             access.grant(session, case.id, case.unit_id, [timer.escalate_to], "escalation")
-            step = breached[0].name if breached else _step_name(session, case, timer.attached_to)
+            step = step_rows[0].name if step_rows else _step_name(session, case, timer.attached_to)
             session.add(OutboxItem(kind="escalation", case_id=case.id, unit_id=case.unit_id,
                                    recipient_role=timer.escalate_to,
                                    payload={"timer": timer.name, "element_id": timer.attached_to, "step": step}))
-        for task in breached:
-            notifications.record_breach(session, case, task, timer.escalate_to, now)
+        for row in breached:
+            with session.no_autoflush:  # reads the step's candidates and the role holders, as stored
+                notifications.record_breach(session, case, notifications.BreachedTask(
+                    row.id, row.name, row.due_at, row.claimed_by), timer.escalate_to, now)
 
 
 def _notification_payload(session: Session, case: Case, note: Notification,
@@ -230,21 +238,24 @@ def write_back(
     completed: Mapping[str, int | None] | None = None,
     data_delta: Mapping[str, Any] | None = None,
     before: Mapping[str, HumanTask] | None = None,
+    open_rows: Sequence[Task] | None = None,
 ) -> Written:
     """Persist the run: state, data, status, next timer, task projection and notifications.
 
     ``completed`` maps the id of the task the command completed to the user who did it. ``before``:
     the case's ready tasks as the engine had them before this step (a new case: none). The projection
     mirrors them, so the open rows need not be read; rows not in the session are then changed by
-    statements of their own (a parallel branch: rare). Without it the open rows are read.
+    statements of their own (a parallel branch: rare). Without it the open rows are read, unless the
+    caller read them already (``open_rows``: every ready row of the case, the timer worker's batch read).
 
     The case row is written first (its optimistic lock), by :func:`save_case` at the end, once its
     values are known: a concurrent command on the same case then fails there with a 409, before it
     inserts task or access rows the winner inserted too; the other rows follow at commit. Without
-    ``before`` the caller may have changed rows already, so the session is flushed first as well. A
-    command that ends with :func:`write_in_one` (PostgreSQL) writes the case row in that statement.
+    ``before`` (nor ``open_rows``) the caller may have changed rows already, so the session is flushed
+    first as well. A command that ends with :func:`write_in_one` (PostgreSQL) writes the case row in
+    that statement.
     """
-    if before is None:
+    if before is None and open_rows is None:
         case.updated_at = utc_now()
         session.flush()
     if inspect(case).transient:  # a new case: its row goes in first, after everything is known
@@ -252,7 +263,7 @@ def write_back(
             written = _write_back(session, case, run, history, completed or {}, data_delta, before)
             save_case(session, case)
         return written
-    written = _write_back(session, case, run, history, completed or {}, data_delta, before)
+    written = _write_back(session, case, run, history, completed or {}, data_delta, before, open_rows)
     save_case(session, case)
     return written
 
@@ -320,10 +331,13 @@ def _close_rows(session: Session, history: HistoryWriter, before: Mapping[str, H
 
 
 def _read_rows(session: Session, case: Case, history: HistoryWriter, ready: dict[str, HumanTask],
-               completed: Mapping[str, int | None], now: datetime, written: Written) -> None:
-    open_rows = session.scalars(
-        select(Task).where(Task.case_id == case.id, Task.status == TaskStatus.READY.value)
-    ).all()
+               completed: Mapping[str, int | None], now: datetime, written: Written,
+               open_rows: Sequence[Task] | None = None) -> None:
+    """The projection of the open rows (read here unless the caller did) against the engine's ready tasks."""
+    if open_rows is None:
+        open_rows = session.scalars(
+            select(Task).where(Task.case_id == case.id, Task.status == TaskStatus.READY.value)
+        ).all()
     for row in open_rows:
         if row.id in ready:
             written.still_ready.append(row.id)
@@ -353,13 +367,13 @@ def _collected(case: Case, before: Mapping[str, HumanTask], completed: Mapping[s
 
 def _write_back(session: Session, case: Case, run: CaseRun, history: HistoryWriter,
                 completed: Mapping[str, int | None], data_delta: Mapping[str, Any] | None,
-                before: Mapping[str, HumanTask] | None) -> Written:
+                before: Mapping[str, HumanTask] | None, open_rows: Sequence[Task] | None = None) -> Written:
     now = utc_now()
     written = Written()
     data = {**(case.data or {}), **_collected(case, before or {}, completed, data_delta)}
     ready = {task.id: task for task in run.ready_tasks()}
     if before is None:
-        _read_rows(session, case, history, ready, completed, now, written)
+        _read_rows(session, case, history, ready, completed, now, written, open_rows)
     else:
         _close_rows(session, history, before, ready, completed, now, written)
     for task in ready.values():

@@ -6,13 +6,16 @@ restored to show a task list.
 It stays flat at a million open tasks (issue 13): a page is a keyset (cursor) page that walks an
 index in sort order and stops after ``per_page + 1`` rows, and the total is a *capped* count — at
 most :data:`COUNT_CAP` + 1 rows are counted, and a larger total is reported as "1,000+". The page,
-its candidate roles and the capped total come back in one statement.
+its candidate roles and the capped total come back in one statement. That statement is built once
+per shape (which filters, sort and cursor position, how many units and roles) and kept; a request
+only binds its values.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -21,8 +24,11 @@ from typing import Any
 
 from sqlalchemy import (
     CTE,
+    BindParameter,
     ColumnElement,
+    Integer,
     Select,
+    String,
     Subquery,
     and_,
     bindparam,
@@ -37,6 +43,7 @@ from sqlalchemy import (
     union_all,
 )
 from sqlalchemy.orm import InstrumentedAttribute, Session, aliased, contains_eager
+from sqlalchemy.types import TypeEngine
 
 from service.commands.context import REPORTER_ROLE, Actor, Services
 from service.commands.display import label_of
@@ -107,98 +114,208 @@ class InvalidCursor(InvalidInput):
                          [{"field": "cursor", "message": "Unknown or damaged cursor."}])
 
 
-# --- the filters ------------------------------------------------------------------------------
+# --- statement shapes ---------------------------------------------------------------------------
+#
+# A statement is built once per *shape* (which filters are set, the sort, where the cursor stands, how
+# many units and roles the actor has) and kept; a request only binds its values (issue 13: rebuilding
+# the SQLAlchemy statement cost 1.5–4 CPU-ms a request, where its compiled SQL was a cache hit anyway).
+# The values go in as named parameters: ``user_id``, ``unit_<n>``/``role_<n>_<m>`` (the actor's
+# grants), ``lane``, ``unit_code``, ``definition_key``, ``now``, ``due_before``, ``search_any``/
+# ``search_prefix``, ``after_due_at``/``after_created_at``/``after_id`` (the cursor), ``wanted``,
+# ``offset``, ``page_limit``, ``count_limit`` and ``sop_<n>`` — see :func:`_values`.
 
-def _candidate_match(actor: Actor, candidate: type[TaskCandidate] | Any) -> ColumnElement[bool]:
-    """THE candidate rule, on one ``task_candidates`` row (or alias): a (unit, role) pair of the actor;
-    a reporter's Pelapor tasks only in cases they filed."""
-    own_cases = select(Case.id).where(Case.started_by == actor.user_id)
-    clauses = []
-    for unit_id, roles in actor.roles_by_unit.items():
-        staff_roles = sorted(roles - {REPORTER_ROLE})
-        if staff_roles:
-            clauses.append(and_(candidate.unit_id == unit_id, candidate.role.in_(staff_roles)))
-        if REPORTER_ROLE in roles:
-            clauses.append(and_(candidate.unit_id == unit_id, candidate.role == REPORTER_ROLE,
-                                Task.case_id.in_(own_cases)))
-    return or_(false(), *clauses)
+#: how many statement shapes are kept (each a few kB); real traffic uses a few dozen
+_SHAPES_KEPT = 512
 
 
-def _candidate_filter(actor: Actor) -> ColumnElement[bool]:
-    """Tasks the actor may pick up, as a WHERE clause on :class:`Task`."""
-    return exists().where(TaskCandidate.task_id == Task.id, _candidate_match(actor, TaskCandidate))
+@dataclass(frozen=True)
+class _Filters:
+    """What decides the SQL of the WHERE clauses (never their values)."""
+
+    #: whether the candidate rule decides what the actor sees (not for an admin or "mine")
+    by_candidates: bool
+    #: per unit of the actor, in unit-id order: (number of staff roles, Pelapor there); () when unused
+    grants: tuple[tuple[int, bool], ...]
+    mine: bool
+    lane: bool
+    unit: bool
+    definition_key: bool
+    overdue: bool | None
+    due_before: bool
+    search: bool
+    unclaimed: bool
+
+
+@dataclass(frozen=True)
+class _Position:
+    """What decides the SQL of the page around the filters."""
+
+    sort: str
+    #: "first" (no cursor), "dated" (after a key; any cursor of a creation-date sort) or "undated"
+    after: str
+    #: an OFFSET (a page number past 1 without a cursor)
+    paged: bool
+
+
+def _grants(actor: Actor) -> list[tuple[int, list[str], bool]]:
+    """(unit id, staff roles, Pelapor there) of each unit of the actor, in a fixed order: the shape and
+    the values of the candidate rule come from this one list."""
+    return [(unit_id, sorted(roles - {REPORTER_ROLE}), REPORTER_ROLE in roles)
+            for unit_id, roles in sorted(actor.roles_by_unit.items())]
+
+
+def _searched(query: TaskQuery) -> str | None:
+    return query.search.strip().lower() if query.search and query.search.strip() else None
+
+
+def _filters(actor: Actor, query: TaskQuery) -> _Filters:
+    by_candidates = not query.mine and not actor.is_admin
+    return _Filters(
+        by_candidates=by_candidates,
+        grants=tuple((len(staff), reporter) for _, staff, reporter in _grants(actor)) if by_candidates else (),
+        mine=query.mine, lane=bool(query.lane), unit=bool(query.unit), definition_key=bool(query.definition_key),
+        overdue=query.overdue, due_before=query.due_before is not None, search=_searched(query) is not None,
+        unclaimed=query.unclaimed)
+
+
+def _position(query: TaskQuery, after: _Key | None) -> _Position:
+    if after is None:
+        return _Position(query.sort, "first", paged=query.page > 1)
+    return _Position(query.sort, "undated" if after[0] is None and SORTS[query.sort].by_due else "dated", False)
 
 
 def _like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _search_filter(text: str) -> ColumnElement[bool]:
-    pattern = _like(text.strip().lower())
+def _values(actor: Actor, query: TaskQuery, now: datetime | None, after: _Key | None = None) -> dict[str, Any]:
+    """The values of one request for the named parameters of its statement (a name the statement does
+    not use is ignored)."""
+    values: dict[str, Any] = {"user_id": actor.user_id, "count_limit": query.count_cap + 1}
+    for n, (unit_id, staff, _) in enumerate(_grants(actor)):
+        values[f"unit_{n}"] = unit_id
+        values.update((f"role_{n}_{m}", role) for m, role in enumerate(staff))
+    values.update(lane=query.lane, unit_code=query.unit, definition_key=query.definition_key,
+                  due_before=query.due_before)
+    if query.overdue is not None:
+        values["now"] = now or utc_now()
+    searched = _searched(query)
+    if searched is not None:
+        values.update(search_any=f"%{_like(searched)}%", search_prefix=f"{_like(searched)}%")
+    offset = 0 if after is not None else (query.page - 1) * query.per_page
+    values.update(offset=offset, wanted=offset + query.per_page + 1, page_limit=query.per_page + 1)
+    if after is not None:
+        values.update(after_due_at=after[0], after_created_at=after[1], after_id=after[2])
+    return values
+
+
+def _param(name: str, type_: TypeEngine[Any]) -> BindParameter[Any]:
+    """A named parameter of a kept statement: its value comes with each execution (never with the statement)."""
+    return bindparam(name, type_=type_)
+
+
+# --- the filters ------------------------------------------------------------------------------
+
+def _candidate_match(grants: tuple[tuple[int, bool], ...], candidate: type[TaskCandidate] | Any
+                     ) -> ColumnElement[bool]:
+    """THE candidate rule, on one ``task_candidates`` row (or alias): a (unit, role) pair of the actor;
+    a reporter's Pelapor tasks only in cases they filed."""
+    own_cases = select(Case.id).where(Case.started_by == _param("user_id", Integer()))
+    clauses = []
+    for n, (staff_roles, reporter) in enumerate(grants):
+        unit = _param(f"unit_{n}", Integer())
+        if staff_roles:
+            roles = [_param(f"role_{n}_{m}", String()) for m in range(staff_roles)]
+            clauses.append(and_(candidate.unit_id == unit, candidate.role.in_(roles)))
+        if reporter:
+            clauses.append(and_(candidate.unit_id == unit, candidate.role == REPORTER_ROLE,
+                                Task.case_id.in_(own_cases)))
+    return or_(false(), *clauses)
+
+
+def _candidate_filter(grants: tuple[tuple[int, bool], ...]) -> ColumnElement[bool]:
+    """Tasks the actor may pick up, as a WHERE clause on :class:`Task`."""
+    return exists().where(TaskCandidate.task_id == Task.id, _candidate_match(grants, TaskCandidate))
+
+
+def _search_filter() -> ColumnElement[bool]:
     return Task.case_id.in_(select(Case.id).where(or_(
-        func.lower(Case.business_key).like(f"%{pattern}%", escape="\\"),
-        func.lower(Case.tracking_code).like(f"%{pattern}%", escape="\\"),
-        Case.id.like(f"{pattern}%", escape="\\"),
+        func.lower(Case.business_key).like(_param("search_any", String()), escape="\\"),
+        func.lower(Case.tracking_code).like(_param("search_any", String()), escape="\\"),
+        Case.id.like(_param("search_prefix", String()), escape="\\"),
     )))
 
 
-def _by_candidates(actor: Actor, query: TaskQuery) -> bool:
-    """Whether the candidate rule decides what the actor sees (not for an admin or "mine")."""
-    return not query.mine and not actor.is_admin
-
-
-def _conditions(actor: Actor, query: TaskQuery, now: datetime | None, candidates: bool = True
-                ) -> list[ColumnElement[bool]]:
+def _conditions(shape: _Filters, candidates: bool = True) -> list[ColumnElement[bool]]:
     """The open tasks the actor may pick up, narrowed by the query, as WHERE clauses on :class:`Task`
     (``candidates=False``: all but the candidate rule, which the caller applies its own way)."""
     where: list[ColumnElement[bool]] = [Task.status == TaskStatus.READY.value]
-    if query.mine:
-        where.append(Task.claimed_by == actor.user_id)
-    elif candidates and _by_candidates(actor, query):
-        where.append(_candidate_filter(actor))
-    if query.lane:
+    if shape.mine:
+        where.append(Task.claimed_by == _param("user_id", Integer()))
+    elif candidates and shape.by_candidates:
+        where.append(_candidate_filter(shape.grants))
+    if shape.lane:
         lane = aliased(TaskCandidate)  # its own alias: the capped count reads task_candidates too
-        where.append(exists().where(lane.task_id == Task.id, lane.role == query.lane))
-    if query.unit:
-        where.append(Task.unit_id == select(Unit.id).where(Unit.code == query.unit).scalar_subquery())
-    if query.definition_key:
-        where.append(Task.definition_key == query.definition_key)
-    if query.overdue is not None:
-        moment = now or utc_now()
-        where.append(Task.due_at < moment if query.overdue
-                     else or_(Task.due_at.is_(None), Task.due_at >= moment))
-    if query.due_before is not None:
-        where.append(Task.due_at < query.due_before)
-    if query.search and query.search.strip():
-        where.append(_search_filter(query.search))
-    if query.unclaimed:
+        where.append(exists().where(lane.task_id == Task.id, lane.role == _param("lane", String())))
+    if shape.unit:
+        where.append(Task.unit_id == select(Unit.id).where(Unit.code == _param("unit_code", String()))
+                     .scalar_subquery())
+    if shape.definition_key:
+        where.append(Task.definition_key == _param("definition_key", String()))
+    if shape.overdue is not None:
+        moment = _param("now", Task.due_at.type)
+        where.append(Task.due_at < moment if shape.overdue else or_(Task.due_at.is_(None), Task.due_at >= moment))
+    if shape.due_before:
+        where.append(Task.due_at < _param("due_before", Task.due_at.type))
+    if shape.search:
+        where.append(_search_filter())
+    if shape.unclaimed:
         where.append(Task.claimed_by.is_(None))
     return where
 
 
-def _capped_count(actor: Actor, query: TaskQuery, now: datetime | None,
-                  extra: Sequence[ColumnElement[bool]] = ()) -> Select[Any]:
+def _capped_count(shape: _Filters, extra: Sequence[ColumnElement[bool]] = ()) -> Select[Any]:
     """How many tasks match, counting at most ``count_cap + 1`` of them.
 
     Under the candidate rule the count walks the actor's ``task_candidates`` index ranges (a small
     share of a big list) instead of every open task; a task with two of the actor's roles as
-    candidates is counted on its first matching role only.
+    candidates is counted on its first matching role only. Filters on the task are checked per
+    candidate (one primary-key probe each), so the walk stops as soon as the cap is reached.
     """
-    where = [*_conditions(actor, query, now, candidates=False), *extra]
+    where = [*_conditions(shape, candidates=False), *extra]
     limited: Select[Any] = select(literal_column("1").label("one"))
-    if _by_candidates(actor, query):
+    if shape.by_candidates:
         first = TaskCandidate
         other = aliased(TaskCandidate)
-        limited = limited.select_from(first).where(_candidate_match(actor, first))
-        if len(where) > 1 or any(REPORTER_ROLE in roles for roles in actor.roles_by_unit.values()):
-            # candidate rows exist only while their task is ready: without other filters the index is the answer
+        limited = limited.select_from(first).where(_candidate_match(shape.grants, first))
+        if any(reporter for _, reporter in shape.grants):  # the Pelapor rule reads the task's case
             limited = limited.join(Task, Task.id == first.task_id).where(*where)
-        if sum(len(roles) for roles in actor.roles_by_unit.values()) > 1:
+        elif len(where) > 1:  # candidate rows exist only while their task is ready: else the index is the answer
+            # One probe per candidate, in its index order. The OFFSET 0 keeps PostgreSQL from turning the
+            # EXISTS into a join: when it expects fewer matches than the cap, it would hash-join every
+            # matching open task (a sequential scan of ``tasks``) instead of stopping at the cap. (The
+            # LIMIT 1 is only there for SQLite, which has no OFFSET without a LIMIT.)
+            probe: Select[Any] = (select(literal_column("1")).where(Task.id == first.task_id, *where)
+                     .limit(literal_column("1")).offset(literal_column("0")))
+            limited = limited.where(exists(probe))
+        if sum(staff + reporter for staff, reporter in shape.grants) > 1:
             limited = limited.where(~exists().where(other.task_id == first.task_id, other.role < first.role,
-                                                    _candidate_match(actor, other)))
+                                                    _candidate_match(shape.grants, other)))
     else:
         limited = limited.select_from(Task).where(*where)
-    return select(func.count()).select_from(limited.limit(query.count_cap + 1).subquery())
+    return select(func.count()).select_from(limited.limit(_param("count_limit", Integer())).subquery())
+
+
+@functools.lru_cache(maxsize=_SHAPES_KEPT)
+def _count_statement(shape: _Filters) -> Select[Any]:
+    return _capped_count(shape)
+
+
+@functools.lru_cache(maxsize=_SHAPES_KEPT)
+def _per_sop_statement(shape: _Filters, sops: int) -> Select[Any]:
+    """The capped counts of ``sops`` SOPs (``sop_<n>``) in one row."""
+    return select(*(_capped_count(shape, [Task.definition_key == _param(f"sop_{n}", String())])
+                    .scalar_subquery().label(f"c{n}") for n in range(sops)))
 
 
 # --- the cursor -------------------------------------------------------------------------------
@@ -235,30 +352,25 @@ def _key(task: Task) -> _Key:
 
 # --- the page ---------------------------------------------------------------------------------
 
-def _bound(column: InstrumentedAttribute[Any], value: Any) -> ColumnElement[Any]:
-    return bindparam(None, value, type_=column.type)
-
-
-def _after(columns: Sequence[InstrumentedAttribute[Any]], values: Sequence[Any], descending: bool
-           ) -> ColumnElement[bool]:
-    """Rows after ``values`` in the order of ``columns`` (a row-value comparison: an index range)."""
+def _after(columns: Sequence[InstrumentedAttribute[Any]], descending: bool) -> ColumnElement[bool]:
+    """Rows after the cursor (``after_<column>``) in the order of ``columns`` (a row-value comparison: an
+    index range)."""
     left = tuple_(*columns)
-    right = tuple_(*(_bound(column, value) for column, value in zip(columns, values, strict=True)))
+    right = tuple_(*(_param(f"after_{column.key}", column.type) for column in columns))
     return left < right if descending else left > right
 
 
-def _segments(sort: Sort, after: _Key | None) -> list[tuple[int, list[ColumnElement[bool]],
-                                                          list[InstrumentedAttribute[Any]]]]:
+def _segments(sort: Sort, after: str) -> list[tuple[int, list[ColumnElement[bool]], list[InstrumentedAttribute[Any]]]]:
     """(rank, extra WHERE clauses, key columns) of each part of the order the cursor has not passed."""
     tail: list[InstrumentedAttribute[Any]] = [Task.created_at, Task.id]
     if not sort.by_due:
-        return [(0, [] if after is None else [_after(tail, after[1:], sort.descending)], tail)]
+        return [(0, [] if after == "first" else [_after(tail, sort.descending)], tail)]
     dated: list[InstrumentedAttribute[Any]] = [Task.due_at, *tail]
-    if after is None:
+    if after == "first":
         return [(0, [Task.due_at.is_not(None)], dated), (1, [Task.due_at.is_(None)], tail)]
-    if after[0] is None:  # the cursor is already among the tasks without a due date
-        return [(1, [Task.due_at.is_(None), _after(tail, after[1:], sort.descending)], tail)]
-    return [(0, [Task.due_at.is_not(None), _after(dated, after, sort.descending)], dated),
+    if after == "undated":  # the cursor is already among the tasks without a due date
+        return [(1, [Task.due_at.is_(None), _after(tail, sort.descending)], tail)]
+    return [(0, [Task.due_at.is_not(None), _after(dated, sort.descending)], dated),
             (1, [Task.due_at.is_(None)], tail)]
 
 
@@ -268,19 +380,18 @@ def _ordering(sort: Sort, rows: Subquery) -> list[ColumnElement[Any]]:
     return [rows.c.rank.asc(), *(key.desc() if sort.descending else key.asc() for key in keys)]
 
 
-def _page_statement(actor: Actor, query: TaskQuery, now: datetime | None, after: _Key | None,
-                    with_total: bool) -> Select[Any]:
-    """One statement: the page's tasks (with unit and candidate roles) and, if asked, the capped total."""
-    sort = SORTS[query.sort]
-    where = _conditions(actor, query, now)
-    offset = 0 if after is not None else (query.page - 1) * query.per_page
-    wanted = offset + query.per_page + 1  # one more than the page: is there a next page?
+@functools.lru_cache(maxsize=_SHAPES_KEPT)
+def _page_shape(shape: _Filters, position: _Position) -> Select[Any]:
+    """One statement: the page's tasks (with unit and candidate roles) and the capped total."""
+    sort = SORTS[position.sort]
+    where = _conditions(shape)
+    wanted = _param("wanted", Integer())  # one more than the page (and the rows it skips): is there a next page?
     parts: list[Subquery | CTE] = []
-    for rank, extra, columns in _segments(sort, after):
+    for rank, extra, columns in _segments(sort, position.after):
         order = [column.desc() if sort.descending else column.asc() for column in columns]
         # A later segment reads only what the one before left of the page: a LIMIT of 0 (computed once,
         # before the scan) skips its index walk on both databases, where a WHERE guard would not on SQLite.
-        limit: int | ColumnElement[int] = (
+        limit: ColumnElement[int] = (
             wanted - select(func.count()).select_from(parts[0]).scalar_subquery() if parts else wanted)
         segment = (select(Task.id.label("id"), literal(rank).label("rank"), Task.due_at.label("due_at"),
                           Task.created_at.label("created_at"))
@@ -288,14 +399,20 @@ def _page_statement(actor: Actor, query: TaskQuery, now: datetime | None, after:
         parts.append(segment.cte(f"segment_{rank}") if not parts else segment.subquery())
     members = [select(part) for part in parts]
     merged = (members[0] if len(members) == 1 else union_all(*members)).subquery()
-    page = (select(merged).order_by(*_ordering(sort, merged)).offset(offset).limit(query.per_page + 1)
-            .subquery())
-    statement = (select(Task).join(page, page.c.id == Task.id).outerjoin(Task.candidates)
-                 .options(contains_eager(Task.candidates))
-                 .order_by(*_ordering(sort, page), TaskCandidate.role))
-    if with_total:
-        statement = statement.add_columns(_capped_count(actor, query, now).scalar_subquery().label("total"))
-    return statement
+    ordered = select(merged).order_by(*_ordering(sort, merged))
+    if position.paged:
+        ordered = ordered.offset(_param("offset", Integer()))
+    page = ordered.limit(_param("page_limit", Integer())).subquery()
+    return (select(Task).join(page, page.c.id == Task.id).outerjoin(Task.candidates)
+            .options(contains_eager(Task.candidates))
+            .order_by(*_ordering(sort, page), TaskCandidate.role)
+            .add_columns(_capped_count(shape).scalar_subquery().label("total")))
+
+
+def _page_statement(actor: Actor, query: TaskQuery, now: datetime | None, after: _Key | None
+                    ) -> tuple[Select[Any], dict[str, Any]]:
+    """The page statement of this request (kept per shape) and the values to execute it with."""
+    return _page_shape(_filters(actor, query), _position(query, after)), _values(actor, query, now, after)
 
 
 def page_tasks(services: Services, actor: Actor, query: TaskQuery, now: datetime | None = None) -> TaskPage:
@@ -303,15 +420,16 @@ def page_tasks(services: Services, actor: Actor, query: TaskQuery, now: datetime
     if query.sort not in SORTS:
         raise InvalidInput(f"Unknown sort {query.sort!r}", [{"field": "sort", "message": "Unknown sort."}])
     after = _decode(query.cursor, query.sort) if query.cursor else None
+    statement, values = _page_statement(actor, query, now, after)
     with services.db.reading() as session:
-        rows = session.execute(_page_statement(actor, query, now, after, with_total=True)).unique().all()
+        rows = session.execute(statement, values).unique().all()
         items = [row[0] for row in rows]
         if rows:
             total = int(rows[0].total)
         elif after is None and query.page == 1:
             total = 0
         else:  # past the last page: the total still says how many there are
-            total = int(session.scalar(_capped_count(actor, query, now)) or 0)
+            total = int(session.scalar(_count_statement(_filters(actor, query)), values) or 0)
     more = len(items) > query.per_page
     items = items[:query.per_page]
     return TaskPage(items=items, total=min(total, query.count_cap + 1), total_capped=total > query.count_cap,
@@ -337,9 +455,8 @@ def count_by_definition(services: Services, actor: Actor, query: TaskQuery | Non
         keys = _definition_keys(session, query)
         if not keys:
             return {}
-        counts = [_capped_count(actor, query, now, [Task.definition_key == key]).scalar_subquery().label(f"c{n}")
-                  for n, key in enumerate(keys)]
-        row = session.execute(select(*counts)).one()
+        values = {**_values(actor, query, now), **{f"sop_{n}": key for n, key in enumerate(keys)}}
+        row = session.execute(_per_sop_statement(_filters(actor, query), len(keys)), values).one()
         return {key: int(count) for key, count in zip(keys, row, strict=True) if count}
 
 

@@ -7,25 +7,35 @@ one claim and one commit for the batch instead of a lookup, a claim and a commit
 optimistic lock guards SQLite. When one case of a batch fails, the batch is rolled back (nothing
 of it fired) and its cases are fired again one transaction each, so the failure is counted on its
 own case only (:func:`fire_case_timers`).
+
+What the fires need is read per batch, not per case: the claim brings the cases' access rows (an
+escalation's grant is then decided without a lookup), one read the units' closed days, one the open
+task rows with their candidates (the breach marks and the projection need no other read). A fire
+then writes on PostgreSQL with two statements — the notifications of a breached step (one
+INSERT … SELECT) and everything else as one statement (:func:`write_in_one`) — and on SQLite through
+the unit of work at the commit (``tests/worker/test_fire_statements.py`` counts them).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import ColumnElement, Select, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload, lazyload
 
+from service.commands.access import read_with_case
 from service.commands.calendars import unit_calendar
 from service.commands.cases import administered_case, case_options, restore
 from service.commands.context import Actor, Services
 from service.commands.history import HistoryWriter
 from service.commands.sync import deliver_buffered, record_fired_timers, write_back
-from service.engine import CaseStatus, WorkCalendar, utc_now
+from service.engine import CaseStatus, TaskStatus, WorkCalendar, utc_now
 from service.errors import Conflict, LimitExceeded
-from service.store.models import Case, ClosedDay
+from service.store.models import Case, CaseAccess, ClosedDay, Task
+from service.store.one_statement import ONE_STATEMENT, write_in_one
 
 WORKER_ACTOR = "system:timer"
 log = logging.getLogger("alur.worker")
@@ -36,6 +46,8 @@ def worker_actor(name: str | None = None) -> str:
     return f"{WORKER_ACTOR}:{name}" if name else WORKER_ACTOR
 
 
+#: a claim's statement: the claimed cases, each row with one of its access rows (or none)
+Claim = Select[Case, CaseAccess]
 #: due cases one transaction claims and fires at most. Their rows stay locked until it commits: an API
 #: command on one of them waits for at most this many fires (a few tens of milliseconds each).
 FIRE_BATCH = 10
@@ -63,30 +75,82 @@ def backoff(failures: int) -> timedelta:
     return timedelta(minutes=min(2 ** (failures - 1), 24 * 60))
 
 
-def _fire(services: Services, session: Session, case: Case, now: datetime, actor: str,
-          calendar: WorkCalendar | None = None) -> int:
-    """Fire what is due in one locked case, inside the caller's transaction; returns how many fired."""
+@dataclass
+class _Batch:
+    """What the fires of a claimed batch read together: per unit its calendar, per case its open task rows
+    (with their candidates). The cases' access rows were read with the claim (:func:`access.read_with_case`)."""
+
+    calendars: dict[int, WorkCalendar]
+    open_rows: dict[str, list[Task]]
+
+
+def _fire(services: Services, session: Session, case: Case, now: datetime, actor: str, batch: _Batch) -> int:
+    """Fire what is due in one locked case, inside the caller's transaction; returns how many fired.
+
+    Nothing is flushed on the way (the reads here need none of the rows the fire adds); on PostgreSQL
+    the case's rows are then written as one statement (:func:`write_in_one`), on SQLite at the commit,
+    after the case row's optimistic-lock UPDATE (:func:`~service.commands.sync.save_case`).
+    """
     if case.status != CaseStatus.RUNNING.value or case.next_timer_at is None or case.next_timer_at > now:
         return 0  # another worker fired it between the lookup and the claim
-    run = restore(services, session, case, calendar)
-    fired = run.fire_due_timers()
-    history = HistoryWriter(session, case.id, actor)
-    record_fired_timers(case, fired, history, session)
-    deliver_buffered(session, case, run, history)
-    write_back(session, case, run, history)
-    case.timer_failures = 0
+    with session.no_autoflush:
+        run = restore(services, session, case, batch.calendars[case.unit_id])
+        fired = run.fire_due_timers()
+        history = HistoryWriter(session, case.id, actor, case=case)
+        open_rows = batch.open_rows.get(case.id, [])
+        record_fired_timers(case, fired, history, session, open_rows)
+        deliver_buffered(session, case, run, history)
+        write_back(session, case, run, history, open_rows=open_rows)
+        case.timer_failures = 0
+    if session.info.get(ONE_STATEMENT):
+        write_in_one(session, case, with_history=False)
     return len(fired)
 
 
-def _claim(services: Services, statement: Select[Case]) -> Select[Case]:
-    statement = statement.options(*case_options())
-    return statement.with_for_update(skip_locked=True, of=Case) if services.db.is_postgres else statement
+def _claim(services: Services, claimed: Select[str]) -> Claim:
+    """The claimed cases (``claimed`` selects their ids), each with its revision's columns the fire needs
+    and every access row of it (for the grants of escalations, without a lookup each). On PostgreSQL the
+    case rows are locked, skipping rows another worker holds."""
+    statement = (select(Case, CaseAccess).outerjoin(CaseAccess, CaseAccess.case_id == Case.id)
+                 .options(*case_options()).order_by(Case.next_timer_at))
+    if not services.db.is_postgres:
+        return statement.where(Case.id.in_(claimed.correlate(None).scalar_subquery()))
+    # the subquery locks (a LIMIT counts only rows no other worker holds); locking them again, held
+    # already, makes the statement answer their latest versions, as a claim without a subquery would
+    return (statement.where(Case.id.in_(claimed.correlate(None).with_for_update(skip_locked=True).scalar_subquery()))
+            .with_for_update(of=Case))
 
 
-def due_batch_query(services: Services, now: datetime, limit: int = FIRE_BATCH) -> Select[Case]:
-    """The claim of a batch: the due cases, oldest first, with their revision's columns the fire needs;
-    locked and skipping rows another worker holds on PostgreSQL (``benchmarks/timers.py`` shows its plan)."""
-    return _claim(services, select(Case).where(_due(now)).order_by(Case.next_timer_at).limit(limit))
+def due_batch_query(services: Services, now: datetime, limit: int = FIRE_BATCH) -> Claim:
+    """The claim of a batch: the due cases, oldest first, with their revision's columns the fire needs and
+    their access rows; locked and skipping rows another worker holds on PostgreSQL (``benchmarks/timers.py``
+    shows its plan)."""
+    return _claim(services, select(Case.id).where(_due(now)).order_by(Case.next_timer_at).limit(limit))
+
+
+def _claimed(session: Session, statement: Claim) -> list[Case]:
+    """Run a claim: the cases, oldest first, their access rows noted for :func:`access.grant`."""
+    cases: dict[str, Case] = {}
+    grants: dict[str, list[CaseAccess]] = {}
+    for case, grant in session.execute(statement).all():
+        cases[case.id] = case
+        if grant is not None:
+            grants.setdefault(case.id, []).append(grant)
+    for case_id in cases:
+        read_with_case(session, case_id, grants.get(case_id, []))
+    return list(cases.values())
+
+
+def _batch(services: Services, session: Session, cases: Sequence[Case]) -> _Batch:
+    """The reads of a claimed batch, two statements: the units' closed days and the cases' open task rows."""
+    rows: dict[str, list[Task]] = {case.id: [] for case in cases}
+    if rows:
+        for row in session.scalars(select(Task).where(Task.case_id.in_(list(rows)),
+                                                      Task.status == TaskStatus.READY.value)
+                                   .options(joinedload(Task.candidates), lazyload(Task.unit))
+                                   .order_by(Task.created_at, Task.id)).unique():
+            rows[row.case_id].append(row)
+    return _Batch(_calendars(services, session, cases), rows)
 
 
 def fire_case_timers(services: Services, case_id: str, now: datetime, actor: str = WORKER_ACTOR) -> int:
@@ -100,8 +164,10 @@ def fire_case_timers(services: Services, case_id: str, now: datetime, actor: str
     """
     try:
         with services.db.transaction() as session:
-            case = session.scalars(_claim(services, select(Case).where(Case.id == case_id))).first()
-            return 0 if case is None else _fire(services, session, case, now, actor)
+            session.info[ONE_STATEMENT] = services.db.is_postgres
+            cases = _claimed(session, _claim(services, select(Case.id).where(Case.id == case_id)))
+            batch = _batch(services, session, cases)
+            return sum(_fire(services, session, case, now, actor, batch) for case in cases)
     except Conflict:
         return 0
     except Exception as exc:
@@ -120,11 +186,11 @@ def fire_batch(services: Services, now: datetime, limit: int = FIRE_BATCH,
     claimed: list[str] = []
     try:
         with services.db.transaction() as session:
-            cases = session.scalars(due_batch_query(services, now, limit)).unique().all()
+            session.info[ONE_STATEMENT] = services.db.is_postgres
+            cases = _claimed(session, due_batch_query(services, now, limit))
             claimed = [case.id for case in cases]
-            calendars = _calendars(services, session, cases)
-            return len(cases), sum(_fire(services, session, case, now, actor, calendars[case.unit_id])
-                                   for case in cases)
+            batch = _batch(services, session, cases)
+            return len(cases), sum(_fire(services, session, case, now, actor, batch) for case in cases)
     except Exception as exc:
         if not claimed:
             raise

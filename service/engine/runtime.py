@@ -15,6 +15,7 @@ from typing import Any
 from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition as BaseMessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
@@ -311,14 +312,17 @@ class CaseRun:
         self._advance()
 
     # --- events --------------------------------------------------------------------------------
+    def waiting_messages(self) -> set[str]:
+        """Names of the messages a catch event of the case waits for now: a message of another name (or
+        any, when there are none) cannot be delivered."""
+        definitions = (getattr(task.task_spec, "event_definition", None)
+                       for task in self.workflow.get_tasks(state=TaskState.WAITING)
+                       if isinstance(task.task_spec, CatchingEvent))
+        return {str(found.name) for found in definitions if isinstance(found, BaseMessageEventDefinition)}
+
     def deliver_message(self, name: str, payload: Mapping[str, Any]) -> bool:
         """Deliver a message; False when nothing waits for it now (the caller buffers it)."""
-        waiting = [
-            task for task in self.workflow.get_tasks(state=TaskState.WAITING)
-            if isinstance(task.task_spec, CatchingEvent)
-            and getattr(getattr(task.task_spec, "event_definition", None), "name", None) == name
-        ]
-        if not waiting:
+        if name not in self.waiting_messages():
             return False
         event = BpmnEvent(MessageEventDefinition(name), {"payload": dict(payload), "result_var": name})
         try:

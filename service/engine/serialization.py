@@ -5,6 +5,25 @@ spec once per revision (compiled from the stored BPMN and cached), so a case sto
 tree and data: a converter that leaves ``spec`` and ``subprocess_specs`` out and takes them back
 as arguments when restoring. Dumps carry :data:`FORMAT_VERSION`; a change of the format ships a
 migration in :data:`MIGRATIONS` and a test that loads a frozen old dump.
+
+Format 2 is format 1 written compactly (:func:`compact_state`, undone exactly by :func:`expand_state`):
+
+- ``tasks`` is a list, root first and parents before children: ``[id, task_spec, state,
+  last_state_change]`` plus a dict of the other fields that differ from SpiffWorkflow's defaults, under
+  short names (``c`` children as positions in the list, ``d`` delta, ``v`` data, ``i`` internal_data,
+  ``g`` triggered, ``p`` a parent the children lists do not give, ``y`` typename); ``root`` and
+  ``last_task`` become positions; the workflow leaves out its empty ``correlations``, ``subprocesses``
+  and ``bpmn_events`` and its ``typename``. A list keeps its order in any JSON store (JSONB reorders
+  object keys);
+- a **finished** workflow (``completed``: the case ended or was cancelled) keeps its data and its root
+  task (without the start data) only, marked ``"pruned": true``. Nothing restores a finished case to
+  run it (every command that restores a case refuses one that is not running); what a case page, the
+  history chain, the archive, retention and the register show of it lives in ``cases.data``,
+  ``history`` and ``tasks``. Restoring a pruned state gives a completed workflow with that data and no
+  tasks besides the root.
+
+About 5 KB of JSON per completed complaint of ``benchmarks/models/complaint.bpmn`` become a few hundred
+bytes (issue 13, ``benchmarks/case_bytes.py``). Rows written in format 1 keep loading as they are.
 """
 
 from __future__ import annotations
@@ -21,11 +40,17 @@ from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+#: the format SpiffWorkflow's own dict form is written in (:func:`expand_state` gives it back)
+FULL_FORMAT = 1
 FORMAT_KEY = "alur_state_format"
 SPIFF_VERSION_KEY = "spiff_serializer_version"
 
-#: from-version → function upgrading a dump in place to the next version.
+#: marks a finished workflow whose tasks below the root were left out
+PRUNED_KEY = "pruned"
+
+#: from-version → function upgrading a dump (SpiffWorkflow's dict form) in place to the next version,
+#: up to :data:`FULL_FORMAT`; format 2 is that form written compactly.
 MIGRATIONS: dict[int, Callable[[dict[str, Any]], None]] = {}
 
 
@@ -63,11 +88,167 @@ _SERIALIZER = BpmnWorkflowSerializer(_registry())
 
 
 def dump_state(workflow: BpmnWorkflow) -> dict[str, Any]:
-    """A JSON-ready dict of the workflow's state, without its spec."""
+    """A JSON-ready dict of the workflow's state, without its spec, in format 2 (:func:`compact_state`)."""
     state: dict[str, Any] = _SERIALIZER.to_dict(workflow)
-    state[FORMAT_KEY] = FORMAT_VERSION
+    state[FORMAT_KEY] = FULL_FORMAT
     state[SPIFF_VERSION_KEY] = _SERIALIZER.VERSION
-    return state
+    return compact_state(state)
+
+
+#: task fields left out of format 2 when they hold these values (``delta`` depends on the parent)
+_TASK_DEFAULTS: dict[str, Any] = {"children": [], "triggered": False, "internal_data": {}, "data": {},
+                                  "typename": "Task"}
+_NO_DELTA: dict[str, Any] = {"updates": {}, "deletions": []}
+#: workflow fields left out of format 2 when they hold these values
+_WORKFLOW_DEFAULTS: dict[str, Any] = {"correlations": {}, "subprocesses": {}, "bpmn_events": [],
+                                      "typename": "BpmnWorkflow"}
+#: a format 2 task is ``[id, task_spec, state, last_state_change]`` plus, when any, a dict of the other
+#: fields that differ from their defaults, under these short names (``c``: the children's positions)
+_POSITIONAL = ("id", "task_spec", "state", "last_state_change")
+_LONG = {"c": "children", "p": "parent", "d": "delta", "v": "data", "i": "internal_data", "g": "triggered",
+         "y": "typename"}
+
+
+#: the fields of a task in SpiffWorkflow's form (a task with others keeps format 1's mapping)
+_TASK_FIELDS = frozenset((*_POSITIONAL, "parent", "children", "triggered", "internal_data", "data", "delta",
+                          "typename"))
+
+
+def _root_down(tasks: Mapping[str, Any], root: Any) -> list[str]:
+    """Task ids from ``root`` down, breadth first, then any task not below it, in mapping order."""
+    order: dict[str, None] = {}
+    pending: deque[str] = deque([str(root)])
+    while pending:
+        task_id = pending.popleft()
+        if task_id in tasks and task_id not in order:
+            order[task_id] = None
+            pending.extend(tasks[task_id].get("children", ()))
+    order.update((task_id, None) for task_id in tasks if task_id not in order)
+    return list(order)
+
+
+def _compact_tasks(dct: dict[str, Any]) -> dict[str, Any]:
+    """``dct`` (a workflow or subprocess) with its tasks as format 2's list, root first; a task tree that
+    does not fit (never seen from SpiffWorkflow: a task keyed by another id, with other fields, a child
+    named twice or missing) keeps its mapping."""
+    tasks = dct.get("tasks")
+    if not isinstance(tasks, Mapping) or not tasks:
+        return dct
+    try:
+        order = _root_down(tasks, dct.get("root"))
+        position = {task_id: n for n, task_id in enumerate(order)}
+        parents: dict[str, str] = {}
+        rows: list[list[Any]] = []
+        for task_id in order:
+            task = tasks[task_id]
+            if task.keys() != _TASK_FIELDS or task["id"] != task_id:
+                return dct
+            extra: dict[str, Any] = {}
+            children = task["children"]
+            if children != []:
+                extra["c"] = [position[child] for child in children]
+                for child in children:
+                    if parents.setdefault(child, task_id) != task_id:
+                        return dct
+            parent = task["parent"]
+            if parent != parents.get(task_id):
+                extra["p"] = parent
+            if task["delta"] != (_NO_DELTA if parent is not None else {}):
+                extra["d"] = task["delta"]
+            for name, short in (("data", "v"), ("internal_data", "i"), ("triggered", "g"), ("typename", "y")):
+                if task[name] != _TASK_DEFAULTS[name]:
+                    extra[short] = task[name]
+            row = [task_id, task["task_spec"], task["state"], task["last_state_change"]]
+            rows.append([*row, extra] if extra else row)
+    except (KeyError, TypeError, AttributeError):
+        return dct
+    dct["tasks"] = rows
+    if dct.get("root") == order[0]:
+        del dct["root"]
+    if dct.get("last_task") in position:
+        dct["last_task"] = position[dct["last_task"]]
+    return dct
+
+
+def _expand_tasks(dct: dict[str, Any]) -> dict[str, Any]:
+    """``dct`` (a workflow or subprocess) with its tasks back in SpiffWorkflow's mapping."""
+    rows = dct.get("tasks")
+    if not isinstance(rows, list):
+        return dct
+    ids = [row[0] for row in rows]
+    parents: dict[str, str] = {}
+    for row in rows:
+        if len(row) > 4 and "c" in row[4]:
+            for child in row[4]["c"]:
+                parents[ids[child]] = row[0]
+    full: dict[str, Any] = {}
+    for row in rows:
+        task_id = row[0]
+        extra = row[4] if len(row) > 4 else {}
+        parent = extra["p"] if "p" in extra else parents.get(task_id)
+        task: dict[str, Any] = {
+            "id": task_id, "parent": parent, "children": [ids[child] for child in extra.get("c", ())],
+            "last_state_change": row[3], "state": row[2], "task_spec": row[1], "triggered": False,
+            "internal_data": {}, "data": {}, "delta": {"updates": {}, "deletions": []} if parent is not None else {},
+            "typename": "Task"}
+        for key, value in extra.items():
+            if key != "c" and key != "p":
+                task[_LONG.get(key, key)] = value
+        full[task_id] = task
+    dct["tasks"] = full
+    if ids:
+        dct.setdefault("root", ids[0])
+    last = dct.get("last_task")
+    if isinstance(last, int) and not isinstance(last, bool):
+        dct["last_task"] = ids[last]
+    return dct
+
+
+def _prune_finished(dct: dict[str, Any]) -> None:
+    """Keep the root task of a finished workflow only (the workflow keeps its final data), as the module
+    docstring says."""
+    root_id = str(dct.get("root"))
+    root = (dct.get("tasks") or {}).get(root_id)
+    if root is None:
+        return
+    dct["tasks"] = {root_id: {**root, "children": [], "data": {}}}  # the workflow's data is the final one
+    dct["last_task"] = None
+    dct["subprocesses"] = {}
+    dct["bpmn_events"] = []
+    dct[PRUNED_KEY] = True
+
+
+def compact_state(state: Mapping[str, Any]) -> dict[str, Any]:
+    """Format 2 of a dump in SpiffWorkflow's dict form (format 1); ``state`` is not changed.
+
+    A finished workflow is pruned to its root task; otherwise ``expand_state(compact_state(s)) == s``.
+    """
+    dct = dict(state)
+    if int(dct.get(FORMAT_KEY, 0)) != FULL_FORMAT:
+        raise ValueError(f"only a format {FULL_FORMAT} dump can be compacted, not {dct.get(FORMAT_KEY)!r}")
+    if dct.get("completed") is True:
+        _prune_finished(dct)
+    dct = _compact_tasks(dct)
+    dct["subprocesses"] = {key: _compact_tasks(dict(sub)) for key, sub in (dct.get("subprocesses") or {}).items()}
+    for key, empty in _WORKFLOW_DEFAULTS.items():
+        if key in dct and dct[key] == empty:
+            del dct[key]
+    dct[FORMAT_KEY] = FORMAT_VERSION
+    return dct
+
+
+def expand_state(state: Mapping[str, Any]) -> dict[str, Any]:
+    """SpiffWorkflow's dict form (format 1) of a format 2 dump; other formats are returned as a shallow
+    copy. ``state`` is not changed."""
+    dct = dict(state)
+    if int(dct.get(FORMAT_KEY, 0)) != FORMAT_VERSION:
+        return dct
+    for key, empty in _WORKFLOW_DEFAULTS.items():
+        dct.setdefault(key, deepcopy(empty))
+    dct = _expand_tasks(dct)
+    dct["subprocesses"] = {key: _expand_tasks(dict(sub)) for key, sub in dct["subprocesses"].items()}
+    dct[FORMAT_KEY] = FULL_FORMAT
+    return dct
 
 
 def _parents_first(state: Mapping[str, Any]) -> dict[str, Any]:
@@ -100,10 +281,11 @@ def load_state(
 
     The dump is read, not changed (the converter pops keys, so it gets shallow copies).
     """
-    dct = _parents_first(state)
+    dct = _parents_first(expand_state(state))
     dct["subprocesses"] = {key: _parents_first(sub) for key, sub in dct.get("subprocesses", {}).items()}
+    dct.pop(PRUNED_KEY, None)
     version = int(dct.pop(FORMAT_KEY, 0))
-    while version < FORMAT_VERSION:
+    while version < FULL_FORMAT:
         MIGRATIONS[version](dct)
         version += 1
     dct.pop(SPIFF_VERSION_KEY, None)

@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -194,14 +195,15 @@ class Case(Base):
     __tablename__ = "cases"
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     definition_id: Mapped[int] = mapped_column(ForeignKey("definitions.id"), index=True)
-    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
-    business_key: Mapped[str | None] = mapped_column(String(200), index=True)
+    #: no index of its own: ``ix_cases_unit_registration`` leads with it (migration 0020)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    business_key: Mapped[str | None] = mapped_column(String(200))
     tracking_code: Mapped[str | None] = mapped_column(String(32), unique=True)
     status: Mapped[str] = mapped_column(String(20), index=True)
     state: Mapped[dict[str, Any]] = mapped_column()
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
     lock_version: Mapped[int] = mapped_column(Integer, default=1)
-    next_timer_at: Mapped[datetime | None] = mapped_column(index=True)
+    next_timer_at: Mapped[datetime | None] = mapped_column()
     started_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
     updated_at: Mapped[datetime] = mapped_column(default=utc_now)
@@ -219,7 +221,14 @@ class Case(Base):
     definition: Mapped[Definition] = relationship(lazy="joined")
     unit: Mapped[Unit] = relationship(lazy="joined")
 
-    __table_args__ = (Index("ix_cases_unit_registration", "unit_id", "registration_number", unique=True),)
+    __table_args__ = (
+        Index("ix_cases_unit_registration", "unit_id", "registration_number", unique=True),
+        # partial (migration 0020): a finished case has no timer, most cases no business key
+        Index("ix_cases_next_timer_at", "next_timer_at", postgresql_where=text("next_timer_at IS NOT NULL"),
+              sqlite_where=text("next_timer_at IS NOT NULL")),
+        Index("ix_cases_business_key", "business_key", postgresql_where=text("business_key IS NOT NULL"),
+              sqlite_where=text("business_key IS NOT NULL")),
+    )
 
     __mapper_args__ = {"version_id_col": lock_version}
 
@@ -335,12 +344,13 @@ class OutboxItem(Base):
     __tablename__ = "outbox"
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(50))
-    case_id: Mapped[str | None] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    #: not indexed (migration 0020): no query looks rows up by case, and cases are never deleted
+    case_id: Mapped[str | None] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
     recipient_role: Mapped[str | None] = mapped_column(String(100))
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
-    sent_at: Mapped[datetime | None] = mapped_column(index=True)
+    sent_at: Mapped[datetime | None] = mapped_column()
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     #: pending → sending (claimed until ``lease_until``) → sent | failed | skipped (nobody to mail)
     status: Mapped[str] = mapped_column(String(20), default=OutboxStatus.PENDING.value,
