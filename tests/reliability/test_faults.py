@@ -414,15 +414,32 @@ def test_postgresql_stopped_under_load_long(private_postgres: tuple[_StoppableSe
     assert_outage_survived(ledger, checked, url)
 
 
-def test_a_connection_lost_after_the_last_read_is_a_503_not_a_500(postgres_db: str) -> None:
-    """Found by the outage run: closing a read session rolls its transaction back, and that rollback on a
-    dead connection escaped the 503 translation from the ``finally`` → 500."""
+def test_a_connection_lost_is_a_503_not_a_500_and_the_pool_renews_it(postgres_db: str) -> None:
+    """Found by the outage run: closing a session on a dead connection escaped the 503 translation (a 500).
+
+    Reads now end without a rollback (autocommit), and the pool does not ping a connection before
+    lending it: a connection that died while pooled fails the next statement on it, which is a 503,
+    and the pool then renews its connections, so the read after that works. A command whose
+    connection dies before its commit is a 503 as well, and nothing of it is written."""
     url = postgres_db
     db = Database(url)
+
+    def terminate(pid: int) -> None:
+        with connect(url, "postgres") as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+
     try:
-        with pytest.raises(ServiceUnavailable), db.reading() as session:
+        with db.reading() as session:
             pid = session.execute(text("SELECT pg_backend_pid()")).scalar_one()
-            with connect(url, "postgres") as admin:
-                admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        terminate(pid)  # while the connection waits in the pool
+        with pytest.raises(ServiceUnavailable), db.reading() as session:
+            session.execute(text("SELECT 1")).scalar_one()
+        with db.reading() as session:
+            assert session.execute(text("SELECT pg_backend_pid()")).scalar_one() != pid
+        with pytest.raises(ServiceUnavailable), db.transaction() as session:
+            session.execute(text("CREATE TABLE never_committed (id integer)"))
+            terminate(session.execute(text("SELECT pg_backend_pid()")).scalar_one())
+        with db.reading() as session:
+            assert session.execute(text("SELECT to_regclass('never_committed')")).scalar_one() is None
     finally:
         db.dispose()
