@@ -79,24 +79,17 @@ from service.engine import CaseRun, WorkCalendar, compile_definition, limits
 
 MODELS = ROOT / "benchmarks" / "models"
 BPMN = MODELS / "complaint.bpmn"
-KEY = "complaint-benchmark"
+#: the complaint: start data, then (lane, element id, form data) of the two user tasks, in order
+FLOW = json.loads((MODELS / "complaint-flow.json").read_text())
+KEY: str = FLOW["key"]
 UNIT = "dinas-benchmark"
 PASSWORD = "bench-password-123"
 ADMIN = "bench-admin"
 #: lane → username; the Kabid receives the SLA escalation (never fired here) and supervises the SOP
 USERS = {"Pelapor": "pelapor", "Kasi": "kasi", "Kabid": "kabid"}
 KINDS = ("create", "list", "get", "submit")
-CREATE_DATA: dict[str, Any] = {"judul": "Pungutan liar di loket perizinan"}
-#: (lane, element id, form data) of the two user tasks, in order
-STEPS: list[tuple[str, str, dict[str, Any]]] = [
-    ("Pelapor", "Task_aduan", {
-        "judul": "Pungutan liar di loket perizinan", "kategori": "pungutan liar",
-        "uraian": "Petugas loket meminta uang tambahan Rp50.000 untuk mempercepat izin usaha.",
-        "lokasi": "Kantor DPMPTSP, loket 3", "tanggal_kejadian": "2026-03-02"}),
-    ("Kasi", "Task_verifikasi", {
-        "nomor_registrasi": "ADU/2026/0001", "hasil_verifikasi": "lengkap",
-        "catatan": "Bukti cukup, diteruskan untuk ditindaklanjuti."}),
-]
+CREATE_DATA: dict[str, Any] = FLOW["create"]
+STEPS: list[tuple[str, str, dict[str, Any]]] = [(lane, element, data) for lane, element, data in FLOW["steps"]]
 #: the server command of the Dockerfile and docker-compose.yml (``-b`` and the app are added by ``serve``)
 SERVER_OPTIONS = ["-c", "python:service.gunicorn_conf", "--workers", "2"]
 

@@ -7,15 +7,15 @@ typical: a start, a Pelapor task and a Kasi task with a working-day SLA timer, t
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import event, select
 from support.consistency import check_cases
-from support.helpers import Persona, deploy_file
+from support.helpers import Persona, deploy_file, sql_statements
 
 from service.commands.context import Services
 from service.store.models import Case
@@ -35,18 +35,8 @@ class Counter:
     def __init__(self, app: Any) -> None:
         self.engine = app.extensions["alur.services"].db.engine
 
-    @contextmanager
-    def counting(self) -> Iterator[list[str]]:
-        seen: list[str] = []
-
-        def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-            seen.append(statement)
-
-        event.listen(self.engine, "before_cursor_execute", record)
-        try:
-            yield seen
-        finally:
-            event.remove(self.engine, "before_cursor_execute", record)
+    def counting(self) -> AbstractContextManager[list[str]]:
+        return sql_statements(self.engine)
 
 
 @pytest.fixture

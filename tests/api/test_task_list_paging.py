@@ -11,7 +11,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import event, select, update
+from sqlalchemy import select, update
+from support.helpers import sql_statements
 
 from service.commands import task_list
 from service.commands.accounts import actor_by_id
@@ -158,15 +159,8 @@ def test_a_task_with_two_of_my_roles_is_counted_once(client: Any, make_persona: 
 
 @pytest.fixture
 def statements(client: Any) -> Iterator[list[str]]:
-    engine = _services(client).db.engine
-    seen: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    yield seen
-    event.remove(engine, "before_cursor_execute", record)
+    with sql_statements(_services(client).db.engine) as seen:
+        yield seen
 
 
 def test_a_task_list_request_costs_at_most_two_statements(client: Any, staff: dict[str, Any], tied: list[Task],

@@ -13,7 +13,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import event, select, text, update
+from sqlalchemy import select, text, update
+from support.helpers import sql_statements
 
 from service.commands import task_list
 from service.commands.accounts import actor_by_id
@@ -37,15 +38,8 @@ def _actor(services: Services, username: str) -> Actor:
 @pytest.fixture
 def statements(client: Any) -> Iterator[list[str]]:
     """The SQL statements the app's engine runs while the test goes on."""
-    engine = _services(client).db.engine
-    seen: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    yield seen
-    event.remove(engine, "before_cursor_execute", record)
+    with sql_statements(_services(client).db.engine) as seen:
+        yield seen
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from itsdangerous import URLSafeTimedSerializer
-from support.helpers import PASSWORD, Persona
+from support.helpers import PASSWORD, Persona, sql_statements
 from support.web import csrf_of
 
 from service.app import create_app
@@ -134,17 +134,8 @@ def test_a_token_without_a_credential_version_is_refused(app: Any, client: Any, 
 
 @pytest.fixture
 def counted_statements(app: Any) -> Iterator[list[str]]:
-    from sqlalchemy import event
-
-    engine = app.extensions["alur.services"].db.engine
-    seen: list[str] = []
-
-    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    yield seen
-    event.remove(engine, "before_cursor_execute", record)
+    with sql_statements(app.extensions["alur.services"].db.engine) as seen:
+        yield seen
 
 
 def test_a_token_use_costs_one_read_of_the_user_row(client: Any, kasi: Persona,

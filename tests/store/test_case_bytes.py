@@ -35,17 +35,10 @@ from service.engine.serialization import (
 
 MODELS = Path(__file__).resolve().parents[2] / "benchmarks" / "models"
 COMPLAINT = MODELS / "complaint.bpmn"
-KEY = "complaint-benchmark"
-CREATE = {"judul": "Pungutan liar di loket perizinan"}
-STEPS: list[tuple[str, str, dict[str, Any]]] = [
-    ("Pelapor", "Task_aduan", {
-        "judul": "Pungutan liar di loket perizinan", "kategori": "pungutan liar",
-        "uraian": "Petugas loket meminta uang tambahan Rp50.000 untuk mempercepat izin usaha.",
-        "lokasi": "Kantor DPMPTSP, loket 3", "tanggal_kejadian": "2026-03-02"}),
-    ("Kasi", "Task_verifikasi", {
-        "nomor_registrasi": "ADU/2026/0001", "hasil_verifikasi": "lengkap",
-        "catatan": "Bukti cukup, diteruskan untuk ditindaklanjuti."}),
-]
+FLOW = json.loads((MODELS / "complaint-flow.json").read_text())  # the complaint of benchmarks/complaints.py
+KEY: str = FLOW["key"]
+CREATE: dict[str, Any] = FLOW["create"]
+STEPS: list[tuple[str, str, dict[str, Any]]] = [(lane, element, data) for lane, element, data in FLOW["steps"]]
 #: the tables holding a case's rows (``cases`` by ``id``, the others by ``case_id``)
 CASE_TABLES = ("cases", "history", "tasks", "case_access", "outbox", "messages", "notifications")
 #: measured 2026-12-01 (SQLite / PostgreSQL): state 555 / 559 B (format 1: 4,643 B), the case row

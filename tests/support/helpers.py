@@ -7,11 +7,13 @@ import …`` picks whichever was loaded first.)
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import MetaData, text
+from sqlalchemy import Engine, MetaData, event, text
 
 TESTS = Path(__file__).resolve().parent.parent
 ROOT = TESTS.parent
@@ -76,3 +78,18 @@ def all_rows_as_text(services: Any) -> str:
     with services.db.engine.connect() as connection:
         return "\n".join(repr(tuple(row)) for table in metadata.sorted_tables
                          for row in connection.execute(text(f'SELECT * FROM "{table.name}"')))
+
+
+@contextmanager
+def sql_statements(engine: Engine) -> Iterator[list[str]]:
+    """The SQL statements ``engine`` sends inside the block, in order: what the count tests assert."""
+    seen: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)

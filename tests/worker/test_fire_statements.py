@@ -12,15 +12,15 @@ the engine, the notices reach the right people (acting officials in force includ
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import time_machine
-from sqlalchemy import event, select
+from sqlalchemy import select
 from support.consistency import check_cases
-from support.helpers import Persona, deploy_bytes, signed_in_now
+from support.helpers import Persona, deploy_bytes, signed_in_now, sql_statements
 
 from service.commands import accounts, acting
 from service.commands.context import Services
@@ -42,19 +42,9 @@ START = datetime(2026, 6, 1, 2, 0, tzinfo=UTC)
 BREACH = START + timedelta(minutes=11)
 
 
-@contextmanager
-def counted(services: Services) -> Iterator[list[str]]:
+def counted(services: Services) -> AbstractContextManager[list[str]]:
     """The statements sent through the engine inside the block."""
-    seen: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        seen.append(statement)
-
-    event.listen(services.db.engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(services.db.engine, "before_cursor_execute", record)
+    return sql_statements(services.db.engine)
 
 
 def _start(client: Any, persona: Persona, count: int) -> list[str]:
