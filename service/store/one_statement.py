@@ -38,32 +38,24 @@ _HISTORY_KEYS = tuple(column.key for column in cast(Table, HistoryEntry.__table_
 
 @dataclass
 class _Plan:
-    """The CTEs of one statement: their shape (the cache key) and their values, in parameter order."""
+    """The CTEs of one statement: their shape (the cache key) and their values, in parameter order
+    (the order in which :func:`_render` names the parameters)."""
 
     shape: list[Hashable] = field(default_factory=list)
-    columns: list[Column[Any]] = field(default_factory=list)
     values: list[Any] = field(default_factory=list)
-
-    def bind(self, column: Column[Any], value: Any) -> None:
-        self.columns.append(column)
-        self.values.append(value)
 
     def insert(self, table: Table, rows: Sequence[dict[str, Any]], on_conflict_nothing: bool = False) -> None:
         keys = tuple(rows[0])
         self.shape.append(("insert", table, keys, len(rows), on_conflict_nothing))
-        for row in rows:
-            for key in keys:
-                self.bind(table.c[key], row[key])
+        self.values += [row[key] for row in rows for key in keys]
 
     def update(self, table: Table, changed: dict[str, Any], where: dict[str, Any]) -> None:
         self.shape.append(("update", table, tuple(changed), tuple(where)))
-        for key, value in [*changed.items(), *where.items()]:
-            self.bind(table.c[key], value)
+        self.values += [*changed.values(), *where.values()]
 
     def delete(self, table: Table, where: dict[str, Any]) -> None:
         self.shape.append(("delete", table, tuple(where)))
-        for key, value in where.items():
-            self.bind(table.c[key], value)
+        self.values += where.values()
 
 
 def write_in_one(session: Session, case: Case, *, with_history: bool = True, last: bool = False) -> list[HistoryEntry]:
@@ -113,8 +105,8 @@ def write_in_one(session: Session, case: Case, *, with_history: bool = True, las
         plan.insert(history, added_history)
     plan.shape.append(("answer", with_history))
     if with_history:
-        plan.bind(history.c.case_id, case.id)
-    statement = _statements.get(tuple(plan.shape), plan.columns)
+        plan.values.append(case.id)
+    statement = _statements.get(tuple(plan.shape))
     with session.no_autoflush:
         result = session.execute(statement, {f"p{n}": value for n, value in enumerate(plan.values)}).mappings().all()
     if not result or result[0]["case_written"] != 1:
@@ -146,14 +138,13 @@ class _Statements:
         self._items: OrderedDict[Hashable, TextualSelect] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, shape: tuple[Any, ...], columns: list[Column[Any]]) -> TextualSelect:
-        """The shape's statement; ``columns`` (which the shape determines) type its parameters."""
+    def get(self, shape: tuple[Any, ...]) -> TextualSelect:
         with self._lock:
             found = self._items.get(shape)
             if found is not None:
                 self._items.move_to_end(shape)
                 return found
-        built = _statement(shape, columns)
+        built = _statement(shape)
         with self._lock:
             self._items[shape] = built
             while len(self._items) > self._kept:
@@ -164,17 +155,23 @@ class _Statements:
 _statements = _Statements(_SHAPES_KEPT)
 
 
-def _statement(shape: tuple[Any, ...], columns: list[Column[Any]]) -> TextualSelect:
-    """The shape's text with its parameters typed by the columns they are written to."""
+def _statement(shape: tuple[Any, ...]) -> TextualSelect:
+    """The shape's text with its parameters typed by the columns they are written to or compared with."""
     history = cast(Table, HistoryEntry.__table__)
     result_columns: dict[str, Any] = {column.key: column.type for column in history.c} if shape[-1][1] else {}
-    return (text(_render(shape))
-            .bindparams(*(bindparam(f"p{n}", type_=column.type) for n, column in enumerate(columns)))
+    sql, columns = _render(shape)
+    return (text(sql).bindparams(*(bindparam(f"p{n}", type_=column.type) for n, column in enumerate(columns)))
             .columns(**result_columns, case_written=Integer))
 
 
-def _render(shape: tuple[Any, ...]) -> str:
-    counter = iter(range(1_000_000))
+def _render(shape: tuple[Any, ...]) -> tuple[str, list[Column[Any]]]:
+    """The statement's text, and the column each parameter ``:p<n>`` stands for, in order."""
+    columns: list[Column[Any]] = []
+
+    def param(column: Column[Any]) -> str:
+        columns.append(column)
+        return f":p{len(columns) - 1}"
+
     ctes: list[str] = []
     history_cte: str | None = None
     for step in shape[:-1]:
@@ -183,31 +180,31 @@ def _render(shape: tuple[Any, ...]) -> str:
         returning = ", ".join(_quote(column.name) for column in table.primary_key)
         if kind == "insert":
             _, _, keys, count, on_conflict_nothing = step
-            rows = ", ".join("(" + ", ".join(f":p{next(counter)}" for _key in keys) + ")" for _row in range(count))
+            rows = ", ".join("(" + ", ".join(param(table.c[key]) for key in keys) + ")" for _row in range(count))
             body = (f"INSERT INTO {_quote(table.name)} ({', '.join(_quote(table.c[key].name) for key in keys)}) "
                     f"VALUES {rows}" + (" ON CONFLICT DO NOTHING" if on_conflict_nothing else ""))
             if table is HistoryEntry.__table__:
                 history_cte, returning = name, ", ".join(_quote(column.name) for column in table.c)
         elif kind == "update":
             _, _, keys, where = step
-            assignments = ", ".join(f"{_quote(table.c[key].name)} = :p{next(counter)}" for key in keys)
-            condition = " AND ".join(f"{_quote(table.c[key].name)} = :p{next(counter)}" for key in where)
+            assignments = ", ".join(f"{_quote(table.c[key].name)} = {param(table.c[key])}" for key in keys)
+            condition = " AND ".join(f"{_quote(table.c[key].name)} = {param(table.c[key])}" for key in where)
             body = f"UPDATE {_quote(table.name)} SET {assignments} WHERE {condition}"
         else:
             _, _, where = step
-            condition = " AND ".join(f"{_quote(table.c[key].name)} = :p{next(counter)}" for key in where)
+            condition = " AND ".join(f"{_quote(table.c[key].name)} = {param(table.c[key])}" for key in where)
             body = f"DELETE FROM {_quote(table.name)} WHERE {condition}"
         ctes.append(f"{name} AS ({body} RETURNING {returning})")
     written = "(SELECT count(*) FROM w0) AS case_written"
     if shape[-1][1]:
         history = cast(Table, HistoryEntry.__table__)
         names = ", ".join(_quote(column.name) for column in history.c)
-        query = f"SELECT {names}, {written} FROM {_quote(history.name)} WHERE case_id = :p{next(counter)}"
+        query = f"SELECT {names}, {written} FROM {_quote(history.name)} WHERE case_id = {param(history.c.case_id)}"
         if history_cte is not None:
             query += f" UNION ALL SELECT {names}, {written} FROM {history_cte}"
     else:
         query = f"SELECT {written}"
-    return "WITH " + ", ".join(ctes) + " " + query
+    return "WITH " + ", ".join(ctes) + " " + query, columns
 
 
 def _table(obj: Any) -> Table:

@@ -20,6 +20,7 @@ import pytest
 from sqlalchemy import func, select
 from support.sop_driver import (
     BPMN_DIR,
+    OFFICES,
     START,
     Sop,
     Step,
@@ -39,7 +40,7 @@ from service.worker.loop import run_once
 
 KEY = "pengaduan-langsung-dinsos-kukar"
 UNIT = "dinsos-kukar"
-TZ = "Asia/Makassar"
+TZ = OFFICES[UNIT].timezone
 LINJAMSOS, REHSOS, DAYASOS, PFM = ("dinsos-kukar-linjamsos", "dinsos-kukar-rehsos", "dinsos-kukar-dayasos",
                                    "dinsos-kukar-pfm")
 CHOSEN = [LINJAMSOS, REHSOS, PFM]
