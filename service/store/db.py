@@ -95,15 +95,22 @@ def _refuse_flush(session: Session, _context: Any, _instances: Any) -> None:
     raise RuntimeError("A read session (Database.reading) does not write; use Database.transaction")
 
 
-def _close(session: Session) -> None:
-    """Close ``session``; closing rolls back its open transaction, which fails too when the server went
-    away after the last statement (a 500 before: the ``finally`` escaped the translation above)."""
+@contextmanager
+def _unavailable_as_503() -> Iterator[None]:
+    """A database that does not answer, raised as :class:`ServiceUnavailable`; other errors as they are."""
     try:
-        session.close()
+        yield
     except (DBAPIError, PoolTimeout) as exc:
         if unavailable(exc):
             raise _unavailable_error() from exc
         raise
+
+
+def _close(session: Session) -> None:
+    """Close ``session``; closing rolls back its open transaction, which fails too when the server went
+    away after the last statement (a 500 before: the ``finally`` escaped the translation)."""
+    with _unavailable_as_503():
+        session.close()
 
 
 class Database:
@@ -136,14 +143,10 @@ class Database:
         """
         session = self._sessions()
         try:
-            with session.begin():
+            with _unavailable_as_503(), session.begin():
                 yield session
         except StaleDataError as exc:
             raise Conflict("The case was changed by someone else at the same time; reload and retry") from exc
-        except (DBAPIError, PoolTimeout) as exc:
-            if unavailable(exc):
-                raise _unavailable_error() from exc
-            raise
         finally:
             _close(session)
 
@@ -154,11 +157,8 @@ class Database:
         ``streaming`` when it reads rows in batches (``yield_per``): that runs in a transaction."""
         session = (self._streaming_sessions if streaming else self._read_sessions)()
         try:
-            yield session
-        except (DBAPIError, PoolTimeout) as exc:
-            if unavailable(exc):
-                raise _unavailable_error() from exc
-            raise
+            with _unavailable_as_503():
+                yield session
         finally:
             _close(session)
 
@@ -166,13 +166,8 @@ class Database:
     def row_reading(self) -> Iterator[Connection]:
         """A connection for one Core statement whose rows are all the caller needs (no ORM session):
         the cheapest read there is, for what runs on every request (the token's account check)."""
-        try:
-            with self._read_engine.connect() as connection:
-                yield connection
-        except (DBAPIError, PoolTimeout) as exc:
-            if unavailable(exc):
-                raise _unavailable_error() from exc
-            raise
+        with _unavailable_as_503(), self._read_engine.connect() as connection:
+            yield connection
 
     def ping(self) -> bool:
         try:
