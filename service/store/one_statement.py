@@ -14,8 +14,7 @@ their columns, so they are processed exactly as the ORM would (JSON, UTC timesta
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
+import functools
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -106,7 +105,7 @@ def write_in_one(session: Session, case: Case, *, with_history: bool = True, las
     plan.shape.append(("answer", with_history))
     if with_history:
         plan.values.append(case.id)
-    statement = _statements.get(tuple(plan.shape))
+    statement = _statement(tuple(plan.shape))
     with session.no_autoflush:
         result = session.execute(statement, {f"p{n}": value for n, value in enumerate(plan.values)}).mappings().all()
     if not result or result[0]["case_written"] != 1:
@@ -130,33 +129,10 @@ def _history_entry(row: RowMapping) -> HistoryEntry:
     return entry
 
 
-class _Statements:
-    """The statement per shape, built once: an LRU shared by the process's threads."""
-
-    def __init__(self, kept: int) -> None:
-        self._kept = kept
-        self._items: OrderedDict[Hashable, TextualSelect] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, shape: tuple[Any, ...]) -> TextualSelect:
-        with self._lock:
-            found = self._items.get(shape)
-            if found is not None:
-                self._items.move_to_end(shape)
-                return found
-        built = _statement(shape)
-        with self._lock:
-            self._items[shape] = built
-            while len(self._items) > self._kept:
-                self._items.popitem(last=False)
-        return built
-
-
-_statements = _Statements(_SHAPES_KEPT)
-
-
+@functools.lru_cache(maxsize=_SHAPES_KEPT)
 def _statement(shape: tuple[Any, ...]) -> TextualSelect:
-    """The shape's text with its parameters typed by the columns they are written to or compared with."""
+    """The shape's statement, built once per process (an LRU shared by its threads): its text, with its
+    parameters typed by the columns they are written to or compared with."""
     history = cast(Table, HistoryEntry.__table__)
     result_columns: dict[str, Any] = {column.key: column.type for column in history.c} if shape[-1][1] else {}
     sql, columns = _render(shape)
