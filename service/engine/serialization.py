@@ -260,15 +260,7 @@ def _parents_first(state: Mapping[str, Any]) -> dict[str, Any]:
     """
     dct = dict(state)
     tasks: Mapping[str, Any] = dct.get("tasks") or {}
-    ordered: dict[str, Any] = {}
-    pending: deque[str] = deque([str(dct.get("root"))])
-    while pending:
-        task_id = pending.popleft()
-        if task_id in tasks and task_id not in ordered:
-            ordered[task_id] = tasks[task_id]
-            pending.extend(tasks[task_id].get("children", []))
-    ordered.update((task_id, task) for task_id, task in tasks.items() if task_id not in ordered)
-    dct["tasks"] = ordered
+    dct["tasks"] = {task_id: tasks[task_id] for task_id in _root_down(tasks, dct.get("root"))}
     return dct
 
 
