@@ -23,7 +23,7 @@ from service.commands.history import HistoryWriter
 from service.engine import CaseRun, CaseStatus, FiredTimer, HumanTask, Notification, TaskStatus, properties, utc_now
 from service.engine.compiler import CompiledDefinition
 from service.engine.messages import caught_messages
-from service.engine.runtime import collected_answers
+from service.engine.runtime import add_answer, collected_answers
 from service.errors import InvalidInput, TooManyRequests
 from service.store.models import (
     BufferedMessage,
@@ -360,9 +360,7 @@ def _collected(case: Case, before: Mapping[str, HumanTask], completed: Mapping[s
     if not data_delta or task is None or task.instance is None or task.answers_field is None:
         return data_delta or {}
     answers = dict((case.data or {}).get(task.answers_field) or {})
-    key = str(task.instance[1])  # a later multi-instance step of the same bidang adds to its answer
-    answers[key] = {**(answers.get(key) or {}), **data_delta}
-    return {task.answers_field: answers}
+    return {task.answers_field: add_answer(answers, task.instance[1], data_delta)}
 
 
 def _write_back(session: Session, case: Case, run: CaseRun, history: HistoryWriter,

@@ -43,6 +43,14 @@ def answers_field(variable: str) -> str:
     return f"jawaban_{variable}"
 
 
+def add_answer(answers: dict[str, Any], value: Any, data: Mapping[str, Any]) -> dict[str, Any]:
+    """``answers`` (collected by element value) with one instance's answer joined in: a later step of the
+    same instance (the same bidang) adds to its answer, never over the other instances'."""
+    key = str(value)
+    answers[key] = {**(answers.get(key) or {}), **data}
+    return answers
+
+
 def collected_answers(compiled: CompiledDefinition) -> tuple[str, ...]:
     """The case fields where the diagram's multi-instance tasks collect their instances' answers."""
     specs = [*compiled.spec.task_specs.values(),
@@ -303,8 +311,7 @@ class CaseRun:
         if instance is not None and task.parent is not None:
             # the instance's answer joins the others on the multi-instance task, whose data the
             # next step inherits once every instance answered (the collection itself stays as chosen)
-            answers = task.parent.data.setdefault(answers_field(instance[0]), {})
-            answers[str(instance[1])] = {**(answers.get(str(instance[1])) or {}), **data}
+            add_answer(task.parent.data.setdefault(answers_field(instance[0]), {}), instance[1], data)
         try:
             task.run()
         except SpiffWorkflowException as exc:
