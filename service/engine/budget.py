@@ -74,3 +74,10 @@ class StepBudget:
     def check_all(self, tasks: Iterable[Task]) -> None:
         for task in tasks:
             self.check_depth(task)
+
+    def check_levels(self, found: Iterable[tuple[Task, int]]) -> None:
+        """:meth:`check_all` of tasks whose depths a walk counted (:func:`~service.engine.walk.walk_depths`
+        from the top workflow's root: the same levels as :meth:`depth`), without climbing to the root."""
+        for task, depth in found:
+            if depth >= self.limits.engine_max_depth:
+                self.check_depth(task)

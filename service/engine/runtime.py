@@ -8,6 +8,7 @@ keeping the element id.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -16,7 +17,8 @@ from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition as BaseMessageEventDefinition
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition, TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
@@ -33,9 +35,18 @@ from service.engine.properties import ESCALATE_TO, RECIPIENT, SHOWN_FIELDS, list
 from service.engine.script_engine import safe_script_engine
 from service.engine.serialization import dump_state, load_state
 from service.engine.states import TaskStatus
+from service.engine.walk import OPEN, READY, WAITING, any_ready_engine_task, quicken, ready_engine_tasks, walk_depths
 from service.errors import Conflict, ExpressionError, InvalidInput, LimitExceeded, NotFound, ServiceError
 
 _DUE_KEY = "alur_due_at"
+
+# SpiffWorkflow builds every log record's extras, whether or not anything logs it, and below INFO
+# (``logger.level < 20``, its own level: NOTSET too, whatever its parent lets through) it collects a
+# workflow's every task for it (a walk of the tree at each start and each end). The command line keeps
+# "spiff" at WARNING; its two busy loggers are set there themselves unless configured otherwise.
+for _name in ("spiff.workflow", "spiff.task"):
+    if logging.getLogger(_name).level == logging.NOTSET:
+        logging.getLogger(_name).setLevel(logging.WARNING)
 
 
 def answers_field(variable: str) -> str:
@@ -158,6 +169,48 @@ def _translate(exc: SpiffWorkflowException) -> InvalidInput:
     )
 
 
+def _run_ready(workflow: Any, top: BpmnWorkflow, did_complete: Callable[[Task], None]) -> int:
+    """One pass of ``do_engine_steps`` over ``workflow`` (the top one or a subprocess): run the READY tasks
+    that are not user tasks, in SpiffWorkflow's order, as they were before the first of them ran."""
+    if not any_ready_engine_task(top):
+        return 0
+    count = 0
+    for task in ready_engine_tasks(workflow):
+        task.run()
+        count += 1
+        did_complete(task)
+    return count
+
+
+def _engine_pass(top: BpmnWorkflow, did_complete: Callable[[Task], None]) -> bool:
+    """``BpmnWorkflow._do_engine_steps``: the active subprocesses (deepest first) until they rest, each
+    caller told, then a pass over the whole tree; whether anything ran or a subprocess started."""
+    active = top.get_active_subprocesses()
+    quicken(top)  # a subprocess started in the last pass
+    for subprocess in sorted(active, key=lambda sub: sub.depth, reverse=True):
+        while _run_ready(subprocess, top, did_complete) > 0:
+            pass
+        if subprocess.parent_task_id is not None:
+            caller = top.get_task_from_id(subprocess.parent_task_id)
+            caller.task_spec._update(caller)
+    count = _run_ready(top, top, did_complete)
+    return count > 0 or len(top.get_active_subprocesses()) > len(active)
+
+
+def _engine_steps(top: BpmnWorkflow, did_complete: Callable[[Task], None]) -> None:
+    """``do_engine_steps`` without its closing ``refresh_timers`` (the caller refreshes)."""
+    while _engine_pass(top, did_complete):
+        pass
+
+
+def _refresh_again(top: BpmnWorkflow) -> bool:
+    """Whether refreshing the timers once more can change anything: only a cycle timer does (each refresh
+    lets one more overdue occurrence through; a date or duration timer that did not fire a moment ago
+    does not fire now)."""
+    return any(isinstance(task.task_spec.event_definition, (CycleTimerEventDefinition, MultipleEventDefinition))
+               for task in top.event_manager.tasks.values())
+
+
 class CaseRun:
     def __init__(self, compiled: CompiledDefinition, workflow: BpmnWorkflow, calendar: WorkCalendar,
                  now: Callable[[], datetime] = utc_now) -> None:
@@ -167,6 +220,8 @@ class CaseRun:
         self.now = now
         self.functions = calendar.timer_functions(now)
         self._thrown_by: dict[str, list[Notification]] = {}  # message name → its throwers, in throw order
+        self._open: list[tuple[Task, int]] | None = None  # the open tasks, while the case rests (_open_tasks)
+        quicken(workflow)
         workflow.script_engine = safe_script_engine(self.functions)
 
     @classmethod
@@ -204,20 +259,44 @@ class CaseRun:
         return bool(self.workflow.is_completed())
 
     def _advance(self, budget: StepBudget | None = None) -> None:
-        """Run the engine until it rests; at most ``engine_max_steps`` tasks (:class:`StepBudget`)."""
+        """Run the engine until it rests; at most ``engine_max_steps`` tasks (:class:`StepBudget`).
+
+        What ``do_engine_steps``, ``refresh_waiting_tasks`` (that is ``refresh_timers``) and
+        ``do_engine_steps`` again did, without their walks that find nothing: the second round of steps
+        runs only when the refresh made a task READY (a timer that fell due), and the timers are
+        refreshed again only where that can change anything (a cycle timer catching up, in
+        :func:`_refresh_again`) or after the second round ran.
+        """
         steps = budget or StepBudget()
+        self._open = None
 
         def did_complete(task: Task) -> None:
             steps(task)
             self._note_thrown(task)
 
+        workflow = self.workflow
         try:
-            self.workflow.do_engine_steps(did_complete_task=did_complete)
-            self.workflow.refresh_waiting_tasks()
-            self.workflow.do_engine_steps(did_complete_task=did_complete)
+            _engine_steps(workflow, did_complete)
+            workflow.refresh_timers()
+            if _refresh_again(workflow):
+                workflow.refresh_timers()
+            if any_ready_engine_task(workflow):
+                _engine_steps(workflow, did_complete)
+                workflow.refresh_timers()
+            elif _refresh_again(workflow):
+                workflow.refresh_timers()
         except SpiffWorkflowException as exc:
             raise _translate(exc) from exc
-        steps.check_all(self.workflow.get_tasks(state=TaskState.READY | TaskState.WAITING))
+        finally:
+            self._open = None
+        steps.check_levels(self._open_tasks())
+
+    def _open_tasks(self) -> list[tuple[Task, int]]:
+        """The READY and WAITING tasks with their depths, in SpiffWorkflow's order: one walk of the task tree
+        per state of the case, shared by every question asked of it until the case moves on."""
+        if self._open is None:
+            self._open = walk_depths(self.workflow.task_tree, OPEN)
+        return self._open
 
     def _note_thrown(self, task: Task) -> None:
         """Remember the element that threw each outgoing message: its name, recipient and published fields.
@@ -236,7 +315,7 @@ class CaseRun:
 
     # --- human tasks -------------------------------------------------------------------------
     def _ready_user_tasks(self) -> Iterator[Task]:
-        return iter(self.workflow.get_tasks(state=TaskState.READY, manual=True))
+        return (task for task, _ in self._open_tasks() if task._state == READY and task.task_spec.manual)
 
     def ready_tasks(self) -> list[HumanTask]:
         return [self._describe(task) for task in self._ready_user_tasks()]
@@ -306,6 +385,7 @@ class CaseRun:
         task = self._find_task(task_id)
         if task.state != TaskState.READY or not task.task_spec.manual:
             raise Conflict(f"Task {task_id} is {TaskStatus.of(task.state).value}, not ready")
+        self._open = None
         task.data.update(data)
         instance = _instance(task)
         if instance is not None and task.parent is not None:
@@ -323,8 +403,8 @@ class CaseRun:
         """Names of the messages a catch event of the case waits for now: a message of another name (or
         any, when there are none) cannot be delivered."""
         definitions = (getattr(task.task_spec, "event_definition", None)
-                       for task in self.workflow.get_tasks(state=TaskState.WAITING)
-                       if isinstance(task.task_spec, CatchingEvent))
+                       for task, _ in self._open_tasks()
+                       if task._state == WAITING and isinstance(task.task_spec, CatchingEvent))
         return {str(found.name) for found in definitions if isinstance(found, BaseMessageEventDefinition)}
 
     def deliver_message(self, name: str, payload: Mapping[str, Any]) -> bool:
@@ -332,6 +412,7 @@ class CaseRun:
         if name not in self.waiting_messages():
             return False
         event = BpmnEvent(MessageEventDefinition(name), {"payload": dict(payload), "result_var": name})
+        self._open = None
         try:
             self.workflow.send_event(event)
         except WorkflowException:
@@ -352,7 +433,7 @@ class CaseRun:
         return notes
 
     def _waiting_timers(self) -> list[Task]:
-        return [t for t in self.workflow.get_tasks(state=TaskState.WAITING) if _is_timer(t)]
+        return [task for task, _ in self._open_tasks() if task._state == WAITING and _is_timer(task)]
 
     def next_timer_at(self) -> datetime | None:
         dues = [due for due in map(_timer_due, self._waiting_timers()) if due is not None]
@@ -360,11 +441,17 @@ class CaseRun:
 
     def fire_due_timers(self) -> list[FiredTimer]:
         """Fire every timer whose time has come; returns what fired (escalations included)."""
-        before = {task.id: (task, repr(task.internal_data.get("event_value"))) for task in self._waiting_timers()}
+        # the waiting timers are among the catch events SpiffWorkflow keeps for the events it waits for: one
+        # found there needs no walk of the tree; several are put in the tree's order, as they fire
+        timers = [task for task in self.workflow.event_manager.tasks.values()
+                  if task._state == WAITING and _is_timer(task)]
+        if len(timers) > 1:
+            timers = self._waiting_timers()
+        before = [(task, repr(task.internal_data.get("event_value"))) for task in timers]
         self._advance()
         fired = []
-        for task, value in before.values():
-            if task.state != TaskState.WAITING or repr(task.internal_data.get("event_value")) != value:
+        for task, value in before:
+            if task._state != WAITING or repr(task.internal_data.get("event_value")) != value:
                 extensions = getattr(task.task_spec, "extensions", {}) or {}
                 activities = [
                     sibling for sibling in (task.parent.children if task.parent else [])
@@ -379,5 +466,6 @@ class CaseRun:
         return fired
 
     def cancel(self) -> None:
+        self._open = None
         self.workflow.cancel()
 
