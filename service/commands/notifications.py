@@ -19,28 +19,33 @@ Reading is the user's own rows, limited to cases the user may still see (:func:`
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from functools import cache
+from functools import lru_cache
 from typing import Any, NamedTuple, cast
 
 from sqlalchemy import (
     CursorResult,
     Insert,
     Integer,
+    Select,
     String,
     Table,
     bindparam,
+    exists,
     func,
     insert,
     literal,
+    or_,
     select,
     true,
     union_all,
     update,
 )
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from service.commands import access
 from service.commands.accounts import role_holders
@@ -68,11 +73,26 @@ class BreachedTask(NamedTuple):
     claimed_by: int | None
 
 
+#: ``Session.info`` key: the breaches noted by :func:`record_breach`, not yet written by :func:`write_breaches`
+_PENDING = "alur.breaches"
+
+
+class _Breach(NamedTuple):
+    """A breach waiting for :func:`write_breaches`: the statement's parameters, and the step's candidate
+    roles as the case's task rows held them when the timer fired."""
+
+    params: dict[str, Any]
+    candidates: list[tuple[int, str]]
+
+
 def record_breach(session: Session, case: Case, task: BreachedTask, escalate_to: str | None,
                   now: datetime) -> None:
-    """The notifications of a newly breached step: one INSERT … SELECT, nothing read first.
+    """Note the notifications of a newly breached step; :func:`write_breaches` writes them, one statement
+    for every breach of the transaction (the timer worker's batch).
 
     Only an SLA timer (one with ``escalate_to``) notifies; see the module's docstring for who gets what.
+    The step's candidate roles are taken now, as the task's row holds them (read with its candidates by
+    the fire: no statement), before the fire's own write may cancel the task and drop them.
     """
     if not escalate_to:
         return
@@ -81,34 +101,81 @@ def record_breach(session: Session, case: Case, task: BreachedTask, escalate_to:
 
     data = {"step": task.name, "due_at": task.due_at.isoformat() if task.due_at else None,
             "label": case_label(case), "role": escalate_to}
-    session.execute(_breach_statement(task.claimed_by is not None),
-                    {"user_id": task.claimed_by, "case_id": case.id, "task_id": task.id, "unit_id": case.unit_id,
-                     "role": escalate_to, "data": data, "now": now})
+    session.info.setdefault(_PENDING, []).append(_Breach(
+        {"case_id": case.id, "task_id": task.id, "unit_id": case.unit_id, "role": escalate_to,
+         "user_id": task.claimed_by, "data": data, "now": now}, _candidates(session, task.id)))
 
 
-@cache
-def _breach_statement(claimed: bool) -> Insert:
-    """:func:`record_breach`'s statement, built once (its values are parameters): the escalation role's
-    holders in the case's unit, and the holders of the step's candidate roles (its claimant alone when
-    ``claimed``) who do not get the escalation."""
+def _candidates(session: Session, task_id: str) -> list[tuple[int, str]]:
+    """(unit, role) of each candidate role of the task but the reporter's: from its row in the session
+    (the fire read it with its candidates), else read."""
+    row = session.identity_map.get(identity_key(Task, task_id))
+    if isinstance(row, Task) and "candidates" in row.__dict__:
+        found = [(candidate.unit_id, candidate.role) for candidate in row.candidates]
+    else:
+        with session.no_autoflush:
+            found = [(unit_id, role) for unit_id, role in session.execute(
+                select(TaskCandidate.unit_id, TaskCandidate.role).where(TaskCandidate.task_id == task_id))]
+    return [(unit_id, role) for unit_id, role in found if role != REPORTER_ROLE]
+
+
+def write_breaches(session: Session) -> int:
+    """The notifications of every breach :func:`record_breach` noted in this session since the last call,
+    as one INSERT … SELECT (none: no statement); returns how many breaches were written."""
+    pending: list[_Breach] = session.info.pop(_PENDING, [])
+    if not pending:
+        return 0
+    params: dict[str, Any] = {}
+    roles = 0
+    for number, breach in enumerate(pending):
+        params.update({f"{key}_{number}": value for key, value in breach.params.items()})
+        for unit_id, role in breach.candidates:
+            params[f"cn_{roles}"], params[f"cunit_{roles}"], params[f"crole_{roles}"] = number, unit_id, role
+            roles += 1
+    with session.no_autoflush:
+        session.execute(_breach_statement(len(pending), roles), params)
+    return len(pending)
+
+
+@lru_cache(maxsize=256)
+def _breach_statement(count: int, roles: int) -> Insert:
+    """:func:`write_breaches`' statement for ``count`` breaches whose steps have ``roles`` candidate roles
+    in all, built once per shape (its values are parameters ``<name>_<row>``): the escalation role's
+    holders in each case's unit, and the holders of each step's candidate roles (its claimant alone when
+    claimed) who do not get that escalation. Its rows come breach by breach, each breach's escalations first."""
     table = cast(Table, Notification.__table__)
-    now: Any = bindparam("now", type_=table.c.created_at.type)
-
-    def rows(users: Any, kind: NotificationKind) -> Any:
-        return select(users.c.id, bindparam("case_id", type_=table.c.case_id.type),
-                      bindparam("task_id", type_=table.c.task_id.type), literal(kind.value),
-                      bindparam("data", type_=table.c.data.type), now)
-
-    escalated = role_holders(bindparam("unit_id", type_=Integer), bindparam("role", type_=String), now)
-    own = (role_holders(TaskCandidate.unit_id, TaskCandidate.role, now)
-           .join_from(TaskCandidate, User, true())  # each candidate role with its holders
-           .where(TaskCandidate.task_id == bindparam("task_id"), TaskCandidate.role != REPORTER_ROLE,
-                  User.id.not_in(escalated.correlate(None))))
-    if claimed:
-        own = own.where(User.id == bindparam("user_id", type_=Integer))
-    source = union_all(rows(escalated.subquery(), NotificationKind.ESCALATION),
-                       rows(own.distinct().subquery(), NotificationKind.OVERDUE))
+    types = {"case_id": table.c.case_id.type, "task_id": table.c.task_id.type, "unit_id": Integer(),
+             "role": String(), "user_id": Integer(), "data": table.c.data.type, "now": table.c.created_at.type}
+    breaches = _all([select(literal(number, Integer).label("n"),
+                            *(bindparam(f"{key}_{number}", type_=kind).label(key) for key, kind in types.items()))
+                     for number in range(count)]).cte("breaches")
+    candidates = [select(bindparam(f"cn_{row}", type_=Integer).label("n"),
+                         bindparam(f"cunit_{row}", type_=Integer).label("unit_id"),
+                         bindparam(f"crole_{row}", type_=String).label("role")) for row in range(roles)]
+    escalated = (role_holders(breaches.c.unit_id, breaches.c.role, breaches.c.now)
+                 .join_from(breaches, User, true()).add_columns(breaches.c.n).cte("escalated"))
+    parts = [select(escalated.c.id.label("user_id"), escalated.c.n, literal(0).label("rank"),
+                    literal(NotificationKind.ESCALATION.value).label("kind"))]
+    if candidates:
+        role = _all(candidates).cte("candidate_roles")
+        own = (role_holders(role.c.unit_id, role.c.role, breaches.c.now)
+               .join_from(role, User, true()).join(breaches, breaches.c.n == role.c.n)
+               .where(or_(breaches.c.user_id.is_(None), User.id == breaches.c.user_id),
+                      ~exists().where(escalated.c.n == role.c.n, escalated.c.id == User.id))
+               .add_columns(role.c.n).distinct().subquery())
+        parts.append(select(own.c.id.label("user_id"), own.c.n, literal(1).label("rank"),
+                            literal(NotificationKind.OVERDUE.value).label("kind")))
+    found = _all(parts).subquery()
+    source = (select(found.c.user_id, breaches.c.case_id, breaches.c.task_id, found.c.kind, breaches.c.data,
+                     breaches.c.now)
+              .join_from(found, breaches, breaches.c.n == found.c.n)
+              .order_by(found.c.n, found.c.rank, found.c.user_id))
     return insert(table).from_select(["user_id", "case_id", "task_id", "kind", "data", "created_at"], source)
+
+
+def _all(selects: Sequence[Select[*tuple[Any, ...]]]) -> Any:
+    """The rows of all ``selects`` (UNION ALL), or of the only one."""
+    return union_all(*selects) if len(selects) > 1 else selects[0]
 
 
 # --- reading ----------------------------------------------------------------------------------------

@@ -11,9 +11,10 @@ own case only (:func:`fire_case_timers`).
 What the fires need is read per batch, not per case: the claim brings the cases' access rows (an
 escalation's grant is then decided without a lookup), one read the units' closed days, one the open
 task rows with their candidates (the breach marks and the projection need no other read). A fire
-then writes on PostgreSQL with two statements — the notifications of a breached step (one
-INSERT … SELECT) and everything else as one statement (:func:`write_in_one`) — and on SQLite through
-the unit of work at the commit (``tests/worker/test_fire_statements.py`` counts them).
+then writes on PostgreSQL with one statement (:func:`write_in_one`), on SQLite through the unit of
+work at the commit; the notifications of the steps the batch's fires breached are one INSERT … SELECT
+at the end of the batch (:func:`notifications.write_breaches`; ``tests/worker/test_fire_statements.py``
+counts them all).
 """
 
 from __future__ import annotations
@@ -22,8 +23,10 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import cache, lru_cache
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Select, select
+from sqlalchemy import ColumnElement, Select, Table, bindparam, select
 from sqlalchemy.orm import Session, joinedload, lazyload
 
 from service.commands.access import read_with_case
@@ -31,6 +34,7 @@ from service.commands.calendars import unit_calendar
 from service.commands.cases import administered_case, case_options, restore
 from service.commands.context import Actor, Services
 from service.commands.history import HistoryWriter
+from service.commands.notifications import write_breaches
 from service.commands.sync import deliver_buffered, record_fired_timers, write_back
 from service.engine import CaseStatus, TaskStatus, WorkCalendar, utc_now
 from service.errors import Conflict, LimitExceeded
@@ -49,11 +53,13 @@ def worker_actor(name: str | None = None) -> str:
 #: a claim's statement: the claimed cases, each row with one of its access rows (or none)
 Claim = Select[Case, CaseAccess]
 #: due cases one transaction claims and fires at most. Their rows stay locked until it commits: an API
-#: command on one of them waits for at most this many fires (a few tens of milliseconds each).
-FIRE_BATCH = 10
+#: command on one of them waits for at most this many fires (about 5 CPU-ms each, ``benchmarks/RESULTS.md``).
+#: A batch's own statements (the claim, two reads, the notifications, the commit) cost about as much as
+#: a fire: 20 cases spread them thinner than 10 did.
+FIRE_BATCH = 20
 
 
-def _due(now: datetime) -> ColumnElement[bool]:
+def _due(now: datetime | ColumnElement[datetime]) -> ColumnElement[bool]:
     return (Case.status == CaseStatus.RUNNING.value) & (Case.next_timer_at <= now)
 
 
@@ -107,13 +113,13 @@ def _fire(services: Services, session: Session, case: Case, now: datetime, actor
     return len(fired)
 
 
-def _claim(services: Services, claimed: Select[str]) -> Claim:
+def _claim(postgres: bool, claimed: Select[str]) -> Claim:
     """The claimed cases (``claimed`` selects their ids), each with its revision's columns the fire needs
     and every access row of it (for the grants of escalations, without a lookup each). On PostgreSQL the
     case rows are locked, skipping rows another worker holds."""
     statement = (select(Case, CaseAccess).outerjoin(CaseAccess, CaseAccess.case_id == Case.id)
                  .options(*case_options()).order_by(Case.next_timer_at))
-    if not services.db.is_postgres:
+    if not postgres:
         return statement.where(Case.id.in_(claimed.correlate(None).scalar_subquery()))
     # the subquery locks (a LIMIT counts only rows no other worker holds); locking them again, held
     # already, makes the statement answer their latest versions, as a claim without a subquery would
@@ -121,18 +127,25 @@ def _claim(services: Services, claimed: Select[str]) -> Claim:
             .with_for_update(of=Case))
 
 
+@lru_cache(maxsize=64)
+def _batch_claim(postgres: bool, limit: int) -> Claim:
+    """The claim of a batch of at most ``limit`` cases, built once: the due instant is its parameter ``now``."""
+    now = bindparam("now", type_=cast(Table, Case.__table__).c.next_timer_at.type)
+    return _claim(postgres, select(Case.id).where(_due(now)).order_by(Case.next_timer_at).limit(limit))
+
+
 def due_batch_query(services: Services, now: datetime, limit: int = FIRE_BATCH) -> Claim:
     """The claim of a batch: the due cases, oldest first, with their revision's columns the fire needs and
     their access rows; locked and skipping rows another worker holds on PostgreSQL (``benchmarks/timers.py``
     shows its plan)."""
-    return _claim(services, select(Case.id).where(_due(now)).order_by(Case.next_timer_at).limit(limit))
+    return _batch_claim(services.db.is_postgres, limit).params(now=now)
 
 
-def _claimed(session: Session, statement: Claim) -> list[Case]:
+def _claimed(session: Session, statement: Claim, params: dict[str, Any] | None = None) -> list[Case]:
     """Run a claim: the cases, oldest first, their access rows noted for :func:`access.grant`."""
     cases: dict[str, Case] = {}
     grants: dict[str, list[CaseAccess]] = {}
-    for case, grant in session.execute(statement).all():
+    for case, grant in session.execute(statement, params).all():
         cases[case.id] = case
         if grant is not None:
             grants.setdefault(case.id, []).append(grant)
@@ -145,12 +158,32 @@ def _batch(services: Services, session: Session, cases: Sequence[Case]) -> _Batc
     """The reads of a claimed batch, two statements: the units' closed days and the cases' open task rows."""
     rows: dict[str, list[Task]] = {case.id: [] for case in cases}
     if rows:
-        for row in session.scalars(select(Task).where(Task.case_id.in_(list(rows)),
-                                                      Task.status == TaskStatus.READY.value)
-                                   .options(joinedload(Task.candidates), lazyload(Task.unit))
-                                   .order_by(Task.created_at, Task.id)).unique():
+        for row in session.scalars(_open_rows(), {"case_ids": list(rows)}).unique():
             rows[row.case_id].append(row)
     return _Batch(_calendars(services, session, cases), rows)
+
+
+@cache
+def _open_rows() -> Select[Task]:
+    """The ready task rows of the cases ``case_ids``, with their candidates: built once."""
+    return (select(Task).where(Task.case_id.in_(bindparam("case_ids", expanding=True)),
+                               Task.status == TaskStatus.READY.value)
+            .options(joinedload(Task.candidates), lazyload(Task.unit)).order_by(Task.created_at, Task.id))
+
+
+@cache
+def _closed_days() -> Select[int, date]:
+    """The closed days of the units ``unit_ids``: built once."""
+    return select(ClosedDay.unit_id, ClosedDay.day).where(ClosedDay.unit_id.in_(bindparam("unit_ids", expanding=True)))
+
+
+def _fire_all(services: Services, session: Session, cases: Sequence[Case], now: datetime, actor: str) -> int:
+    """Fire the claimed cases in the caller's transaction, then write the notifications of the steps they
+    breached (one statement for all of them); returns how many timers fired."""
+    batch = _batch(services, session, cases)
+    fired = sum(_fire(services, session, case, now, actor, batch) for case in cases)
+    write_breaches(session)
+    return fired
 
 
 def fire_case_timers(services: Services, case_id: str, now: datetime, actor: str = WORKER_ACTOR) -> int:
@@ -165,9 +198,8 @@ def fire_case_timers(services: Services, case_id: str, now: datetime, actor: str
     try:
         with services.db.transaction() as session:
             session.info[ONE_STATEMENT] = services.db.is_postgres
-            cases = _claimed(session, _claim(services, select(Case.id).where(Case.id == case_id)))
-            batch = _batch(services, session, cases)
-            return sum(_fire(services, session, case, now, actor, batch) for case in cases)
+            cases = _claimed(session, _claim(services.db.is_postgres, select(Case.id).where(Case.id == case_id)))
+            return _fire_all(services, session, cases, now, actor)
     except Conflict:
         return 0
     except Exception as exc:
@@ -187,10 +219,9 @@ def fire_batch(services: Services, now: datetime, limit: int = FIRE_BATCH,
     try:
         with services.db.transaction() as session:
             session.info[ONE_STATEMENT] = services.db.is_postgres
-            cases = _claimed(session, due_batch_query(services, now, limit))
+            cases = _claimed(session, _batch_claim(services.db.is_postgres, limit), {"now": now})
             claimed = [case.id for case in cases]
-            batch = _batch(services, session, cases)
-            return len(cases), sum(_fire(services, session, case, now, actor, batch) for case in cases)
+            return len(cases), _fire_all(services, session, cases, now, actor)
     except Exception as exc:
         if not claimed:
             raise
@@ -235,8 +266,7 @@ def _calendars(services: Services, session: Session, cases: Sequence[Case]) -> d
     """The calendar of every unit of a batch, their closed days read in one query."""
     days: dict[int, list[date]] = {case.unit_id: [] for case in cases}
     if days:
-        for unit_id, day in session.execute(select(ClosedDay.unit_id, ClosedDay.day)
-                                            .where(ClosedDay.unit_id.in_(list(days)))):
+        for unit_id, day in session.execute(_closed_days(), {"unit_ids": list(days)}):
             days[unit_id].append(day)
     units = {case.unit_id: case.unit for case in cases}
     return {unit_id: unit_calendar(services, units[unit_id], closed) for unit_id, closed in days.items()}

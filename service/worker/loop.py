@@ -18,7 +18,7 @@ from service.mail import Mailer
 from service.worker.outbox import send_once
 
 log = logging.getLogger("alur.worker")
-#: Batches of due timers one sweep fires at most (each batch is up to ``batch`` cases).
+#: a sweep fires the timers of at most this many times ``batch`` due cases
 MAX_PASSES = 20
 #: seconds between two retention passes of one worker (purging is per case and idempotent across workers)
 RETENTION_EVERY = 3600.0
@@ -29,8 +29,9 @@ def run_once(services: Services, batch: int = 100, actor: str = WORKER_ACTOR, ma
     """Start the due periodic cases, fire every due timer (a batch of cases at a time), send mail.
 
     What is due is what was due when the sweep began, and a sweep takes at most ``batch`` scheduled
-    starts and :data:`MAX_PASSES` batches of timers, so it always ends: a timer that is due again
-    at once (a cycle a case fell far behind on) waits for the next sweep.
+    starts and the timers of ``batch`` × :data:`MAX_PASSES` cases, so it always ends: a timer that is
+    due again at once (a cycle a case fell far behind on) waits for the next sweep. Those are fired in
+    batches growing once per sweep (:func:`fire_due_timers`), so a backlog goes in full batches.
     ``actor`` names the worker in the history of the cases it moves. With ``archive``, completed cases get
     their archive (a few per sweep: each is a PDF); with ``retention``, expired cases are purged.
     True if anything happened.
@@ -41,14 +42,9 @@ def run_once(services: Services, batch: int = 100, actor: str = WORKER_ACTOR, ma
         started += 1
     if started:
         log.info("started %d scheduled case(s)", started)
-    fired_any = False
-    for _ in range(MAX_PASSES):
-        fired = fire_due_timers(services, now=moment, limit=batch, actor=actor)
-        if fired:
-            log.info("fired %d timer(s)", fired)
-        fired_any = fired_any or bool(fired)
-        if fired < 1:
-            break
+    fired = fire_due_timers(services, now=moment, limit=batch * MAX_PASSES, actor=actor)
+    if fired:
+        log.info("fired %d timer(s)", fired)
     mailed = send_once(services, mailer) if mailer is not None else 0
     if mailed:
         log.info("sent %d mail(s)", mailed)
@@ -57,7 +53,7 @@ def run_once(services: Services, batch: int = 100, actor: str = WORKER_ACTOR, ma
         log.info("archived %d completed case(s)", archived)
     if retention and (purged := purge(services, moment, dry_run=False)):
         log.info("purged %d case(s) past their retention", len(purged))
-    return fired_any or bool(started) or bool(mailed) or bool(archived)
+    return bool(fired) or bool(started) or bool(mailed) or bool(archived)
 
 
 def run_forever(services: Services, interval: float = 5.0, actor: str = WORKER_ACTOR,

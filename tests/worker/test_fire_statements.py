@@ -2,9 +2,10 @@
 
 A batch of due SLA timers of ``review.bpmn`` ("Verifikasi kelengkapan", escalating to the Kabid) is fired
 by one :func:`fire_batch`. On PostgreSQL the batch costs its claim (with the cases' access rows), one read
-of the units' closed days and one of the open task rows, then two statements per case: the notifications
-(one INSERT … SELECT) and everything else the fire wrote (``write_in_one``: the case row, the breach mark,
-the history, the escalation grant and the outbox row). SQLite writes through the unit of work at the commit.
+of the units' closed days and one of the open task rows, one statement per case: everything the fire
+wrote (``write_in_one``: the case row, the breach mark, the history, the escalation grant and the outbox
+row), and the notifications of all its breaches (one INSERT … SELECT). SQLite writes through the unit of
+work at the commit.
 The results are checked as well: each timer fired once, the projection and the history chain agree with
 the engine, the notices reach the right people (acting officials in force included).
 """
@@ -22,11 +23,12 @@ from sqlalchemy import select
 from support.consistency import check_cases
 from support.helpers import Persona, deploy_bytes, signed_in_now, sql_statements
 
-from service.commands import accounts, acting
+from service.commands import accounts, acting, notifications
 from service.commands.context import Services
 from service.commands.timers import FIRE_BATCH, fire_batch
 from service.store.models import (
     BufferedMessage,
+    Case,
     CaseAccess,
     HistoryEntry,
     Notification,
@@ -73,11 +75,11 @@ def _notified(services: Services) -> Counter[tuple[str, str, str]]:
 
 
 #: statements of one batch besides its fires, and per fire, as reached (issue 13: at most 4 per fire on
-#: PostgreSQL besides the claim). PostgreSQL: the notifications and ``write_in_one``. SQLite: the
-#: notifications, the case row's UPDATE (its optimistic lock), and at the commit one INSERT … RETURNING
-#: per history and outbox row
+#: PostgreSQL besides the claim). PostgreSQL: ``write_in_one``. SQLite: the case row's UPDATE (its
+#: optimistic lock), and at the commit one INSERT … RETURNING per history and outbox row
 BATCH_READS = 3  # the claim with the access rows, the closed days, the open task rows
-PER_FIRE = {"postgres": 2, "sqlite": 4}
+BATCH_WRITES = 1  # the notifications of every breach of the batch
+PER_FIRE = {"postgres": 1, "sqlite": 3}
 #: SQLite's commit flush besides those: the breach marks and the escalation grants, one executemany each
 SQLITE_FLUSH = 2
 
@@ -90,10 +92,13 @@ def test_statements_per_fire(app: Any, client: Any, db_url: str, review: dict[st
     with time_machine.travel(BREACH, tick=False), counted(services) as seen:
         assert fire_batch(services, BREACH, FIRE_BATCH) == (4, 4)
     flush = SQLITE_FLUSH if backend == "sqlite" else 0
-    assert len(seen) == BATCH_READS + PER_FIRE[backend] * 4 + flush, "\n\n".join(seen)
+    assert len(seen) == BATCH_READS + BATCH_WRITES + PER_FIRE[backend] * 4 + flush, "\n\n".join(seen)
     if backend == "postgres":
         assert (len(seen) - 1) / 4 <= 4
-        assert sum(statement.lstrip().startswith("WITH") for statement in seen) == 4  # one write per fire
+        notices = [statement for statement in seen if "INSERT INTO notifications" in statement]
+        assert len(notices) == 1  # the notifications of the batch's four breaches
+        writes = [statement for statement in seen if statement.lstrip().startswith("WITH") and statement not in notices]
+        assert len(writes) == 4  # one write per fire
     with time_machine.travel(BREACH, tick=False), counted(services) as again:
         assert fire_batch(services, BREACH, FIRE_BATCH) == (0, 0)
     assert len(again) == 1  # nothing due: the claim alone
@@ -316,3 +321,65 @@ def test_an_interrupting_deadline_cancels_the_task_and_its_candidates(
                                      ("ambil_alih", "ready", None, "Kabid"): 2})
     checked = check_cases(services, cases)
     assert checked.problems == [] and checked.cases == 2
+
+
+def test_one_statement_notifies_a_batch_of_breaches_of_cancelled_and_claimed_steps(
+        app: Any, client: Any, db_url: str, admin: Persona, staff: dict[str, Persona]) -> None:
+    """The notices of a whole batch are one INSERT … SELECT at its end, after each fire's own write: the
+    candidates of a step an interrupting SLA timer cancelled (dropped by that write) still get the overdue
+    notice, a claimed step's notice goes to its claimant alone, and no escalated user gets both."""
+    services = _services(app)
+    escalating = DEADLINE.replace(b'cancelActivity="true">', b'cancelActivity="true"><bpmn:extensionElements>'
+                                  b'<camunda:properties><camunda:property name="eskalasi_ke" value="Kabid" />'
+                                  b'</camunda:properties></bpmn:extensionElements>')
+    deployed = deploy_bytes(client, admin, escalating, name="batas_waktu.bpmn")
+    assert deployed.status_code == 201, deployed.json
+    with time_machine.travel(START, tick=False):
+        kasi = signed_in_now(client, staff["kasi_a"])
+        cases, tasks = [], []
+        for _ in range(3):
+            answer = client.post("/api/cases", headers=kasi.headers, json={"definition_key": "batas_waktu"})
+            assert answer.status_code == 201, answer.json
+            cases.append(answer.json["id"])
+            tasks.append(answer.json["tasks"][0]["id"])
+        assert client.post(f"/api/tasks/{tasks[1]}/claim", headers=kasi.headers).status_code == 200
+    with time_machine.travel(BREACH, tick=False), counted(services) as seen:
+        assert fire_batch(services, BREACH, FIRE_BATCH) == (3, 3)
+    assert sum("INSERT INTO notifications" in statement for statement in seen) == 1
+    unclaimed = {(case_id, kasi_name, "overdue"): 1 for case_id in (cases[0], cases[2])
+                 for kasi_name in ("kasi.a", "kasi2.a")}
+    assert _notified(services) == Counter({**{(case_id, "kabid.a", "escalation"): 1 for case_id in cases},
+                                           (cases[1], "kasi.a", "overdue"): 1, **unclaimed})
+    with services.db.reading() as session:
+        rows = session.execute(select(Notification.case_id, Notification.task_id, Notification.kind,
+                                      Notification.data, Notification.created_at, Notification.id)
+                               .order_by(Notification.id)).all()
+        statuses = dict(session.execute(select(Task.id, Task.status).where(Task.id.in_(tasks))).all())
+    assert statuses == dict.fromkeys(tasks, "cancelled")
+    # breach by breach (in the batch's order), each breach's escalation first
+    order = [case_id for case_id, *_ in rows]
+    assert sorted(order, key=order.index) == order
+    assert all(rows[order.index(case_id)].kind == "escalation" for case_id in cases)
+    assert {(case_id, task_id) for case_id, task_id, *_ in rows} == set(zip(cases, tasks, strict=True))
+    assert {(row.data["step"], row.data["role"]) for row in rows} == {("Kerjakan laporan", "Kabid")}
+    assert {row.created_at for row in rows} == {BREACH}
+
+
+def test_a_breach_whose_task_row_is_not_in_the_session_reads_its_candidates(
+        app: Any, client: Any, db_url: str, review: dict[str, Any], staff: dict[str, Persona]) -> None:
+    """:func:`notifications.record_breach` takes the step's candidates from its row in the session, or reads
+    them when the row is not there; nothing is written before :func:`notifications.write_breaches`."""
+    services = _services(app)
+    (case_id,) = _start(client, staff["pelapor_a"], 1)
+    with services.db.transaction() as session:
+        case = session.get(Case, case_id)
+        assert case is not None
+        task_id, name, due_at = session.execute(select(Task.id, Task.name, Task.due_at)
+                                                .where(Task.case_id == case_id)).one()
+        notifications.record_breach(session, case, notifications.BreachedTask(task_id, name, due_at, None),
+                                    "Kabid", BREACH)
+        assert session.scalars(select(Notification.id)).all() == []
+        assert notifications.write_breaches(session) == 1
+        assert notifications.write_breaches(session) == 0  # written once
+    assert _notified(services) == Counter({(case_id, "kabid.a", "escalation"): 1, (case_id, "kasi.a", "overdue"): 1,
+                                           (case_id, "kasi2.a", "overdue"): 1})

@@ -58,8 +58,8 @@ def test_a_backlog_is_fired_in_growing_batches_each_case_once(app: Any, admin: A
     event.listen(services.db.engine, "commit", lambda _connection: commits.update(["commit"]))
     with time_machine.travel(moment, tick=False):
         assert fire_due_timers(services, moment, limit=100) == 25
-    # batches of 1, 2, 4, 8 and 10 cases, then a claim that finds nothing
-    assert commits["commit"] == 6
+    # batches of 1, 2, 4 and 8 cases, then one of the 10 left (16 wanted: nothing more is due, no other claim)
+    assert FIRE_BATCH >= 16 and commits["commit"] == 5
     with services.db.reading() as session:
         fired = Counter(session.scalars(select(HistoryEntry.case_id).where(HistoryEntry.action == "timer_fired")))
     assert fired == Counter(dict.fromkeys(started, 1))
