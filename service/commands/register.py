@@ -6,9 +6,11 @@ whole (a need-to-know grant limited to some fields does not reveal the others th
 Nomor registrasi and the tracking code match exactly for every visible case.
 
 Full-text search (migration 0014): PostgreSQL ``to_tsvector('simple', …)`` over the case data, its
-history rows, staff notes and the reporter thread, each with a GIN index; SQLite an FTS5 table kept by
-triggers over the same rows. The words of ``q`` are matched as prefixes, all of them required; anything
-else in ``q`` (quotes, ``NEAR(``, operators) is only a separator, never query syntax.
+history rows, staff notes and the reporter thread, each with a GIN index; SQLite a contentless FTS5 table
+kept by triggers over the same rows (migration 0021), whose rowid says which row a hit is:
+:func:`_search_hit_case` maps it back to the case. The words of ``q`` are matched as prefixes, all of
+them required; anything else in ``q`` (quotes, ``NEAR(``, operators) is only a separator, never query
+syntax.
 
 Paging is by offset with a capped total (at most :data:`COUNT_CAP` + 1 rows counted, like the task list);
 an export holds the same filtered set, at most :data:`EXPORT_CAP` rows (more is refused, 422); the files
@@ -26,6 +28,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     ColumnElement,
+    Integer,
     Select,
     and_,
     column,
@@ -39,6 +42,7 @@ from sqlalchemy import (
     table,
     union_all,
 )
+from sqlalchemy import case as sql_case
 from sqlalchemy.orm import Session, aliased
 
 from service.commands.access import visible_cases
@@ -66,7 +70,13 @@ MAX_PAGE = COUNT_CAP // 10 + 1
 _WORD = re.compile(r"[^\W_]+")
 #: control characters (a NUL byte cannot even reach PostgreSQL)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_SEARCH = table("case_search", column("case_id"), column("body"))
+#: the letters of :data:`_WORD` that SQLite's tokenizer (``unicode61``, older Unicode tables) takes for
+#: separators (New Tai Lue vowel signs, two Vedic signs): a word is cut there for SQLite, whose index
+#: (``detail=none``, migration 0021) answers one token per phrase only (tests/store/test_case_search.py
+#: checks every letter)
+_FTS_SEPARATORS = re.compile("[\u19b0-\u19c0\u19c8\u19c9\u1cf2\u1cf3]")
+_SEARCH = table("case_search", column("rowid", Integer))
+_CASE_ROWS = table("cases", column("rowid", Integer), column("id")).alias("search_case")
 
 
 @dataclass(frozen=True)
@@ -149,8 +159,27 @@ def _text_match(postgres: bool, found: Sequence[str]) -> ColumnElement[bool]:
                                           (ConversationMessage.case_id, ConversationMessage.text)]
         return Case.id.in_(union_all(*(select(key).where(func.to_tsvector(simple, text).bool_op("@@")(query))
                                        for key, text in sources)))
-    phrase = " ".join(f'"{word}"*' for word in found)
-    return Case.id.in_(select(_SEARCH.c.case_id).where(literal_column("case_search").op("MATCH")(literal(phrase))))
+    phrases = fts_query(found)
+    if not phrases:  # only letters SQLite's tokenizer separates on
+        return false()
+    return Case.id.in_(select(_search_hit_case()).where(literal_column("case_search").op("MATCH")(literal(phrases))))
+
+
+def fts_query(found: Sequence[str]) -> str:
+    """SQLite's FTS5 query for :func:`words`: each one a token prefix (``"word"*``), all required."""
+    return " ".join(f'"{token}"*' for word in found for token in _FTS_SEPARATORS.split(word) if token)
+
+
+def _search_hit_case() -> ColumnElement[Any]:
+    """The case of a SQLite search hit, from its rowid (migration 0021): ``-cases.rowid`` for a case's
+    data, else the row's id × 4 + 0 (history), 1 (a staff note) or 2 (a reporter message)."""
+    hit = _SEARCH.c.rowid
+    row_id = hit.op("/")(4)
+    return sql_case(
+        (hit < 0, select(_CASE_ROWS.c.id).where(_CASE_ROWS.c.rowid == -hit).scalar_subquery()),
+        (hit.op("%")(4) == 0, select(HistoryEntry.case_id).where(HistoryEntry.id == row_id).scalar_subquery()),
+        (hit.op("%")(4) == 1, select(Comment.case_id).where(Comment.id == row_id).scalar_subquery()),
+        else_=select(ConversationMessage.case_id).where(ConversationMessage.id == row_id).scalar_subquery())
 
 
 def search_condition(actor: Actor, q: str, postgres: bool) -> ColumnElement[bool]:

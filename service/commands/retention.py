@@ -22,7 +22,6 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import delete, func, select, text, update
-from sqlalchemy.orm import Session
 
 from service.commands.archive import build_archive
 from service.commands.attachments import path_of
@@ -135,7 +134,6 @@ def _purge_one(services: Services, target: Expired, archive_sha256: str) -> None
             session.execute(delete(model).where(model.case_id == case.id))
         session.execute(update(Reporter).where(Reporter.case_id == case.id)
                         .values(identity_ciphertext=None, secret_hash=None))
-        _forget_search_text(session, case.id)
         case.data = categorical(revision_forms(services, case.definition), case.data or {})
         case.state = {}
         case.tracking_code = None
@@ -151,15 +149,11 @@ def _purge_one(services: Services, target: Expired, archive_sha256: str) -> None
         path_of(services, sha).unlink(missing_ok=True)
 
 
-def _forget_search_text(session: Session, case_id: str) -> None:
-    """SQLite's full-text table keeps the case's text in a row of its own (PostgreSQL indexes the rows)."""
-    if session.get_bind().dialect.name == "sqlite":
-        session.execute(text("DELETE FROM case_search WHERE case_id = :case_id"), {"case_id": case_id})
-
-
 def _compact_search_index(services: Services) -> None:
-    """FTS5 keeps a deleted row's words in its index segments until they are merged: merge them all,
-    so purged words are gone from the file too (PostgreSQL's GIN entries go with their rows' vacuum)."""
+    """SQLite's search forgets the purged rows by itself (migration 0021's triggers: the deleted notes,
+    messages and history rows, and the case's data once ``purged_at`` is set), but FTS5 keeps a deleted
+    row's words in its index segments until they are merged: merge them all, so purged words are gone
+    from the file too (PostgreSQL's GIN entries go with their rows' vacuum)."""
     with services.db.transaction() as session:
         if session.get_bind().dialect.name == "sqlite":
             session.execute(text("INSERT INTO case_search (case_search) VALUES ('optimize')"))
