@@ -9,7 +9,8 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, ScalarSelect, String, Table, func, select
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm import Session
 
 from service.commands.accounts import UnitAction, check_email, managed_unit_ids, record_unit_event, unit_by_code
@@ -25,6 +26,19 @@ CLOSED_DAY_KINDS = ("cuti_bersama", "libur_daerah", "libur_kantor")
 def closed_days(session: Session, unit_id: int) -> list[date]:
     """The unit's own closed days (national holidays are the calendar's)."""
     return list(session.scalars(select(ClosedDay.day).where(ClosedDay.unit_id == unit_id)))
+
+
+def closed_days_column(unit_id: ColumnElement[int]) -> ScalarSelect[str | None]:
+    """The closed days of the unit ``unit_id`` names, as one text (``2026-12-24,2026-12-31``, or null):
+    read along another statement; :func:`days_of` turns it into dates."""
+    days = cast(Table, ClosedDay.__table__)
+    return (select(func.aggregate_strings(sql_cast(days.c.day, String), ","))
+            .where(days.c.unit_id == unit_id).scalar_subquery())
+
+
+def days_of(text: str | None) -> tuple[date, ...]:
+    """The dates of a :func:`closed_days_column` value."""
+    return tuple(date.fromisoformat(day) for day in text.split(",")) if text else ()
 
 
 def calendar_for(session: Session, unit: Unit) -> WorkCalendar:

@@ -8,6 +8,7 @@ from functools import cache
 from typing import Any, cast
 
 from sqlalchemy import Select, bindparam, func, select
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.sql.base import ExecutableOption
 
@@ -15,7 +16,7 @@ from service import forms as form_files
 from service.commands.access import Visible, read_with_case, visible, visible_case, visible_cases
 from service.commands.calendars import closed_days, unit_calendar
 from service.commands.context import REPORTER_MESSAGE, Actor, Services
-from service.commands.definitions import startable
+from service.commands.definitions import startable_with_days
 from service.commands.history import HistoryWriter
 from service.commands.identity import IdentityVault
 from service.commands.identity_policy import policy_of
@@ -79,7 +80,7 @@ def start_case_view(services: Services, actor: Actor, request: StartRequest) -> 
     check_business_key(request.business_key)
     with services.db.transaction() as session:
         session.info[ONE_STATEMENT] = services.db.is_postgres
-        definition = startable(session, request.definition_key, request.version)
+        definition, days = startable_with_days(session, request.definition_key, request.version, services.memo)
         compiled = compiled_for(services, session, definition)
         start_lane = compiled.start_lane
         if not (actor.administers(definition.unit_id)
@@ -90,7 +91,7 @@ def start_case_view(services: Services, actor: Actor, request: StartRequest) -> 
         start_form = revision_forms(services, definition).get(form_key) if form_key else None
         form_files.validate_data(start_form, request.data)
         data, identifying = _split_identifying(compiled, start_form, request.data)
-        calendar = unit_calendar(services, definition.unit, closed_days(session, definition.unit_id))
+        calendar = unit_calendar(services, definition.unit, days)
         run = CaseRun.start(compiled, data, calendar)
         case, history, written = _record_new_case(session, definition, run, actor.username,
                                                   started_by=actor.user_id or None,
@@ -129,19 +130,26 @@ def _record_new_case(session: Session, definition: Definition, run: CaseRun, act
                      action: str = "case_started") -> tuple[Case, HistoryWriter, Written]:
     now = utc_now()
     # every column given (the row is inserted as these values, see sync.save_case); added to the
-    # session once the engine's outcome is known, so its row is one INSERT before the rows naming it
-    case = Case(id=str(uuid.uuid4()), definition=definition, definition_id=definition.id, unit=definition.unit,
-                unit_id=definition.unit_id, business_key=business_key, tracking_code=None,
-                status=CaseStatus.RUNNING.value, state={}, data={}, lock_version=1, next_timer_at=None,
-                started_by=started_by, created_at=now, updated_at=now, completed_at=None, timer_failures=0,
-                last_error=None, history_head=None,
-                registration_number=next_registration_number(session, definition.unit, now))
+    # session once the engine's outcome is known, so its row is one INSERT before the rows naming it.
+    # Built as the ORM builds a row it loads (values straight into the instance's dict): nothing
+    # reads attribute history of a row not yet written
+    case: Case = _CASE_CLASS.new_instance()
+    case.__dict__.update(
+        id=str(uuid.uuid4()), definition=definition, definition_id=definition.id, unit=definition.unit,
+        unit_id=definition.unit_id, business_key=business_key, tracking_code=None,
+        status=CaseStatus.RUNNING.value, state={}, data={}, lock_version=1, next_timer_at=None,
+        started_by=started_by, created_at=now, updated_at=now, completed_at=None, timer_failures=0,
+        last_error=None, history_head=None, purged_at=None,
+        registration_number=next_registration_number(session, definition.unit, now))
     read_with_case(session, case.id)  # a new case has no access rows yet
     history = HistoryWriter(session, case.id, actor_name, case=case)
     history.add(action, {"definition_key": definition.key, "version": definition.version})
     grant_supervisors(session, case, run.compiled)
     written = write_back(session, case, run, history, data_delta=data, before={})
     return case, history, written
+
+
+_CASE_CLASS = sa_inspect(Case).class_manager
 
 
 def administered_case(session: Session, actor: Actor, case_id: str, action: str) -> Case:

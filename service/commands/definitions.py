@@ -6,16 +6,18 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from functools import cache
+from typing import Any, TypeVar, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import String, delete, func, inspect, select
-from sqlalchemy.orm import Session, defer
+from sqlalchemy import RowMapping, Select, String, Table, bindparam, delete, func, inspect, or_, select
+from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.util import identity_key
 
 from service import forms as form_files
 from service.commands.accounts import unit_by_code
-from service.commands.calendars import calendar_for
-from service.commands.context import PROCESS_OWNER_ROLE, Actor, Services
+from service.commands.calendars import calendar_for, closed_days_column, days_of
+from service.commands.context import PROCESS_OWNER_ROLE, Actor, Memo, Services
 from service.commands.identity_policy import policy_issues
 from service.engine import CompiledDefinition, DiagramOutline, compile_definition, dmn, limits, outline, utc_now
 from service.engine import properties as sop_properties
@@ -33,6 +35,7 @@ from service.store.models import (
     Schedule,
     Task,
     TaskCandidate,
+    Unit,
 )
 from service.store.states import RUNNABLE_REVISIONS, RevisionStatus
 
@@ -299,40 +302,120 @@ def version(services: Services, actor: Actor, key: str, number: int) -> Definiti
 
 def unit_today(definition: Definition, now: datetime | None = None) -> date:
     """Today's date in the revision's unit (Tanggal Efektif is a local date)."""
-    return (now or utc_now()).astimezone(ZoneInfo(definition.unit.timezone)).date()
+    return local_today(definition.unit.timezone, now)
+
+
+def local_today(timezone: str, now: datetime | None = None) -> date:
+    """Today's date in ``timezone``."""
+    return (now or utc_now()).astimezone(ZoneInfo(timezone)).date()
 
 
 def is_effective(definition: Definition, today: date) -> bool:
     """May new cases start on this revision today? Active without a Tanggal Efektif counts as effective."""
-    if definition.status == RevisionStatus.ACTIVE.value:
-        return definition.effective_on is None or definition.effective_on <= today
-    if definition.status == RevisionStatus.APPROVED.value:
-        return definition.effective_on is not None and definition.effective_on <= today
+    return _effective(definition.status, definition.effective_on, today)
+
+
+def _effective(status: str, effective_on: date | None, today: date) -> bool:
+    if status == RevisionStatus.ACTIVE.value:
+        return effective_on is None or effective_on <= today
+    if status == RevisionStatus.APPROVED.value:
+        return effective_on is not None and effective_on <= today
     return False
 
 
-#: the revision without its diagram, forms and decision tables: the process's caches hold them by id and
-#: checksum, and they load with the row's session only when a cache misses
-_LIGHT = (defer(Definition.bpmn_xml), defer(Definition.forms), defer(Definition.decisions))
+_REVISIONS = cast(Table, Definition.__table__)
+_UNITS = cast(Table, Unit.__table__)
+#: what of a deployed revision may still change (approval, activation, retirement): read on every start
+_CHANGING = ("id", "version", "checksum", "status", "effective_on", "approved_by", "approved_at")
+#: the rest but the diagram and decision tables (loaded only when the compiled-spec cache misses): fixed
+#: by the revision's id and checksum (a draft saved in place gets a new checksum), so kept per process
+_FIXED = tuple(column.key for column in _REVISIONS.c
+               if column.key not in (*_CHANGING, "bpmn_xml", "decisions"))
 
 
-def startable(session: Session, key: str, number: int | None) -> Definition:
+@cache
+def _startable_statement(pinned: bool, fixed: bool, days: bool) -> Select[Any]:
+    """The candidate revisions of a key (the pinned version, else the runnable ones, newest first) with
+    their unit, built once per shape: ``fixed`` reads the columns :data:`_FIXED` too (no cache to take
+    them from), ``days`` the unit's closed days."""
+    columns: list[Any] = [_REVISIONS.c[key] for key in _CHANGING]
+    columns += [_REVISIONS.c[key] for key in _FIXED] if fixed else []
+    columns += [column.label(f"unit__{column.key}") for column in _UNITS.c]
+    columns += [closed_days_column(_REVISIONS.c.unit_id).label("closed_days")] if days else []
+    statement = (select(*columns).join_from(_REVISIONS, _UNITS, _UNITS.c.id == _REVISIONS.c.unit_id)
+                 .where(_REVISIONS.c.key == bindparam("key")))
+    if pinned:
+        return statement.where(_REVISIONS.c.version == bindparam("version"))
+    # one comparison per status, not IN: an expanding IN is rewritten on every execution
+    runnable = or_(*(_REVISIONS.c.status == status for status in RUNNABLE_REVISIONS))
+    return statement.where(runnable).order_by(_REVISIONS.c.version.desc())
+
+
+def startable(session: Session, key: str, number: int | None, memo: Memo | None = None) -> Definition:
     """The revision a new case runs on: the pinned version, else the newest approved or active one
-    whose Tanggal Efektif has come in the unit's timezone (cases started before it keep the older one)."""
+    whose Tanggal Efektif has come in the unit's timezone (cases started before it keep the older one).
+    ``memo``: the process's cache of what a revision keeps from its deployment (else read along)."""
+    return _startable(session, key, number, memo, False)[0]
+
+
+def startable_with_days(session: Session, key: str, number: int | None,
+                        memo: Memo | None = None) -> tuple[Definition, tuple[date, ...]]:
+    """:func:`startable`, with its unit's closed days read along (one statement)."""
+    return _startable(session, key, number, memo, True)
+
+
+def _startable(session: Session, key: str, number: int | None, memo: Memo | None,
+               days: bool) -> tuple[Definition, tuple[date, ...]]:
+    statement = _startable_statement(number is not None, memo is None, days)
+    rows = session.execute(statement, {"key": key} if number is None else {"key": key, "version": number})
     if number is not None:
-        row = session.scalar(select(Definition).options(*_LIGHT)
-                             .where(Definition.key == key, Definition.version == number))
+        row = rows.mappings().first()
         if row is None:
             raise NotFound(f"SOP '{key}' has no version {number}", [{"field": "version", "message": "unknown"}])
-        if row.status not in RUNNABLE_REVISIONS:
-            raise Conflict(f"Version {number} of '{key}' is {row.status}, not active")
-        if not is_effective(row, unit_today(row)):
-            raise Conflict(f"Version {number} of '{key}' is not effective yet (from {row.effective_on})")
-        return row
-    rows = session.scalars(select(Definition).options(*_LIGHT)
-                           .where(Definition.key == key, Definition.status.in_(RUNNABLE_REVISIONS))
-                           .order_by(Definition.version.desc()))
-    row = next((row for row in rows if is_effective(row, unit_today(row))), None)
-    if row is None:
-        raise NotFound(f"No active SOP with key '{key}'", [{"field": "definition_key", "message": "unknown"}])
+        if row["status"] not in RUNNABLE_REVISIONS:
+            raise Conflict(f"Version {number} of '{key}' is {row['status']}, not active")
+        if not _effective(row["status"], row["effective_on"], local_today(row["unit__timezone"])):
+            raise Conflict(f"Version {number} of '{key}' is not effective yet (from {row['effective_on']})")
+    else:
+        row = next((row for row in rows.mappings()
+                    if _effective(row["status"], row["effective_on"], local_today(row["unit__timezone"]))), None)
+        if row is None:
+            raise NotFound(f"No active SOP with key '{key}'", [{"field": "definition_key", "message": "unknown"}])
+    return _revision(session, row, memo), days_of(row["closed_days"] if days else None)
+
+
+def _revision(session: Session, row: RowMapping, memo: Memo | None) -> Definition:
+    """The revision of a :func:`_startable_statement` row, as the session would hold it loaded (its
+    diagram and decision tables unloaded): the session's own copy when it has one."""
+    held = session.identity_map.get(identity_key(Definition, row["id"]))
+    if isinstance(held, Definition):
+        return held
+    unit = _as_loaded(session, Unit, {column.key: row[f"unit__{column.key}"] for column in _UNITS.c})
+    if memo is None:
+        fixed = {key: row[key] for key in _FIXED}
+    else:
+        fixed = memo.get(("revision", row["id"], row["checksum"]), lambda: dict(session.execute(
+            _fixed_statement(), {"id": row["id"]}).mappings().one()))
+    definition = _as_loaded(session, Definition, {**fixed, **{key: row[key] for key in _CHANGING}, "unit": unit})
+    session.add(definition)  # and its unit with it
+    return definition
+
+
+@cache
+def _fixed_statement() -> Select[Any]:
+    return select(*(_REVISIONS.c[key] for key in _FIXED)).where(_REVISIONS.c.id == bindparam("id"))
+
+
+_Row = TypeVar("_Row", Definition, Unit)
+
+
+def _as_loaded(session: Session, model: type[_Row], values: dict[str, Any]) -> _Row:
+    """A row the caller read as plain columns, as the ORM would have loaded it (no SQL; a column not in
+    ``values`` loads when first read once the row is in a session), unless the session holds it already."""
+    held = session.identity_map.get(identity_key(model, values["id"]))
+    if isinstance(held, model):
+        return held
+    row: _Row = inspect(model).class_manager.new_instance()
+    row.__dict__.update(values)
+    make_transient_to_detached(row)
     return row

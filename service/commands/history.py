@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import inspect
 from sqlalchemy.orm import Session, lazyload
 
 from service.engine import utc_now
@@ -60,9 +61,12 @@ class HistoryWriter:
             element_id: str | None = None, at: datetime | None = None) -> HistoryEntry:
         moment = at or utc_now()
         previous = self._previous()
-        entry = HistoryEntry(case_id=self.case_id, task_id=task_id, element_id=element_id, actor=self.actor,
-                             action=action, at=moment, data=data or {}, prev_hash=previous)
-        digest = entry.hash = entry_digest(previous, entry)
+        digest = _digest(previous, self.case_id, task_id, element_id, self.actor, action, moment, data or {})
+        # a new row, built as the ORM builds one it loads (its values straight into the instance's dict):
+        # it is only ever inserted, and both writers (the flush, write_in_one) read that dict
+        entry: HistoryEntry = _HISTORY_CLASS.new_instance()
+        entry.__dict__.update(case_id=self.case_id, task_id=task_id, element_id=element_id, actor=self.actor,
+                              action=action, at=moment, data=data or {}, prev_hash=previous, hash=digest)
         self.session.add(entry)
         self.entries.append(entry)
         self._row().history_head = digest
@@ -70,10 +74,19 @@ class HistoryWriter:
         return entry
 
 
+_HISTORY_CLASS = inspect(HistoryEntry).class_manager
+
+
 def entry_digest(previous: str, entry: HistoryEntry) -> str:
     """The hash of ``entry``'s content linked to ``previous`` (the hash of the case's row before it)."""
-    payload = json.dumps([previous, entry.case_id, entry.task_id, entry.element_id, entry.actor, entry.action,
-                          entry.at.isoformat(), entry.data], sort_keys=True, default=str)
+    return _digest(previous, entry.case_id, entry.task_id, entry.element_id, entry.actor, entry.action, entry.at,
+                   entry.data)
+
+
+def _digest(previous: str, case_id: str, task_id: str | None, element_id: str | None, actor: str | None,
+            action: str, at: datetime, data: dict[str, Any]) -> str:
+    payload = json.dumps([previous, case_id, task_id, element_id, actor, action, at.isoformat(), data],
+                         sort_keys=True, default=str)
     return hashlib.sha256(payload.encode()).hexdigest()
 
 

@@ -15,10 +15,14 @@ rolled-back creation gives its number back); SQLite serialises writers anyway.
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cache
+from typing import cast
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import Table, bindparam
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.dml import ReturningInsert
 
 from service.store.models import RegistrationCounter, Unit
 
@@ -38,13 +42,19 @@ def local_moment(unit: Unit, at: datetime) -> datetime:
 def next_registration_number(session: Session, unit: Unit, at: datetime) -> str:
     """Take the unit's next number for the year of ``at`` (one statement) and format it."""
     local = local_moment(unit, at)
-    table = RegistrationCounter.__table__
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(table).values(unit_id=unit.id, year=local.year, last_number=1)
-    statement = statement.on_conflict_do_update(
+    statement = _counter_statement(session.get_bind().dialect.name == "postgresql")
+    with session.no_autoflush:
+        number = session.execute(statement, {"unit_id": unit.id, "year": local.year}).scalar_one()
+    return format_number(int(number), unit.registration_code or "DUMAS", local.month, local.year)
+
+
+@cache
+def _counter_statement(postgres: bool) -> ReturningInsert[int]:
+    """The counter's increment, built once per dialect (unit and year are its parameters)."""
+    table = cast(Table, RegistrationCounter.__table__)
+    dialect = postgresql if postgres else sqlite
+    statement = dialect.insert(table).values(unit_id=bindparam("unit_id"), year=bindparam("year"), last_number=1)
+    return statement.on_conflict_do_update(
         index_elements=[table.c.unit_id, table.c.year],
         set_={"last_number": table.c.last_number + 1},
     ).returning(table.c.last_number)
-    with session.no_autoflush:
-        number = session.execute(statement).scalar_one()
-    return format_number(int(number), unit.registration_code or "DUMAS", local.month, local.year)

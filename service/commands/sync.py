@@ -315,7 +315,7 @@ def _close_rows(session: Session, history: HistoryWriter, before: Mapping[str, H
         values = {"status": status, "completed_at": now, "completed_by": completed.get(task_id)}
         row = session.identity_map.get(identity_key(Task, task_id))
         if isinstance(row, Task):
-            row.candidates = []
+            _drop_candidates(session, row)
             row.status, row.completed_at = status, now
             if task_id in completed:
                 row.completed_by = completed[task_id]
@@ -328,6 +328,18 @@ def _close_rows(session: Session, history: HistoryWriter, before: Mapping[str, H
                             .values(**values).execution_options(synchronize_session=False))
         if task_id not in completed:
             history.add("task_cancelled", {"name": task.name}, task_id=task_id, element_id=task.element_id)
+
+
+def _drop_candidates(session: Session, row: Task) -> None:
+    """A task leaving READY loses its candidates: each row deleted and the collection left empty as stored.
+    The same rows go as replacing the collection would delete them, without its events (the dearer part
+    of closing a task)."""
+    for candidate in row.candidates:
+        if inspect(candidate).pending:
+            session.expunge(candidate)
+        else:
+            session.delete(candidate)
+    set_committed_value(row, "candidates", [])
 
 
 def _read_rows(session: Session, case: Case, history: HistoryWriter, ready: dict[str, HumanTask],
@@ -343,7 +355,7 @@ def _read_rows(session: Session, case: Case, history: HistoryWriter, ready: dict
             written.still_ready.append(row.id)
             row.due_at = ready.pop(row.id).due_at
             continue
-        row.candidates = []
+        _drop_candidates(session, row)
         row.completed_at = now
         if row.id in completed:
             row.status, row.completed_by = TaskStatus.COMPLETED.value, completed[row.id]
