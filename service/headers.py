@@ -33,13 +33,19 @@ ALWAYS = {
 }
 
 
+_CSP = "content-security-policy"
+_HSTS = "strict-transport-security"
+
+
 def security_headers(response: Response) -> Response:
-    for name, value in ALWAYS.items():
-        response.headers.setdefault(name, value)
-    response.headers.setdefault("Content-Security-Policy", current_app.config["ALUR_PAGE_CSP"]
-                                if response.mimetype == "text/html" else NO_CONTENT_CSP)
-    if request.is_secure:
-        response.headers.setdefault("Strict-Transport-Security", HSTS)
+    headers = response.headers
+    present = {name.lower() for name, _ in headers}  # one pass (each ``setdefault`` scanned them all twice)
+    headers.extend([(name, value) for name, value in ALWAYS.items() if name.lower() not in present])
+    if _CSP not in present:
+        headers.add("Content-Security-Policy", current_app.config["ALUR_PAGE_CSP"]
+                    if response.mimetype == "text/html" else NO_CONTENT_CSP)
+    if _HSTS not in present and request.is_secure:
+        headers.add("Strict-Transport-Security", HSTS)
     return response
 
 

@@ -70,7 +70,7 @@ class CaseArchive(MethodView):
 @blp.route("/audit-log")
 class AuditLog(MethodView):
     @blp.doc(security=BEARER)
-    @blp.arguments(AuditLogArgsSchema, location="query")
+    @blp.arguments(AuditLogArgsSchema(), location="query")
     @blp.response(200, description="CSV or JSON Lines, one row per event",
                   content_type="text/csv")
     @blp.alt_response(403, description="Not an administrator or pengawas of the unit")

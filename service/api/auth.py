@@ -48,7 +48,7 @@ def throttled(error: SignInThrottled) -> tuple[Response, int]:
 
 @blp.route("/token")
 class Token(MethodView):
-    @blp.arguments(CredentialsSchema)
+    @blp.arguments(CredentialsSchema())
     @blp.response(200, TokenSchema)
     @blp.alt_response(401, description="Wrong username or password")
     @blp.alt_response(429, description="Too many wrong passwords for this account or client: see Retry-After")
@@ -61,7 +61,7 @@ class Token(MethodView):
 @blp.route("/password")
 class Password(MethodView):
     @blp.doc(security=BEARER)
-    @blp.arguments(PasswordChangeSchema)
+    @blp.arguments(PasswordChangeSchema())
     @blp.response(200, TokenSchema)
     @blp.alt_response(401, description="Not signed in, or the token has ended")
     @blp.alt_response(422, description="The old password is wrong, or the new one too short or too long")

@@ -44,7 +44,7 @@ class CaseComments(MethodView):
         return comments.list_comments(services(), current_actor(), case_id)
 
     @blp.doc(security=BEARER)
-    @blp.arguments(CommentSchema)
+    @blp.arguments(CommentSchema())
     @blp.response(201, CommentSchema)
     def post(self, body: dict[str, Any], case_id: str) -> Comment:
         """Add a staff note to a case"""

@@ -5,15 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 import marshmallow as ma
+from flask import Response, jsonify
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from service.api.schemas import VERSION_RANGE, PageArgsSchema, PageSchema, TaskSchema
+from service.api.schemas import VERSION_RANGE, PageArgsSchema, PageSchema, TaskSchema, moment, task_json, text
 from service.api.security import BEARER, current_actor, services
 from service.commands import cases as commands
 from service.commands.cases import CaseView
 from service.commands.timers import retry_case
 from service.engine import CaseStatus
+from service.store.models import HistoryEntry
 
 blp = Blueprint("cases", __name__, url_prefix="/api/cases", description="Cases: one complaint each")
 
@@ -46,6 +48,27 @@ class CaseSchema(CaseSummarySchema):
     data = ma.fields.Dict()
     tasks = ma.fields.List(ma.fields.Nested(TaskSchema))
     history = ma.fields.List(ma.fields.Nested(HistorySchema))
+
+
+def _history_json(entry: HistoryEntry) -> dict[str, Any]:
+    return {"id": None if entry.id is None else int(entry.id), "task_id": text(entry.task_id),
+            "element_id": text(entry.element_id), "actor": text(entry.actor), "action": text(entry.action),
+            "at": moment(entry.at), "data": None if entry.data is None else dict(entry.data), "hash": text(entry.hash)}
+
+
+def case_json(view: CaseView) -> dict[str, Any]:
+    """:class:`CaseSchema`'s dump of a case, built directly: a case start and a task completion answer
+    with it (see :func:`~service.api.schemas.task_json`; ``tests/api/test_task_json.py`` holds the two
+    to the same JSON)."""
+    case = view.case
+    return {
+        "id": text(case.id), "definition_key": case.definition.key, "version": case.definition.version,
+        "unit": case.unit.code, "status": text(case.status), "business_key": text(case.business_key),
+        "registration_number": text(case.registration_number), "next_timer_at": moment(case.next_timer_at),
+        "created_at": moment(case.created_at), "completed_at": moment(case.completed_at),
+        "data": None if view.data is None else dict(view.data), "tasks": [task_json(task) for task in view.tasks],
+        "history": [_history_json(entry) for entry in view.history],
+    }
 
 
 class CaseListSchema(PageSchema):
@@ -91,7 +114,7 @@ class CancelSchema(ma.Schema):
 @blp.route("")
 class Cases(MethodView):
     @blp.doc(security=BEARER)
-    @blp.arguments(CaseQueryArgsSchema, location="query")
+    @blp.arguments(CaseQueryArgsSchema(), location="query")
     @blp.response(200, CaseListSchema)
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """Cases of your units, newest first"""
@@ -99,28 +122,29 @@ class Cases(MethodView):
         return {"items": items, "total": total, "page": args["page"], "per_page": args["per_page"]}
 
     @blp.doc(security=BEARER)
-    @blp.arguments(StartCaseSchema)
+    @blp.arguments(StartCaseSchema())
     @blp.response(201, CaseSchema)
     @blp.alt_response(403, description="Your roles may not start this SOP")
     @blp.alt_response(422, description="The start form's data is not valid")
-    def post(self, body: dict[str, Any]) -> CaseView:
+    def post(self, body: dict[str, Any]) -> tuple[Response, int]:
         """Start a case of an SOP (latest active revision, or a pinned version)"""
-        return commands.start_case_view(services(), current_actor(), commands.StartRequest(**body))
+        return jsonify(case_json(commands.start_case_view(services(), current_actor(),
+                                                          commands.StartRequest(**body)))), 201
 
 
 @blp.route("/<string:case_id>")
 class OneCase(MethodView):
     @blp.doc(security=BEARER)
     @blp.response(200, CaseSchema)
-    def get(self, case_id: str) -> CaseView:
+    def get(self, case_id: str) -> Response:
         """One case with its ready tasks and its history"""
-        return commands.get_case(services(), current_actor(), case_id, lean=True)
+        return jsonify(case_json(commands.get_case(services(), current_actor(), case_id, lean=True)))
 
 
 @blp.route("/<string:case_id>/messages")
 class Messages(MethodView):
     @blp.doc(security=BEARER)
-    @blp.arguments(MessageSchema)
+    @blp.arguments(MessageSchema())
     @blp.response(200, MessageResultSchema)
     @blp.alt_response(202, schema=MessageResultSchema, description="Buffered until the process can catch it")
     def post(self, body: dict[str, Any], case_id: str) -> tuple[dict[str, bool], int]:
@@ -132,7 +156,7 @@ class Messages(MethodView):
 @blp.route("/<string:case_id>/cancel")
 class Cancel(MethodView):
     @blp.doc(security=BEARER)
-    @blp.arguments(CancelSchema)
+    @blp.arguments(CancelSchema())
     @blp.response(200, CaseSchema)
     def post(self, body: dict[str, Any], case_id: str) -> CaseView:
         """Cancel a running case (administrators of its unit)"""

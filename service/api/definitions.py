@@ -88,8 +88,8 @@ class Definitions(MethodView):
         return commands.latest_per_key(services(), current_actor())
 
     @blp.doc(security=BEARER)
-    @blp.arguments(DeployFormSchema, location="form")
-    @blp.arguments(DeployFilesSchema, location="files")
+    @blp.arguments(DeployFormSchema(), location="form")
+    @blp.arguments(DeployFilesSchema(), location="files")
     @blp.response(201, DefinitionSchema)
     @blp.alt_response(200, schema=DefinitionSchema, description="Same bytes and forms: the existing revision")
     @blp.alt_response(422, description="The diagram cannot be deployed; errors name element_id and line")

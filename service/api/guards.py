@@ -103,8 +103,11 @@ def max_json_depth() -> int:
 
 def _guard_json_body() -> None:
     if request.is_json and request.content_length != 0:
+        raw = request.get_data(cache=True)
+        if not raw:
+            return  # no body (a GET sent with a JSON content type): nothing to parse
         try:
-            load_json(request.get_data(cache=True), max_json_depth())
+            load_json(raw, max_json_depth())
         except ValueError:
             return  # not JSON (or not UTF-8): the handler's parser answers that with its own 400
 

@@ -77,6 +77,15 @@ class DatabaseStorage(Storage):
 
 
 def init_app(app: Flask, settings: Settings) -> None:
-    """The limiter with the configured storage (before the blueprints it guards are used)."""
+    """The limiter with the configured storage (before the blueprints it guards are used).
+
+    Each limited view checks its limit in its own decorator (``limiter.limit``). The limiter's
+    ``before_request`` hook only applies limits on every route (defaults, application and meta
+    limits), which Alur does not set; it is taken off, as it evaluated nothing on every request of
+    every route. Should such a limit ever be configured, the hook stays.
+    """
     app.config["RATELIMIT_STORAGE_URI"] = settings.ratelimit_storage_uri
     limiter.init_app(app)
+    manager = limiter.limit_manager
+    if not (manager.default_limits or manager.application_limits or app.config.get("RATELIMIT_META")):
+        app.before_request_funcs[None].remove(limiter._check_request_limit)

@@ -46,7 +46,7 @@ class MarkedSchema(ma.Schema):
 @blp.route("")
 class Notifications(MethodView):
     @blp.doc(security=BEARER)
-    @blp.arguments(PageArgsSchema, location="query")
+    @blp.arguments(PageArgsSchema(), location="query")
     @blp.response(200, NotificationListSchema)
     def get(self, args: dict[str, Any]) -> commands.NotificationPage:
         """Your notifications, newest first, with how many are unread"""

@@ -131,7 +131,7 @@ def _linked(status: FollowUp) -> FollowUp:
 class Reports(MethodView):
     decorators = [limiter.limit(submission_limit, methods=["POST"])]
 
-    @blp.arguments(PublicReportSchema)
+    @blp.arguments(PublicReportSchema())
     @blp.response(201, ReceiptSchema)
     @blp.alt_response(422, description="A field is not valid; errors name it")
     @blp.alt_response(429, description="Too many submissions from this client")
@@ -175,7 +175,7 @@ class ReportMessages(MethodView):
     decorators = [limiter.limit(FOLLOW_UP_LIMIT)]
 
     @blp.doc(parameters=[{"in": "header", "name": SECRET_HEADER, "required": True, "schema": {"type": "string"}}])
-    @blp.arguments(ReporterMessageSchema)
+    @blp.arguments(ReporterMessageSchema())
     @blp.response(201, DeliveredSchema)
     def post(self, body: dict[str, Any], code: str) -> dict[str, bool]:
         """The reporter adds information; it reaches the case as a BPMN message"""
@@ -187,7 +187,7 @@ class ReporterTask(MethodView):
     decorators = [limiter.limit(FOLLOW_UP_LIMIT)]
 
     @blp.doc(parameters=[{"in": "header", "name": SECRET_HEADER, "required": True, "schema": {"type": "string"}}])
-    @blp.arguments(ReporterCompleteSchema)
+    @blp.arguments(ReporterCompleteSchema())
     @blp.response(200, FollowUpSchema)
     def post(self, body: dict[str, Any], code: str, task_id: str) -> FollowUp:
         """The reporter completes their own task (e.g. completing an incomplete report)"""

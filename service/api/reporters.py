@@ -41,7 +41,7 @@ class ThreadMessageSchema(ma.Schema):
 @blp.route("/intake")
 class Intake(MethodView):
     @blp.doc(security=BEARER)
-    @blp.arguments(IntakeSchema)
+    @blp.arguments(IntakeSchema())
     @blp.response(201, ReceiptSchema)
     def post(self, body: dict[str, Any]) -> Receipt:
         """Register a report received in person, by phone, sms, email or the kotak saran"""
@@ -51,7 +51,7 @@ class Intake(MethodView):
 @blp.route("/cases/<string:case_id>/identity")
 class Identity(MethodView):
     @blp.doc(security=BEARER)
-    @blp.arguments(RevealSchema)
+    @blp.arguments(RevealSchema())
     @blp.response(200, IdentityResultSchema)
     @blp.alt_response(403, description="Your roles may not see this identity")
     def post(self, body: dict[str, Any], case_id: str) -> RevealedIdentity:
@@ -71,7 +71,7 @@ class FollowUpLockSchema(ma.Schema):
 @blp.route("/cases/<string:case_id>/reporter/unlock")
 class Unlock(MethodView):
     @blp.doc(security=BEARER)
-    @blp.arguments(UnlockSchema)
+    @blp.arguments(UnlockSchema())
     @blp.response(200, FollowUpLockSchema)
     @blp.alt_response(403, description="Your roles may not unlock it (those that may reveal the identity, admins)")
     @blp.alt_response(409, description="The follow-up code is not locked")
@@ -90,7 +90,7 @@ class Conversation(MethodView):
         return reporters.conversation(services(), current_actor(), case_id)
 
     @blp.doc(security=BEARER)
-    @blp.arguments(ThreadMessageSchema)
+    @blp.arguments(ThreadMessageSchema())
     @blp.response(201, ThreadMessageSchema)
     def post(self, body: dict[str, Any], case_id: str) -> ConversationMessage:
         """Ask the reporter a question or send a reply"""

@@ -61,7 +61,7 @@ def _xlsx(rows: list[SlaRow]) -> Response:
 @blp.route("/sla")
 class SlaReport(MethodView):
     @blp.doc(security=BEARER)
-    @blp.arguments(SlaQueryArgsSchema, location="query")
+    @blp.arguments(SlaQueryArgsSchema(), location="query")
     @blp.response(200, SlaReportSchema)
     def get(self, args: dict[str, Any]) -> Any:
         """Per SOP step: count, median and p90 office time, the SOP's target, share within target"""

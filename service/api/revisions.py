@@ -153,7 +153,7 @@ class MigrationReportSchema(ma.Schema):
 @blp.route("/<string:key>/versions/<int:number>")
 class RevisionMetadata(MethodView):
     @blp.doc(security=BEARER)
-    @blp.arguments(MetadataSchema)
+    @blp.arguments(MetadataSchema())
     @blp.response(200, RevisionSchema)
     @blp.alt_response(409, description="The revision is not a draft")
     def patch(self, changes: dict[str, Any], key: str, number: int) -> Definition:
@@ -170,7 +170,7 @@ class Metadata(MethodView):
         return revisions.metadata(services(), current_actor(), key, number)
 
     @blp.doc(security=BEARER)
-    @blp.arguments(SopMetadataSchema)
+    @blp.arguments(SopMetadataSchema())
     @blp.response(200, SopMetadataSchema)
     @blp.alt_response(409, description="The revision is not a draft: approved, active and retired ones are immutable")
     def put(self, meta: sop_metadata.SopMetadata, key: str, number: int) -> sop_metadata.SopMetadata:
@@ -192,7 +192,7 @@ class Approve(MethodView):
 @blp.route("/<string:key>/versions/<int:number>/activate")
 class Activate(MethodView):
     @blp.doc(security=BEARER)
-    @blp.arguments(ActivateSchema)
+    @blp.arguments(ActivateSchema())
     @blp.response(200, RevisionSchema)
     @blp.alt_response(409, description="The revision is not approved")
     def post(self, body: dict[str, Any], key: str, number: int) -> Definition:
@@ -222,7 +222,7 @@ class Events(MethodView):
 @blp.route("/<string:key>/diff")
 class Diff(MethodView):
     @blp.doc(security=BEARER)
-    @blp.arguments(DiffArgsSchema, location="query")
+    @blp.arguments(DiffArgsSchema(), location="query")
     @blp.response(200, DiffSchema)
     def get(self, args: dict[str, int], key: str) -> dict[str, Any]:
         """Elements added, removed and changed between two revisions"""
@@ -254,7 +254,7 @@ class SopPdf(MethodView):
 @blp.route("/<string:key>/migrations")
 class Migrations(MethodView):
     @blp.doc(security=BEARER)
-    @blp.arguments(MigrationRequestSchema)
+    @blp.arguments(MigrationRequestSchema())
     @blp.response(200, MigrationReportSchema)
     @blp.alt_response(403, description="Administrators of the unit only")
     @blp.alt_response(409, description="The target revision is a draft or retired")

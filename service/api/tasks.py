@@ -5,15 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 import marshmallow as ma
+from flask import Response, jsonify
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from service.api.cases import CaseSchema
-from service.api.schemas import PageArgsSchema, PageSchema, TaskSchema
+from service.api.cases import CaseSchema, case_json
+from service.api.schemas import PageArgsSchema, PageSchema, TaskSchema, task_json
 from service.api.security import BEARER, current_actor, services
 from service.commands import task_list
 from service.commands import tasks as commands
-from service.commands.cases import CaseView
 from service.commands.tasks import TaskView
 from service.store.models import Task
 
@@ -50,40 +50,37 @@ class CompleteSchema(ma.Schema):
     data = ma.fields.Raw(load_default=dict)
 
 
-class _Detail:
-    """A task row plus its form and case data, read by :class:`TaskDetailSchema` (dumped once)."""
-
-    def __init__(self, view: TaskView) -> None:
-        self.form, self.case_data, self.case_status = view.form, view.case_data, view.case_status
-        self._task = view.task
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._task, name)
+def detail_json(view: TaskView) -> dict[str, Any]:
+    """:class:`TaskDetailSchema`'s dump of a task read, built directly (see :func:`task_json`)."""
+    return {**task_json(view.task), "form": None if view.form is None else dict(view.form),
+            "case_data": dict(view.case_data), "case_status": str(view.case_status)}
 
 
-def _detail(view: TaskView) -> _Detail:
-    return _Detail(view)
+def list_json(found: task_list.TaskPage, page: int, per_page: int) -> dict[str, Any]:
+    """:class:`TaskListSchema`'s dump of a page of the task list, built directly (see :func:`task_json`)."""
+    return {"total": int(found.total), "page": int(page), "per_page": int(per_page),
+            "items": [task_json(task, found.roles[task.id]) for task in found.items],
+            "total_capped": found.total_capped, "next_cursor": found.next_cursor}
 
 
 @blp.route("")
 class Tasks(MethodView):
     @blp.doc(security=BEARER)
-    @blp.arguments(TaskQueryArgsSchema, location="query")
+    @blp.arguments(TaskQueryArgsSchema(), location="query")
     @blp.response(200, TaskListSchema)
-    def get(self, args: dict[str, Any]) -> dict[str, Any]:
+    def get(self, args: dict[str, Any]) -> Response:
         """Ready tasks of every (lane, unit) you hold; mine=true for the ones you claimed"""
         found = task_list.page_tasks(services(), current_actor(), task_list.TaskQuery(**args))
-        return {"items": found.items, "total": found.total, "total_capped": found.total_capped,
-                "next_cursor": found.next_cursor, "page": args["page"], "per_page": args["per_page"]}
+        return jsonify(list_json(found, args["page"], args["per_page"]))
 
 
 @blp.route("/<string:task_id>")
 class OneTask(MethodView):
     @blp.doc(security=BEARER)
     @blp.response(200, TaskDetailSchema)
-    def get(self, task_id: str) -> _Detail:
+    def get(self, task_id: str) -> Response:
         """A task with its form (JSON Schema + UI schema) and the case data"""
-        return _detail(commands.get_task(services(), current_actor(), task_id))
+        return jsonify(detail_json(commands.get_task(services(), current_actor(), task_id)))
 
 
 @blp.route("/<string:task_id>/claim")
@@ -108,11 +105,11 @@ class Unclaim(MethodView):
 @blp.route("/<string:task_id>/complete")
 class Complete(MethodView):
     @blp.doc(security=BEARER)
-    @blp.arguments(CompleteSchema)
+    @blp.arguments(CompleteSchema())
     @blp.response(200, CaseSchema)
     @blp.alt_response(422, description="Form errors, each naming its field")
     @blp.alt_response(409, description="No longer ready, or changed at the same time")
     @blp.alt_response(403, description="Not your lane or unit")
-    def post(self, body: dict[str, Any], task_id: str) -> CaseView:
+    def post(self, body: dict[str, Any], task_id: str) -> Response:
         """Complete a task with its form data"""
-        return commands.complete_view(services(), current_actor(), task_id, body["data"])
+        return jsonify(case_json(commands.complete_view(services(), current_actor(), task_id, body["data"])))

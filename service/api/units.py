@@ -49,7 +49,7 @@ class NewUnitSchema(ma.Schema):
 @blp.route("")
 class Units(MethodView):
     @blp.doc(security=BEARER)
-    @blp.arguments(NewUnitSchema)
+    @blp.arguments(NewUnitSchema())
     @blp.response(201, UnitSchema)
     def post(self, body: dict[str, Any]) -> Unit:
         """Create an office (administrators) or a sub-unit of one (its administrators): bidang, unit kerja"""
@@ -75,7 +75,7 @@ class ClosedDays(MethodView):
         return commands.list_closed_days(services(), current_actor(), code)
 
     @blp.doc(security=BEARER)
-    @blp.arguments(ClosedDaySchema)
+    @blp.arguments(ClosedDaySchema())
     @blp.response(201, ClosedDaySchema)
     def post(self, body: dict[str, Any], code: str) -> ClosedDay:
         """Add a closed day (administrators of the unit)"""
@@ -99,7 +99,7 @@ class OneClosedDay(MethodView):
 @blp.route("/<string:code>/working-hours")
 class WorkingHours(MethodView):
     @blp.doc(security=BEARER)
-    @blp.arguments(WorkingHoursSchema)
+    @blp.arguments(WorkingHoursSchema())
     @blp.response(200, UnitSchema)
     def put(self, body: dict[str, Any], code: str) -> Unit:
         """Replace the office hours: {"hours": {"0": ["07:30", "16:00"], …}}"""

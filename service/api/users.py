@@ -54,7 +54,7 @@ class Users(MethodView):
         return commands.list_users(services(), current_actor())
 
     @blp.doc(security=BEARER)
-    @blp.arguments(NewUserSchema)
+    @blp.arguments(NewUserSchema())
     @blp.response(201, UserSchema)
     @blp.alt_response(403, description="Not an administrator of every unit named in roles")
     @blp.alt_response(409, description="The username is taken")
@@ -98,7 +98,7 @@ class UserUnlock(MethodView):
 @blp.route("/<string:username>/password")
 class UserPassword(MethodView):
     @blp.doc(security=BEARER)
-    @blp.arguments(NewPasswordSchema)
+    @blp.arguments(NewPasswordSchema())
     @blp.response(200, UserSchema)
     @blp.alt_response(404, description="No such account, or not one you administer")
     @blp.alt_response(409, description="Your own account: change it with POST /api/auth/password")

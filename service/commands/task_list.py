@@ -18,7 +18,7 @@ import binascii
 import functools
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -42,7 +42,7 @@ from sqlalchemy import (
     tuple_,
     union_all,
 )
-from sqlalchemy.orm import InstrumentedAttribute, Session, aliased, contains_eager
+from sqlalchemy.orm import InstrumentedAttribute, Session, aliased, joinedload, lazyload
 from sqlalchemy.types import TypeEngine
 
 from service.commands.context import REPORTER_ROLE, Actor, Services
@@ -97,6 +97,7 @@ class TaskQuery:
 
 @dataclass(frozen=True)
 class TaskPage:
+    #: the tasks with their unit (id, code and timezone); not their candidates, which are in ``roles``
     items: list[Task]
     #: the number of tasks under the filters, or ``count_cap + 1`` when there are more than the cap
     total: int
@@ -104,6 +105,8 @@ class TaskPage:
     total_capped: bool
     #: the cursor of the page after this one; None on the last page
     next_cursor: str | None
+    #: task id → the roles that may pick it up (its candidates), sorted
+    roles: dict[str, list[str]] = field(default_factory=dict)
 
 
 class InvalidCursor(InvalidInput):
@@ -126,6 +129,8 @@ class InvalidCursor(InvalidInput):
 
 #: how many statement shapes are kept (each a few kB); real traffic uses a few dozen
 _SHAPES_KEPT = 512
+#: between the candidate roles of a task in the page's ``roles`` column (a control character no role holds)
+_ROLES_SEPARATOR = "\x1f"
 
 
 @dataclass(frozen=True)
@@ -403,9 +408,12 @@ def _page_shape(shape: _Filters, position: _Position) -> Select[Any]:
     if position.paged:
         ordered = ordered.offset(_param("offset", Integer()))
     page = ordered.limit(_param("page_limit", Integer())).subquery()
-    return (select(Task).join(page, page.c.id == Task.id).outerjoin(Task.candidates)
-            .options(contains_eager(Task.candidates))
-            .order_by(*_ordering(sort, page), TaskCandidate.role)
+    # the candidate roles as one column: loading them as a collection of objects cost more than the tasks
+    roles = (select(func.aggregate_strings(TaskCandidate.role, _ROLES_SEPARATOR))
+             .where(TaskCandidate.task_id == Task.id).scalar_subquery())
+    return (select(Task, roles.label("roles")).join(page, page.c.id == Task.id)
+            .options(joinedload(Task.unit).load_only(Unit.id, Unit.code, Unit.timezone), lazyload(Task.candidates))
+            .order_by(*_ordering(sort, page))
             .add_columns(_capped_count(shape).scalar_subquery().label("total")))
 
 
@@ -422,7 +430,7 @@ def page_tasks(services: Services, actor: Actor, query: TaskQuery, now: datetime
     after = _decode(query.cursor, query.sort) if query.cursor else None
     statement, values = _page_statement(actor, query, now, after)
     with services.db.reading() as session:
-        rows = session.execute(statement, values).unique().all()
+        rows = session.execute(statement, values).all()
         items = [row[0] for row in rows]
         if rows:
             total = int(rows[0].total)
@@ -433,7 +441,9 @@ def page_tasks(services: Services, actor: Actor, query: TaskQuery, now: datetime
     more = len(items) > query.per_page
     items = items[:query.per_page]
     return TaskPage(items=items, total=min(total, query.count_cap + 1), total_capped=total > query.count_cap,
-                    next_cursor=_encode(query.sort, _key(items[-1])) if more else None)
+                    next_cursor=_encode(query.sort, _key(items[-1])) if more else None,
+                    roles={row[0].id: sorted(row.roles.split(_ROLES_SEPARATOR)) if row.roles else []
+                           for row in rows[:query.per_page]})
 
 
 def list_tasks(services: Services, actor: Actor, query: TaskQuery, now: datetime | None = None

@@ -7,20 +7,21 @@ from datetime import date
 from functools import cache
 from typing import Any
 
-from sqlalchemy import CursorResult, Select, String, bindparam, cast, func, or_, select, update
-from sqlalchemy.orm import Session, contains_eager, defer, joinedload
+from sqlalchemy import CursorResult, Select, bindparam, or_, select, update
+from sqlalchemy.orm import Session, contains_eager, defer, joinedload, lazyload, load_only
+from sqlalchemy.sql.base import ExecutableOption
 
 from service import forms as form_files
 from service.commands import attachments
 from service.commands.access import Visible, read_with_case, visible
-from service.commands.calendars import unit_calendar
+from service.commands.calendars import closed_days_column, days_of, unit_calendar
 from service.commands.cases import CaseView, case_options, case_view, restore, revision_forms
 from service.commands.context import Actor, Services
 from service.commands.history import HistoryWriter
 from service.commands.sync import Written, deliver_buffered, write_back
 from service.engine import CaseStatus, TaskStatus, WorkCalendar
 from service.errors import Conflict, Forbidden, NotFound
-from service.store.models import Case, CaseAccess, ClosedDay, Task
+from service.store.models import Case, CaseAccess, Definition, Task, Unit
 from service.store.one_statement import ONE_STATEMENT, write_in_one
 
 
@@ -34,32 +35,48 @@ class _Found:
     closed_days: tuple[date, ...] = ()
 
 
+#: the columns a read of a task (:func:`get_task`) uses besides the task's own: the task page shows the
+#: unit's code and timezone; the access check reads the case's unit, starter and grants; the form comes
+#: from the revision's id and checksum (:func:`~service.commands.cases.revision_forms`)
+_READ_UNIT = (Unit.id, Unit.code, Unit.timezone)
+_READ_CASE = (Case.id, Case.definition_id, Case.unit_id, Case.status, Case.data, Case.started_by)
+_READ_GRANT = (CaseAccess.case_id, CaseAccess.unit_id, CaseAccess.role, CaseAccess.fields)
+
+
 @cache
-def _task_statement(with_calendar: bool) -> Select[Any]:
-    """The read of :func:`_task_for`, built once (it depends on no actor; the task id is a parameter)."""
+def _task_statement(with_calendar: bool, reading: bool = False) -> Select[Any]:
+    """The read of :func:`_task_for`, built once (it depends on no actor; the task id is a parameter).
+
+    ``reading``: for :func:`get_task`, only the columns it uses (:data:`_READ_CASE`…): the driver builds
+    an object per result column of every execution, and the full rows had about 70.
+    """
     columns: list[Any] = [Task, Case, CaseAccess]
     if with_calendar:
-        columns.append(select(func.aggregate_strings(cast(ClosedDay.day, String), ","))
-                       .where(ClosedDay.unit_id == Case.unit_id).scalar_subquery())
+        columns.append(closed_days_column(Case.unit_id))
+    # only a command that runs the engine needs the workflow state
+    options: tuple[ExecutableOption, ...] = (
+        (joinedload(Task.unit).load_only(*_READ_UNIT), load_only(*_READ_CASE), load_only(*_READ_GRANT),
+         joinedload(Case.definition).load_only(Definition.id, Definition.checksum).lazyload(Definition.unit),
+         lazyload(Case.unit))
+        if reading else (*case_options(), *(() if with_calendar else (defer(Case.state),))))
     statement = (select(*columns).join(Case, Case.id == Task.case_id)
                  .outerjoin(Task.candidates).outerjoin(CaseAccess, CaseAccess.case_id == Task.case_id)
-                 .options(contains_eager(Task.candidates), *case_options(),
-                          # only a command that runs the engine needs the workflow state
-                          *(() if with_calendar else (defer(Case.state),)))
+                 .options(contains_eager(Task.candidates), *options)
                  .where(Task.id == bindparam("task_id")))
     # a command locks the case row first (PostgreSQL), as every command on a case does: the order
     # is case, then tasks, and a command that waited reads the case as the other one left it
     return statement.with_for_update(of=Case) if with_calendar else statement
 
 
-def _task_for(session: Session, actor: Actor, task_id: str, with_calendar: bool = False) -> _Found:
+def _task_for(session: Session, actor: Actor, task_id: str, with_calendar: bool = False,
+              reading: bool = False) -> _Found:
     """The task and its case if the actor may see the case (else 404) and work the task's lane (else 403).
 
     One statement: the task with its candidates and unit, its case with the revision (no diagram),
     every access row of the case (for :func:`~service.commands.access.visible` and later grants) and,
     for a command that runs the engine, the unit's closed days.
     """
-    rows = session.execute(_task_statement(with_calendar), {"task_id": task_id}).unique().all()
+    rows = session.execute(_task_statement(with_calendar, reading), {"task_id": task_id}).unique().all()
     if not rows:
         raise NotFound(f"Task {task_id} does not exist or is not visible to you")
     task, case = rows[0][0], rows[0][1]
@@ -73,7 +90,7 @@ def _task_for(session: Session, actor: Actor, task_id: str, with_calendar: bool 
     if not actor.may_work_as(task.unit_id, roles):
         raise Forbidden(f"Task {task_id} belongs to the lane {', '.join(sorted(roles))}, not one of your roles")
     days = rows[0][3] if with_calendar else None
-    return _Found(task, found, tuple(date.fromisoformat(day) for day in days.split(",")) if days else ())
+    return _Found(task, found, days_of(days))
 
 
 def lane_roles(task: Task) -> set[str]:
@@ -98,7 +115,7 @@ class TaskView:
 
 def get_task(services: Services, actor: Actor, task_id: str) -> TaskView:
     with services.db.reading() as session:
-        found = _task_for(session, actor, task_id)
+        found = _task_for(session, actor, task_id, reading=True)
         task, case = found.task, found.visible.case
         forms = revision_forms(services, case.definition)
         return TaskView(task, forms.get(task.form_key) if task.form_key else None,
