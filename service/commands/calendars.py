@@ -11,7 +11,7 @@ from typing import Any, cast
 
 from sqlalchemy import ColumnElement, ScalarSelect, String, Table, func, select
 from sqlalchemy import cast as sql_cast
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import QueryableAttribute, Session
 
 from service.commands.accounts import UnitAction, check_email, managed_unit_ids, record_unit_event, unit_by_code
 from service.commands.context import Actor, Services
@@ -28,7 +28,7 @@ def closed_days(session: Session, unit_id: int) -> list[date]:
     return list(session.scalars(select(ClosedDay.day).where(ClosedDay.unit_id == unit_id)))
 
 
-def closed_days_column(unit_id: ColumnElement[int]) -> ScalarSelect[str | None]:
+def closed_days_column(unit_id: ColumnElement[int] | QueryableAttribute[int]) -> ScalarSelect[str | None]:
     """The closed days of the unit ``unit_id`` names, as one text (``2026-12-24,2026-12-31``, or null):
     read along another statement; :func:`days_of` turns it into dates."""
     days = cast(Table, ClosedDay.__table__)

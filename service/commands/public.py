@@ -26,10 +26,10 @@ from service import forms as form_files
 from service.commands import attachments, outcomes
 from service.commands.access import visible_case
 from service.commands.accounts import unit_by_code
-from service.commands.calendars import calendar_for
+from service.commands.calendars import unit_calendar
 from service.commands.cases import record_new_case, restore
 from service.commands.context import REPORTER_MESSAGE, Actor, Services
-from service.commands.definitions import startable
+from service.commands.definitions import startable, startable_with_days
 from service.commands.history import HistoryWriter
 from service.commands.identity import IdentityVault
 from service.commands.identity_policy import MODES, IdentityPolicy, intake_form, policy_of, split_identity
@@ -112,7 +112,7 @@ def file_report(services: Services, report: PublicReport, registered_by: Actor |
                            [{"field": "channel", "message": report.channel}])
     with services.db.transaction() as session:
         unit = unit_by_code(session, report.unit)
-        definition = startable(session, report.definition_key, None)
+        definition, closed_days = startable_with_days(session, report.definition_key, None, services.memo)
         if definition.unit_id != unit.id:
             raise NotFound(f"{unit.code} has no SOP '{report.definition_key}'",
                            [{"field": "definition_key", "message": "unknown in this unit"}])
@@ -129,7 +129,7 @@ def file_report(services: Services, report: PublicReport, registered_by: Actor |
         # evidence is written to disk once; the case keeps references, never the base64
         prepared, files = attachments.store_files(services, intake, case_data)
         data = {**prepared, "mode_pelapor": report.mode, "saluran_pengaduan": report.channel}
-        run = CaseRun.start(compiled, data, calendar_for(session, unit))
+        run = CaseRun.start(compiled, data, unit_calendar(services, unit, closed_days))
         actor_name = registered_by.username if registered_by else PUBLIC_ACTOR
         case = record_new_case(session, definition, run, actor_name,
                                started_by=registered_by.user_id if registered_by else None,
@@ -168,7 +168,7 @@ def reporting_sops(services: Services) -> list[ReportingSop]:
     with services.db.reading() as session:
         for key in session.scalars(select(Definition.key).distinct()).all():
             try:
-                definition = startable(session, key, None)
+                definition = startable(session, key, None, services.memo)
             except (NotFound, Conflict):
                 continue
             compiled = compiled_for(services, session, definition)

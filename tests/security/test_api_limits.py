@@ -15,6 +15,7 @@ from support.bombs import hang_guard
 from support.diagrams import AUTOMATIC_LOOP, USER_TASK_LOOP, diagram, user_task, with_timer
 from support.helpers import deploy_bytes, signed_in_now
 
+from service.commands import timers
 from service.engine import limits
 from service.store.models import Case, Definition, HistoryEntry, Task
 from service.worker import loop
@@ -139,19 +140,24 @@ def test_timer_driven_runaway_loop_becomes_an_incident_at_once(app: Any, client:
 
 
 def test_worker_sweep_always_ends(app: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A cycle that is always due kept ``alur worker --once`` firing forever: a sweep is bounded."""
-    calls = {"timers": 0, "schedules": 0}
+    """A cycle that is always due kept ``alur worker --once`` firing forever: a sweep is bounded.
 
-    def always_fires(*_args: Any, **_kwargs: Any) -> int:
-        calls["timers"] += 1
-        return 1
+    Every batch finds as many due cases as it asks for (a timer due again at once), yet the sweep
+    stops after ``batch`` × ``MAX_PASSES`` cases, in batches that grew to ``FIRE_BATCH``."""
+    batches: list[int] = []
+    calls = {"schedules": 0}
+
+    def always_full(_services: Any, _moment: Any, wanted: int, _actor: str) -> tuple[int, int]:
+        batches.append(wanted)
+        return wanted, wanted
 
     def always_due(*_args: Any, **_kwargs: Any) -> bool:
         calls["schedules"] += 1
         return True
 
-    monkeypatch.setattr(loop, "fire_due_timers", always_fires)
+    monkeypatch.setattr(timers, "fire_batch", always_full)
     monkeypatch.setattr(loop, "start_due_schedule", always_due)
     with hang_guard():
         assert run_once(app.extensions["alur.services"], batch=7) is True
-    assert calls == {"timers": loop.MAX_PASSES, "schedules": 7}
+    assert sum(batches) == 7 * loop.MAX_PASSES and calls == {"schedules": 7}
+    assert batches[:3] == [1, 2, 4] and max(batches) == timers.FIRE_BATCH
