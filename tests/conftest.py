@@ -36,10 +36,18 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from support.browser import chromium  # noqa: F401 - the session's browser fixture
 from support.db_pool import DatabasePool
-from support.helpers import ENGINE_DATA, PASSWORD, TEST_FORMS, Persona, deploy_bytes, deploy_file, review_variant
+from support.helpers import (
+    ENGINE_DATA,
+    PASSWORD,
+    TEST_FORMS,
+    Persona,
+    app_on,
+    deploy_bytes,
+    deploy_file,
+    review_variant,
+)
 from support.postgres import create_database, running_postgres
 
-from service.app import create_app
 from service.commands import accounts
 from service.commands.context import Services
 from service.config import Settings
@@ -106,11 +114,8 @@ def services(settings: Settings) -> Iterator[Services]:
 
 @pytest.fixture
 def app(settings: Settings) -> Iterator[Any]:
-    flask_app = create_app({"database_url": settings.database_url, "secret_key": settings.secret_key,
-                            "forms_dir": settings.forms_dir, "data_dir": settings.data_dir,
-                            "token_hours": settings.token_hours, "testing": True})
-    yield flask_app
-    flask_app.extensions["alur.services"].db.dispose()
+    with app_on(settings) as flask_app:
+        yield flask_app
 
 
 @pytest.fixture

@@ -15,9 +15,8 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 from support.consistency import check_cases
-from support.helpers import ENGINE_DATA, PASSWORD, Persona, deploy_file, signed_in_now
+from support.helpers import ENGINE_DATA, PASSWORD, Persona, app_on, deploy_file, signed_in_now
 
-from service.app import create_app
 from service.commands import accounts
 from service.commands.context import Services
 from service.config import Settings
@@ -29,11 +28,8 @@ BASE = "/api/definitions/revisi_uji"
 @pytest.fixture
 def other(settings: Settings) -> Iterator[Any]:
     """A second app on the database of ``app``: another process, with its own caches."""
-    flask_app = create_app({"database_url": settings.database_url, "secret_key": settings.secret_key,
-                            "forms_dir": settings.forms_dir, "data_dir": settings.data_dir,
-                            "token_hours": settings.token_hours, "testing": True})
-    yield flask_app
-    flask_app.extensions["alur.services"].db.dispose()
+    with app_on(settings) as flask_app:
+        yield flask_app
 
 
 @pytest.fixture

@@ -15,6 +15,8 @@ from typing import Any
 
 from sqlalchemy import Engine, MetaData, event, text
 
+from service.app import create_app
+
 TESTS = Path(__file__).resolve().parent.parent
 ROOT = TESTS.parent
 ENGINE_DATA = TESTS / "engine" / "data"
@@ -93,3 +95,16 @@ def sql_statements(engine: Engine) -> Iterator[list[str]]:
         yield seen
     finally:
         event.remove(engine, "before_cursor_execute", record)
+
+
+@contextmanager
+def app_on(settings: Any) -> Iterator[Any]:
+    """The service's app for tests on ``settings``' database (``testing``); its pool closed afterwards.
+    Two of them on one database play two processes, each with its own caches."""
+    flask_app = create_app({"database_url": settings.database_url, "secret_key": settings.secret_key,
+                            "forms_dir": settings.forms_dir, "data_dir": settings.data_dir,
+                            "token_hours": settings.token_hours, "testing": True})
+    try:
+        yield flask_app
+    finally:
+        flask_app.extensions["alur.services"].db.dispose()
