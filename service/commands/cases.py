@@ -8,7 +8,6 @@ from functools import cache
 from typing import Any, cast
 
 from sqlalchemy import Select, bindparam, func, select
-from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.sql.base import ExecutableOption
 
@@ -133,23 +132,19 @@ def _record_new_case(session: Session, definition: Definition, run: CaseRun, act
     # session once the engine's outcome is known, so its row is one INSERT before the rows naming it.
     # Built as the ORM builds a row it loads (values straight into the instance's dict): nothing
     # reads attribute history of a row not yet written
-    case: Case = _CASE_CLASS.new_instance()
-    case.__dict__.update(
+    case = Case.built(dict(
         id=str(uuid.uuid4()), definition=definition, definition_id=definition.id, unit=definition.unit,
         unit_id=definition.unit_id, business_key=business_key, tracking_code=None,
         status=CaseStatus.RUNNING.value, state={}, data={}, lock_version=1, next_timer_at=None,
         started_by=started_by, created_at=now, updated_at=now, completed_at=None, timer_failures=0,
         last_error=None, history_head=None, purged_at=None,
-        registration_number=next_registration_number(session, definition.unit, now))
+        registration_number=next_registration_number(session, definition.unit, now)))
     read_with_case(session, case.id)  # a new case has no access rows yet
     history = HistoryWriter(session, case.id, actor_name, case=case)
     history.add(action, {"definition_key": definition.key, "version": definition.version})
     grant_supervisors(session, case, run.compiled)
     written = write_back(session, case, run, history, data_delta=data, before={})
     return case, history, written
-
-
-_CASE_CLASS = sa_inspect(Case).class_manager
 
 
 def administered_case(session: Session, actor: Actor, case_id: str, action: str) -> Case:

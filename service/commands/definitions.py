@@ -415,7 +415,6 @@ def _as_loaded(session: Session, model: type[_Row], values: dict[str, Any]) -> _
     held = session.identity_map.get(identity_key(model, values["id"]))
     if isinstance(held, model):
         return held
-    row: _Row = inspect(model).class_manager.new_instance()
-    row.__dict__.update(values)
+    row = model.built(values)
     make_transient_to_detached(row)
     return row

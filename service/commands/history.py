@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import inspect
 from sqlalchemy.orm import Session, lazyload
 
 from service.engine import utc_now
@@ -64,17 +63,14 @@ class HistoryWriter:
         digest = _digest(previous, self.case_id, task_id, element_id, self.actor, action, moment, data or {})
         # a new row, built as the ORM builds one it loads (its values straight into the instance's dict):
         # it is only ever inserted, and both writers (the flush, write_in_one) read that dict
-        entry: HistoryEntry = _HISTORY_CLASS.new_instance()
-        entry.__dict__.update(case_id=self.case_id, task_id=task_id, element_id=element_id, actor=self.actor,
-                              action=action, at=moment, data=data or {}, prev_hash=previous, hash=digest)
+        entry = HistoryEntry.built(dict(case_id=self.case_id, task_id=task_id, element_id=element_id,
+                                        actor=self.actor, action=action, at=moment, data=data or {},
+                                        prev_hash=previous, hash=digest))
         self.session.add(entry)
         self.entries.append(entry)
         self._row().history_head = digest
         self._last = digest
         return entry
-
-
-_HISTORY_CLASS = inspect(HistoryEntry).class_manager
 
 
 def entry_digest(previous: str, entry: HistoryEntry) -> str:

@@ -268,7 +268,6 @@ class CaseRun:
         :func:`_refresh_again`) or after the second round ran.
         """
         steps = budget or StepBudget()
-        self._open = None
 
         def did_complete(task: Task) -> None:
             steps(task)

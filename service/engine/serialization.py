@@ -346,6 +346,15 @@ def _task_rows(workflow: Any, convert: Callable[[Any], Any]) -> tuple[list[list[
     position: dict[int, int] = {}
     listed_by: dict[int, Task] = {}
     children: dict[int, list[Task]] = {}
+
+    def children_of(task: Task) -> list[Task]:
+        """The task's children, noted for its row; each task may be listed by one parent only."""
+        found = children[id(task)] = [tasks.get(child_id) for child_id in task._children]
+        for child in found:
+            if child is None or listed_by.setdefault(id(child), task) is not task:
+                raise _DoesNotFit
+        return found
+
     pending: deque[Task] = deque([root])
     while pending:
         task = pending.popleft()
@@ -354,21 +363,14 @@ def _task_rows(workflow: Any, convert: Callable[[Any], Any]) -> tuple[list[list[
         position[id(task)] = len(order)
         order.append(task)
         if task._children:
-            found = children[id(task)] = [tasks.get(child_id) for child_id in task._children]
-            for child in found:
-                if child is None or listed_by.setdefault(id(child), task) is not task:
-                    raise _DoesNotFit
-            pending.extend(found)
+            pending.extend(children_of(task))
     if len(order) != len(tasks):
         rest = [task for task in tasks.values() if id(task) not in position]
         for task in rest:
             position[id(task)] = len(order)
             order.append(task)
         for task in rest:
-            found = children[id(task)] = [tasks.get(child_id) for child_id in task._children]
-            for child in found:
-                if child is None or listed_by.setdefault(id(child), task) is not task:
-                    raise _DoesNotFit
+            children_of(task)
     rows: list[list[Any]] = []
     for task in order:
         if type(task) is not Task:

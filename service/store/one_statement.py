@@ -32,7 +32,6 @@ ONE_STATEMENT = "alur.one_statement"
 #: statement shapes kept per process (a command writes one of a few dozen)
 _SHAPES_KEPT = 512
 _quote = postgresql.dialect().identifier_preparer.quote
-_HISTORY_CLASS = inspect(HistoryEntry).class_manager
 _HISTORY_KEYS = tuple(column.key for column in cast(Table, HistoryEntry.__table__).c)
 
 
@@ -149,10 +148,8 @@ class _Prepared:
     def history_entry(self, row: Sequence[Any]) -> HistoryEntry:
         """A detached history row holding what the statement answered, built as the ORM builds the rows
         it loads (values straight into the instance's dict, no attribute events for a row not to write)."""
-        entry: HistoryEntry = _HISTORY_CLASS.new_instance()
-        entry.__dict__.update({key: value if result is None else result(value)
-                               for key, result, value in zip(_HISTORY_KEYS, self.results, row, strict=False)})
-        return entry
+        return HistoryEntry.built({key: value if result is None else result(value)
+                                   for key, result, value in zip(_HISTORY_KEYS, self.results, row, strict=False)})
 
 
 @functools.lru_cache(maxsize=_SHAPES_KEPT)
