@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from support.helpers import services_of
+
 from service.api.cases import CaseSchema, case_json
 from service.api.schemas import TaskSchema
 from service.api.tasks import TaskDetailSchema, TaskListSchema
@@ -16,7 +18,6 @@ from service.commands import cases as case_commands
 from service.commands import task_list
 from service.commands import tasks as task_commands
 from service.commands.accounts import actor_from_token
-from service.commands.context import Services
 from service.commands.tasks import TaskView
 
 
@@ -31,20 +32,15 @@ class _SchemaDetail:
         return getattr(self._task, name)
 
 
-def _services(app: Any) -> Services:
-    found: Services = app.extensions["alur.services"]
-    return found
-
-
 def _schema_detail(app: Any, token: str, task_id: str) -> bytes:
-    services = _services(app)
+    services = services_of(app)
     view = task_commands.get_task(services, actor_from_token(services, token), task_id)
     return bytes(app.json.response(TaskDetailSchema().dump(_SchemaDetail(view))).get_data())
 
 
 def _schema_list(app: Any, token: str, query: dict[str, Any]) -> bytes:
     """The list as ``TaskListSchema`` dumps it, each task read with its candidates (``get_task``)."""
-    services = _services(app)
+    services = services_of(app)
     actor = actor_from_token(services, token)
     found = task_list.page_tasks(services, actor, task_list.TaskQuery(**query))
     items = [task_commands.get_task(services, actor, task.id).task for task in found.items]
@@ -101,7 +97,7 @@ def test_one_task_dumped_by_the_schema_and_by_task_json_alike(app: Any, client: 
 
     second = start_review()["tasks"][0]["id"]
     at_kabid = _complete(client, staff["kasi_a"], second, {"hasil": "lengkap"})["tasks"][0]["id"]
-    services = _services(app)
+    services = services_of(app)
     view = task_commands.get_task(services, actor_from_token(services, staff["kabid_a"].token), at_kabid)
     assert task_json(view.task) == TaskSchema().dump(view.task)
     assert task_json(view.task, ["Kabid", "Tim Audit"]) == TaskSchema().dump(view.task)
@@ -117,7 +113,7 @@ def test_a_case_dumped_by_the_schema_and_by_case_json_alike(app: Any, client: An
                                                             start_review: Any) -> None:
     """Running and finished cases, seen by their reporter, the lanes' holders and an office administrator, with
     ready tasks of one and of two roles; the API's answers (start, read, completion) are that JSON."""
-    services = _services(app)
+    services = services_of(app)
     kasi = actor_from_token(services, staff["kasi_a"].token)
     started = case_commands.start_case_view(services, actor_from_token(services, staff["pelapor_a"].token),
                                             case_commands.StartRequest(definition_key="review",

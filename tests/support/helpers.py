@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Engine, MetaData, event, text
 
 from service.app import create_app
+from service.commands.context import Services
 
 TESTS = Path(__file__).resolve().parent.parent
 ROOT = TESTS.parent
@@ -107,4 +108,10 @@ def app_on(settings: Any) -> Iterator[Any]:
     try:
         yield flask_app
     finally:
-        flask_app.extensions["alur.services"].db.dispose()
+        services_of(flask_app).db.dispose()
+
+
+def services_of(app: Any) -> Services:
+    """The services of a test app (its database, settings and caches)."""
+    found: Services = app.extensions["alur.services"]
+    return found

@@ -21,7 +21,7 @@ from typing import Any
 import time_machine
 from sqlalchemy import select
 from support.consistency import check_cases
-from support.helpers import Persona, deploy_bytes, signed_in_now, sql_statements
+from support.helpers import Persona, deploy_bytes, services_of, signed_in_now, sql_statements
 
 from service.commands import accounts, acting, notifications
 from service.commands.context import Services
@@ -61,11 +61,6 @@ def _start(client: Any, persona: Persona, count: int) -> list[str]:
     return ids
 
 
-def _services(app: Any) -> Services:
-    found: Services = app.extensions["alur.services"]
-    return found
-
-
 def _notified(services: Services) -> Counter[tuple[str, str, str]]:
     """(case, user, kind) of every notification."""
     with services.db.reading() as session:
@@ -86,7 +81,7 @@ SQLITE_FLUSH = 2
 
 def test_statements_per_fire(app: Any, client: Any, db_url: str, review: dict[str, Any],
                              staff: dict[str, Persona]) -> None:
-    services = _services(app)
+    services = services_of(app)
     backend = "postgres" if services.db.is_postgres else "sqlite"
     cases = _start(client, staff["pelapor_a"], 4)
     with time_machine.travel(BREACH, tick=False), counted(services) as seen:
@@ -126,7 +121,7 @@ def test_a_need_to_know_grant_of_the_escalation_role_is_widened(app: Any, client
                                                                   staff: dict[str, Persona]) -> None:
     """The access rows come with the claim, so the escalation still widens a grant limited to some fields
     (the widest access wins) instead of leaving it as it was."""
-    services = _services(app)
+    services = services_of(app)
     limited, plain = _start(client, staff["pelapor_a"], 2)
     with services.db.transaction() as session:
         unit_id = session.scalar(select(Unit.id).where(Unit.code == "unit-a"))
@@ -152,7 +147,7 @@ def test_escalation_notices_reach_acting_officials_in_force_at_the_breach(
         make_persona: Callable[..., Persona]) -> None:
     """The notices' statement is built once with the breach's instant as a parameter: a Plt. Kabid whose
     grant is in force then is notified, one whose grant starts the next day is not."""
-    services = _services(app)
+    services = services_of(app)
     make_persona("citra", "Kasi@unit-b")
     make_persona("dodi", "Kasi@unit-b")
     admin = accounts.actor_by_id(services, _user_id(services, "admin.a"))
@@ -220,7 +215,7 @@ TIMER_THEN_MESSAGE = b"""<?xml version="1.0" encoding="UTF-8"?>
 
 def test_a_fire_that_reaches_a_message_catch_delivers_the_buffered_message(
         app: Any, client: Any, db_url: str, admin: Persona, staff: dict[str, Persona]) -> None:
-    services = _services(app)
+    services = services_of(app)
     deployed = deploy_bytes(client, admin, TIMER_THEN_MESSAGE, name="tunggu_dokumen.bpmn")
     assert deployed.status_code == 201, deployed.json
     with time_machine.travel(START, tick=False):
@@ -294,7 +289,7 @@ def test_an_interrupting_deadline_cancels_the_task_and_its_candidates(
         app: Any, client: Any, db_url: str, admin: Persona, staff: dict[str, Persona]) -> None:
     """The cancelled row loses its candidates (dropped children of the one write on PostgreSQL), the
     new row gets its own and the Kabid its access, in the same batch as another case's fire."""
-    services = _services(app)
+    services = services_of(app)
     deployed = deploy_bytes(client, admin, DEADLINE, name="batas_waktu.bpmn")
     assert deployed.status_code == 201, deployed.json
     with time_machine.travel(START, tick=False):
@@ -328,7 +323,7 @@ def test_one_statement_notifies_a_batch_of_breaches_of_cancelled_and_claimed_ste
     """The notices of a whole batch are one INSERT … SELECT at its end, after each fire's own write: the
     candidates of a step an interrupting SLA timer cancelled (dropped by that write) still get the overdue
     notice, a claimed step's notice goes to its claimant alone, and no escalated user gets both."""
-    services = _services(app)
+    services = services_of(app)
     escalating = DEADLINE.replace(b'cancelActivity="true">', b'cancelActivity="true"><bpmn:extensionElements>'
                                   b'<camunda:properties><camunda:property name="eskalasi_ke" value="Kabid" />'
                                   b'</camunda:properties></bpmn:extensionElements>')
@@ -369,7 +364,7 @@ def test_a_breach_whose_task_row_is_not_in_the_session_reads_its_candidates(
         app: Any, client: Any, db_url: str, review: dict[str, Any], staff: dict[str, Persona]) -> None:
     """:func:`notifications.record_breach` takes the step's candidates from its row in the session, or reads
     them when the row is not there; nothing is written before :func:`notifications.write_breaches`."""
-    services = _services(app)
+    services = services_of(app)
     (case_id,) = _start(client, staff["pelapor_a"], 1)
     with services.db.transaction() as session:
         case = session.get(Case, case_id)
