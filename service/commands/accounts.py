@@ -263,9 +263,8 @@ def actor_with_credentials(services: Services, user_id: int, version: int) -> Ac
     version still current, so a disabled account, a changed password or a sign-out ends its tokens in
     every process at once; the roles come from the :class:`ActorCache` (up to ``ttl`` seconds old).
     """
-    with services.db.row_reading() as connection:
-        row = connection.execute(_credentials_statement(), {"user_id": user_id}).one_or_none()
-    if row is None or not row.active or row.credential_version != version:
+    row = services.db.first_row(_credentials_statement(), {"user_id": user_id})
+    if row is None or not row[0] or row[1] != version:
         services.actors.forget(user_id)
         raise Unauthorized(ENDED)
     actor = services.actors.get(user_id, lambda: actor_by_id(services, user_id))
