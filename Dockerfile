@@ -45,5 +45,5 @@ EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
     CMD ["python", "-c", "import sys, urllib.request; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4).status == 200 else 1)"]
 
-# service/gunicorn_conf.py: the access log without client addresses (no IP is kept)
-CMD ["gunicorn", "-c", "python:service.gunicorn_conf", "-b", "0.0.0.0:8000", "--workers", "2", "service.app:create_app()"]
+# service/serve.py: granian with the access log without client addresses (no IP is kept)
+CMD ["python", "-m", "service.serve", "--host", "0.0.0.0", "--port", "8000", "--workers", "2"]

@@ -1,4 +1,4 @@
-"""Shared pieces of the benchmarks: the throughput SOP path, a fresh database, a gunicorn server, an HTTP
+"""Shared pieces of the benchmarks: the throughput SOP path, a fresh database, the production server, an HTTP
 client, the CPU time of process trees from /proc, database sizes and percentiles.
 
 Only loopback traffic: the server binds 127.0.0.1 and the client talks to nothing else.
@@ -92,7 +92,7 @@ def free_port() -> int:
 
 @dataclass(frozen=True)
 class Server:
-    """A running gunicorn: its loopback port, the master's pid (the workers are its children), its log."""
+    """A running server: its loopback port, the main process's pid (the workers are its children), its log."""
 
     port: int
     pid: int
@@ -107,16 +107,17 @@ def server_env(url: str, forms_dir: Path, workdir: Path) -> dict[str, str]:
 
 
 @contextmanager
-def serve(env: Mapping[str, str], workdir: Path, options: Sequence[str],
-          app: str = "service.app:create_app()") -> Iterator[Server]:
-    """Run ``python -m gunicorn <options> -b 127.0.0.1:<free port> <app>`` with ``env`` until the block ends.
+def serve(env: Mapping[str, str], workdir: Path, workers: int = 2) -> Iterator[Server]:
+    """Run the production server, ``python -m service.serve --workers <workers>`` on a free loopback port,
+    with ``env`` until the block ends.
 
     The server gets its own session (a Ctrl-C reaches only us) and is stopped with SIGTERM to its process
-    group (SIGKILL after 15 s), also when the block raised. Its output goes to ``workdir/gunicorn.log``.
+    group (SIGKILL after 15 s), also when the block raised. Its output goes to ``workdir/server.log``.
     """
     port = free_port()
-    log = workdir / "gunicorn.log"
-    command = [sys.executable, "-m", "gunicorn", *options, "-b", f"127.0.0.1:{port}", app]
+    log = workdir / "server.log"
+    command = [sys.executable, "-m", "service.serve", "--host", "127.0.0.1", "--port", str(port),
+               "--workers", str(workers)]
     with log.open("ab") as out:
         proc = subprocess.Popen(command, cwd=ROOT, env=dict(env), stdin=subprocess.DEVNULL, stdout=out,
                                 stderr=subprocess.STDOUT, start_new_session=True)
@@ -133,19 +134,11 @@ def serve(env: Mapping[str, str], workdir: Path, options: Sequence[str],
                 proc.wait()
 
 
-@contextmanager
-def gunicorn(url: str, forms_dir: Path, workdir: Path, workers: int, threads: int) -> Iterator[int]:
-    """Serve ``service.app:create_app()`` under gunicorn on a free loopback port; yields the port."""
-    options = ["-w", str(workers), "--threads", str(threads), "--keep-alive", "30", "--timeout", "60"]
-    with serve(server_env(url, forms_dir, workdir), workdir, options) as server:
-        yield server.port
-
-
 def _wait_ready(port: int, proc: subprocess.Popen[bytes], log: Path, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"gunicorn exited with {proc.returncode}:\n{log.read_text(errors='replace')[-3000:]}")
+            raise RuntimeError(f"the server exited with {proc.returncode}:\n{log.read_text(errors='replace')[-3000:]}")
         try:
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
             conn.request("GET", "/readyz")
@@ -156,7 +149,7 @@ def _wait_ready(port: int, proc: subprocess.Popen[bytes], log: Path, timeout: fl
         except OSError:
             pass
         time.sleep(0.2)
-    raise RuntimeError(f"gunicorn did not become ready in {timeout:.0f}s:\n{log.read_text(errors='replace')[-3000:]}")
+    raise RuntimeError(f"the server did not become ready in {timeout:.0f}s:\n{log.read_text(errors='replace')[-3000:]}")
 
 
 @dataclass

@@ -11,15 +11,14 @@ start (Pelapor), ``Task_aduan`` (Pelapor, form ``complaint-aduan``), ``Task_veri
 For each backend and each concurrency C the script takes a fresh database (a SQLite WAL file in a temp
 dir, or a new database on a private PostgreSQL server from ``tests/support/postgres.py``, fsync off),
 runs the migrations, creates the unit and an admin with the ``alur`` CLI, starts the server the way the
-Dockerfile and docker-compose.yml do (``gunicorn -c python:service.gunicorn_conf --workers 2``, production
+Dockerfile and docker-compose.yml do (``python -m service.serve --workers 2``: granian, production
 settings, on a free 127.0.0.1 port), creates one user per lane and deploys the model through the REST API
 (multipart ``POST /api/definitions`` with the forms as JSON). After a few untimed warm-up complaints, C
-client threads with keep-alive connections drive N complaints (the config's gthread workers, one thread
-each, keep connections open; a server that answers ``Connection: close`` makes the client reconnect by
-itself). Around the timed phase it reads:
+client threads with keep-alive connections drive N complaints (the server keeps connections open; one
+that answers ``Connection: close`` makes the client reconnect by itself). Around the timed phase it reads:
 
 - latencies per request kind (create, list, get, submit): p50/p95/p99;
-- CPU time (utime+stime, plus reaped children) from /proc of the gunicorn master and its workers, and of
+- CPU time (utime+stime, plus reaped children) from /proc of the server's main process and its workers, and of
   the PostgreSQL postmaster and all its children (backends, checkpointer, walwriter, autovacuum…);
   divided by the complaints completed in the timed phase;
 - the database size: PostgreSQL ``pg_total_relation_size`` summed over the tables, SQLite file + WAL after
@@ -90,8 +89,9 @@ USERS = {"Pelapor": "pelapor", "Kasi": "kasi", "Kabid": "kabid"}
 KINDS = ("create", "list", "get", "submit")
 CREATE_DATA: dict[str, Any] = FLOW["create"]
 STEPS: list[tuple[str, str, dict[str, Any]]] = [(lane, element, data) for lane, element, data in FLOW["steps"]]
-#: the server command of the Dockerfile and docker-compose.yml (``-b`` and the app are added by ``serve``)
-SERVER_OPTIONS = ["-c", "python:service.gunicorn_conf", "--workers", "2"]
+#: worker processes of the server, as the Dockerfile and docker-compose.yml run it (``serve`` adds the port)
+SERVER_WORKERS = 2
+SERVER_COMMAND = f"python -m service.serve --workers {SERVER_WORKERS}"
 
 #: issue 13's targets
 TARGET_CPU_MS = 15.0          # server + DB CPU-ms per complaint, PostgreSQL
@@ -375,7 +375,7 @@ def http_run(backend: str, concurrency: int, args: argparse.Namespace, pg_server
         t0 = time.monotonic()
         with environment({**env, "ALUR_DATABASE_URL": url}):
             cli_setup()
-        server = run_stack.enter_context(serve({**server_env(url, MODELS, workdir), **env}, workdir, SERVER_OPTIONS))
+        server = run_stack.enter_context(serve({**server_env(url, MODELS, workdir), **env}, workdir, SERVER_WORKERS))
         setup = Client(server.port, keep_alive=False)
         tokens = api_setup(setup)
         for _ in range(args.warmup):  # a new connection per request: every worker compiles and warms alone
@@ -389,15 +389,15 @@ def http_run(backend: str, concurrency: int, args: argparse.Namespace, pg_server
         db_pid = postmaster_pid(url) if pg_server else None
         result.db_bytes_before = database_bytes(url)
         result.loadavg_before = loadavg()
-        log(f"[{backend} C={concurrency}] ready in {time.monotonic() - t0:.1f} s (gunicorn "
-            f"{' '.join(SERVER_OPTIONS)} on 127.0.0.1:{server.port}, pid {server.pid}); {args.cases} complaints,"
+        log(f"[{backend} C={concurrency}] ready in {time.monotonic() - t0:.1f} s ("
+            f"{SERVER_COMMAND} on 127.0.0.1:{server.port}, pid {server.pid}); {args.cases} complaints,"
             f" load {result.loadavg_before}")
         drive(result, server.port, tokens, args.cases, args.max_seconds, stop, server.pid, db_pid)
         result.loadavg_after = loadavg()
         result.db_bytes_after = database_bytes(url)
         if result.errors:  # the server's side of the story, before its temp dir goes
             tail = server.log.read_text(errors="replace").splitlines()[-40:]
-            log(f"[{backend} C={concurrency}] gunicorn log (tail):\n" + "\n".join(tail))
+            log(f"[{backend} C={concurrency}] server log (tail):\n" + "\n".join(tail))
     log(f"[{backend} C={concurrency}] {result.cases} complaints in {result.seconds:.1f} s, errors {len(result.errors)}")
     return result
 
@@ -670,7 +670,7 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     report: dict[str, Any] = {
         "machine": machine(), "loadavg_start": started_load, "loadavg_end": loadavg(),
-        "server": f"gunicorn {' '.join(SERVER_OPTIONS)} 'service.app:create_app()'",
+        "server": SERVER_COMMAND,
         "cases_per_run": args.cases, "engine": engine.summary(),
         "runs": [r.summary(engine.cpu_ms) for r in runs], "sql": [c.summary() for c in counts],
     }

@@ -1,12 +1,12 @@
-"""Baseline throughput: N cases of a bundled SOP over HTTP (gunicorn) vs. the engine alone.
+"""Baseline throughput: N cases of a bundled SOP over HTTP (the production server) vs. the engine alone.
 
     .venv/bin/python benchmarks/throughput.py --backend both --cases 200 --concurrency 4
 
 For each backend: a fresh database (SQLite file in a temp dir, or a private PostgreSQL server from
 ``tests/support/postgres.py``), migrations, the unit and one user per lane, the SOP deployed; then the
-real app under gunicorn on a free 127.0.0.1 port and C client threads, each driving one case at a time
-along one full path (start → each lane lists its tasks and completes its step → case completed),
-after a few untimed sequential warm-up cases.
+real app under ``python -m service.serve`` (granian) on a free 127.0.0.1 port and C client threads, each
+driving one case at a time along one full path (start → each lane lists its tasks and completes its step →
+case completed), after a few untimed sequential warm-up cases.
 Then the same path in-process through the engine alone (no DB, no HTTP), state JSON round-tripped
 between steps. Every phase stops starting cases after ``--max-seconds``. Not a test: no assertions.
 """
@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 
-from _harness import INTAKE, PASSWORD, ROOT, STEPS, USERS, Client, gunicorn, percentile, prepare_database
+from _harness import INTAKE, PASSWORD, ROOT, STEPS, USERS, Client, percentile, prepare_database, serve, server_env
 
 from service.engine import CaseRun, WorkCalendar, compile_definition
 
@@ -217,13 +217,14 @@ def http_phase(backend: str, args: argparse.Namespace, stop: threading.Event) ->
         t0 = time.monotonic()
         key = prepare_database(url, args.bpmn, args.forms, workdir / "data")
         print(f"[{backend}] database ready ({time.monotonic() - t0:.1f} s): {url.split('@')[-1]}", flush=True)
-        port = stack.enter_context(gunicorn(url, args.forms, workdir, args.workers, args.threads))
-        print(f"[{backend}] gunicorn -w {args.workers} --threads {args.threads} on 127.0.0.1:{port}: {args.warmup}"
+        server = stack.enter_context(serve(server_env(url, args.forms, workdir), workdir, args.workers))
+        port = server.port
+        print(f"[{backend}] python -m service.serve --workers {args.workers} on 127.0.0.1:{port}: {args.warmup}"
               f" warm-up + {args.cases} cases × {len(STEPS)} tasks, {args.concurrency} clients", flush=True)
         result = drive_http(backend, port, key, args.cases, args.concurrency, args.max_seconds, stop, args.warmup)
         if result.errors:  # the server's side of the story, before its temp dir goes
-            tail = (workdir / "gunicorn.log").read_text(errors="replace").splitlines()[-60:]
-            print(f"[{backend}] gunicorn log (tail):\n" + "\n".join(tail), flush=True)
+            tail = server.log.read_text(errors="replace").splitlines()[-60:]
+            print(f"[{backend}] server log (tail):\n" + "\n".join(tail), flush=True)
         return result
 
 
@@ -233,8 +234,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cases", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--max-seconds", type=float, default=300.0, help="cap per phase (default 300)")
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
-    parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker (default 4)")
+    parser.add_argument("--workers", type=int, default=2,
+                        help="server worker processes, one request at a time each (default 2)")
     parser.add_argument("--bpmn", type=Path, default=ROOT / "bpmn" / "dumas-inspektorat-katingan.bpmn")
     parser.add_argument("--forms", type=Path, default=ROOT / "forms")
     parser.add_argument("--warmup", type=int, default=4, metavar="N", help="untimed sequential cases first")

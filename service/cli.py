@@ -341,7 +341,7 @@ def keys_rotate() -> None:
 @click.option("--worker-interval", default=5.0, show_default=True, type=click.FloatRange(min=0.1),
               help="seconds between the worker's sweeps (with --with-worker)")
 def serve(host: str, port: int, with_worker: bool, worker_interval: float) -> None:
-    """Serve the API and pages (development server; use gunicorn in production)."""
+    """Serve the API and pages (development server; in production: `python -m service.serve`, granian)."""
     from service.app import create_app
 
     app = create_app()

@@ -13,13 +13,17 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import re
 import shutil
 import subprocess
+import urllib.error
+import urllib.request
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import pytest
+from support.nginx import nodes
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -31,6 +35,8 @@ NGINX_CONF = ROOT / "deploy" / "nginx" / "alur.conf"
 APIS = ("api-1", "api-2")
 WORKERS = ("worker-1", "worker-2")
 ALUR_SERVICES = (*APIS, *WORKERS)
+#: how every deployment starts the API (service/serve.py holds the server's settings)
+SERVE = "python -m service.serve --host 0.0.0.0 --port 8000 --workers 2"
 
 
 def _works(cmd: list[str]) -> bool:
@@ -161,8 +167,6 @@ def test_apis_and_workers_share_image_volume_and_settings(model: dict[str, Any])
     assert "alur db upgrade" not in " ".join(model["services"]["api-2"]["command"])
     for name in ("api-2", *WORKERS):
         assert model["services"][name]["depends_on"]["api-1"]["condition"] == "service_healthy", name
-    for name in APIS:
-        assert "gunicorn" in " ".join(model["services"][name]["command"])
     # each worker names itself, so the history says which one fired a timer
     commands = [model["services"][name]["command"] for name in WORKERS]
     assert all(command[:2] == ["alur", "worker"] for command in commands)
@@ -213,15 +217,13 @@ def test_only_nginx_and_the_mail_inbox_publish_ports_and_only_on_loopback(model:
     }
 
 
-def test_dockerfile_runs_gunicorn_as_non_root_with_healthcheck() -> None:
+def test_dockerfile_runs_as_non_root_with_healthcheck() -> None:
     lines = [line.strip() for line in DOCKERFILE.read_text().splitlines()]
     assert any(line.startswith("FROM python:3.11-slim") for line in lines)
     users = [line.split()[1] for line in lines if line.startswith("USER ")]
     assert users and users[-1].split(":")[0] not in {"root", "0"}
     assert any(line.startswith("HEALTHCHECK") for line in lines)
     assert any("/healthz" in line for line in lines)
-    cmd = next(line for line in reversed(lines) if line.startswith("CMD "))
-    assert "gunicorn" in cmd and "0.0.0.0:8000" in cmd and "service.app:create_app()" in cmd
     installs = [line for line in lines if line.startswith("RUN pip install")]
     assert installs == ["RUN pip install --require-hashes -r /app/requirements/server.txt",
                         "RUN pip install --no-deps . \\"]  # the locked '.[server]', then the package alone
@@ -283,53 +285,47 @@ def test_compose_serves_secure_cookies_shares_rate_limits_and_trusts_one_proxy(m
         assert env["ALUR_TRUSTED_PROXIES"] == "1"
 
 
-def _gunicorn_commands(model: dict[str, Any]) -> list[str]:
+def _server_commands(model: dict[str, Any]) -> list[str]:
     apis = [" ".join(model["services"][name]["command"]) for name in APIS]
-    dockerfile = next(line for line in reversed(DOCKERFILE.read_text().splitlines()) if line.startswith("CMD "))
-    readme = [line for line in (ROOT / "README.md").read_text().splitlines() if line.strip().startswith("gunicorn ")]
+    cmd = next(line for line in reversed(DOCKERFILE.read_text().splitlines()) if line.startswith("CMD "))
+    dockerfile = " ".join(json.loads(cmd.removeprefix("CMD ")))
+    readme = [line.strip() for line in (ROOT / "README.md").read_text().splitlines()
+              if line.strip().startswith("python -m service.serve")]
     return [*apis, dockerfile, *readme]
 
 
-def test_every_gunicorn_command_uses_the_access_log_without_addresses(model: dict[str, Any]) -> None:
-    """Before: ``--access-logfile -`` with gunicorn's default format, which starts with the client's address."""
-    commands = _gunicorn_commands(model)
-    assert len(commands) >= 4  # compose (two replicas), Dockerfile, README
+def test_every_deployment_serves_with_the_one_server_module(model: dict[str, Any]) -> None:
+    """Before: each place ran gunicorn with its own flags; a forgotten ``-c`` meant gunicorn's default
+    access log, which starts with the client's address. Now the settings live in service/serve.py."""
+    commands = _server_commands(model)
+    assert len(commands) == 4, commands  # compose (two replicas), Dockerfile, README
     for command in commands:
-        assert "python:service.gunicorn_conf" in command, command
-        assert "--access-logformat" not in command and "--access-logfile" not in command, command
+        assert command.endswith(SERVE), command
 
 
-def test_the_access_log_format_keeps_no_client_address() -> None:
-    """The configured format run through gunicorn's own logger: the socket address and X-Forwarded-For
-    never appear, while method, path and status do."""
-    import logging
-    from datetime import timedelta
-    from types import SimpleNamespace
-
-    from gunicorn.config import Config
-    from gunicorn.glogging import Logger
-
-    from service import gunicorn_conf
-
-    assert "%(h)s" not in gunicorn_conf.access_log_format
-    assert "forwarded" not in gunicorn_conf.access_log_format.lower()
-    config = Config()
-    for name in ("accesslog", "access_log_format", "loglevel"):
-        config.set(name, getattr(gunicorn_conf, name))
-    logger = Logger(config)
-    lines: list[str] = []
-
-    class Collect(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            lines.append(record.getMessage())
-
-    logger.access_log.addHandler(Collect())
-    environ = {"REMOTE_ADDR": "203.0.113.7", "REQUEST_METHOD": "GET", "RAW_URI": "/api/public/reports/1234",
-               "PATH_INFO": "/api/public/reports/1234", "QUERY_STRING": "", "SERVER_PROTOCOL": "HTTP/1.1",
-               "HTTP_X_FORWARDED_FOR": "198.51.100.23", "HTTP_USER_AGENT": "probe/1.0"}
-    request = SimpleNamespace(headers=[("X-FORWARDED-FOR", "198.51.100.23"), ("USER-AGENT", "probe/1.0")])
-    response = SimpleNamespace(status="200 OK", sent=42, headers=[])
-    logger.access(response, request, environ, timedelta(milliseconds=5))
-    assert len(lines) == 1
-    assert "GET /api/public/reports/1234 HTTP/1.1" in lines[0] and " 200 " in lines[0]
-    assert "203.0.113.7" not in lines[0] and "198.51.100.23" not in lines[0] and "probe" not in lines[0]
+def test_the_server_logs_requests_without_any_client_address(sqlite_template: Path, tmp_path: Path) -> None:
+    """``python -m service.serve`` itself on a loopback port. A request to a public follow-up path whose
+    X-Forwarded-For names a client (believed: one trusted proxy), with a referer, a user agent and the
+    tracking code in its query, is logged as time, method, path, protocol, status and duration, and
+    neither the socket's address nor any of the others is in the output. SIGTERM ends the server."""
+    database = tmp_path / "alur.db"
+    shutil.copy(sqlite_template, database)
+    env = {"ALUR_DATABASE_URL": f"sqlite:///{database}", "ALUR_TRUSTED_PROXIES": "1"}
+    headers = {"X-Forwarded-For": "198.51.100.23", "User-Agent": "probe/1.0", "Referer": "http://referer.example/"}
+    with nodes(tmp_path / "nodes", env) as cluster:
+        [port] = cluster.start_apis("api", workers=1)
+        url = f"http://127.0.0.1:{port}/api/public/reports/TRACK-1234?code=QUERY-5678"
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=30)
+        cluster.stop_all()
+        assert cluster.processes["api"].returncode == 0  # ended by SIGTERM, not by the SIGKILL after it
+    output = cluster.log("api").read_text(errors="replace")
+    logged = [line for line in output.splitlines() if "/api/public/" in line]
+    assert len(logged) == 1, output
+    timestamp = r"\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d [+-]\d{4}\]"
+    expected = rf'{timestamp} "GET /api/public/reports/TRACK-1234 HTTP/1\.1" {refused.value.code} \d+\.\d{{3}}'
+    assert re.fullmatch(expected, logged[0]), logged[0]
+    for kept in ("198.51.100.23", "probe/1.0", "referer.example", "QUERY-5678"):
+        assert kept not in output, kept
+    # the socket's address only where the server says where it listens
+    assert [line for line in output.splitlines() if "127.0.0.1" in line and "Listening at" not in line] == []

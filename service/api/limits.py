@@ -1,6 +1,6 @@
 """Rate limits of the public endpoints (flask-limiter), counted where ``ALUR_RATELIMIT_STORAGE_URI`` says.
 
-``memory://`` (the default) counts per process: with several gunicorn workers or containers each
+``memory://`` (the default) counts per process: with several server workers or containers each
 has its own quota. ``database://`` keeps the counters in Alur's own database
 (:mod:`service.store.ratelimit`), so every process shares one quota per client without a Redis to
 run; a ``redis://`` URI works as well when the ``redis`` package is installed.

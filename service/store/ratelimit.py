@@ -1,7 +1,7 @@
 """Fixed-window request counters in the database, shared by every process of a deployment.
 
 The rate limiter (flask-limiter, see ``service.api.limits``) keeps its counters here when
-``ALUR_RATELIMIT_STORAGE_URI=database://``: with several gunicorn workers, API containers or hosts,
+``ALUR_RATELIMIT_STORAGE_URI=database://``: with several server workers, API containers or hosts,
 a client's quota is one quota, not one per process. Each hit is one statement — an upsert that
 starts a new window when the old one has expired and otherwise adds to it, returning the new count —
 so concurrent hits each count once (PostgreSQL's row lock on conflict, SQLite's write lock).

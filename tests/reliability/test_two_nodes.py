@@ -1,6 +1,6 @@
 """Two API replicas behind nginx and two workers on one PostgreSQL give what one node gives (issue 13).
 
-The shape of docker-compose.yml on one machine: two gunicorn replicas (the README's command), a real
+The shape of docker-compose.yml on one machine: two granian replicas (the README's command), a real
 nginx running ``deploy/nginx/alur.conf``, two ``alur worker`` processes and a real SMTP server on
 loopback, all sharing one PostgreSQL database, one secret key and one identity key.
 
@@ -263,9 +263,13 @@ def test_two_replicas_and_two_workers_behind_nginx_give_what_one_node_gives(
           f"{len(mail.messages)} mails; seconds per phase {({k: round(v, 1) for k, v in phases.items()})}")
 
 
+#: a line of a replica's access log (service/serve.py): [time] "METHOD /path HTTP/1.1" status milliseconds
+ACCESS_LINE = re.compile(r'^\[[^]]+\] "(?:GET|POST) /api/\S* HTTP/1\.1" \d{3} \d+\.\d{3}$', re.MULTILINE)
+
+
 def _requests_served(cluster: Nodes, name: str) -> int:
-    """Requests in a replica's access log (service/gunicorn_conf.py: one line each)."""
-    return len(re.findall(r'"(?:GET|POST) /api/', cluster.log(name).read_text(errors="replace")))
+    """API requests in a replica's access log (one line each)."""
+    return len(ACCESS_LINE.findall(cluster.log(name).read_text(errors="replace")))
 
 
 def _assert_same_as_one_node(services: Services, reference: CaseShape) -> None:

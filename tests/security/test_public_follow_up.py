@@ -185,7 +185,7 @@ def _submit(app: Any, forwarded_for: str | None = None) -> int:
 def test_rate_limits_in_the_database_are_one_quota_for_every_process(
     apps: list[Any], db_url: str, tmp_path: Path
 ) -> None:
-    """Before: the limiter counted in process memory only: each gunicorn worker or container had its own quota."""
+    """Before: the limiter counted in process memory only: each server worker or container had its own quota."""
     settings = {"ratelimit_storage_uri": "database://", "public_rate_limit": "3 per minute"}
     first = _app(db_url, tmp_path, **settings)
     apps.append(first)

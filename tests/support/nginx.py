@@ -1,11 +1,11 @@
-"""Several Alur nodes on one machine: gunicorn API replicas behind a real nginx, and worker processes.
+"""Several Alur nodes on one machine: API replicas (granian) behind a real nginx, and worker processes.
 
 nginx runs ``deploy/nginx/alur.conf`` — the file docker-compose.yml mounts — with its upstream
 servers and its listen port replaced by loopback ports, inside a main configuration whose pid, logs
 and temporary folders are in the test's own folder (``nginx -p DIR -c CONF -g 'daemon off;'``), so
 it needs no root and never meets a system nginx (Debian's package starts one on port 80). The API
-replicas run the command of the README and docker-compose.yml, ``gunicorn -c
-python:service.gunicorn_conf … 'service.app:create_app()'``; the workers are ``alur worker``.
+replicas run the command of the README and docker-compose.yml, ``python -m service.serve``; the
+workers are ``alur worker``.
 
 nginx comes from Debian's ``nginx`` package, which ``make sysdeps`` installs; without it
 :func:`find_nginx` fails with that advice (it does not skip).
@@ -116,7 +116,7 @@ def _tail(path: Path, lines: int = 30) -> str:
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
-    """SIGTERM to the process group (gunicorn's and nginx's workers too), SIGKILL after 15 s."""
+    """SIGTERM to the process group (the server's and nginx's workers too), SIGKILL after 15 s."""
     if process.poll() is None:
         os.killpg(process.pid, signal.SIGTERM)
         try:
@@ -151,11 +151,11 @@ class Nodes:
         return self.folder / f"{name}.log"
 
     def start_apis(self, *names: str, workers: int = 2) -> list[int]:
-        """API replicas under gunicorn, each on a free loopback port; returns the ports once all are ready."""
+        """API replicas (``python -m service.serve``) on free loopback ports; returns the ports once all are ready."""
         ports = [free_port() for _ in names]
         for name, port in zip(names, ports, strict=True):
-            self._spawn(name, [sys.executable, "-m", "gunicorn", "-c", "python:service.gunicorn_conf",
-                               "-b", f"127.0.0.1:{port}", "--workers", str(workers), "service.app:create_app()"])
+            self._spawn(name, [sys.executable, "-m", "service.serve", "--host", "127.0.0.1", "--port", str(port),
+                               "--workers", str(workers)])
         for name, port in zip(names, ports, strict=True):
             wait_ready(f"http://127.0.0.1:{port}/readyz", self.processes[name], self.log(name))
         return ports
