@@ -8,20 +8,21 @@ driver error: every command runs in :meth:`Database.transaction` or :meth:`Datab
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Dialect, Engine, Select, create_engine, event, text
+from sqlalchemy import Engine, Select, create_engine, event, text
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
 from service.errors import Conflict, ServiceUnavailable
+from service.store import driver
+from service.store.driver import DriverStatement
 
 #: seconds a client is asked to wait (``Retry-After``) when the database does not answer
 RETRY_AFTER_SECONDS = 30
@@ -32,7 +33,6 @@ CONNECT_TIMEOUT_SECONDS = 5
 POOL_RECYCLE_SECONDS = 1800
 #: JSON columns are written without the spaces of ``json.dumps``'s default separators (smaller rows)
 _compact_json = partial(json.dumps, separators=(",", ":"))
-_Processor = Callable[[Any], Any]
 #: statements :meth:`Database.driver_rows` keeps compiled (its callers build a handful, once each)
 _DRIVER_READS_KEPT = 64
 #: SQLite errors that mean "not now" rather than a bug in a statement
@@ -117,37 +117,6 @@ def _close(session: Session) -> None:
         session.close()
 
 
-@dataclass(frozen=True)
-class _DriverRead:
-    """A SELECT compiled for one dialect: its text, how to pass its parameters (by name, or by position
-    for SQLite's ``?``), and the processors SQLAlchemy would apply to each value and result column."""
-
-    sql: str
-    names: tuple[str, ...]
-    positional: bool
-    binds: tuple[_Processor | None, ...]
-    results: tuple[_Processor | None, ...]
-
-    @classmethod
-    def of(cls, statement: Select[*tuple[Any, ...]], dialect: Dialect) -> _DriverRead:
-        compiled = statement.compile(dialect=dialect)
-        names = tuple(compiled.positiontup or ()) if compiled.positional else tuple(compiled.binds)
-        return cls(
-            sql=compiled.string, names=names, positional=bool(compiled.positional),
-            binds=tuple(compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names),
-            results=tuple(column.type.dialect_impl(dialect).result_processor(dialect, None)
-                          for column in statement.selected_columns))
-
-    def values(self, parameters: Mapping[str, Any]) -> Any:
-        processed = [parameters[name] if bind is None else bind(parameters[name])
-                     for name, bind in zip(self.names, self.binds, strict=True)]
-        return tuple(processed) if self.positional else dict(zip(self.names, processed, strict=True))
-
-    def row(self, row: Sequence[Any]) -> tuple[Any, ...]:
-        return tuple(value if result is None else result(value)
-                     for result, value in zip(self.results, row, strict=True))
-
-
 class Database:
     def __init__(self, url: str) -> None:
         self.url = url
@@ -164,7 +133,7 @@ class Database:
         # a read streamed through a server-side cursor (``yield_per``) needs its transaction
         self._streaming_sessions = sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
         #: :meth:`first_row`'s statements as the driver runs them, compiled once per statement
-        self._driver_reads: dict[Select[*tuple[Any, ...]], _DriverRead] = {}
+        self._driver_reads: dict[Select[*tuple[Any, ...]], DriverStatement] = {}
         for reads in (self._read_sessions, self._streaming_sessions):
             event.listen(reads, "before_flush", _refuse_flush)
 
@@ -210,18 +179,17 @@ class Database:
         """The rows of ``statement`` (a Core SELECT built once by its caller; only the first with ``first``).
 
         The cheapest read there is, for what runs on every request (the token's account check) and the
-        hottest reads: the statement is compiled once per process and run straight through the driver on a pooled
-        connection, in autocommit. A read through SQLAlchemy's ``Connection`` cost about 300 µs of
-        client CPU, this one about 110 µs (PostgreSQL, measured in-process). What SQLAlchemy would do
-        is kept: the engine's ``before_cursor_execute`` listeners see the statement (the statement
-        counts), values and results go through their types' processors, and a lost server is a 503
-        that renews the pool's older connections, as for every other statement.
+        hottest reads: the statement is compiled once per process and run straight through the driver
+        (:mod:`service.store.driver`) on a pooled connection, in autocommit. A read through SQLAlchemy's
+        ``Connection`` cost about 300 µs of client CPU, this one about 110 µs (PostgreSQL, measured
+        in-process). A lost server is a 503, as for every other statement.
         """
         read = self._driver_reads.get(statement)
         if read is None:
             if len(self._driver_reads) >= _DRIVER_READS_KEPT:  # a caller building its statement per call
                 self._driver_reads.clear()
-            read = self._driver_reads.setdefault(statement, _DriverRead.of(statement, self.engine.dialect))
+            read = self._driver_reads.setdefault(statement, DriverStatement.compile(
+                statement, self.engine.dialect, [column.type for column in statement.selected_columns]))
         values = read.values(parameters)
         dialect = self.engine.dialect
         with _unavailable_as_503():
@@ -230,27 +198,14 @@ class Database:
             except dialect.loaded_dbapi.Error as exc:
                 raise DBAPIError.instance(read.sql, values, exc, dialect.loaded_dbapi.Error,
                                           dialect=dialect) from exc
-            cursor = None
             # PostgreSQL in autocommit: no BEGIN, and no ROLLBACK at check-in (which would drop the
             # connection's prepared statements); the pool's other users expect it back as it was
             autocommit = self.is_postgres
             try:
                 if autocommit:
                     connection.driver_connection.autocommit = True  # type: ignore[union-attr]
-                cursor = connection.cursor()
-                for listener in self.engine.dispatch.before_cursor_execute:
-                    listener(None, cursor, read.sql, values, None, False)
-                cursor.execute(read.sql, values)
-                found = cursor.fetchmany(1) if first else cursor.fetchall()
-            except dialect.loaded_dbapi.Error as exc:
-                disconnected = dialect.is_disconnect(exc, connection.dbapi_connection, cursor)
-                if disconnected:  # as SQLAlchemy's Connection does: this and older connections renewed
-                    self.engine.pool._invalidate(connection, exc)
-                raise DBAPIError.instance(read.sql, values, exc, dialect.loaded_dbapi.Error,
-                                          connection_invalidated=disconnected, dialect=dialect) from exc
+                found = driver.run(self.engine, connection, read, values, first=first)
             finally:
-                if cursor is not None and connection.is_valid:
-                    cursor.close()
                 if autocommit and connection.is_valid:
                     try:
                         connection.driver_connection.autocommit = False  # type: ignore[union-attr]

@@ -10,13 +10,14 @@ cached by SQLAlchemy, and compiling one of these statements cost more CPU than t
 request. The text depends only on the *shape* of what was written (which tables, which columns,
 how many rows), so it is built once per shape and kept, compiled for the dialect with its parameters
 typed by their columns; the values are processed by those columns' own processors (JSON, UTC
-timestamps), exactly as the ORM would process them, and the text goes to the driver as it is.
+timestamps), exactly as the ORM would process them, and the text goes to the driver as it is
+(:mod:`service.store.driver`).
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -25,6 +26,8 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from service.store import driver
+from service.store.driver import DriverStatement
 from service.store.models import Case, CaseAccess, HistoryEntry
 
 #: ``Session.info`` key: the command ends with :func:`write_in_one` (PostgreSQL), not a flush
@@ -107,7 +110,8 @@ def write_in_one(session: Session, case: Case, *, with_history: bool = True, las
         plan.values.append(case.id)
     connection = session.connection()
     prepared = _prepared(tuple(plan.shape), connection.dialect)
-    result = connection.exec_driver_sql(prepared.sql, prepared.parameters(plan.values)).all()
+    result = driver.run(connection.engine, connection.connection, prepared.statement,
+                        prepared.statement.values(dict(zip(prepared.names, plan.values, strict=True))))
     if not result or result[0][-1] != 1:
         raise StaleDataError(f"case {case.id} changed since it was read")
     if last:
@@ -121,52 +125,33 @@ def write_in_one(session: Session, case: Case, *, with_history: bool = True, las
     return sorted((prepared.history_entry(row) for row in result), key=lambda entry: entry.id)
 
 
-_Processor = Callable[[Any], Any]
-
-
 @dataclass(frozen=True)
 class _Prepared:
-    """A shape's statement as the driver runs it: its SQL text (the dialect's placeholders and casts),
-    the names of its parameters, the bind processor of each (None: sent as it is) and, for the answer,
-    the result processor of each history column.
+    """A shape's statement as the driver runs it (:mod:`service.store.driver`: its placeholders are not
+    parsed again on each execution, and SQLAlchemy builds no execution context; executing the typed text
+    statement through SQLAlchemy made it build a cache key over forty-odd bound parameters each time),
+    with its parameters typed by the columns they are written to or compared with, and for the answer
+    the result processor of each history column."""
 
-    The statement goes to the driver as it is (``exec_driver_sql``: SQLAlchemy's events still see it),
-    with the values processed here as SQLAlchemy would process them. Executing the typed text statement
-    instead made SQLAlchemy build a cache key over its forty-odd bound parameters on every execution:
-    the dearer half of the write's client CPU."""
-
-    sql: str
+    statement: DriverStatement
     names: tuple[str, ...]
-    binds: tuple[_Processor | None, ...]
-    results: tuple[_Processor | None, ...]
-
-    def parameters(self, values: Sequence[Any]) -> dict[str, Any]:
-        # a processor sees None too, as in SQLAlchemy (a JSON column's None is the JSON ``null``)
-        return {name: value if bind is None else bind(value)
-                for name, bind, value in zip(self.names, self.binds, values, strict=True)}
 
     def history_entry(self, row: Sequence[Any]) -> HistoryEntry:
         """A detached history row holding what the statement answered, built as the ORM builds the rows
         it loads (values straight into the instance's dict, no attribute events for a row not to write)."""
-        return HistoryEntry.built({key: value if result is None else result(value)
-                                   for key, result, value in zip(_HISTORY_KEYS, self.results, row, strict=False)})
+        return HistoryEntry.built(dict(zip(_HISTORY_KEYS, self.statement.row(row), strict=False)))
 
 
 @functools.lru_cache(maxsize=_SHAPES_KEPT)
 def _prepared(shape: tuple[Any, ...], dialect: Dialect) -> _Prepared:
-    """The shape's statement for ``dialect``, once per shape and process (an LRU shared by its threads):
-    its text with the parameters typed by the columns they are written to or compared with (the
-    dialect's compiler renders their casts), and the processors of those columns."""
+    """The shape's statement for ``dialect``, once per shape and process (an LRU shared by its threads)."""
     sql, columns = _render(shape)
-    typed = text(sql).bindparams(*(bindparam(f"p{n}", type_=column.type) for n, column in enumerate(columns)))
+    names = tuple(f"p{n}" for n in range(len(columns)))
+    typed = text(sql).bindparams(*(bindparam(name, type_=column.type)
+                                   for name, column in zip(names, columns, strict=True)))
     history = cast(Table, HistoryEntry.__table__)
-    return _Prepared(
-        sql=typed.compile(dialect=dialect).string,
-        names=tuple(f"p{n}" for n in range(len(columns))),
-        binds=tuple(column.type.dialect_impl(dialect).bind_processor(dialect) for column in columns),
-        results=tuple(column.type.dialect_impl(dialect).result_processor(dialect, None) for column in history.c)
-        if shape[-1][1] else (),
-    )
+    results = [column.type for column in history.c] if shape[-1][1] else []
+    return _Prepared(DriverStatement.compile(typed, dialect, results), names)
 
 
 def _render(shape: tuple[Any, ...]) -> tuple[str, list[Column[Any]]]:
