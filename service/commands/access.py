@@ -14,7 +14,7 @@ no identity, no comments, and only the attachments those fields refer to.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -96,15 +96,26 @@ def visible(session: Session, actor: Actor, case_id: str,
     case = session.get(Case, case_id)
     if case is None:
         raise _not_found(case_id)
+    if grants is not None:
+        return visible_with(actor, case, grants)
+    return _decided(actor, case, lambda: list(session.execute(
+        select(CaseAccess.fields).where(CaseAccess.case_id == case.id, _grants_filter(actor))).scalars().all()))
+
+
+def visible_with(actor: Actor, case: Case, grants: Iterable[CaseAccess]) -> Visible:
+    """:func:`visible` of a case read with every one of its access rows (``grants``), in or out of a session."""
+    return _decided(actor, case,
+                    lambda: [row.fields for row in grants if row.case_id == case.id and _holds(actor, row)])
+
+
+def _decided(actor: Actor, case: Case, held: Callable[[], list[list[Any] | None]]) -> Visible:
+    """THE decision of :func:`visible`; ``held``: the field lists of the case's access rows the actor holds
+    (asked only when neither administering nor having started the case decides it)."""
     if actor.administers(case.unit_id) or (actor.user_id and case.started_by == actor.user_id):
         return Visible(case, None)
-    if grants is None:
-        fields = list(session.execute(select(CaseAccess.fields).where(CaseAccess.case_id == case.id,
-                                                                      _grants_filter(actor))).scalars().all())
-    else:
-        fields = [row.fields for row in grants if row.case_id == case.id and _holds(actor, row)]
+    fields = held()
     if not fields:
-        raise _not_found(case_id)
+        raise _not_found(case.id)
     if any(names is None for names in fields):
         return Visible(case, None)
     return Visible(case, frozenset(name for names in fields for name in (names or [])))

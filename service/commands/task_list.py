@@ -17,7 +17,7 @@ import base64
 import binascii
 import functools
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -35,14 +35,14 @@ from sqlalchemy import (
     exists,
     false,
     func,
-    literal,
+    inspect,
     literal_column,
     or_,
     select,
     tuple_,
     union_all,
 )
-from sqlalchemy.orm import InstrumentedAttribute, Session, aliased, joinedload, lazyload
+from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 from sqlalchemy.types import TypeEngine
 
 from service.commands.context import REPORTER_ROLE, Actor, Services
@@ -125,12 +125,16 @@ class InvalidCursor(InvalidInput):
 # The values go in as named parameters: ``user_id``, ``unit_<n>``/``role_<n>_<m>`` (the actor's
 # grants), ``lane``, ``unit_code``, ``definition_key``, ``now``, ``due_before``, ``search_any``/
 # ``search_prefix``, ``after_due_at``/``after_created_at``/``after_id`` (the cursor), ``wanted``,
-# ``offset``, ``page_limit``, ``count_limit`` and ``sop_<n>`` — see :func:`_values`.
+# ``offset``, ``page_limit``, ``count_limit`` and ``sop_<n>`` — see :func:`_values`. The constants too
+# (:data:`_CONSTANTS`): the page runs through :meth:`~service.store.db.Database.driver_rows`, which takes
+# every value from the request's parameters.
 
 #: how many statement shapes are kept (each a few kB); real traffic uses a few dozen
 _SHAPES_KEPT = 512
 #: between the candidate roles of a task in the page's ``roles`` column (a control character no role holds)
 _ROLES_SEPARATOR = "\x1f"
+#: the values every statement shape binds by name besides a request's own
+_CONSTANTS = {"ready": TaskStatus.READY.value, "reporter_role": REPORTER_ROLE}
 
 
 @dataclass(frozen=True)
@@ -196,7 +200,7 @@ def _like(text: str) -> str:
 def _values(actor: Actor, query: TaskQuery, now: datetime | None, after: _Key | None = None) -> dict[str, Any]:
     """The values of one request for the named parameters of its statement (a name the statement does
     not use is ignored)."""
-    values: dict[str, Any] = {"user_id": actor.user_id, "count_limit": query.count_cap + 1}
+    values: dict[str, Any] = {**_CONSTANTS, "user_id": actor.user_id, "count_limit": query.count_cap + 1}
     for n, (unit_id, staff, _) in enumerate(_grants(actor)):
         values[f"unit_{n}"] = unit_id
         values.update((f"role_{n}_{m}", role) for m, role in enumerate(staff))
@@ -212,6 +216,13 @@ def _values(actor: Actor, query: TaskQuery, now: datetime | None, after: _Key | 
     if after is not None:
         values.update(after_due_at=after[0], after_created_at=after[1], after_id=after[2])
     return values
+
+
+def _limited(statement: Select[*tuple[Any, ...]], limit: ColumnElement[int]) -> Select[Any]:
+    """``statement.limit(limit)`` with its OFFSET written as 0: SQLite's compiler adds an OFFSET to every
+    LIMIT, as an anonymous parameter, which :meth:`~service.store.db.Database.driver_rows` would have
+    no value for (PostgreSQL drops an OFFSET 0 when it plans)."""
+    return statement.limit(limit).offset(literal_column("0"))
 
 
 def _param(name: str, type_: TypeEngine[Any]) -> BindParameter[Any]:
@@ -233,7 +244,7 @@ def _candidate_match(grants: tuple[tuple[int, bool], ...], candidate: type[TaskC
             roles = [_param(f"role_{n}_{m}", String()) for m in range(staff_roles)]
             clauses.append(and_(candidate.unit_id == unit, candidate.role.in_(roles)))
         if reporter:
-            clauses.append(and_(candidate.unit_id == unit, candidate.role == REPORTER_ROLE,
+            clauses.append(and_(candidate.unit_id == unit, candidate.role == _param("reporter_role", String()),
                                 Task.case_id.in_(own_cases)))
     return or_(false(), *clauses)
 
@@ -254,7 +265,7 @@ def _search_filter() -> ColumnElement[bool]:
 def _conditions(shape: _Filters, candidates: bool = True) -> list[ColumnElement[bool]]:
     """The open tasks the actor may pick up, narrowed by the query, as WHERE clauses on :class:`Task`
     (``candidates=False``: all but the candidate rule, which the caller applies its own way)."""
-    where: list[ColumnElement[bool]] = [Task.status == TaskStatus.READY.value]
+    where: list[ColumnElement[bool]] = [Task.status == _param("ready", String())]
     if shape.mine:
         where.append(Task.claimed_by == _param("user_id", Integer()))
     elif candidates and shape.by_candidates:
@@ -308,7 +319,7 @@ def _capped_count(shape: _Filters, extra: Sequence[ColumnElement[bool]] = ()) ->
                                                     _candidate_match(shape.grants, other)))
     else:
         limited = limited.select_from(Task).where(*where)
-    return select(func.count()).select_from(limited.limit(_param("count_limit", Integer())).subquery())
+    return select(func.count()).select_from(_limited(limited, _param("count_limit", Integer())).subquery())
 
 
 @functools.lru_cache(maxsize=_SHAPES_KEPT)
@@ -385,9 +396,27 @@ def _ordering(sort: Sort, rows: Subquery) -> list[ColumnElement[Any]]:
     return [rows.c.rank.asc(), *(key.desc() if sort.descending else key.asc() for key in keys)]
 
 
+#: the columns of a task as the list and the task read build it (all of them), and of its unit (the code
+#: the answers show, the timezone the web pages show times in)
+TASK_COLUMNS = tuple(getattr(Task, column.key) for column in inspect(Task).column_attrs)
+UNIT_COLUMNS = (Unit.id, Unit.code, Unit.timezone)
+
+
+def column_groups(row: Sequence[Any], groups: Sequence[Sequence[InstrumentedAttribute[Any]]]
+                  ) -> Iterator[dict[str, Any]]:
+    """The leading values of a row of plain columns, one dict per group of columns, by attribute name
+    (what :meth:`~service.store.models.Base.built` takes)."""
+    start = 0
+    for group in groups:
+        yield {column.key: value for column, value in zip(group, row[start:start + len(group)], strict=True)}
+        start += len(group)
+
+
 @functools.lru_cache(maxsize=_SHAPES_KEPT)
 def _page_shape(shape: _Filters, position: _Position) -> Select[Any]:
-    """One statement: the page's tasks (with unit and candidate roles) and the capped total."""
+    """One statement: the page's tasks (with unit and candidate roles) and the capped total, in plain columns
+    (:data:`TASK_COLUMNS`, :data:`UNIT_COLUMNS`, ``roles``, ``total``) for
+    :meth:`~service.store.db.Database.driver_rows`."""
     sort = SORTS[position.sort]
     where = _conditions(shape)
     wanted = _param("wanted", Integer())  # one more than the page (and the rows it skips): is there a next page?
@@ -398,23 +427,25 @@ def _page_shape(shape: _Filters, position: _Position) -> Select[Any]:
         # before the scan) skips its index walk on both databases, where a WHERE guard would not on SQLite.
         limit: ColumnElement[int] = (
             wanted - select(func.count()).select_from(parts[0]).scalar_subquery() if parts else wanted)
-        segment = (select(Task.id.label("id"), literal(rank).label("rank"), Task.due_at.label("due_at"),
-                          Task.created_at.label("created_at"))
-                   .where(*where, *extra).order_by(*order).limit(limit))
+        segment = _limited(select(Task.id.label("id"), literal_column(str(rank), Integer()).label("rank"),
+                                  Task.due_at.label("due_at"), Task.created_at.label("created_at"))
+                           .where(*where, *extra).order_by(*order), limit)
         parts.append(segment.cte(f"segment_{rank}") if not parts else segment.subquery())
     members = [select(part) for part in parts]
     merged = (members[0] if len(members) == 1 else union_all(*members)).subquery()
     ordered = select(merged).order_by(*_ordering(sort, merged))
-    if position.paged:
-        ordered = ordered.offset(_param("offset", Integer()))
-    page = ordered.limit(_param("page_limit", Integer())).subquery()
+    page_limit = _param("page_limit", Integer())
+    page = (ordered.offset(_param("offset", Integer())).limit(page_limit) if position.paged
+            else _limited(ordered, page_limit)).subquery()
     # the candidate roles as one column: loading them as a collection of objects cost more than the tasks
-    roles = (select(func.aggregate_strings(TaskCandidate.role, _ROLES_SEPARATOR))
+    # (the separator written into the SQL: PostgreSQL's compiler renders it at execution otherwise)
+    separator: Any = literal_column(f"'{_ROLES_SEPARATOR}'", String())
+    roles = (select(func.aggregate_strings(TaskCandidate.role, separator))
              .where(TaskCandidate.task_id == Task.id).scalar_subquery())
-    return (select(Task, roles.label("roles")).join(page, page.c.id == Task.id)
-            .options(joinedload(Task.unit).load_only(Unit.id, Unit.code, Unit.timezone), lazyload(Task.candidates))
-            .order_by(*_ordering(sort, page))
-            .add_columns(_capped_count(shape).scalar_subquery().label("total")))
+    total = _capped_count(shape).scalar_subquery()
+    return (select(*TASK_COLUMNS, *UNIT_COLUMNS, roles.label("roles"), total.label("total"))
+            .join(page, page.c.id == Task.id).join(Unit, Unit.id == Task.unit_id)
+            .order_by(*_ordering(sort, page)))
 
 
 def _page_statement(actor: Actor, query: TaskQuery, now: datetime | None, after: _Key | None
@@ -429,21 +460,27 @@ def page_tasks(services: Services, actor: Actor, query: TaskQuery, now: datetime
         raise InvalidInput(f"Unknown sort {query.sort!r}", [{"field": "sort", "message": "Unknown sort."}])
     after = _decode(query.cursor, query.sort) if query.cursor else None
     statement, values = _page_statement(actor, query, now, after)
-    with services.db.reading() as session:
-        rows = session.execute(statement, values).all()
-        items = [row[0] for row in rows]
-        if rows:
-            total = int(rows[0].total)
-        elif after is None and query.page == 1:
-            total = 0
-        else:  # past the last page: the total still says how many there are
-            total = int(session.scalar(_count_statement(_filters(actor, query)), values) or 0)
-    more = len(items) > query.per_page
-    items = items[:query.per_page]
+    rows = services.db.driver_rows(statement, values)  # each row: the task, its unit, its roles, the total
+    if rows:
+        total = int(rows[0][-1])
+    elif after is None and query.page == 1:
+        total = 0
+    else:  # past the last page: the total still says how many there are
+        counted = services.db.first_row(_count_statement(_filters(actor, query)), values)
+        total = int(counted[0] or 0) if counted else 0
+    page = rows[:query.per_page]
+    items = [_task(row) for row in page]
     return TaskPage(items=items, total=min(total, query.count_cap + 1), total_capped=total > query.count_cap,
-                    next_cursor=_encode(query.sort, _key(items[-1])) if more else None,
-                    roles={row[0].id: sorted(row.roles.split(_ROLES_SEPARATOR)) if row.roles else []
-                           for row in rows[:query.per_page]})
+                    next_cursor=_encode(query.sort, _key(items[-1])) if len(rows) > len(page) else None,
+                    roles={task.id: sorted(row[-2].split(_ROLES_SEPARATOR)) if row[-2] else []
+                           for task, row in zip(items, page, strict=True)})
+
+
+def _task(row: tuple[Any, ...]) -> Task:
+    """The task of a page row with its unit, built as a loaded row (:meth:`~service.store.models.Base.built`),
+    without candidates: they are in :attr:`TaskPage.roles`."""
+    task, unit = column_groups(row, (TASK_COLUMNS, UNIT_COLUMNS))
+    return Task.built({**task, "unit": Unit.built(unit)})
 
 
 def list_tasks(services: Services, actor: Actor, query: TaskQuery, now: datetime | None = None

@@ -2,26 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
-from functools import cache
+from functools import cache, cached_property
 from typing import Any
 
-from sqlalchemy import CursorResult, Select, bindparam, or_, select, update
-from sqlalchemy.orm import Session, contains_eager, defer, joinedload, lazyload, load_only
-from sqlalchemy.sql.base import ExecutableOption
+from sqlalchemy import CursorResult, Integer, Select, String, bindparam, or_, select, update
+from sqlalchemy.orm import Session, contains_eager, defer, joinedload
 
 from service import forms as form_files
 from service.commands import attachments
-from service.commands.access import Visible, read_with_case, visible
+from service.commands.access import Visible, read_with_case, visible_with
 from service.commands.calendars import closed_days_column, days_of, unit_calendar
 from service.commands.cases import CaseView, case_options, case_view, restore, revision_forms
 from service.commands.context import Actor, Services
 from service.commands.history import HistoryWriter
 from service.commands.sync import Written, deliver_buffered, write_back
+from service.commands.task_list import TASK_COLUMNS, UNIT_COLUMNS, column_groups
 from service.engine import CaseStatus, TaskStatus, WorkCalendar
 from service.errors import Conflict, Forbidden, NotFound
-from service.store.models import Case, CaseAccess, Definition, Task, Unit
+from service.store.db import Database
+from service.store.models import Case, CaseAccess, Definition, Task, TaskCandidate, Unit
 from service.store.one_statement import ONE_STATEMENT, write_in_one
 
 
@@ -35,62 +37,124 @@ class _Found:
     closed_days: tuple[date, ...] = ()
 
 
-#: the columns a read of a task (:func:`get_task`) uses besides the task's own: the task page shows the
-#: unit's code and timezone; the access check reads the case's unit, starter and grants; the form comes
-#: from the revision's id and checksum (:func:`~service.commands.cases.revision_forms`)
-_READ_UNIT = (Unit.id, Unit.code, Unit.timezone)
+#: the columns a read of a task (:func:`get_task`) uses besides the task's and its unit's: its candidates;
+#: the access check reads the case's unit, starter and grants; the form comes from the revision's id and
+#: checksum (:func:`~service.commands.cases.revision_forms`)
+_READ_CANDIDATE = (TaskCandidate.task_id, TaskCandidate.role, TaskCandidate.unit_id)
 _READ_CASE = (Case.id, Case.definition_id, Case.unit_id, Case.status, Case.data, Case.started_by)
+_READ_REVISION = (Definition.id, Definition.checksum)
 _READ_GRANT = (CaseAccess.case_id, CaseAccess.unit_id, CaseAccess.role, CaseAccess.fields)
+_READ = (TASK_COLUMNS, UNIT_COLUMNS, _READ_CANDIDATE, _READ_CASE, _READ_REVISION, _READ_GRANT)
 
 
 @cache
-def _task_statement(with_calendar: bool, reading: bool = False) -> Select[Any]:
-    """The read of :func:`_task_for`, built once (it depends on no actor; the task id is a parameter).
-
-    ``reading``: for :func:`get_task`, only the columns it uses (:data:`_READ_CASE`…): the driver builds
-    an object per result column of every execution, and the full rows had about 70.
-    """
+def _task_statement(with_calendar: bool) -> Select[Any]:
+    """The read of :func:`_task_for`, built once (it depends on no actor; the task id is a parameter)."""
     columns: list[Any] = [Task, Case, CaseAccess]
     if with_calendar:
         columns.append(closed_days_column(Case.unit_id))
     # only a command that runs the engine needs the workflow state
-    options: tuple[ExecutableOption, ...] = (
-        (joinedload(Task.unit).load_only(*_READ_UNIT), load_only(*_READ_CASE), load_only(*_READ_GRANT),
-         joinedload(Case.definition).load_only(Definition.id, Definition.checksum).lazyload(Definition.unit),
-         lazyload(Case.unit))
-        if reading else (*case_options(), *(() if with_calendar else (defer(Case.state),))))
     statement = (select(*columns).join(Case, Case.id == Task.case_id)
                  .outerjoin(Task.candidates).outerjoin(CaseAccess, CaseAccess.case_id == Task.case_id)
-                 .options(contains_eager(Task.candidates), *options)
+                 .options(contains_eager(Task.candidates), *case_options(),
+                          *(() if with_calendar else (defer(Case.state),)))
                  .where(Task.id == bindparam("task_id")))
     # a command locks the case row first (PostgreSQL), as every command on a case does: the order
     # is case, then tasks, and a command that waited reads the case as the other one left it
     return statement.with_for_update(of=Case) if with_calendar else statement
 
 
-def _task_for(session: Session, actor: Actor, task_id: str, with_calendar: bool = False,
-              reading: bool = False) -> _Found:
-    """The task and its case if the actor may see the case (else 404) and work the task's lane (else 403).
+@cache
+def _read_statement() -> Select[Any]:
+    """:func:`get_task`'s one statement, plain columns (:data:`_READ`) for :meth:`Database.driver_rows`:
+    a row per (candidate, access row) of the task, as :func:`_task_statement` reads them."""
+    return (select(*(column for group in _READ for column in group))
+            .join(Unit, Unit.id == Task.unit_id).join(Case, Case.id == Task.case_id)
+            .join(Definition, Definition.id == Case.definition_id)
+            .outerjoin(TaskCandidate, TaskCandidate.task_id == Task.id)
+            .outerjoin(CaseAccess, CaseAccess.case_id == Task.case_id)
+            .where(Task.id == bindparam("task_id", type_=String())))
+
+
+@cache
+def _forms_statement() -> Select[Any]:
+    return select(Definition.forms).where(Definition.id == bindparam("definition_id", type_=Integer()))
+
+
+class _FormsOnDemand(Mapping[str, Any]):
+    """A revision's forms, read only when asked for: :func:`~service.commands.cases.revision_forms` asks
+    only when the process has not kept them yet (once per revision and process), and a read of a task
+    would otherwise carry them on every request."""
+
+    def __init__(self, db: Database, definition_id: int) -> None:
+        self._db, self._definition_id = db, definition_id
+
+    @cached_property
+    def _forms(self) -> dict[str, Any]:
+        row = self._db.first_row(_forms_statement(), {"definition_id": self._definition_id})
+        return dict(row[0] or {}) if row else {}
+
+    def __getitem__(self, key: str) -> Any:
+        return self._forms[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._forms)
+
+    def __len__(self) -> int:
+        return len(self._forms)
+
+
+def _read_task(services: Services, task_id: str) -> tuple[Task, Case, list[CaseAccess]]:
+    """The task (with its unit and candidates), its case (with its revision's id and checksum) and the
+    case's access rows, built as loaded rows (:meth:`Base.built`) from :func:`_read_statement`: no session,
+    so every relationship a reader follows is in the objects (NotFound when there is no such task)."""
+    rows = services.db.driver_rows(_read_statement(), {"task_id": task_id})
+    if not rows:
+        raise _task_not_found(task_id)
+    candidates: dict[str, TaskCandidate] = {}  # the primary key is (task_id, role)
+    grants: dict[tuple[int, str], CaseAccess] = {}
+    for row in rows:
+        task, unit, candidate, case, revision, grant = column_groups(row, _READ)
+        if candidate["role"] is not None:
+            candidates.setdefault(candidate["role"], TaskCandidate.built(candidate))
+        if grant["case_id"] is not None:
+            grants.setdefault((grant["unit_id"], grant["role"]), CaseAccess.built(grant))
+    definition = Definition.built({**revision, "forms": _FormsOnDemand(services.db, revision["id"])})
+    return (Task.built({**task, "unit": Unit.built(unit), "candidates": list(candidates.values())}),
+            Case.built({**case, "definition": definition}), list(grants.values()))
+
+
+def _task_not_found(task_id: str) -> NotFound:
+    return NotFound(f"Task {task_id} does not exist or is not visible to you")
+
+
+def _task_for(session: Session, actor: Actor, task_id: str, with_calendar: bool = False) -> _Found:
+    """The task and its case, for a command that writes them, as :func:`_checked` lets the actor see them.
 
     One statement: the task with its candidates and unit, its case with the revision (no diagram),
-    every access row of the case (for :func:`~service.commands.access.visible` and later grants) and,
-    for a command that runs the engine, the unit's closed days.
+    every access row of the case (for the access check and later grants) and, for a command that runs
+    the engine, the unit's closed days.
     """
-    rows = session.execute(_task_statement(with_calendar, reading), {"task_id": task_id}).unique().all()
+    rows = session.execute(_task_statement(with_calendar), {"task_id": task_id}).unique().all()
     if not rows:
-        raise NotFound(f"Task {task_id} does not exist or is not visible to you")
+        raise _task_not_found(task_id)
     task, case = rows[0][0], rows[0][1]
     grants = list({id(row[2]): row[2] for row in rows if row[2] is not None}.values())
     read_with_case(session, case.id, grants)
+    days = rows[0][3] if with_calendar else None
+    return _Found(task, _checked(actor, task, case, grants), days_of(days))
+
+
+def _checked(actor: Actor, task: Task, case: Case, grants: list[CaseAccess]) -> Visible:
+    """The case as the actor may see it (404 when not at all) if they may work the task's lane (else 403)."""
     try:
-        found = visible(session, actor, case.id, grants=grants)
+        found = visible_with(actor, case, grants)
     except NotFound:
-        raise NotFound(f"Task {task_id} does not exist or is not visible to you") from None
+        raise _task_not_found(task.id) from None
     roles = lane_roles(task)
     if not actor.may_work_as(task.unit_id, roles):
-        raise Forbidden(f"Task {task_id} belongs to the lane {', '.join(sorted(roles))}, not one of your roles")
-    days = rows[0][3] if with_calendar else None
-    return _Found(task, found, days_of(days))
+        raise Forbidden(f"Task {task.id} belongs to the lane {', '.join(sorted(roles))}, not one of your roles")
+    return found
 
 
 def lane_roles(task: Task) -> set[str]:
@@ -114,12 +178,11 @@ class TaskView:
 
 
 def get_task(services: Services, actor: Actor, task_id: str) -> TaskView:
-    with services.db.reading() as session:
-        found = _task_for(session, actor, task_id, reading=True)
-        task, case = found.task, found.visible.case
-        forms = revision_forms(services, case.definition)
-        return TaskView(task, forms.get(task.form_key) if task.form_key else None,
-                        found.visible.data(case.data), case.status, found.visible.full)
+    task, case, grants = _read_task(services, task_id)
+    found = _checked(actor, task, case, grants)
+    forms = revision_forms(services, case.definition)
+    return TaskView(task, forms.get(task.form_key) if task.form_key else None, found.data(case.data), case.status,
+                    found.full)
 
 
 def claim(services: Services, actor: Actor, task_id: str) -> Task:

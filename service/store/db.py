@@ -33,8 +33,9 @@ CONNECT_TIMEOUT_SECONDS = 5
 POOL_RECYCLE_SECONDS = 1800
 #: JSON columns are written without the spaces of ``json.dumps``'s default separators (smaller rows)
 _compact_json = partial(json.dumps, separators=(",", ":"))
-#: statements :meth:`Database.driver_rows` keeps compiled (its callers build a handful, once each)
-_DRIVER_READS_KEPT = 64
+#: statements :meth:`Database.driver_rows` keeps compiled: the token check's, the task read's and one per
+#: shape of the task list (filters, sort, cursor, the actor's number of units and roles)
+_DRIVER_READS_KEPT = 512
 #: SQLite errors that mean "not now" rather than a bug in a statement
 _SQLITE_UNAVAILABLE = ("database is locked", "unable to open database file", "disk i/o error",
                        "database or disk is full")
@@ -186,8 +187,8 @@ class Database:
         """
         read = self._driver_reads.get(statement)
         if read is None:
-            if len(self._driver_reads) >= _DRIVER_READS_KEPT:  # a caller building its statement per call
-                self._driver_reads.clear()
+            if len(self._driver_reads) >= _DRIVER_READS_KEPT:  # the oldest compiled goes (dicts keep order)
+                self._driver_reads.pop(next(iter(self._driver_reads)), None)
             read = self._driver_reads.setdefault(statement, DriverStatement.compile(
                 statement, self.engine.dialect, [column.type for column in statement.selected_columns]))
         values = read.values(parameters)
