@@ -133,7 +133,7 @@ class Database:
         self._read_sessions = sessionmaker(self._read_engine, expire_on_commit=False, autoflush=False)
         # a read streamed through a server-side cursor (``yield_per``) needs its transaction
         self._streaming_sessions = sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
-        #: :meth:`first_row`'s statements as the driver runs them, compiled once per statement
+        #: :meth:`driver_rows`' statements as the driver runs them, compiled once per statement
         self._driver_reads: dict[Select[*tuple[Any, ...]], DriverStatement] = {}
         for reads in (self._read_sessions, self._streaming_sessions):
             event.listen(reads, "before_flush", _refuse_flush)
@@ -191,28 +191,8 @@ class Database:
                 self._driver_reads.pop(next(iter(self._driver_reads)), None)
             read = self._driver_reads.setdefault(statement, DriverStatement.compile(
                 statement, self.engine.dialect, [column.type for column in statement.selected_columns]))
-        values = read.values(parameters)
-        dialect = self.engine.dialect
         with _unavailable_as_503():
-            try:
-                connection = self.engine.raw_connection()
-            except dialect.loaded_dbapi.Error as exc:
-                raise DBAPIError.instance(read.sql, values, exc, dialect.loaded_dbapi.Error,
-                                          dialect=dialect) from exc
-            # PostgreSQL in autocommit: no BEGIN, and no ROLLBACK at check-in (which would drop the
-            # connection's prepared statements); the pool's other users expect it back as it was
-            autocommit = self.is_postgres
-            try:
-                if autocommit:
-                    connection.driver_connection.autocommit = True  # type: ignore[union-attr]
-                found = driver.run(self.engine, connection, read, values, first=first)
-            finally:
-                if autocommit and connection.is_valid:
-                    try:
-                        connection.driver_connection.autocommit = False  # type: ignore[union-attr]
-                    except dialect.loaded_dbapi.Error as exc:
-                        connection.invalidate(exc)
-                connection.close()
+            found = driver.read(self.engine, read, read.values(parameters), first=first)
         return [read.row(row) for row in found]
 
     def ping(self) -> bool:

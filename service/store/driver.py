@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from sqlalchemy import Dialect, Engine, PoolProxiedConnection
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ClauseElement
 from sqlalchemy.types import TypeEngine
@@ -90,8 +90,38 @@ def run(engine: Engine, connection: PoolProxiedConnection, statement: DriverStat
         disconnected = dialect.is_disconnect(exc, connection.dbapi_connection, cursor)
         if disconnected:  # as SQLAlchemy's Connection does: this connection and the pool's older ones renewed
             engine.pool._invalidate(connection, exc)
-        raise DBAPIError.instance(statement.sql, values, exc, dialect.loaded_dbapi.Error,
-                                  connection_invalidated=disconnected, dialect=dialect) from exc
+        raise _wrapped(engine, statement, values, exc, disconnected) from exc
     finally:
         if cursor is not None and connection.is_valid:
             cursor.close()
+
+
+def read(engine: Engine, statement: DriverStatement, values: list[Any], *, first: bool = False) -> list[Any]:
+    """:func:`run` on a pooled connection of its own, given back as it was taken. On PostgreSQL the read
+    runs in autocommit: no BEGIN, and no ROLLBACK at check-in (which would drop the connection's prepared
+    statements)."""
+    dialect = engine.dialect
+    try:
+        connection = engine.raw_connection()
+    except dialect.loaded_dbapi.Error as exc:
+        raise _wrapped(engine, statement, values, exc, False) from exc
+    autocommit = dialect.name == "postgresql"
+    try:
+        if autocommit:
+            connection.driver_connection.autocommit = True  # type: ignore[union-attr]
+        return run(engine, connection, statement, values, first=first)
+    finally:
+        if autocommit and connection.is_valid:
+            try:
+                connection.driver_connection.autocommit = False  # type: ignore[union-attr]
+            except dialect.loaded_dbapi.Error as exc:
+                connection.invalidate(exc)
+        connection.close()
+
+
+def _wrapped(engine: Engine, statement: DriverStatement, values: list[Any], exc: Exception,
+             disconnected: bool) -> StatementError:
+    """The driver's error as SQLAlchemy's class for it, as SQLAlchemy's own execution raises it."""
+    dialect = engine.dialect
+    return DBAPIError.instance(statement.sql, values, exc, dialect.loaded_dbapi.Error,
+                               connection_invalidated=disconnected, dialect=dialect)
