@@ -121,3 +121,22 @@ def test_a_driver_read_leaves_the_pooled_connection_as_it_found_it(db_url: str) 
 
 _NO_SUCH_TABLE = select(func.count()).select_from(text("tabel_yang_tidak_ada"))
 
+
+
+def test_a_driver_read_in_a_transaction_sees_its_writes_and_rolls_back_with_it(db_url: str) -> None:
+    """``session_rows`` runs on the command's own connection: it sees the rows the command flushed, is
+    counted like any statement, and what the command wrote goes away with its rollback."""
+    db = Database(db_url)
+    try:
+        with pytest.raises(RuntimeError, match="rolled back"), db.transaction() as session:
+            session.add(User(username="dalam-transaksi", password_hash="x"))
+            session.flush()
+            with sql_statements(db.engine) as seen:
+                rows = db.session_rows(session, _USER, {"name": "dalam-transaksi"})
+            assert [row[1] for row in rows] == ["dalam-transaksi"] and len(seen) == 1
+            assert db.session_rows(session, _USER, {"name": "tidak-ada"}, first=True) == []
+            raise RuntimeError("rolled back")
+        assert db.first_row(_USER, {"name": "dalam-transaksi"}) is None
+        assert isinstance(db.engine.pool, QueuePool) and db.engine.pool.checkedout() == 0
+    finally:
+        db.dispose()
