@@ -7,11 +7,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cache
-from typing import Any, TypeVar, cast
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import RowMapping, Select, String, Table, bindparam, delete, func, inspect, or_, select
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
 from service import forms as form_files
@@ -390,13 +390,13 @@ def _revision(session: Session, row: RowMapping, memo: Memo | None) -> Definitio
     held = session.identity_map.get(identity_key(Definition, row["id"]))
     if isinstance(held, Definition):
         return held
-    unit = _as_loaded(session, Unit, {column.key: row[f"unit__{column.key}"] for column in _UNITS.c})
+    unit = Unit.as_loaded(session, {column.key: row[f"unit__{column.key}"] for column in _UNITS.c})
     if memo is None:
         fixed = {key: row[key] for key in _FIXED}
     else:
         fixed = memo.get(("revision", row["id"], row["checksum"]), lambda: dict(session.execute(
             _fixed_statement(), {"id": row["id"]}).mappings().one()))
-    definition = _as_loaded(session, Definition, {**fixed, **{key: row[key] for key in _CHANGING}, "unit": unit})
+    definition = Definition.as_loaded(session, {**fixed, **{key: row[key] for key in _CHANGING}, "unit": unit})
     session.add(definition)  # and its unit with it
     return definition
 
@@ -404,17 +404,3 @@ def _revision(session: Session, row: RowMapping, memo: Memo | None) -> Definitio
 @cache
 def _fixed_statement() -> Select[Any]:
     return select(*(_REVISIONS.c[key] for key in _FIXED)).where(_REVISIONS.c.id == bindparam("id"))
-
-
-_Row = TypeVar("_Row", Definition, Unit)
-
-
-def _as_loaded(session: Session, model: type[_Row], values: dict[str, Any]) -> _Row:
-    """A row the caller read as plain columns, as the ORM would have loaded it (no SQL; a column not in
-    ``values`` loads when first read once the row is in a session), unless the session holds it already."""
-    held = session.identity_map.get(identity_key(model, values["id"]))
-    if isinstance(held, model):
-        return held
-    row = model.built(values)
-    make_transient_to_detached(row)
-    return row

@@ -19,7 +19,8 @@ from sqlalchemy import (
     inspect,
     text,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, make_transient_to_detached, mapped_column, relationship
+from sqlalchemy.orm.util import identity_key
 
 from service.engine.calendar import utc_now
 from service.store.states import OutboxStatus, RevisionStatus
@@ -36,6 +37,18 @@ class Base(DeclarativeBase):
         or handed out to be read; on the hot paths the events cost more than the rest of building it."""
         row = cast(Self, inspect(cls).class_manager.new_instance())
         row.__dict__.update(values)
+        return row
+
+    @classmethod
+    def as_loaded(cls, session: Session, values: dict[str, Any]) -> Self:
+        """A row the caller read as plain columns, as the ORM would have loaded it (no SQL; a column not in
+        ``values`` loads when first read once the row is in a session), unless the session holds it already.
+        ``values`` holds the primary key ``id``."""
+        held = session.identity_map.get(identity_key(cls, values["id"]))
+        if isinstance(held, cls):
+            return held
+        row = cls.built(values)
+        make_transient_to_detached(row)
         return row
 
 
