@@ -3,6 +3,7 @@ password change or reset, and sign-out (which ends all of the user's sessions an
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -148,3 +149,30 @@ def test_a_token_use_costs_one_read_of_the_user_row(client: Any, kasi: Persona,
         assert current_actor().username == "kasi.a"
     user_reads = [s for s in counted_statements if "FROM users" in s]
     assert len(user_reads) == 1 and "credential_version" in user_reads[0]
+
+
+def test_a_token_expires_after_token_hours_even_once_verified(app: Any, client: Any, kasi: Persona) -> None:
+    """A process keeps a token's verified signature (accounts._signed_claims), not its validity: the age
+    is checked on every use, so a token used a minute before it ends is refused a minute after."""
+    import time_machine
+
+    hours = app.extensions["alur.services"].settings.token_hours
+    with time_machine.travel(time.time(), tick=False) as traveller:
+        fresh = sign_in(client, "kasi.a")
+        assert works(client, fresh)
+        traveller.shift(hours * 3600 - 60)
+        assert works(client, fresh)
+        traveller.shift(120)
+        response = client.get("/api/tasks", headers=fresh.headers)
+        assert response.status_code == 401 and "expired" in response.json["message"]
+        assert works(client, sign_in(client, "kasi.a"))  # a new token works
+
+
+def test_a_token_with_a_changed_signature_is_refused_every_time(client: Any, kasi: Persona) -> None:
+    assert works(client, kasi)
+    head, _, signature = kasi.token.rpartition(".")
+    forged = f"{head}.{'A' if signature[0] != 'A' else 'B'}{signature[1:]}"
+    for _ in range(2):  # a refused signature is not kept as verified
+        response = client.get("/api/tasks", headers={"Authorization": f"Bearer {forged}"})
+        assert response.status_code == 401 and "not valid" in response.json["message"]
+    assert works(client, kasi)
