@@ -15,6 +15,7 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
@@ -33,9 +34,12 @@ from support.postgres import connect as pg_connect  # noqa: E402
 from service.commands import accounts  # noqa: E402
 from service.commands.context import Actor, Services  # noqa: E402
 from service.commands.definitions import DeployRequest, deploy  # noqa: E402
+from service.commands.specs import compiled_for  # noqa: E402
 from service.config import Settings  # noqa: E402
+from service.engine import CompiledDefinition  # noqa: E402
 from service.store.db import Database  # noqa: E402
 from service.store.migrate import upgrade  # noqa: E402
+from service.store.models import Definition  # noqa: E402
 
 UNIT = "inspektorat-katingan"
 PASSWORD = "bench-password-123"
@@ -68,19 +72,48 @@ USERS = {"Pelapor": "pelapor", "Inspektorat": "inspektorat", "Inspektur": "inspe
          "Sekretariat Inspektorat": "sekretariat"}
 
 
+def _services(url: str, bpmn: Path, forms_dir: Path, data_dir: Path) -> Services:
+    """The services of a migrated database. A business rule task's decision table is the
+    ``<decisionRef>.dmn`` beside the diagram, as ``alur deploy`` finds it; the service's deploy reads it."""
+    upgrade(url)
+    settings = Settings(database_url=url, secret_key=SECRET, data_dir=data_dir, forms_dir=forms_dir,
+                        decisions_dir=bpmn.parent)
+    return Services(db=Database(url), settings=settings)
+
+
+def _deploy_sop(services: Services, bpmn: Path) -> Definition:
+    """The unit, then the SOP deployed in it by the service."""
+    accounts.create_unit(services, UNIT, "Inspektorat Kabupaten Katingan", "Asia/Jakarta")
+    definition, _ = deploy(services, SYSTEM, DeployRequest(bpmn=bpmn.read_bytes(), unit=UNIT))
+    return definition
+
+
 def prepare_database(url: str, bpmn: Path, forms_dir: Path, data_dir: Path) -> str:
     """Migrate, create the unit and one user per lane, deploy the SOP; returns its definition key."""
-    upgrade(url)
-    settings = Settings(database_url=url, secret_key=SECRET, data_dir=data_dir, forms_dir=forms_dir)
-    services = Services(db=Database(url), settings=settings)
+    services = _services(url, bpmn, forms_dir, data_dir)
     try:
-        accounts.create_unit(services, UNIT, "Inspektorat Kabupaten Katingan", "Asia/Jakarta")
+        definition = _deploy_sop(services, bpmn)
         for lane, username in USERS.items():
             accounts.create_user(services, username, PASSWORD, [f"{lane}@{UNIT}"])
-        definition, _ = deploy(services, SYSTEM, DeployRequest(bpmn=bpmn.read_bytes(), unit=UNIT))
         return str(definition.key)
     finally:
         services.db.dispose()
+
+
+def deployed_spec(bpmn: Path, forms_dir: Path) -> CompiledDefinition:
+    """The SOP's compiled spec as the service runs a case of it, for the engine-alone phases: deployed (its
+    forms and decision tables resolved by the service) into a throw-away SQLite database, then compiled
+    from the stored revision the way the service compiles one."""
+    with tempfile.TemporaryDirectory(prefix="alur-bench-spec-") as workdir:
+        services = _services(f"sqlite:///{Path(workdir) / 'alur.db'}", bpmn, forms_dir, Path(workdir) / "data")
+        try:
+            revision_id = _deploy_sop(services, bpmn).id
+            with services.db.reading() as session:
+                revision = session.get(Definition, revision_id)
+                assert revision is not None
+                return compiled_for(services, session, revision)
+        finally:
+            services.db.dispose()
 
 
 def free_port() -> int:
@@ -294,9 +327,9 @@ def database_bytes(url: str) -> int:
     summed over the user tables. SQLite: the file plus its WAL after a ``wal_checkpoint(TRUNCATE)``."""
     if url.startswith("sqlite"):
         path = Path(url.split("///", 1)[1])
-        with sqlite3.connect(path, timeout=30) as conn:
-            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
-        conn.close()
+        with sqlite3.connect(path, timeout=30) as lite:
+            lite.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+        lite.close()  # sqlite3's context manager ends the transaction, not the connection
         wal = path.with_name(path.name + "-wal")
         return path.stat().st_size + (wal.stat().st_size if wal.exists() else 0)
     with pg_connect(url, make_url(url).database or "postgres") as conn:

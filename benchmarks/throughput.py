@@ -8,7 +8,10 @@ real app under ``python -m service.serve`` (granian) on a free 127.0.0.1 port an
 driving one case at a time along one full path (start → each lane lists its tasks and completes its step →
 case completed), after a few untimed sequential warm-up cases.
 Then the same path in-process through the engine alone (no DB, no HTTP), state JSON round-tripped
-between steps. Every phase stops starting cases after ``--max-seconds``. Not a test: no assertions.
+between steps, on the spec the service runs: the SOP deployed with its forms and decision tables into a
+throw-away SQLite database and compiled once from the stored revision (``_harness.deployed_spec``).
+Every phase stops starting cases after ``--max-seconds``. Not a test: no assertions (but
+``tests/test_benchmarks_run.py`` runs it on tiny arguments).
 """
 
 from __future__ import annotations
@@ -27,9 +30,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 
-from _harness import INTAKE, PASSWORD, ROOT, STEPS, USERS, Client, percentile, prepare_database, serve, server_env
+from _harness import (
+    INTAKE,
+    PASSWORD,
+    ROOT,
+    STEPS,
+    USERS,
+    Client,
+    deployed_spec,
+    percentile,
+    prepare_database,
+    serve,
+    server_env,
+)
 
-from service.engine import CaseRun, WorkCalendar, compile_definition
+from service.engine import CaseRun, CompiledDefinition, WorkCalendar
 
 KINDS = ("token", "start", "list", "complete")
 
@@ -149,9 +164,8 @@ class EngineResult:
     errors: int
 
 
-def drive_engine(bpmn: Path, forms_dir: Path, cases: int, max_seconds: float) -> EngineResult:
-    """The same path in-process: compile once, then start/complete with a JSON round trip between steps."""
-    compiled = compile_definition(bpmn.read_bytes(), lambda form: (forms_dir / f"{form}.schema.json").is_file())
+def drive_engine(compiled: CompiledDefinition, cases: int, max_seconds: float) -> EngineResult:
+    """The same path in-process on the compiled spec: start/complete with a JSON round trip between steps."""
     calendar = WorkCalendar(timezone="Asia/Jakarta")
     done = steps = errors = 0
     started = time.monotonic()
@@ -194,10 +208,10 @@ def report(http: HttpResult, engine: EngineResult) -> None:
         print(f"   ! … and {len(http.errors) - 20} more")
 
 
-def profile_engine(bpmn: Path, forms_dir: Path, cases: int) -> None:
+def profile_engine(compiled: CompiledDefinition, cases: int) -> None:
     profiler = cProfile.Profile()
     profiler.enable()
-    drive_engine(bpmn, forms_dir, cases, 600)
+    drive_engine(compiled, cases, 600)
     profiler.disable()
     print(f"\n== cProfile of {cases} engine cases ({cases * (len(STEPS) + 1)} steps), top 25 by own time")
     pstats.Stats(profiler, stream=sys.stdout).sort_stats("tottime").print_stats(25)
@@ -252,7 +266,8 @@ def main(argv: list[str] | None = None) -> int:
     stop = threading.Event()
     backends = ("sqlite", "postgres") if args.backend == "both" else (args.backend,)
     try:
-        engine = drive_engine(args.bpmn, args.forms, args.cases, args.max_seconds)
+        compiled = deployed_spec(args.bpmn, args.forms)  # compiled once, as the service's spec cache holds it
+        engine = drive_engine(compiled, args.cases, args.max_seconds)
         print(f"== engine alone: {engine.cases} cases ({engine.steps} completions) in {engine.seconds:.2f} s: "
               f"{engine.cases / engine.seconds:.1f} cases/s, {engine.steps / engine.seconds:.1f} completions/s, "
               f"errors {engine.errors}", flush=True)
@@ -260,7 +275,7 @@ def main(argv: list[str] | None = None) -> int:
         for result in results:
             report(result, engine)
         if args.profile:
-            profile_engine(args.bpmn, args.forms, args.profile)
+            profile_engine(compiled, args.profile)
     except KeyboardInterrupt:
         stop.set()
         print("\ninterrupted: servers stopped, temp dirs removed", file=sys.stderr)
