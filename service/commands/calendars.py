@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, ScalarSelect, String, Table, func, select
+from sqlalchemy import ColumnElement, ScalarSelect, String, Table, func, literal_column, select
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm import QueryableAttribute, Session
 
@@ -32,7 +32,9 @@ def closed_days_column(unit_id: ColumnElement[int] | QueryableAttribute[int]) ->
     """The closed days of the unit ``unit_id`` names, as one text (``2026-12-24,2026-12-31``, or null):
     read along another statement; :func:`days_of` turns it into dates."""
     days = cast(Table, ClosedDay.__table__)
-    return (select(func.aggregate_strings(sql_cast(days.c.day, String), ","))
+    # the separator written into the SQL, not bound: a read through the driver binds every value by name
+    separator: Any = literal_column("','", String())
+    return (select(func.aggregate_strings(sql_cast(days.c.day, String), separator))
             .where(days.c.unit_id == unit_id).scalar_subquery())
 
 

@@ -79,7 +79,7 @@ def start_case_view(services: Services, actor: Actor, request: StartRequest) -> 
     check_business_key(request.business_key)
     with services.db.transaction() as session:
         session.info[ONE_STATEMENT] = services.db.is_postgres
-        definition, days = startable_with_days(session, request.definition_key, request.version, services.memo)
+        definition, days = startable_with_days(services, session, request.definition_key, request.version)
         compiled = compiled_for(services, session, definition)
         start_lane = compiled.start_lane
         if not (actor.administers(definition.unit_id)

@@ -10,14 +10,14 @@ from functools import cache
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import RowMapping, Select, String, Table, bindparam, delete, func, inspect, or_, select
+from sqlalchemy import Select, String, Table, bindparam, delete, func, inspect, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
 from service import forms as form_files
 from service.commands.accounts import unit_by_code
 from service.commands.calendars import calendar_for, closed_days_column, days_of
-from service.commands.context import PROCESS_OWNER_ROLE, Actor, Memo, Services
+from service.commands.context import PROCESS_OWNER_ROLE, Actor, Services
 from service.commands.identity_policy import policy_issues
 from service.engine import CompiledDefinition, DiagramOutline, compile_definition, dmn, limits, outline, utc_now
 from service.engine import properties as sop_properties
@@ -333,43 +333,51 @@ _FIXED = tuple(column.key for column in _REVISIONS.c
                if column.key not in (*_CHANGING, "bpmn_xml", "decisions"))
 
 
+#: the runnable statuses as the named parameters of :func:`_startable_statement` (the driver takes every
+#: value by name)
+_RUNNABLE = {f"runnable_{n}": status for n, status in enumerate(RUNNABLE_REVISIONS)}
+
+
 @cache
-def _startable_statement(pinned: bool, fixed: bool, days: bool) -> Select[Any]:
+def _startable_statement(pinned: bool, days: bool) -> tuple[Select[Any], tuple[str, ...]]:
     """The candidate revisions of a key (the pinned version, else the runnable ones, newest first) with
-    their unit, built once per shape: ``fixed`` reads the columns :data:`_FIXED` too (no cache to take
-    them from), ``days`` the unit's closed days."""
+    their unit, and the name of each column; built once per shape (``days``: the unit's closed days too)."""
     columns: list[Any] = [_REVISIONS.c[key] for key in _CHANGING]
-    columns += [_REVISIONS.c[key] for key in _FIXED] if fixed else []
     columns += [column.label(f"unit__{column.key}") for column in _UNITS.c]
     columns += [closed_days_column(_REVISIONS.c.unit_id).label("closed_days")] if days else []
     statement = (select(*columns).join_from(_REVISIONS, _UNITS, _UNITS.c.id == _REVISIONS.c.unit_id)
                  .where(_REVISIONS.c.key == bindparam("key")))
     if pinned:
-        return statement.where(_REVISIONS.c.version == bindparam("version"))
-    # one comparison per status, not IN: an expanding IN is rewritten on every execution
-    runnable = or_(*(_REVISIONS.c.status == status for status in RUNNABLE_REVISIONS))
-    return statement.where(runnable).order_by(_REVISIONS.c.version.desc())
+        statement = statement.where(_REVISIONS.c.version == bindparam("version"))
+    else:
+        # one comparison per status, not IN: an expanding IN is rewritten on every execution
+        runnable = or_(*(_REVISIONS.c.status == bindparam(name) for name in _RUNNABLE))
+        statement = statement.where(runnable).order_by(_REVISIONS.c.version.desc())
+    return statement, tuple(statement.selected_columns.keys())
 
 
-def startable(session: Session, key: str, number: int | None, memo: Memo | None = None) -> Definition:
+def startable(services: Services, session: Session, key: str, number: int | None) -> Definition:
     """The revision a new case runs on: the pinned version, else the newest approved or active one
-    whose Tanggal Efektif has come in the unit's timezone (cases started before it keep the older one).
-    ``memo``: the process's cache of what a revision keeps from its deployment (else read along)."""
-    return _startable(session, key, number, memo, False)[0]
+    whose Tanggal Efektif has come in the unit's timezone (cases started before it keep the older one)."""
+    return _startable(services, session, key, number, False)[0]
 
 
-def startable_with_days(session: Session, key: str, number: int | None,
-                        memo: Memo | None = None) -> tuple[Definition, tuple[date, ...]]:
+def startable_with_days(services: Services, session: Session, key: str,
+                        number: int | None) -> tuple[Definition, tuple[date, ...]]:
     """:func:`startable`, with its unit's closed days read along (one statement)."""
-    return _startable(session, key, number, memo, True)
+    return _startable(services, session, key, number, True)
 
 
-def _startable(session: Session, key: str, number: int | None, memo: Memo | None,
+def _startable(services: Services, session: Session, key: str, number: int | None,
                days: bool) -> tuple[Definition, tuple[date, ...]]:
-    statement = _startable_statement(number is not None, memo is None, days)
-    rows = session.execute(statement, {"key": key} if number is None else {"key": key, "version": number})
+    """Read in the command's transaction, on its connection, straight through the driver (SQLAlchemy's
+    execution context and result objects cost more client CPU than the statement; issue #13)."""
+    statement, names = _startable_statement(number is not None, days)
+    found = services.db.session_rows(session, statement, {"key": key, **_RUNNABLE} if number is None
+                                     else {"key": key, "version": number}, first=number is not None)
+    rows = [dict(zip(names, values, strict=True)) for values in found]
     if number is not None:
-        row = rows.mappings().first()
+        row = rows[0] if rows else None
         if row is None:
             raise NotFound(f"SOP '{key}' has no version {number}", [{"field": "version", "message": "unknown"}])
         if row["status"] not in RUNNABLE_REVISIONS:
@@ -377,28 +385,31 @@ def _startable(session: Session, key: str, number: int | None, memo: Memo | None
         if not _effective(row["status"], row["effective_on"], local_today(row["unit__timezone"])):
             raise Conflict(f"Version {number} of '{key}' is not effective yet (from {row['effective_on']})")
     else:
-        row = next((row for row in rows.mappings()
+        row = next((row for row in rows
                     if _effective(row["status"], row["effective_on"], local_today(row["unit__timezone"]))), None)
         if row is None:
             raise NotFound(f"No active SOP with key '{key}'", [{"field": "definition_key", "message": "unknown"}])
-    return _revision(session, row, memo), days_of(row["closed_days"] if days else None)
+    return _revision(services, session, row), days_of(row["closed_days"] if days else None)
 
 
-def _revision(session: Session, row: RowMapping, memo: Memo | None) -> Definition:
+def _revision(services: Services, session: Session, row: dict[str, Any]) -> Definition:
     """The revision of a :func:`_startable_statement` row, as the session would hold it loaded (its
-    diagram and decision tables unloaded): the session's own copy when it has one."""
+    diagram and decision tables unloaded): the session's own copy when it has one. The columns that
+    never change after deployment (:data:`_FIXED`) come from the process's memo, read once per revision."""
     held = session.identity_map.get(identity_key(Definition, row["id"]))
     if isinstance(held, Definition):
         return held
     unit = Unit.as_loaded(session, {column.key: row[f"unit__{column.key}"] for column in _UNITS.c})
-    if memo is None:
-        fixed = {key: row[key] for key in _FIXED}
-    else:
-        fixed = memo.get(("revision", row["id"], row["checksum"]), lambda: dict(session.execute(
-            _fixed_statement(), {"id": row["id"]}).mappings().one()))
+    fixed = services.memo.get(("revision", row["id"], row["checksum"]), lambda: _fixed(services, session, row["id"]))
     definition = Definition.as_loaded(session, {**fixed, **{key: row[key] for key in _CHANGING}, "unit": unit})
     session.add(definition)  # and its unit with it
     return definition
+
+
+def _fixed(services: Services, session: Session, revision_id: int) -> dict[str, Any]:
+    """The columns :data:`_FIXED` of a revision."""
+    values = services.db.session_rows(session, _fixed_statement(), {"id": revision_id}, first=True)[0]
+    return dict(zip(_FIXED, values, strict=True))
 
 
 @cache

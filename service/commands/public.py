@@ -112,7 +112,7 @@ def file_report(services: Services, report: PublicReport, registered_by: Actor |
                            [{"field": "channel", "message": report.channel}])
     with services.db.transaction() as session:
         unit = unit_by_code(session, report.unit)
-        definition, closed_days = startable_with_days(session, report.definition_key, None, services.memo)
+        definition, closed_days = startable_with_days(services, session, report.definition_key, None)
         if definition.unit_id != unit.id:
             raise NotFound(f"{unit.code} has no SOP '{report.definition_key}'",
                            [{"field": "definition_key", "message": "unknown in this unit"}])
@@ -168,7 +168,7 @@ def reporting_sops(services: Services) -> list[ReportingSop]:
     with services.db.reading() as session:
         for key in session.scalars(select(Definition.key).distinct()).all():
             try:
-                definition = startable(session, key, None, services.memo)
+                definition = startable(services, session, key, None)
             except (NotFound, Conflict):
                 continue
             compiled = compiled_for(services, session, definition)

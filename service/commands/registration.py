@@ -15,15 +15,16 @@ rolled-back creation gives its number back); SQLite serialises writers anyway.
 from __future__ import annotations
 
 from datetime import datetime
-from functools import cache
+from functools import lru_cache
 from typing import cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Table, bindparam
+from sqlalchemy import Dialect, Integer, Table, bindparam, literal_column
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.dml import ReturningInsert
 
+from service.store import driver
+from service.store.driver import DriverStatement
 from service.store.models import RegistrationCounter, Unit
 
 ROMAN_MONTHS = ("I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "XI", "XII")
@@ -40,21 +41,29 @@ def local_moment(unit: Unit, at: datetime) -> datetime:
 
 
 def next_registration_number(session: Session, unit: Unit, at: datetime) -> str:
-    """Take the unit's next number for the year of ``at`` (one statement) and format it."""
+    """Take the unit's next number for the year of ``at`` (one statement) and format it.
+
+    The statement goes straight through the driver on the session's connection, in the case's transaction
+    (the session is not flushed: it holds nothing the counter depends on)."""
     local = local_moment(unit, at)
-    statement = _counter_statement(session.get_bind().dialect.name == "postgresql")
-    with session.no_autoflush:
-        number = session.execute(statement, {"unit_id": unit.id, "year": local.year}).scalar_one()
+    connection = session.connection()
+    statement = _counter_statement(connection.dialect)
+    rows = driver.run(connection.engine, connection.connection, statement,
+                      statement.values({"unit_id": unit.id, "year": local.year}), first=True)
+    number = statement.row(rows[0])[0]
     return format_number(int(number), unit.registration_code or "DUMAS", local.month, local.year)
 
 
-@cache
-def _counter_statement(postgres: bool) -> ReturningInsert[int]:
-    """The counter's increment, built once per dialect (unit and year are its parameters)."""
+@lru_cache(maxsize=8)
+def _counter_statement(dialect: Dialect) -> DriverStatement:
+    """The counter's increment as the driver runs it, compiled once per dialect (unit and year are its
+    parameters)."""
     table = cast(Table, RegistrationCounter.__table__)
-    dialect = postgresql if postgres else sqlite
-    statement = dialect.insert(table).values(unit_id=bindparam("unit_id"), year=bindparam("year"), last_number=1)
-    return statement.on_conflict_do_update(
+    one = literal_column("1", Integer())  # written into the SQL: the driver binds only the named parameters
+    insert = (postgresql if dialect.name == "postgresql" else sqlite).insert
+    statement = insert(table).values(unit_id=bindparam("unit_id"), year=bindparam("year"), last_number=one)
+    returning = statement.on_conflict_do_update(
         index_elements=[table.c.unit_id, table.c.year],
-        set_={"last_number": table.c.last_number + 1},
+        set_={"last_number": table.c.last_number + one},
     ).returning(table.c.last_number)
+    return DriverStatement.compile(returning, dialect, [table.c.last_number.type])

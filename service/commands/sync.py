@@ -59,22 +59,40 @@ def routed_unit(session: Session, case: Case, task: HumanTask, data: Mapping[str
 
 def project_task(session: Session, case: Case, row: Task, task: HumanTask) -> None:
     """The candidates of an open task row, and the case access its roles gain by holding it."""
-    row.candidates = [TaskCandidate(task_id=row.id, role=role, unit_id=row.unit_id) for role in task.roles]
+    row.candidates = _candidates(row, task)
+    _grant_task_roles(session, case, row, task)
+
+
+def _candidates(row: Task, task: HumanTask) -> list[TaskCandidate]:
+    return [TaskCandidate.built(dict(task_id=row.id, role=role, unit_id=row.unit_id)) for role in task.roles]
+
+
+def _grant_task_roles(session: Session, case: Case, row: Task, task: HumanTask) -> None:
     shown = properties.listed(task.properties, properties.SHOWN_FIELDS)
     access.grant(session, case.id, row.unit_id, task.roles, "task", fields=shown or None)
 
 
 def _new_task_row(session: Session, case: Case, task: HumanTask, data: Mapping[str, Any]) -> Task:
+    """A new open task row with its candidates, built as loaded rows (:meth:`~service.store.models.Base.built`,
+    no attribute events: they cost more than the rest of the projection). The candidates are held as the
+    row's committed collection, so adding the row to the session adds them (cascade) as new rows too."""
     unit_id = routed_unit(session, case, task, data)
-    row = Task(
+    row = Task.built(dict(
         id=task.id, case_id=case.id, definition_key=case.definition.key, element_id=task.element_id,
         name=task.name, lane=task.lane, unit_id=unit_id, form_key=task.form_key,
         status=TaskStatus.READY.value, due_at=task.due_at, created_at=utc_now(),
-    )
-    # the response is built from this row: its unit without a lookup when it is the case's
-    row.unit = case.unit if unit_id == case.unit_id else session.get(Unit, unit_id)  # type: ignore[assignment]
-    project_task(session, case, row, task)
+        # the response is built from this row: its unit without a lookup when it is the case's
+        unit=case.unit if unit_id == case.unit_id else session.get(Unit, unit_id)))
+    set_committed_value(row, "candidates", _candidates(row, task))
+    _grant_task_roles(session, case, row, task)
     return row
+
+
+def _add_outbox(session: Session, kind: str, case: Case, unit_id: int | None, recipient_role: str | None,
+                payload: dict[str, Any]) -> None:
+    """A new outbox row, only ever inserted: built without attribute events (:meth:`Base.built`)."""
+    session.add(OutboxItem.built(dict(kind=kind, case_id=case.id, unit_id=unit_id, recipient_role=recipient_role,
+                                      payload=payload)))
 
 
 def grant_supervisors(session: Session, case: Case, compiled: CompiledDefinition) -> None:
@@ -165,9 +183,8 @@ def record_fired_timers(case: Case, timers: list[FiredTimer], history: HistoryWr
         if timer.escalate_to:
             access.grant(session, case.id, case.unit_id, [timer.escalate_to], "escalation")
             step = step_rows[0].name if step_rows else _step_name(session, case, timer.attached_to)
-            session.add(OutboxItem(kind="escalation", case_id=case.id, unit_id=case.unit_id,
-                                   recipient_role=timer.escalate_to,
-                                   payload={"timer": timer.name, "element_id": timer.attached_to, "step": step}))
+            _add_outbox(session, "escalation", case, case.unit_id, timer.escalate_to,
+                        {"timer": timer.name, "element_id": timer.attached_to, "step": step})
         for row in breached:
             with session.no_autoflush:  # reads the step's candidates and the role holders, as stored
                 notifications.record_breach(session, case, notifications.BreachedTask(
@@ -216,9 +233,8 @@ def _ask_reporter(session: Session, case: Case, task: HumanTask, data: Mapping[s
         return
     fields = outcomes.published_fields(session, case.id, case.definition.forms or {},
                                        properties.listed(task.properties, properties.SHOWN_FIELDS), data)
-    session.add(OutboxItem(kind="reporter_task", case_id=case.id, unit_id=case.unit_id, recipient_role=REPORTER_ROLE,
-                           payload={"step": task.name, "due_at": task.due_at.isoformat() if task.due_at else None,
-                                    "fields": fields}))
+    _add_outbox(session, "reporter_task", case, case.unit_id, REPORTER_ROLE,
+                {"step": task.name, "due_at": task.due_at.isoformat() if task.due_at else None, "fields": fields})
 
 
 @dataclass
@@ -392,16 +408,14 @@ def _write_back(session: Session, case: Case, run: CaseRun, history: HistoryWrit
         written.new_tasks.append(new_row)
         if task.lane != REPORTER_ROLE and task.roles:
             due = task.due_at.isoformat() if task.due_at else None
-            session.add(OutboxItem(kind="task", case_id=case.id, unit_id=new_row.unit_id, recipient_role=task.roles[0],
-                                   payload={"step": task.name, "due_at": due}))
+            _add_outbox(session, "task", case, new_row.unit_id, task.roles[0], {"step": task.name, "due_at": due})
         elif task.lane == REPORTER_ROLE and before != {}:  # a new case has no reporter row yet
             _ask_reporter(session, case, task, data)
         history.add("task_created", {"name": task.name, "lane": task.lane}, task_id=task.id,
                     element_id=task.element_id)
     for note in run.take_notifications():
         payload = _notification_payload(session, case, note, data, collected_answers(run.compiled))
-        session.add(OutboxItem(kind="notification", case_id=case.id, unit_id=case.unit_id,
-                               recipient_role=note.recipient, payload=payload))
+        _add_outbox(session, "notification", case, case.unit_id, note.recipient, payload)
         history.add("notification", payload, element_id=note.element_id)
     if data_delta:
         case.data = data

@@ -8,14 +8,15 @@ from datetime import date
 from functools import cache, cached_property
 from typing import Any
 
-from sqlalchemy import CursorResult, Integer, Select, String, bindparam, or_, select, update
-from sqlalchemy.orm import Session, contains_eager, defer, joinedload
+from sqlalchemy import CursorResult, Integer, Select, String, bindparam, inspect, or_, select, update
+from sqlalchemy.orm import Session, aliased, joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from service import forms as form_files
 from service.commands import attachments
 from service.commands.access import Visible, read_with_case, visible_with
 from service.commands.calendars import closed_days_column, days_of, unit_calendar
-from service.commands.cases import CaseView, case_options, case_view, restore, revision_forms
+from service.commands.cases import _REVISION_COLUMNS, CaseView, case_view, restore, revision_forms
 from service.commands.context import Actor, Services
 from service.commands.history import HistoryWriter
 from service.commands.sync import Written, deliver_buffered, write_back
@@ -47,18 +48,42 @@ _READ_GRANT = (CaseAccess.case_id, CaseAccess.unit_id, CaseAccess.role, CaseAcce
 _READ = (TASK_COLUMNS, UNIT_COLUMNS, _READ_CANDIDATE, _READ_CASE, _READ_REVISION, _READ_GRANT)
 
 
+#: the case's unit, and the task's (a sub-unit's task: not the case's), as two joins of the units
+_CASE_UNIT = aliased(Unit, name="case_unit")
+_TASK_UNIT = aliased(Unit, name="task_unit")
+
+
+def _every_column(entity: Any, but: tuple[str, ...] = ()) -> tuple[Any, ...]:
+    """The column attributes of a mapped class or an alias of one (all the ORM loads of its rows)."""
+    return tuple(getattr(entity, column.key) for column in inspect(entity).mapper.column_attrs
+                 if column.key not in but)
+
+
+@cache
+def _held_groups(with_calendar: bool) -> tuple[tuple[Any, ...], ...]:
+    """What :func:`_task_for` reads, in plain columns grouped for :func:`~service.commands.task_list.column_groups`:
+    what the ORM loads of the task, its unit, a candidate, the case, its unit and an access row; of the
+    revision what :func:`~service.commands.cases.case_options` loads (no diagram, forms nor decision tables),
+    and the case's workflow state only for a command that runs the engine."""
+    return (TASK_COLUMNS, _every_column(_TASK_UNIT), _every_column(TaskCandidate),
+            _every_column(Case, () if with_calendar else ("state",)), _REVISION_COLUMNS, _every_column(_CASE_UNIT),
+            _every_column(CaseAccess))
+
+
 @cache
 def _task_statement(with_calendar: bool) -> Select[Any]:
-    """The read of :func:`_task_for`, built once (it depends on no actor; the task id is a parameter)."""
-    columns: list[Any] = [Task, Case, CaseAccess]
+    """The read of :func:`_task_for`, built once (it depends on no actor; the task id is a parameter): a row
+    per (candidate, access row) of the task, in the columns :func:`_held_groups` names, then for a command
+    that runs the engine the unit's closed days."""
+    columns = [column for group in _held_groups(with_calendar) for column in group]
     if with_calendar:
         columns.append(closed_days_column(Case.unit_id))
-    # only a command that runs the engine needs the workflow state
-    statement = (select(*columns).join(Case, Case.id == Task.case_id)
-                 .outerjoin(Task.candidates).outerjoin(CaseAccess, CaseAccess.case_id == Task.case_id)
-                 .options(contains_eager(Task.candidates), *case_options(),
-                          *(() if with_calendar else (defer(Case.state),)))
-                 .where(Task.id == bindparam("task_id")))
+    statement = (select(*columns).join(_TASK_UNIT, _TASK_UNIT.id == Task.unit_id)
+                 .join(Case, Case.id == Task.case_id).join(Definition, Definition.id == Case.definition_id)
+                 .join(_CASE_UNIT, _CASE_UNIT.id == Case.unit_id)
+                 .outerjoin(TaskCandidate, TaskCandidate.task_id == Task.id)
+                 .outerjoin(CaseAccess, CaseAccess.case_id == Task.case_id)
+                 .where(Task.id == bindparam("task_id", type_=String())))
     # a command locks the case row first (PostgreSQL), as every command on a case does: the order
     # is case, then tasks, and a command that waited reads the case as the other one left it
     return statement.with_for_update(of=Case) if with_calendar else statement
@@ -128,21 +153,46 @@ def _task_not_found(task_id: str) -> NotFound:
     return NotFound(f"Task {task_id} does not exist or is not visible to you")
 
 
-def _task_for(session: Session, actor: Actor, task_id: str, with_calendar: bool = False) -> _Found:
+def _task_for(services: Services, session: Session, actor: Actor, task_id: str,
+              with_calendar: bool = False) -> _Found:
     """The task and its case, for a command that writes them, as :func:`_checked` lets the actor see them.
 
-    One statement: the task with its candidates and unit, its case with the revision (no diagram),
-    every access row of the case (for the access check and later grants) and, for a command that runs
-    the engine, the unit's closed days.
+    One statement (:func:`_task_statement`), run through the driver on the command's connection: the task
+    with its candidates and unit, its case with the revision (no diagram) and unit, every access row of the
+    case (for the access check and later grants) and, for a command that runs the engine, the unit's
+    closed days. The objects are in the session as the ORM would have loaded them (:func:`_held`).
     """
-    rows = session.execute(_task_statement(with_calendar), {"task_id": task_id}).unique().all()
+    rows = services.db.session_rows(session, _task_statement(with_calendar), {"task_id": task_id})
     if not rows:
         raise _task_not_found(task_id)
-    task, case = rows[0][0], rows[0][1]
-    grants = list({id(row[2]): row[2] for row in rows if row[2] is not None}.values())
+    task, case, grants = _held(session, rows, _held_groups(with_calendar))
     read_with_case(session, case.id, grants)
-    days = rows[0][3] if with_calendar else None
+    days = rows[0][-1] if with_calendar else None
     return _Found(task, _checked(actor, task, case, grants), days_of(days))
+
+
+def _held(session: Session, rows: list[tuple[Any, ...]],
+          groups: tuple[tuple[Any, ...], ...]) -> tuple[Task, Case, list[CaseAccess]]:
+    """The task, its case and the case's access rows of :func:`_task_statement`'s rows, persistent in the
+    session with nothing changed (:meth:`Base.as_loaded`): the command's changes are tracked from there, as
+    when the ORM loaded them. The revision's unit is left to its lazy load (the session's copy of the
+    case's unit, no SQL), as :func:`~service.commands.cases.case_options` leaves it."""
+    candidates: dict[str, TaskCandidate] = {}  # the primary key is (task_id, role)
+    grants: dict[tuple[int, str], CaseAccess] = {}
+    for row in rows:
+        task_values, task_unit, candidate, case_values, revision, case_unit, grant = column_groups(row, groups)
+        if candidate["role"] is not None:
+            candidates.setdefault(candidate["role"], TaskCandidate.as_loaded(session, candidate))
+        if grant["case_id"] is not None:
+            grants.setdefault((grant["unit_id"], grant["role"]), CaseAccess.as_loaded(session, grant))
+    unit = Unit.as_loaded(session, case_unit)
+    case = Case.as_loaded(session, {**case_values, "definition": Definition.as_loaded(session, revision),
+                                    "unit": unit})
+    task = Task.as_loaded(session, {**task_values, "unit": unit if task_unit["id"] == unit.id
+                                    else Unit.as_loaded(session, task_unit)})
+    set_committed_value(task, "candidates", list(candidates.values()))
+    session.add_all([task, case, *grants.values()])  # with their units, revision and candidates
+    return task, case, list(grants.values())
 
 
 def _checked(actor: Actor, task: Task, case: Case, grants: list[CaseAccess]) -> Visible:
@@ -187,7 +237,7 @@ def get_task(services: Services, actor: Actor, task_id: str) -> TaskView:
 
 def claim(services: Services, actor: Actor, task_id: str) -> Task:
     with services.db.transaction() as session:
-        task = _task_for(session, actor, task_id).task
+        task = _task_for(services, session, actor, task_id).task
         if task.status != TaskStatus.READY.value:
             raise Conflict(f"Task {task_id} is {task.status}")
         history = HistoryWriter(session, task.case_id, _signature(actor, task))
@@ -207,7 +257,7 @@ def claim(services: Services, actor: Actor, task_id: str) -> Task:
 
 def unclaim(services: Services, actor: Actor, task_id: str) -> Task:
     with services.db.transaction() as session:
-        task = _task_for(session, actor, task_id).task
+        task = _task_for(services, session, actor, task_id).task
         if task.claimed_by not in (None, actor.user_id) and not actor.administers(task.unit_id):
             raise Conflict(f"Task {task_id} is claimed by someone else")
         task.claimed_by = None
@@ -226,7 +276,7 @@ def complete_view(services: Services, actor: Actor, task_id: str, data: Any) -> 
     plus its history (the one read besides the task's)."""
     with services.db.transaction() as session:
         session.info[ONE_STATEMENT] = services.db.is_postgres
-        found = _task_for(session, actor, task_id, with_calendar=True)
+        found = _task_for(services, session, actor, task_id, with_calendar=True)
         task, case = found.task, found.visible.case
         if task.claimed_by not in (None, actor.user_id):
             raise Conflict(f"Task {task_id} is claimed by someone else")

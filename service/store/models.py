@@ -43,8 +43,10 @@ class Base(DeclarativeBase):
     def as_loaded(cls, session: Session, values: dict[str, Any]) -> Self:
         """A row the caller read as plain columns, as the ORM would have loaded it (no SQL; a column not in
         ``values`` loads when first read once the row is in a session), unless the session holds it already.
-        ``values`` holds the primary key ``id``."""
-        held = session.identity_map.get(identity_key(cls, values["id"]))
+        ``values`` holds the primary key (every column of it)."""
+        mapper = inspect(cls)
+        key = tuple(values[mapper.get_property_by_column(column).key] for column in mapper.primary_key)
+        held = session.identity_map.get(identity_key(cls, key))
         if isinstance(held, cls):
             return held
         row = cls.built(values)

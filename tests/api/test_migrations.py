@@ -70,7 +70,7 @@ def _bulk_start(services: Services, count: int) -> dict[str, int]:
     """
     steps: dict[str, int] = {}
     with services.db.transaction() as session:
-        definition = startable(session, "revisi_uji", 1)
+        definition = startable(services, session, "revisi_uji", 1)
         calendar = calendar_for(session, definition.unit)
         for number in range(count):
             with time_machine.travel(STARTED + timedelta(minutes=9 * number), tick=False):
