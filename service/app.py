@@ -12,6 +12,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from service import api, headers, web
 from service.commands.context import SERVICES_KEY, Services
 from service.config import Settings
+from service.json_provider import OrjsonProvider
 from service.store.db import Database
 
 
@@ -43,10 +44,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         settings = settings.with_overrides(config)
     app = Flask(__name__)
     app.response_class = BufferedResponse
+    app.json = OrjsonProvider(app)  # before the Jinja environment takes its dumps for tojson
     app.config.update(
         SECRET_KEY=settings.secret_key,
         MAX_CONTENT_LENGTH=settings.max_upload_bytes,
-        JSON_SORT_KEYS=False,
         TESTING=bool(config and config.get("testing")),
         ALUR_PUBLIC_RATE_LIMIT=settings.public_rate_limit,
     )

@@ -7,9 +7,9 @@ from typing import Any
 import marshmallow as ma
 from flask import Response, request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from service.api.errors import handle_service_error
+from service.api.guards import Blueprint
 from service.api.security import BEARER, current_actor, services
 from service.commands import users
 from service.commands.accounts import issue_token

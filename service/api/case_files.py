@@ -7,8 +7,8 @@ from typing import Any
 import marshmallow as ma
 from flask import Response, send_file
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
+from service.api.guards import Blueprint
 from service.api.security import BEARER, current_actor, services
 from service.commands import attachments, comments
 from service.store.models import Attachment, Comment

@@ -7,9 +7,8 @@ from typing import Any
 import marshmallow as ma
 from flask import Response, request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
-from service.api.guards import load_json, max_json_depth
+from service.api.guards import Blueprint, load_json, max_json_depth
 from service.api.security import BEARER, current_actor, services
 from service.commands import definitions as commands
 from service.errors import InvalidInput, NotFound

@@ -11,8 +11,8 @@ from typing import Any
 import marshmallow as ma
 from flask import Response, request, send_file, url_for
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
+from service.api.guards import Blueprint
 from service.api.limits import FOLLOW_UP_LIMIT, limiter, submission_limit
 from service.api.security import services
 from service.commands import public as commands

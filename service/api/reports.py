@@ -7,8 +7,8 @@ from typing import Any
 import marshmallow as ma
 from flask import Response
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
+from service.api.guards import Blueprint
 from service.api.security import BEARER, current_actor, services
 from service.commands.incidents import incidents
 from service.commands.reports import SlaRow, sla_report

@@ -7,10 +7,10 @@ from typing import Any
 import marshmallow as ma
 from flask import Response
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from service.api.cases import CaseSchema
 from service.api.definitions import DefinitionSchema
+from service.api.guards import Blueprint
 from service.api.schemas import VERSION_RANGE
 from service.api.security import BEARER, current_actor, services
 from service.commands import cases as case_commands

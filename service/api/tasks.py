@@ -7,9 +7,9 @@ from typing import Any
 import marshmallow as ma
 from flask import Response, jsonify
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from service.api.cases import CaseSchema, case_json
+from service.api.guards import Blueprint
 from service.api.schemas import PageArgsSchema, PageSchema, TaskSchema, task_json
 from service.api.security import BEARER, current_actor, services
 from service.commands import task_list

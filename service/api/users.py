@@ -6,8 +6,8 @@ from typing import Any
 
 import marshmallow as ma
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
+from service.api.guards import Blueprint
 from service.api.security import BEARER, current_actor, services
 from service.commands import users as commands
 from service.store.models import User

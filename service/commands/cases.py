@@ -56,10 +56,10 @@ def revision_forms(services: Services, definition: Definition) -> dict[str, Any]
 def case_options() -> tuple[ExecutableOption, ...]:
     """Loader options for a case on the hot path: its revision without the diagram and forms (both
     come from the process's caches by id and checksum) and without the revision's unit."""
-    return (joinedload(Case.definition).load_only(*_REVISION_COLUMNS).lazyload(Definition.unit),)
+    return (joinedload(Case.definition).load_only(*REVISION_COLUMNS).lazyload(Definition.unit),)
 
 
-_REVISION_COLUMNS = (Definition.id, Definition.key, Definition.version, Definition.unit_id, Definition.checksum,
+REVISION_COLUMNS = (Definition.id, Definition.key, Definition.version, Definition.unit_id, Definition.checksum,
                      Definition.dependencies, Definition.status)
 
 

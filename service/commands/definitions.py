@@ -394,16 +394,25 @@ def _startable(services: Services, session: Session, key: str, number: int | Non
 
 def _revision(services: Services, session: Session, row: dict[str, Any]) -> Definition:
     """The revision of a :func:`_startable_statement` row, as the session would hold it loaded (its
-    diagram and decision tables unloaded): the session's own copy when it has one. The columns that
-    never change after deployment (:data:`_FIXED`) come from the process's memo, read once per revision."""
-    held = session.identity_map.get(identity_key(Definition, row["id"]))
-    if isinstance(held, Definition):
-        return held
+    diagram and decision tables unloaded), with its unit."""
     unit = Unit.as_loaded(session, {column.key: row[f"unit__{column.key}"] for column in _UNITS.c})
-    fixed = services.memo.get(("revision", row["id"], row["checksum"]), lambda: _fixed(services, session, row["id"]))
-    definition = Definition.as_loaded(session, {**fixed, **{key: row[key] for key in _CHANGING}, "unit": unit})
+    definition = held_revision(services, session, {key: row[key] for key in _CHANGING}, unit=unit)
     session.add(definition)  # and its unit with it
     return definition
+
+
+def held_revision(services: Services, session: Session, values: dict[str, Any], **related: Any) -> Definition:
+    """A revision a command read some columns of (``values``, with its ``id`` and ``checksum``), as the session
+    would hold it loaded: the session's own copy when it has one. The columns that never change after
+    deployment (:data:`_FIXED`, the forms among them) come from the process's memo, read once per revision;
+    only the diagram and decision tables are left unloaded (read together, when the compiled-spec cache
+    misses)."""
+    held = session.identity_map.get(identity_key(Definition, values["id"]))
+    if isinstance(held, Definition):
+        return held
+    fixed = services.memo.get(("revision", values["id"], values["checksum"]),
+                              lambda: _fixed(services, session, values["id"]))
+    return Definition.as_loaded(session, {**fixed, **values, **related})
 
 
 def _fixed(services: Services, session: Session, revision_id: int) -> dict[str, Any]:

@@ -16,8 +16,9 @@ from service import forms as form_files
 from service.commands import attachments
 from service.commands.access import Visible, read_with_case, visible_with
 from service.commands.calendars import closed_days_column, days_of, unit_calendar
-from service.commands.cases import _REVISION_COLUMNS, CaseView, case_view, restore, revision_forms
+from service.commands.cases import REVISION_COLUMNS, CaseView, case_view, restore, revision_forms
 from service.commands.context import Actor, Services
+from service.commands.definitions import held_revision
 from service.commands.history import HistoryWriter
 from service.commands.sync import Written, deliver_buffered, write_back
 from service.commands.task_list import TASK_COLUMNS, UNIT_COLUMNS, column_groups
@@ -66,7 +67,7 @@ def _held_groups(with_calendar: bool) -> tuple[tuple[Any, ...], ...]:
     revision what :func:`~service.commands.cases.case_options` loads (no diagram, forms nor decision tables),
     and the case's workflow state only for a command that runs the engine."""
     return (TASK_COLUMNS, _every_column(_TASK_UNIT), _every_column(TaskCandidate),
-            _every_column(Case, () if with_calendar else ("state",)), _REVISION_COLUMNS, _every_column(_CASE_UNIT),
+            _every_column(Case, () if with_calendar else ("state",)), REVISION_COLUMNS, _every_column(_CASE_UNIT),
             _every_column(CaseAccess))
 
 
@@ -165,18 +166,19 @@ def _task_for(services: Services, session: Session, actor: Actor, task_id: str,
     rows = services.db.session_rows(session, _task_statement(with_calendar), {"task_id": task_id})
     if not rows:
         raise _task_not_found(task_id)
-    task, case, grants = _held(session, rows, _held_groups(with_calendar))
+    task, case, grants = _held(services, session, rows, _held_groups(with_calendar))
     read_with_case(session, case.id, grants)
     days = rows[0][-1] if with_calendar else None
     return _Found(task, _checked(actor, task, case, grants), days_of(days))
 
 
-def _held(session: Session, rows: list[tuple[Any, ...]],
+def _held(services: Services, session: Session, rows: list[tuple[Any, ...]],
           groups: tuple[tuple[Any, ...], ...]) -> tuple[Task, Case, list[CaseAccess]]:
     """The task, its case and the case's access rows of :func:`_task_statement`'s rows, persistent in the
     session with nothing changed (:meth:`Base.as_loaded`): the command's changes are tracked from there, as
     when the ORM loaded them. The revision's unit is left to its lazy load (the session's copy of the
-    case's unit, no SQL), as :func:`~service.commands.cases.case_options` leaves it."""
+    case's unit, no SQL), as :func:`~service.commands.cases.case_options` leaves it; its other columns but the
+    diagram and decision tables come from the process's memo (:func:`~service.commands.definitions.held_revision`)."""
     candidates: dict[str, TaskCandidate] = {}  # the primary key is (task_id, role)
     grants: dict[tuple[int, str], CaseAccess] = {}
     for row in rows:
@@ -186,7 +188,7 @@ def _held(session: Session, rows: list[tuple[Any, ...]],
         if grant["case_id"] is not None:
             grants.setdefault((grant["unit_id"], grant["role"]), CaseAccess.as_loaded(session, grant))
     unit = Unit.as_loaded(session, case_unit)
-    case = Case.as_loaded(session, {**case_values, "definition": Definition.as_loaded(session, revision),
+    case = Case.as_loaded(session, {**case_values, "definition": held_revision(services, session, revision),
                                     "unit": unit})
     task = Task.as_loaded(session, {**task_values, "unit": unit if task_unit["id"] == unit.id
                                     else Unit.as_loaded(session, task_unit)})

@@ -7,10 +7,8 @@ driver error: every command runs in :meth:`Database.transaction` or :meth:`Datab
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
 from service.errors import Conflict, ServiceUnavailable
-from service.store import driver
+from service.store import driver, json_columns
 from service.store.driver import DriverStatement
 
 #: seconds a client is asked to wait (``Retry-After``) when the database does not answer
@@ -31,8 +29,6 @@ CONNECT_TIMEOUT_SECONDS = 5
 #: seconds a pooled PostgreSQL connection is used before it is replaced (idle connections cut by a
 #: firewall or a server restart are found by the first statement on them: a 503, and the pool renews)
 POOL_RECYCLE_SECONDS = 1800
-#: JSON columns are written without the spaces of ``json.dumps``'s default separators (smaller rows)
-_compact_json = partial(json.dumps, separators=(",", ":"))
 #: statements :meth:`Database.driver_rows` keeps compiled: the token check's, the task read's and one per
 #: shape of the task list (filters, sort, cursor, the actor's number of units and roles)
 _DRIVER_READS_KEPT = 512
@@ -56,7 +52,7 @@ def make_engine(url: str) -> Engine:
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10},
-                               json_serializer=_compact_json)
+                               json_serializer=json_columns.dumps, json_deserializer=json_columns.loads)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     # Sessions in UTC: timestamps are stored and compared in UTC, and a session in a zone east of it
@@ -66,7 +62,7 @@ def make_engine(url: str) -> Engine:
     # other database failure gets (``unavailable``), and SQLAlchemy then renews the pool's older
     # connections, so a server restart costs each process one 503, not one per pooled connection.
     return create_engine(url, pool_size=10, max_overflow=20, pool_recycle=POOL_RECYCLE_SECONDS,
-                         json_serializer=_compact_json,
+                         json_serializer=json_columns.dumps, json_deserializer=json_columns.loads,
                          connect_args={"options": "-c timezone=UTC", "connect_timeout": CONNECT_TIMEOUT_SECONDS})
 
 
