@@ -315,8 +315,8 @@ def postmaster_pid(url: str) -> int:
     """The pid of the PostgreSQL server (postmaster) behind ``url``: the parent of a backend of ours."""
     with pg_connect(url, make_url(url).database or "postgres") as conn:
         row = conn.execute("SELECT pg_backend_pid()").fetchone()
-    assert row is not None
-    stat = _proc_stat(int(row[0]))
+        assert row is not None
+        stat = _proc_stat(int(row[0]))  # while the connection is open: its backend exits when it closes
     if stat is None:
         raise RuntimeError("the backend of our connection vanished before its parent could be read")
     return stat[0]
