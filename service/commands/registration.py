@@ -46,11 +46,8 @@ def next_registration_number(session: Session, unit: Unit, at: datetime) -> str:
     The statement goes straight through the driver on the session's connection, in the case's transaction
     (the session is not flushed: it holds nothing the counter depends on)."""
     local = local_moment(unit, at)
-    connection = session.connection()
-    statement = _counter_statement(connection.dialect)
-    rows = driver.run(connection.engine, connection.connection, statement,
-                      statement.values({"unit_id": unit.id, "year": local.year}), first=True)
-    number = statement.row(rows[0])[0]
+    statement = _counter_statement(session.connection().dialect)
+    [(number,)] = driver.run_in(session, statement, {"unit_id": unit.id, "year": local.year}, first=True)
     return format_number(int(number), unit.registration_code or "DUMAS", local.month, local.year)
 
 

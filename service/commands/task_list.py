@@ -398,7 +398,13 @@ def _ordering(sort: Sort, rows: Subquery) -> list[ColumnElement[Any]]:
 
 #: the columns of a task as the list and the task read build it (all of them), and of its unit (the code
 #: the answers show, the timezone the web pages show times in)
-TASK_COLUMNS = tuple(getattr(Task, column.key) for column in inspect(Task).column_attrs)
+def every_column(entity: Any, but: tuple[str, ...] = ()) -> tuple[Any, ...]:
+    """The column attributes of a mapped class or an alias of one (all the ORM loads of its rows)."""
+    return tuple(getattr(entity, column.key) for column in inspect(entity).mapper.column_attrs
+                 if column.key not in but)
+
+
+TASK_COLUMNS = every_column(Task)
 UNIT_COLUMNS = (Unit.id, Unit.code, Unit.timezone)
 
 

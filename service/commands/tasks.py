@@ -8,7 +8,7 @@ from datetime import date
 from functools import cache, cached_property
 from typing import Any
 
-from sqlalchemy import CursorResult, Integer, Select, String, bindparam, inspect, or_, select, update
+from sqlalchemy import CursorResult, Integer, Select, String, bindparam, or_, select, update
 from sqlalchemy.orm import Session, aliased, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -21,7 +21,7 @@ from service.commands.context import Actor, Services
 from service.commands.definitions import held_revision
 from service.commands.history import HistoryWriter
 from service.commands.sync import Written, deliver_buffered, write_back
-from service.commands.task_list import TASK_COLUMNS, UNIT_COLUMNS, column_groups
+from service.commands.task_list import TASK_COLUMNS, UNIT_COLUMNS, column_groups, every_column
 from service.engine import CaseStatus, TaskStatus, WorkCalendar
 from service.errors import Conflict, Forbidden, NotFound
 from service.store.db import Database
@@ -54,21 +54,15 @@ _CASE_UNIT = aliased(Unit, name="case_unit")
 _TASK_UNIT = aliased(Unit, name="task_unit")
 
 
-def _every_column(entity: Any, but: tuple[str, ...] = ()) -> tuple[Any, ...]:
-    """The column attributes of a mapped class or an alias of one (all the ORM loads of its rows)."""
-    return tuple(getattr(entity, column.key) for column in inspect(entity).mapper.column_attrs
-                 if column.key not in but)
-
-
 @cache
 def _held_groups(with_calendar: bool) -> tuple[tuple[Any, ...], ...]:
     """What :func:`_task_for` reads, in plain columns grouped for :func:`~service.commands.task_list.column_groups`:
     what the ORM loads of the task, its unit, a candidate, the case, its unit and an access row; of the
     revision what :func:`~service.commands.cases.case_options` loads (no diagram, forms nor decision tables),
     and the case's workflow state only for a command that runs the engine."""
-    return (TASK_COLUMNS, _every_column(_TASK_UNIT), _every_column(TaskCandidate),
-            _every_column(Case, () if with_calendar else ("state",)), REVISION_COLUMNS, _every_column(_CASE_UNIT),
-            _every_column(CaseAccess))
+    return (TASK_COLUMNS, every_column(_TASK_UNIT), every_column(TaskCandidate),
+            every_column(Case, () if with_calendar else ("state",)), REVISION_COLUMNS, every_column(_CASE_UNIT),
+            every_column(CaseAccess))
 
 
 @cache

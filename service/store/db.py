@@ -191,10 +191,7 @@ class Database:
         """:meth:`driver_rows` inside a command's transaction: on the session's own connection, so the read
         sees what the command wrote and takes the locks the statement asks for (``FOR UPDATE``). The
         session does not flush first: the caller reads before it changes anything."""
-        read = self._compiled(statement)
-        connection = session.connection()
-        found = driver.run(connection.engine, connection.connection, read, read.values(parameters), first=first)
-        return [read.row(row) for row in found]
+        return driver.run_in(session, self._compiled(statement), parameters, first=first)
 
     def _compiled(self, statement: Select[*tuple[Any, ...]]) -> DriverStatement:
         """``statement`` as the driver runs it, compiled once per process (up to :data:`_DRIVER_READS_KEPT`

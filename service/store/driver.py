@@ -23,6 +23,7 @@ from typing import Any, cast
 
 from sqlalchemy import Dialect, Engine, PoolProxiedConnection
 from sqlalchemy.exc import DBAPIError, StatementError
+from sqlalchemy.orm import Session
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ClauseElement
 from sqlalchemy.types import TypeEngine
@@ -94,6 +95,15 @@ def run(engine: Engine, connection: PoolProxiedConnection, statement: DriverStat
     finally:
         if cursor is not None and connection.is_valid:
             cursor.close()
+
+
+def run_in(session: Session, statement: DriverStatement, parameters: Mapping[str, Any], *,
+           first: bool = False) -> list[tuple[Any, ...]]:
+    """:func:`run` on ``session``'s own connection, inside its transaction (the session is not flushed
+    first), the rows processed as SQLAlchemy would hand them back."""
+    connection = session.connection()
+    found = run(connection.engine, connection.connection, statement, statement.values(parameters), first=first)
+    return [statement.row(row) for row in found]
 
 
 def read(engine: Engine, statement: DriverStatement, values: list[Any], *, first: bool = False) -> list[Any]:
