@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from flask import Flask, Response
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from service import api, headers, web
+from service import api, headers, logs, web
 from service.commands.context import SERVICES_KEY, Services
 from service.config import Settings
 from service.json_provider import OrjsonProvider
@@ -57,8 +56,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         hops = settings.trusted_proxies
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     app.extensions[SERVICES_KEY] = Services(db=Database(settings.database_url), settings=settings)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("spiff").setLevel(logging.WARNING)  # a line per task state change otherwise
+    logs.configure()
     headers.init_app(app)
     api.init_app(app)
     web.init_app(app)

@@ -348,11 +348,10 @@ def serve(host: str, port: int, with_worker: bool, worker_interval: float) -> No
     if not with_worker:
         app.run(host=host, port=port, threaded=True, request_handler=_request_handler())
         return
-    import logging
-
+    from service import logs
     from service.serve_with_worker import serve_with_worker
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.configure()
     serve_with_worker(lambda: app.run(host=host, port=port, threaded=True, request_handler=_request_handler()),
                       worker_interval)
 
@@ -382,12 +381,12 @@ def worker(once: bool, interval: float, name: str | None) -> None:
     """Start periodic SOPs, fire due timers (SLA boundaries, waits, cycles), send the outbox's mail."""
     import logging
 
+    from service import logs
     from service.commands.timers import worker_actor
     from service.mail import mailer_for
     from service.worker.loop import run_forever, run_once
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("spiff").setLevel(logging.WARNING)
+    logs.configure()
     services = _services()
     mailer = mailer_for(services.settings)
     if mailer is None:

@@ -14,7 +14,10 @@ returned unchanged, and a JUEL-style ``${…}`` wrapper is accepted for simple c
 from __future__ import annotations
 
 import ast
+import contextlib
+import functools
 import re
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
@@ -82,9 +85,20 @@ def normalize(text: str | None) -> str:
 
 def check(text: str | None, allowed_functions: tuple[str, ...] = ()) -> str:
     """Validate an expression and return its normalized source; raise :class:`ExpressionError`."""
+    return _checked(text, tuple(allowed_functions), limits.current())[0]
+
+
+@functools.lru_cache(maxsize=4096)
+def _checked(text: str | None, allowed_functions: tuple[str, ...], bound: limits.Limits) -> tuple[str, ast.expr | None]:
+    """The normalized source of a valid expression and its syntax tree (``None`` for an ISO 8601 literal).
+
+    Cached by the text, the allowed functions and the limits in force (a failure is not cached and
+    raises again): a timer's expression is evaluated on every pass of the engine over its task.
+    The trees are shared between threads; nothing changes them.
+    """
     source = normalize(text)
     if ISO_LITERAL.match(source):
-        return source
+        return source, None
     try:
         tree = ast.parse(source, mode="eval")
     except SyntaxError as exc:
@@ -99,16 +113,16 @@ def check(text: str | None, allowed_functions: tuple[str, ...] = ()) -> str:
         if isinstance(node, ast.Name) and node.id.startswith("_"):
             raise ExpressionError(f"Names starting with '_' are not allowed: {node.id}")
         if isinstance(node, ast.Constant) and isinstance(node.value, int) and \
-                node.value.bit_length() > limits.current().expression_max_int_bits:
+                node.value.bit_length() > bound.expression_max_int_bits:
             raise LimitExceeded(f"An integer in expression {source[:80]!r} has more than "
-                                f"{limits.current().expression_max_int_digits} digits")
+                                f"{bound.expression_max_int_digits} digits")
         if isinstance(node, ast.Call) and not (
             isinstance(node.func, ast.Name) and node.func.id in callable_names and not node.keywords
         ):
             raise ExpressionError(
                 f"Only these functions may be called: {', '.join(sorted(callable_names))}"
             )
-    return source
+    return source, tree.body
 
 
 def is_constant(source: str) -> bool:
@@ -143,18 +157,19 @@ def evaluate(
     What the expression builds is bounded by :mod:`service.engine.limits` (string and rendered size,
     items, integer digits): a bomb stops with :class:`LimitExceeded` before it takes the memory.
     """
-    source = check(text, tuple(functions or ()))
-    if ISO_LITERAL.match(source):
+    source, tree = _checked(text, tuple(functions or ()), limits.current())
+    if tree is None:
         return source
-    evaluator = _BoundedEval(dict(names), {**BASE_FUNCTIONS, **(functions or {})})
-    try:
-        return evaluator.eval(source)
-    except LimitExceeded as exc:
-        raise LimitExceeded(f"Expression {source!r} stopped: {exc.message}") from exc
-    except InvalidExpression as exc:
-        raise ExpressionError(f"Expression {source!r} failed: {exc}") from exc
-    except (ArithmeticError, TypeError, ValueError, KeyError, IndexError, RecursionError) as exc:
-        raise ExpressionError(f"Expression {source!r} failed: {type(exc).__name__}: {exc}") from exc
+    bounded = {name: _bounded_function(name, fn) for name, fn in {**BASE_FUNCTIONS, **(functions or {})}.items()}
+    with _evaluator(dict(names), bounded) as evaluator:
+        try:
+            return evaluator.eval(source, previously_parsed=tree)
+        except LimitExceeded as exc:
+            raise LimitExceeded(f"Expression {source!r} stopped: {exc.message}") from exc
+        except InvalidExpression as exc:
+            raise ExpressionError(f"Expression {source!r} failed: {exc}") from exc
+        except (ArithmeticError, TypeError, ValueError, KeyError, IndexError, RecursionError) as exc:
+            raise ExpressionError(f"Expression {source!r} failed: {type(exc).__name__}: {exc}") from exc
 
 
 # --- bounds on what an expression builds -----------------------------------------------------------------
@@ -268,17 +283,39 @@ def _bounded_function(name: str, function: Callable[..., Any]) -> Callable[..., 
 
 
 class _BoundedEval(EvalWithCompoundTypes):
-    """simpleeval with every growing operation bounded: ``*``, ``+``, ``%``, calls and literals."""
+    """simpleeval with every growing operation bounded: ``*``, ``+``, ``%``, calls and literals.
+
+    Its names and functions are set for each evaluation by :func:`_evaluator` (the functions are
+    Alur's own, wrapped by :func:`_bounded_function`, never the diagram's).
+    """
 
     _BUILDERS = (ast.List, ast.Tuple, ast.Dict, ast.Set)
 
-    def __init__(self, names: dict[str, Any], functions: Mapping[str, Callable[..., Any]]) -> None:
+    def __init__(self) -> None:
         operators = {**DEFAULT_OPERATORS, ast.Mult: _bounded_mult, ast.Add: _bounded_add, ast.Mod: _bounded_mod}
-        super().__init__(operators=operators, names=names,
-                         functions={name: _bounded_function(name, fn) for name, fn in functions.items()})
+        super().__init__(operators=operators, names={}, functions={})
 
     def _eval(self, node: ast.AST) -> Any:
         result = super()._eval(node)
         if isinstance(node, self._BUILDERS):
             _check_size(result, "a literal")
         return result
+
+
+#: Each thread's idle evaluators. Building one costs more than evaluating a short expression
+#: (simpleeval sets up its dispatch table and resets the warnings filters in ``__init__``).
+_idle = threading.local()
+
+
+@contextlib.contextmanager
+def _evaluator(names: dict[str, Any], functions: dict[str, Callable[..., Any]]) -> Iterator[_BoundedEval]:
+    """An evaluator of this thread with these names and functions, taken back (emptied) afterwards;
+    an evaluation inside an evaluation gets one of its own."""
+    spare: list[_BoundedEval] = _idle.__dict__.setdefault("evaluators", [])
+    evaluator = spare.pop() if spare else _BoundedEval()
+    evaluator.names, evaluator.functions = names, functions
+    try:
+        yield evaluator
+    finally:
+        evaluator.names, evaluator.functions = {}, {}
+        spare.append(evaluator)
