@@ -51,7 +51,7 @@ def fill(url: str, count: int) -> None:
                           "element_id": "Task_verifikasi", "name": "Menerima, mencatat dan memverifikasi laporan",
                           "lane": LANE, "unit_id": unit_id, "form_key": "dumas-verifikasi", "status": "ready",
                           "due_at": now + timedelta(hours=n - count // 2), "created_at": created})
-            candidates.append({"task_id": task_id, "role": LANE, "unit_id": unit_id})
+            candidates.append(TaskCandidate.values_for(tasks[-1], LANE))  # with its copy of the task's keys
         for table, rows in ((Case, cases), (Task, tasks), (TaskCandidate, candidates)):
             for start in range(0, len(rows), 2000):
                 session.execute(insert(table), rows[start:start + 2000])

@@ -47,12 +47,15 @@ from service.store.models import User
 USERNAME = "inspektorat"
 BPMN = ROOT / "bpmn" / "dumas-inspektorat-katingan.bpmn"
 KEY = "dumas-inspektorat-katingan"
-#: an index the page query must walk, and what must not appear in its plan
-INDEXES = ("ix_tasks_status_due", "ix_tasks_status_created")
-#: no full scan, no sort on disk, and no parallel workers started for one page
-BAD = {"postgresql": ("Seq Scan on tasks", "external merge", "Gather"), "sqlite": ("SCAN tasks",)}
-#: a filtered capped count walks the actor's candidates too, probing each one's task (issue 13)
-FILTER_INDEX = "ix_task_candidates_unit_role_task"
+#: an index the page query must walk: the actor's candidate rows per (unit, role), in the list's order
+INDEXES = ("ix_task_candidates_due", "ix_task_candidates_created")
+#: no full scan, no sort on disk, no parallel workers started for one page, and no walk of every open
+#: task in order (the page before migration 0022: ``tasks`` in due order, each one's candidates probed)
+BAD = {"postgresql": ("Seq Scan on tasks", "Seq Scan on task_candidates", "external merge", "Gather",
+                      "ix_tasks_status_due", "ix_tasks_status_created"),
+       "sqlite": ("SCAN tasks", "SCAN task_candidates", "ix_tasks_status_due", "ix_tasks_status_created")}
+#: a filtered page and its capped count read the due dates and SOPs from the candidates' index (issue 13)
+FILTER_INDEX = "ix_task_candidates_due"
 
 
 @dataclass
@@ -206,6 +209,8 @@ def run(backend: str, url: str, workdir: Path, sizes: list[int], runs: int, deep
             report([r for r in results if r.size == size])
             for label, query, pages, needs in (
                     ("first page, due_at", task_list.TaskQuery(), 0, ()),
+                    ("first page, -created_at", task_list.TaskQuery(sort="-created_at"), 0,
+                     ("ix_task_candidates_created",)),
                     (f"keyset page {deep + 1}, due_at", task_list.TaskQuery(), deep, ()),
                     ("SOP + overdue", task_list.TaskQuery(definition_key=KEY, overdue=True), 0, (FILTER_INDEX,))):
                 ok, plan = bench.explain(query, pages, needs)

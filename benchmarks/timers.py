@@ -137,8 +137,8 @@ def seed_due_clones(services: Services, count: int, profiled: int = 0) -> None:
             for task in tasks:
                 task_rows.append({**{c: getattr(task, c) for c in task_columns}, "id": fresh[task.id],
                                   "case_id": case_id})
-            candidate_rows += [{"task_id": fresh[c.task_id], "role": c.role, "unit_id": c.unit_id}
-                               for c in candidates]
+            candidate_rows += [{**{key: getattr(c, key) for key in TaskCandidate.COPIED},
+                                "task_id": fresh[c.task_id], "role": c.role} for c in candidates]
             grant_rows += [{"case_id": case_id, "unit_id": g.unit_id, "role": g.role, "fields": g.fields,
                             "source": g.source, "granted_at": g.granted_at} for g in grants]
         with services.db.transaction() as session:

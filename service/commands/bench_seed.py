@@ -139,14 +139,13 @@ class _Generator:
             return {"id": case_id, "definition_id": plan.definition_id, "unit_id": unit_id,
                     "business_key": f"BENCH/{n:07d}", "status": "running", "state": {}, "data": {},
                     "lock_version": 1, "created_at": created, "updated_at": created, "timer_failures": 0}
-        if table == 1:
+        if table in (1, 2):
             due = (None if n % UNDATED_EVERY == UNDATED_EVERY - 1
                    else self.now + timedelta(hours=n % DUE_SPREAD - DUE_SPREAD // 2))
-            return {"id": task_id, "case_id": case_id, "definition_key": plan.definition_key,
+            task = {"id": task_id, "case_id": case_id, "definition_key": plan.definition_key,
                     "element_id": plan.step.element_id, "name": plan.step.name, "lane": lane, "unit_id": unit_id,
                     "form_key": None, "status": TaskStatus.READY.value, "due_at": due, "created_at": created}
-        if table == 2:
-            return {"task_id": task_id, "role": lane, "unit_id": unit_id}
+            return task if table == 1 else TaskCandidate.values_for(task, lane)  # with its copy of the task's keys
         return {"case_id": case_id, "unit_id": unit_id, "role": lane, "fields": None, "source": "task",
                 "granted_at": created}
 

@@ -64,7 +64,21 @@ def project_task(session: Session, case: Case, row: Task, task: HumanTask) -> No
 
 
 def _candidates(row: Task, task: HumanTask) -> list[TaskCandidate]:
-    return [TaskCandidate.built(dict(task_id=row.id, role=role, unit_id=row.unit_id)) for role in task.roles]
+    """The candidate rows of an open task row, each with its copy of the task's sort and filter columns
+    (:meth:`TaskCandidate.values_for`)."""
+    columns = {key: getattr(row, key) for key in ("id", *TaskCandidate.COPIED)}
+    return [TaskCandidate.built(TaskCandidate.values_for(columns, role)) for role in task.roles]
+
+
+def _moved_due(session: Session, task_id: str, due: datetime | None, row: Task | None = None) -> None:
+    """A due date that moved on an open task, in its candidate rows' copy too: changed on ``row``'s loaded
+    candidates (written with the row), else by a statement (the task's own row is updated by one too)."""
+    if row is None:
+        session.execute(update(TaskCandidate).where(TaskCandidate.task_id == task_id).values(due_at=due)
+                        .execution_options(synchronize_session=False))
+        return
+    for candidate in row.candidates:
+        candidate.due_at = due
 
 
 def _grant_task_roles(session: Session, case: Case, row: Task, task: HumanTask) -> None:
@@ -326,6 +340,7 @@ def _close_rows(session: Session, history: HistoryWriter, before: Mapping[str, H
             if due != task.due_at:
                 session.execute(update(Task).where(Task.id == task_id).values(due_at=due)
                                 .execution_options(synchronize_session=False))
+                _moved_due(session, task_id, due)
             continue
         status = TaskStatus.COMPLETED.value if task_id in completed else TaskStatus.CANCELLED.value
         values = {"status": status, "completed_at": now, "completed_by": completed.get(task_id)}
@@ -369,7 +384,10 @@ def _read_rows(session: Session, case: Case, history: HistoryWriter, ready: dict
     for row in open_rows:
         if row.id in ready:
             written.still_ready.append(row.id)
-            row.due_at = ready.pop(row.id).due_at
+            due = ready.pop(row.id).due_at
+            if due != row.due_at:
+                _moved_due(session, row.id, due, row)
+            row.due_at = due
             continue
         _drop_candidates(session, row)
         row.completed_at = now

@@ -4,8 +4,11 @@ Listing reads only the projection tables (``tasks`` and ``task_candidates``): no
 restored to show a task list.
 
 It stays flat at a million open tasks (issue 13): a page is a keyset (cursor) page that walks an
-index in sort order and stops after ``per_page + 1`` rows, and the total is a *capped* count — at
-most :data:`COUNT_CAP` + 1 rows are counted, and a larger total is reported as "1,000+". The page,
+index in sort order and stops after ``per_page + 1`` rows — for a staff member the index of their own
+``task_candidates`` rows, one range per (unit, role), whose copies of the task's due date, creation
+time and SOP serve the sorts, the filters and the count without a look-up of ``tasks`` — and the total
+is a *capped* count — at most :data:`COUNT_CAP` + 1 rows are counted, and a larger total is reported as
+"1,000+". The page,
 its candidate roles and the capped total come back in one statement. That statement is built once
 per shape (which filters, sort and cursor position, how many units and roles) and kept; a request
 only binds its values.
@@ -40,6 +43,7 @@ from sqlalchemy import (
     or_,
     select,
     tuple_,
+    union,
     union_all,
 )
 from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
@@ -231,27 +235,68 @@ def _param(name: str, type_: TypeEngine[Any]) -> BindParameter[Any]:
 
 
 # --- the filters ------------------------------------------------------------------------------
+#
+# A list walks one of two sources. Under the candidate rule it walks the actor's ``task_candidates`` rows,
+# one index range per (unit, role), each row holding the copy of its task's sort and filter columns
+# (:class:`~service.store.models.TaskCandidate`): pages, filters and counts need no look-up of ``tasks``
+# but for a filter on what the copies do not hold (search, unclaimed, a reporter's own cases), checked by
+# one primary-key probe per row, and for the page's own rows. An admin's list and "mine" walk ``tasks``.
+
+
+@dataclass(frozen=True)
+class _Source:
+    """The rows a page or a count walks, and their key and filter columns."""
+
+    id: Any
+    due_at: Any
+    created_at: Any
+    definition_key: Any
+    unit_id: Any
+    #: the ``task_candidates`` row (or alias) walked; None: the ``tasks`` rows themselves
+    candidate: Any = None
+
+
+_TASKS = _Source(Task.id, Task.due_at, Task.created_at, Task.definition_key, Task.unit_id)
+
+
+def _candidates(candidate: type[TaskCandidate] | Any = TaskCandidate) -> _Source:
+    return _Source(candidate.task_id, candidate.due_at, candidate.created_at, candidate.definition_key,
+                   candidate.unit_id, candidate)
+
+
+def _source(shape: _Filters) -> _Source:
+    return _candidates() if shape.by_candidates else _TASKS
+
+
+def _probe(candidate: type[TaskCandidate] | Any, where: Sequence[ColumnElement[bool]]) -> ColumnElement[bool]:
+    """``where`` on the task of a candidate row: one primary-key probe of ``tasks`` per row walked. The
+    OFFSET 0 keeps PostgreSQL from turning the EXISTS into a join (a scan of every open task, where the walk
+    stops at its LIMIT); the LIMIT 1 is only there for SQLite, which has no OFFSET without a LIMIT."""
+    return exists(_limited(select(literal_column("1")).where(Task.id == candidate.task_id, *where)
+                           .correlate_except(Task), literal_column("1")))
+
+
+def _grant_parts(grants: tuple[tuple[int, bool], ...], candidate: type[TaskCandidate] | Any
+                 ) -> list[ColumnElement[bool]]:
+    """THE candidate rule, on one ``task_candidates`` row (or alias), as one clause per (unit, role) of the
+    actor (each one index range): a (unit, role) pair of the actor; a reporter's Pelapor tasks only in
+    cases they filed."""
+    own_cases = select(Case.id).where(Case.started_by == _param("user_id", Integer()))
+    parts: list[ColumnElement[bool]] = []
+    for n, (staff_roles, reporter) in enumerate(grants):
+        unit = _param(f"unit_{n}", Integer())
+        parts += [and_(candidate.unit_id == unit, candidate.role == _param(f"role_{n}_{m}", String()))
+                  for m in range(staff_roles)]
+        if reporter:
+            parts.append(and_(candidate.unit_id == unit, candidate.role == _param("reporter_role", String()),
+                              _probe(candidate, [Task.case_id.in_(own_cases)])))
+    return parts
+
 
 def _candidate_match(grants: tuple[tuple[int, bool], ...], candidate: type[TaskCandidate] | Any
                      ) -> ColumnElement[bool]:
-    """THE candidate rule, on one ``task_candidates`` row (or alias): a (unit, role) pair of the actor;
-    a reporter's Pelapor tasks only in cases they filed."""
-    own_cases = select(Case.id).where(Case.started_by == _param("user_id", Integer()))
-    clauses = []
-    for n, (staff_roles, reporter) in enumerate(grants):
-        unit = _param(f"unit_{n}", Integer())
-        if staff_roles:
-            roles = [_param(f"role_{n}_{m}", String()) for m in range(staff_roles)]
-            clauses.append(and_(candidate.unit_id == unit, candidate.role.in_(roles)))
-        if reporter:
-            clauses.append(and_(candidate.unit_id == unit, candidate.role == _param("reporter_role", String()),
-                                Task.case_id.in_(own_cases)))
-    return or_(false(), *clauses)
-
-
-def _candidate_filter(grants: tuple[tuple[int, bool], ...]) -> ColumnElement[bool]:
-    """Tasks the actor may pick up, as a WHERE clause on :class:`Task`."""
-    return exists().where(TaskCandidate.task_id == Task.id, _candidate_match(grants, TaskCandidate))
+    """The candidate rule (:func:`_grant_parts`) as one WHERE clause."""
+    return or_(false(), *_grant_parts(grants, candidate))
 
 
 def _search_filter() -> ColumnElement[bool]:
@@ -262,63 +307,58 @@ def _search_filter() -> ColumnElement[bool]:
     )))
 
 
-def _conditions(shape: _Filters, candidates: bool = True) -> list[ColumnElement[bool]]:
-    """The open tasks the actor may pick up, narrowed by the query, as WHERE clauses on :class:`Task`
-    (``candidates=False``: all but the candidate rule, which the caller applies its own way)."""
-    where: list[ColumnElement[bool]] = [Task.status == _param("ready", String())]
+def _conditions(shape: _Filters, source: _Source) -> list[ColumnElement[bool]]:
+    """The open tasks narrowed by the query, as WHERE clauses on ``source``'s rows (all but the candidate
+    rule, which the caller applies per (unit, role) or as a whole). A candidate row exists only while its
+    task is ready; what only the task holds is probed (:func:`_probe`)."""
+    on_task: list[ColumnElement[bool]] = []
     if shape.mine:
-        where.append(Task.claimed_by == _param("user_id", Integer()))
-    elif candidates and shape.by_candidates:
-        where.append(_candidate_filter(shape.grants))
+        on_task.append(Task.claimed_by == _param("user_id", Integer()))
+    if shape.search:
+        on_task.append(_search_filter())
+    if shape.unclaimed:
+        on_task.append(Task.claimed_by.is_(None))
+    if source.candidate is None:
+        where = [Task.status == _param("ready", String()), *on_task]
+    else:
+        where = [_probe(source.candidate, on_task)] if on_task else []
     if shape.lane:
-        lane = aliased(TaskCandidate)  # its own alias: the capped count reads task_candidates too
-        where.append(exists().where(lane.task_id == Task.id, lane.role == _param("lane", String())))
+        lane = aliased(TaskCandidate)  # its own alias: the walk may read task_candidates too
+        where.append(exists().where(lane.task_id == source.id, lane.role == _param("lane", String())))
     if shape.unit:
-        where.append(Task.unit_id == select(Unit.id).where(Unit.code == _param("unit_code", String()))
+        where.append(source.unit_id == select(Unit.id).where(Unit.code == _param("unit_code", String()))
                      .scalar_subquery())
     if shape.definition_key:
-        where.append(Task.definition_key == _param("definition_key", String()))
+        where.append(source.definition_key == _param("definition_key", String()))
     if shape.overdue is not None:
         moment = _param("now", Task.due_at.type)
-        where.append(Task.due_at < moment if shape.overdue else or_(Task.due_at.is_(None), Task.due_at >= moment))
+        where.append(source.due_at < moment if shape.overdue
+                     else or_(source.due_at.is_(None), source.due_at >= moment))
     if shape.due_before:
-        where.append(Task.due_at < _param("due_before", Task.due_at.type))
-    if shape.search:
-        where.append(_search_filter())
-    if shape.unclaimed:
-        where.append(Task.claimed_by.is_(None))
+        where.append(source.due_at < _param("due_before", Task.due_at.type))
     return where
 
 
-def _capped_count(shape: _Filters, extra: Sequence[ColumnElement[bool]] = ()) -> Select[Any]:
-    """How many tasks match, counting at most ``count_cap + 1`` of them.
+def _capped_count(shape: _Filters, sop: int | None = None) -> Select[Any]:
+    """How many tasks match (of SOP ``sop_<sop>`` when given), counting at most ``count_cap + 1`` of them.
 
-    Under the candidate rule the count walks the actor's ``task_candidates`` index ranges (a small
-    share of a big list) instead of every open task; a task with two of the actor's roles as
-    candidates is counted on its first matching role only. Filters on the task are checked per
-    candidate (one primary-key probe each), so the walk stops as soon as the cap is reached.
+    Under the candidate rule the count walks the actor's ``task_candidates`` index ranges (a small share
+    of a big list), its filters read from the rows' copies, so the walk stops as soon as the cap is
+    reached; a task with two of the actor's roles as candidates is counted on its first matching role only.
     """
-    where = [*_conditions(shape, candidates=False), *extra]
+    source = _source(shape)
+    where = _conditions(shape, source)
+    if sop is not None:
+        where.append(source.definition_key == _param(f"sop_{sop}", String()))
     limited: Select[Any] = select(literal_column("1").label("one"))
-    if shape.by_candidates:
-        first = TaskCandidate
-        other = aliased(TaskCandidate)
-        limited = limited.select_from(first).where(_candidate_match(shape.grants, first))
-        if any(reporter for _, reporter in shape.grants):  # the Pelapor rule reads the task's case
-            limited = limited.join(Task, Task.id == first.task_id).where(*where)
-        elif len(where) > 1:  # candidate rows exist only while their task is ready: else the index is the answer
-            # One probe per candidate, in its index order. The OFFSET 0 keeps PostgreSQL from turning the
-            # EXISTS into a join: when it expects fewer matches than the cap, it would hash-join every
-            # matching open task (a sequential scan of ``tasks``) instead of stopping at the cap. (The
-            # LIMIT 1 is only there for SQLite, which has no OFFSET without a LIMIT.)
-            probe: Select[Any] = (select(literal_column("1")).where(Task.id == first.task_id, *where)
-                     .limit(literal_column("1")).offset(literal_column("0")))
-            limited = limited.where(exists(probe))
+    if source.candidate is None:
+        limited = limited.select_from(Task).where(*where)
+    else:
+        first, other = source.candidate, aliased(TaskCandidate)
+        limited = limited.select_from(first).where(_candidate_match(shape.grants, first), *where)
         if sum(staff + reporter for staff, reporter in shape.grants) > 1:
             limited = limited.where(~exists().where(other.task_id == first.task_id, other.role < first.role,
                                                     _candidate_match(shape.grants, other)))
-    else:
-        limited = limited.select_from(Task).where(*where)
     return select(func.count()).select_from(_limited(limited, _param("count_limit", Integer())).subquery())
 
 
@@ -330,8 +370,7 @@ def _count_statement(shape: _Filters) -> Select[Any]:
 @functools.lru_cache(maxsize=_SHAPES_KEPT)
 def _per_sop_statement(shape: _Filters, sops: int) -> Select[Any]:
     """The capped counts of ``sops`` SOPs (``sop_<n>``) in one row."""
-    return select(*(_capped_count(shape, [Task.definition_key == _param(f"sop_{n}", String())])
-                    .scalar_subquery().label(f"c{n}") for n in range(sops)))
+    return select(*(_capped_count(shape, n).scalar_subquery().label(f"c{n}") for n in range(sops)))
 
 
 # --- the cursor -------------------------------------------------------------------------------
@@ -368,26 +407,35 @@ def _key(task: Task) -> _Key:
 
 # --- the page ---------------------------------------------------------------------------------
 
-def _after(columns: Sequence[InstrumentedAttribute[Any]], descending: bool) -> ColumnElement[bool]:
-    """Rows after the cursor (``after_<column>``) in the order of ``columns`` (a row-value comparison: an
-    index range)."""
+#: the cursor's named parameters (``after_<name>``) and types, in key order
+_AFTER = (("due_at", Task.due_at.type), ("created_at", Task.created_at.type), ("id", Task.id.type))
+
+
+def _after(columns: Sequence[Any], descending: bool) -> ColumnElement[bool]:
+    """Rows after the cursor in the order of ``columns`` (the last two or all three of due_at, created_at,
+    id): a row-value comparison, one index range."""
     left = tuple_(*columns)
-    right = tuple_(*(_param(f"after_{column.key}", column.type) for column in columns))
+    right = tuple_(*(_param(f"after_{name}", type_) for name, type_ in _AFTER[-len(columns):]))
     return left < right if descending else left > right
 
 
-def _segments(sort: Sort, after: str) -> list[tuple[int, list[ColumnElement[bool]], list[InstrumentedAttribute[Any]]]]:
-    """(rank, extra WHERE clauses, key columns) of each part of the order the cursor has not passed."""
-    tail: list[InstrumentedAttribute[Any]] = [Task.created_at, Task.id]
+def _segments(sort: Sort, after: str, source: _Source
+              ) -> list[tuple[int, list[ColumnElement[bool]], list[Any]]]:
+    """(rank, extra WHERE clauses, order columns) of each part of the order the cursor has not passed.
+
+    The tasks without a due date are ordered by ``due_at`` (all null) too: PostgreSQL walks the index in
+    that order only when told (an IS NULL does not fix the column's place in the order for its planner),
+    and would read and sort every undated row of the range otherwise."""
+    tail = [source.created_at, source.id]
     if not sort.by_due:
         return [(0, [] if after == "first" else [_after(tail, sort.descending)], tail)]
-    dated: list[InstrumentedAttribute[Any]] = [Task.due_at, *tail]
+    dated = [source.due_at, *tail]
     if after == "first":
-        return [(0, [Task.due_at.is_not(None)], dated), (1, [Task.due_at.is_(None)], tail)]
+        return [(0, [source.due_at.is_not(None)], dated), (1, [source.due_at.is_(None)], dated)]
     if after == "undated":  # the cursor is already among the tasks without a due date
-        return [(1, [Task.due_at.is_(None), _after(tail, sort.descending)], tail)]
-    return [(0, [Task.due_at.is_not(None), _after(dated, sort.descending)], dated),
-            (1, [Task.due_at.is_(None)], tail)]
+        return [(1, [source.due_at.is_(None), _after(tail, sort.descending)], dated)]
+    return [(0, [source.due_at.is_not(None), _after(dated, sort.descending)], dated),
+            (1, [source.due_at.is_(None)], dated)]
 
 
 def _ordering(sort: Sort, rows: Subquery) -> list[ColumnElement[Any]]:
@@ -424,18 +472,27 @@ def _page_shape(shape: _Filters, position: _Position) -> Select[Any]:
     (:data:`TASK_COLUMNS`, :data:`UNIT_COLUMNS`, ``roles``, ``total``) for
     :meth:`~service.store.db.Database.driver_rows`."""
     sort = SORTS[position.sort]
-    where = _conditions(shape)
+    source = _source(shape)
+    where = _conditions(shape, source)
+    # the walks of a segment: the tasks in order, or each (unit, role) range of the actor's candidates in order
+    walks = [[]] if source.candidate is None else [[part] for part in _grant_parts(shape.grants, source.candidate)]
     wanted = _param("wanted", Integer())  # one more than the page (and the rows it skips): is there a next page?
     parts: list[Subquery | CTE] = []
-    for rank, extra, columns in _segments(sort, position.after):
+    for rank, extra, columns in _segments(sort, position.after, source):
         order = [column.desc() if sort.descending else column.asc() for column in columns]
         # A later segment reads only what the one before left of the page: a LIMIT of 0 (computed once,
         # before the scan) skips its index walk on both databases, where a WHERE guard would not on SQLite.
         limit: ColumnElement[int] = (
             wanted - select(func.count()).select_from(parts[0]).scalar_subquery() if parts else wanted)
-        segment = _limited(select(Task.id.label("id"), literal_column(str(rank), Integer()).label("rank"),
-                                  Task.due_at.label("due_at"), Task.created_at.label("created_at"))
-                           .where(*where, *extra).order_by(*order), limit)
+        ranges = [_limited(select(source.id.label("id"), literal_column(str(rank), Integer()).label("rank"),
+                                  source.due_at.label("due_at"), source.created_at.label("created_at"))
+                           .where(*walk, *where, *extra).order_by(*order), limit)
+                  for walk in walks or [[false()]]]
+        if len(ranges) == 1:
+            segment = ranges[0]
+        else:  # the ranges merged, each task once (two of the actor's roles may be candidates of one task)
+            merged_ranges = union(*(select(walked.subquery()) for walked in ranges)).subquery()
+            segment = _limited(select(merged_ranges).order_by(*_ordering(sort, merged_ranges)), limit)
         parts.append(segment.cte(f"segment_{rank}") if not parts else segment.subquery())
     members = [select(part) for part in parts]
     merged = (members[0] if len(members) == 1 else union_all(*members)).subquery()

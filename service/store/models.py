@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date, datetime
-from typing import Any, Self, cast
+from typing import Any, ClassVar, Self, cast
 
 from sqlalchemy import (
     JSON,
@@ -294,15 +294,40 @@ class Task(Base):
 class TaskCandidate(Base):
     """A role that may pick up an open task (its lane, or each of its candidateGroups).
 
-    Rows exist only while the task is ready: the task list of a (unit, role) is this index.
+    Rows exist only while the task is ready: the task list of a (unit, role) is these rows. Each holds a
+    copy of the task's columns the list sorts and filters on (``due_at``, ``created_at``,
+    ``definition_key``), so a page, a filtered page, its capped count and a keyset page are each one
+    range of an index below, with no look-up of ``tasks`` but for the page's own rows (issue 13). The
+    copies are taken when the row is built (:meth:`values_for`, the one place that copies them), and a due
+    date that moves is written to the task and its candidates together (:mod:`service.commands.sync`);
+    nothing else changes these columns of an open task.
     """
 
     __tablename__ = "task_candidates"
-    __table_args__ = (Index("ix_task_candidates_unit_role_task", "unit_id", "role", "task_id"),)
+    __table_args__ = (
+        # the due-date sorts and the due filters; the SOP filter read from the index too (after the
+        # unique task id it orders nothing: both databases then read a filtered page from the index alone)
+        Index("ix_task_candidates_due", "unit_id", "role", "due_at", "created_at", "task_id", "definition_key"),
+        # the creation-date sorts, and the capped count without filters
+        Index("ix_task_candidates_created", "unit_id", "role", "created_at", "task_id"),
+    )
     task_id: Mapped[str] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), primary_key=True)
     role: Mapped[str] = mapped_column(String(100), primary_key=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    #: the task's, as the list sorts and filters on them (see above)
+    due_at: Mapped[datetime | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column()
+    definition_key: Mapped[str] = mapped_column(String(200))
     task: Mapped[Task] = relationship(back_populates="candidates")
+
+    #: the columns of the task a candidate row holds a copy of (``unit_id``: where the role is)
+    COPIED: ClassVar[tuple[str, ...]] = ("unit_id", "due_at", "created_at", "definition_key")
+
+    @classmethod
+    def values_for(cls, task: Mapping[str, Any], role: str) -> dict[str, Any]:
+        """The columns of the candidate row of ``role`` for a task (its columns by name): the one place
+        that copies them."""
+        return {"task_id": task["id"], "role": role, **{key: task[key] for key in cls.COPIED}}
 
 
 class CaseAccess(Base):

@@ -39,6 +39,9 @@ def tied(client: Any, staff: dict[str, Any], start_review: Any) -> list[Task]:
         for number, (task_id, due) in enumerate(zip(ids, DUE, strict=True)):
             created = BASE - timedelta(days=1, minutes=number // 3)  # three tasks share each creation time
             session.execute(update(Task).where(Task.id == task_id).values(due_at=due, created_at=created))
+            # and the candidate rows' copies of them, as if the tasks had been written so
+            session.execute(update(TaskCandidate).where(TaskCandidate.task_id == task_id)
+                            .values(due_at=due, created_at=created))
     with _services(client).db.reading() as session:
         rows = list(session.scalars(select(Task).where(Task.id.in_(ids))))
         session.expunge_all()
@@ -151,7 +154,8 @@ def test_a_task_with_two_of_my_roles_is_counted_once(client: Any, make_persona: 
     both = make_persona("kasi.kabid", "Kasi@unit-a", "Kabid@unit-a")
     services = _services(client)
     with services.db.transaction() as session:  # the Kabid of unit A may also pick up the first task
-        session.add(TaskCandidate(task_id=tied[0].id, role="Kabid", unit_id=tied[0].unit_id))
+        session.add(TaskCandidate(**TaskCandidate.values_for(
+            {key: getattr(tied[0], key) for key in ("id", *TaskCandidate.COPIED)}, "Kabid")))
     body = client.get("/api/tasks", headers=both.headers, query_string={"per_page": 20}).json
     assert body["total"] == 12 and len(body["items"]) == 12
     assert len({t["id"] for t in body["items"]}) == 12

@@ -19,7 +19,7 @@ from support.helpers import sql_statements
 from service.commands import task_list
 from service.commands.accounts import actor_by_id
 from service.commands.context import Actor, Services
-from service.store.models import Task, User
+from service.store.models import Task, TaskCandidate, User
 
 NOW = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)
 
@@ -55,6 +55,8 @@ def spread(client: Any, staff: dict[str, Any], start_review: Any, review_b: dict
     with _services(client).db.transaction() as session:
         for task_id, due_at in due.items():
             session.execute(update(Task).where(Task.id == task_id).values(due_at=due_at))
+            # and the candidate rows' copy of it, as if the tasks had been written so
+            session.execute(update(TaskCandidate).where(TaskCandidate.task_id == task_id).values(due_at=due_at))
     return {"a_overdue": a[:2], "a_on_time": a[2:], "b_overdue": b}
 
 
