@@ -18,9 +18,18 @@ are done, then N more. It reads, per table, in bytes per completed complaint:
   database (a copy made with ``CREATE DATABASE … TEMPLATE`` / SQLite's backup API after the warm-up),
   over all 2N cases — the data itself.
 
-PostgreSQL parts: heap (``pg_relation_size`` of the main fork), TOAST (the TOAST table and its index;
-values that make a row longer than ~2 KB are compressed with pglz, and moved there if still too long)
-and each index. SQLite: the pages of each table and index from the ``dbstat`` virtual table.
+PostgreSQL parts: heap (``pg_relation_size`` of the main fork), TOAST (the TOAST table and its index)
+and each index. PostgreSQL compresses values only in a row longer than ``TOAST_TUPLE_THRESHOLD`` (~2 KB,
+fixed when the server is built: ``toast_tuple_target`` only sets how far such a row is shrunk), with the
+column's method (lz4 for ``cases.state`` and ``cases.data`` since migration 0023, when the server has it),
+and moves values to TOAST if the row is still too long. SQLite: the pages of each table and index from the
+``dbstat`` virtual table.
+
+It also prints what explains the heap figures: on PostgreSQL, per table, the updates during the run and
+how many of them were HOT (``pg_stat_user_tables``: a HOT update adds no index entries and its old
+version is pruned within the page; an update that changes an indexed column, such as ``cases.data``
+under the register's GIN index, is never HOT), and the storage settings in effect (``reloptions`` of
+tables and indexes, columns with their own compression); on SQLite, the page size.
 
 With ``--engine N`` it also times the engine alone (``complaints.engine_alone``: start, two completions,
 the state dumped and JSON round-tripped between steps) with format 2 states against format 1 (the same
@@ -110,6 +119,31 @@ def pg_copy(url: str, name: str) -> str:
     return create_database(url, name, template=make_url(url).database)
 
 
+PG_UPDATES = """
+SELECT relname, n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables WHERE schemaname = 'public' AND n_tup_upd > 0
+"""
+PG_SETTINGS = """
+SELECT c.relname, array_to_string(c.reloptions, ', ')
+  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE n.nspname = 'public' AND c.reloptions IS NOT NULL
+UNION ALL
+SELECT c.relname || '.' || a.attname, 'compression ' || CASE a.attcompression WHEN 'l' THEN 'lz4' ELSE 'pglz' END
+  FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE n.nspname = 'public' AND c.relkind = 'r' AND a.attcompression <> '' AND NOT a.attisdropped
+"""
+
+
+def pg_updates(url: str) -> dict[str, list[int]]:
+    """Per table, [updates, HOT updates] since the database was created (the statistics of ended sessions)."""
+    with pg_connect(url, make_url(url).database or "postgres") as conn:
+        return {str(table): [int(updates), int(hot)] for table, updates, hot in conn.execute(PG_UPDATES).fetchall()}
+
+
+def pg_settings(url: str) -> dict[str, str]:
+    with pg_connect(url, make_url(url).database or "postgres") as conn:
+        return {str(name): str(value) for name, value in conn.execute(PG_SETTINGS).fetchall()}
+
+
 def pg_columns(url: str) -> dict[str, float]:
     out: dict[str, float] = {}
     with pg_connect(url, make_url(url).database or "postgres") as conn:
@@ -147,6 +181,14 @@ def sqlite_sizes(path: Path, vacuum: bool) -> Sizes:
         conn.close()
 
 
+def sqlite_page_size(path: Path) -> int:
+    conn = sqlite3.connect(path, timeout=30)
+    try:
+        return int(conn.execute("PRAGMA page_size").fetchone()[0])
+    finally:
+        conn.close()
+
+
 def sqlite_columns(path: Path) -> dict[str, float]:
     conn = sqlite3.connect(path, timeout=30)
     out: dict[str, float] = {}
@@ -172,6 +214,10 @@ class Result:
     steady: dict[str, dict[str, float]] = field(default_factory=dict)
     live: dict[str, dict[str, float]] = field(default_factory=dict)
     columns: dict[str, float] = field(default_factory=dict)
+    #: PostgreSQL: per table, [updates, HOT updates] over the run
+    updates: dict[str, list[int]] = field(default_factory=dict)
+    #: storage settings in effect: PostgreSQL reloptions and column compression, SQLite page size
+    settings: dict[str, str] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
     loadavg_before: str = ""
     loadavg_after: str = ""
@@ -186,7 +232,8 @@ class Result:
                 "grown": {t: {k: round(v) for k, v in p.items()} for t, p in self.grown.items()},
                 "steady": {t: {k: round(v) for k, v in p.items()} for t, p in self.steady.items()},
                 "live": {t: {k: round(v) for k, v in p.items()} for t, p in self.live.items()},
-                "columns": {k: round(v) for k, v in self.columns.items()}, "errors": self.errors[:10],
+                "columns": {k: round(v) for k, v in self.columns.items()}, "updates": self.updates,
+                "settings": self.settings, "errors": self.errors[:10],
                 "loadavg_before": self.loadavg_before, "loadavg_after": self.loadavg_after}
 
 
@@ -237,6 +284,7 @@ def run_sqlite(cases: int) -> Result:
         result.cases = first + second
         result.steady = sqlite_sizes(path, False).minus(middle[0], second or 1)
         result.columns = sqlite_columns(path)
+        result.settings = {"page_size": str(sqlite_page_size(path))}
         result.live = sqlite_sizes(path, True).minus(sqlite_sizes(base_copy, True), result.cases or 1)
         result.loadavg_after = loadavg()
     return result
@@ -265,6 +313,8 @@ def run_postgres(server: str, cases: int) -> Result:
         result.cases = first + second
         result.steady = pg_sizes(url, False).minus(middle[0], second or 1)
         result.columns = pg_columns(url)
+        result.updates = pg_updates(url)
+        result.settings = pg_settings(url)
         result.live = pg_sizes(url, True).minus(pg_sizes(copies[0], True), result.cases or 1)
         result.loadavg_after = loadavg()
     return result
@@ -313,6 +363,11 @@ def markdown(results: list[Result]) -> str:
         lines.append("| **total** | | " + " | ".join(f"**{Result.total(view):,.0f}**" for view in views) + " |")
         lines += ["", "Stored column values per completed case: "
                   + ", ".join(f"{k} {v:,.0f}" for k, v in r.columns.items()), ""]
+        if r.updates:
+            lines += ["Updates during the run (HOT of them): "
+                      + ", ".join(f"{t} {n:,} ({hot:,})" for t, (n, hot) in sorted(r.updates.items())), ""]
+        if r.settings:
+            lines += ["Storage settings: " + "; ".join(f"{k}: {v}" for k, v in sorted(r.settings.items())), ""]
     return "\n".join(lines)
 
 
