@@ -1,7 +1,6 @@
 """Storage settings of migration 0023 (bytes per completed case "as grown", issue 13).
 
-PostgreSQL: the register's GIN indexes take no pending list (``fastupdate = off``), so complaints leave
-none to merge; ``cases.state`` and ``cases.data`` are compressed with lz4 when the server has it, and a
+PostgreSQL: ``cases.state`` and ``cases.data`` are compressed with lz4 when the server has it, and a
 state large enough to be compressed reads back byte for byte and still runs. SQLite: the database has
 pages of ``SQLITE_PAGE_SIZE`` bytes after migrating, a downgrade and an upgrade rewrite it and keep its
 journal mode, and a file that another connection holds in WAL mode is migrated with its pages as they
@@ -86,25 +85,10 @@ def _complete(client: Any, lanes: dict[str, Persona], case_id: str, steps: list[
 @ON_POSTGRES
 def test_postgres_storage_settings_are_applied(engine: Engine) -> None:
     with engine.connect() as conn:
-        for name in M0023.GIN_INDEXES:
-            options = conn.execute(text("SELECT reloptions FROM pg_class WHERE relname = :n"), {"n": name}
-                                   ).scalar_one()
-            assert "fastupdate=off" in (options or []), (name, options)
         compression = {str(name): str(method) for name, method in conn.execute(text(
             "SELECT attname, attcompression FROM pg_attribute "
             "WHERE attrelid = 'cases'::regclass AND attname IN ('state', 'data')"))}
         assert compression == ({"state": "l", "data": "l"} if M0023.has_lz4(conn) else {"state": "", "data": ""})
-
-
-@ON_POSTGRES
-def test_complaints_leave_no_pending_list_in_the_register_indexes(
-        client: Any, lanes: dict[str, Persona], engine: Engine) -> None:
-    for _ in range(3):
-        assert _complete(client, lanes, _start(client, lanes), FLOW["steps"])["status"] == "completed"
-    with engine.begin() as conn:
-        for name in M0023.GIN_INDEXES:  # pages of pending entries merged now: none (fastupdate on: ≥ 1 here)
-            assert conn.execute(text("SELECT gin_clean_pending_list(CAST(:n AS regclass))"), {"n": name}
-                                ).scalar_one() == 0, name
 
 
 @ON_POSTGRES

@@ -3,13 +3,6 @@
 ``benchmarks/case_bytes.py`` splits the bytes a complaint leaves per table and index; these settings
 are what its numbers showed to pay (2026-12-02, 300 complaints, before → after this revision):
 
-- PostgreSQL: the register's GIN indexes (migration 0014) insert into their trees directly
-  (``fastupdate = off``) instead of through a pending list. A pending list merged during an insert
-  leaves its pages empty but not reusable until the next VACUUM: ``ix_cases_search`` + ``ix_history_search``
-  grew 601 → 191 B per complaint (every update of ``cases.data`` indexes all its words again), the
-  database 10.4 → 10.0 kB per complaint in-process and 9.4 → 8.9 kB at 8 clients; DB CPU per complaint
-  no worse (6.7 → 6.2 ms, three alternating rounds of ``benchmarks/complaints.py``). What is pending is
-  merged now (``gin_clean_pending_list``).
 - PostgreSQL: ``cases.state`` and ``cases.data`` are compressed with lz4 instead of pglz when the server
   has it (``default_toast_compression`` lists it): the same bytes, ~25 % less CPU to read a compressed
   state. PostgreSQL compresses values only in a row over ``TOAST_TUPLE_THRESHOLD`` (~2 kB, fixed at build
@@ -27,7 +20,11 @@ are what its numbers showed to pay (2026-12-02, 300 complaints, before → after
 
 Measured and left out: a lower ``toast_tuple_target`` (no effect below ~2 kB, see above); ``fillfactor``
 on ``cases`` (no update of a case is HOT: ``data``, ``next_timer_at`` and ``status`` are indexed and
-change, ``n_tup_hot_upd`` stays 0; space left free per page made the heap grow more at 8 clients).
+change, ``n_tup_hot_upd`` stays 0; space left free per page made the heap grow more at 8 clients);
+``fastupdate = off`` on the register's GIN indexes: they grew 601 → 191 B per complaint (a pending list
+merged during an insert leaves its pages empty until the next VACUUM), but every update of ``cases.data``
+then writes all its words into the trees at once: the WAL per complaint doubled (18.8 → 37.7 kB,
+``pg_stat_statements.wal_bytes`` of the three writes), which a replica or a WAL archive pays for.
 
 Downgrade resets the PostgreSQL settings and puts SQLite's page size back to 4,096.
 
@@ -45,8 +42,6 @@ down_revision = '0022'
 branch_labels = None
 depends_on = None
 
-#: the register's GIN indexes (migration 0014), PostgreSQL only
-GIN_INDEXES = ("ix_cases_search", "ix_history_search", "ix_comments_search", "ix_conversation_search")
 #: (table, column) compressed with lz4 when the server has it
 LZ4_COLUMNS = (("cases", "state"), ("cases", "data"))
 SQLITE_PAGE_SIZE = 8192
@@ -65,9 +60,6 @@ def has_lz4(bind: sa.Connection) -> bool:
 def upgrade() -> None:
     bind = op.get_bind()
     if bind.dialect.name == "postgresql":
-        for name in GIN_INDEXES:
-            op.execute(f"ALTER INDEX {name} SET (fastupdate = off)")
-            op.execute(f"SELECT gin_clean_pending_list('{name}'::regclass)")
         if has_lz4(bind):
             for table, column in LZ4_COLUMNS:
                 op.execute(f"ALTER TABLE {table} ALTER COLUMN {column} SET COMPRESSION lz4")
@@ -80,8 +72,6 @@ def downgrade() -> None:
     if bind.dialect.name == "postgresql":
         for table, column in LZ4_COLUMNS:
             op.execute(f"ALTER TABLE {table} ALTER COLUMN {column} SET COMPRESSION default")
-        for name in GIN_INDEXES:
-            op.execute(f"ALTER INDEX {name} RESET (fastupdate)")
     elif bind.dialect.name == "sqlite":
         _sqlite_page_size(SQLITE_DEFAULT_PAGE_SIZE)
 
