@@ -17,45 +17,26 @@ import json
 import re
 import sqlite3
 import sys
-from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from alembic import command
-from sqlalchemy import Engine, create_engine, text
-from support.helpers import Persona, deploy_file
+from sqlalchemy import Engine, text
+from support import complaint_model
+from support.complaint_model import FLOW, KEY
+from support.helpers import Persona
 
 from service.commands import register
 from service.store.migrate import alembic_config, upgrade
 
-MODELS = Path(__file__).resolve().parents[2] / "benchmarks" / "models"
-FLOW = json.loads((MODELS / "complaint-flow.json").read_text())
-KEY: str = FLOW["key"]
+#: fixtures of the complaint model (found by pytest by name)
+engine, forms_dir, lanes = complaint_model.engine, complaint_model.forms_dir, complaint_model.lanes
+
 #: words no form of the complaint holds: put in a note, a message and the case data by the tests
 NOTE_WORD, MESSAGE_WORD, DATA_WORD, NEW_DATA_WORD = "kopiluwak", "sumurbor", "jembatangantung", "pasarterapung"
 #: the triggers of migration 0021 (insert, update, delete on each of the four tables)
 TRIGGERS = {f"case_search_{name}_{event}" for name in ("case", "history", "comment", "message")
             for event in ("insert", "update", "delete")}
-
-
-@pytest.fixture
-def forms_dir() -> Path:
-    return MODELS
-
-
-@pytest.fixture
-def lanes(client: Any, admin: Persona, make_persona: Callable[..., Persona]) -> dict[str, Persona]:
-    response = deploy_file(client, admin, MODELS / "complaint.bpmn")
-    assert response.status_code == 201, response.json
-    return {lane: make_persona(lane.lower(), f"{lane}@unit-a") for lane in ("Pelapor", "Kasi")}
-
-
-@pytest.fixture
-def engine(db_url: str) -> Iterator[Engine]:
-    found = create_engine(db_url)
-    yield found
-    found.dispose()
 
 
 def _complaint(client: Any, lanes: dict[str, Persona], create: dict[str, Any]) -> str:

@@ -13,7 +13,6 @@ import importlib.util
 import json
 import logging
 import sqlite3
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -21,14 +20,15 @@ from typing import Any
 import pytest
 from alembic import command
 from sqlalchemy import Engine, create_engine, text
-from support.helpers import Persona, deploy_file
+from support import complaint_model
+from support.complaint_model import FLOW, KEY
+from support.helpers import Persona
 
 from service.engine.serialization import FORMAT_KEY, FULL_FORMAT, expand_state
 from service.store.migrate import MIGRATIONS, alembic_config, upgrade
 
-MODELS = Path(__file__).resolve().parents[2] / "benchmarks" / "models"
-FLOW = json.loads((MODELS / "complaint-flow.json").read_text())
-KEY: str = FLOW["key"]
+#: fixtures of the complaint model (found by pytest by name)
+engine, forms_dir, lanes = complaint_model.engine, complaint_model.forms_dir, complaint_model.lanes
 
 
 def _migration() -> ModuleType:
@@ -43,25 +43,6 @@ def _migration() -> ModuleType:
 M0023 = _migration()
 ON_POSTGRES = pytest.mark.parametrize(
     "db_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
-
-
-@pytest.fixture
-def forms_dir() -> Path:
-    return MODELS
-
-
-@pytest.fixture
-def lanes(client: Any, admin: Persona, make_persona: Callable[..., Persona]) -> dict[str, Persona]:
-    response = deploy_file(client, admin, MODELS / "complaint.bpmn")
-    assert response.status_code == 201, response.json
-    return {lane: make_persona(lane.lower(), f"{lane}@unit-a") for lane in ("Pelapor", "Kasi")}
-
-
-@pytest.fixture
-def engine(db_url: str) -> Iterator[Engine]:
-    found = create_engine(db_url)
-    yield found
-    found.dispose()
 
 
 def _start(client: Any, lanes: dict[str, Persona]) -> str:

@@ -61,6 +61,16 @@ def _in_step(services: Services, case_id: str | None = None) -> list[tuple[str, 
     return [(task_id, role) for task_id, role, _, _ in found]
 
 
+def _start_at_start(client: Any, admin: Any, key: str) -> dict[str, Any]:
+    """A case of ``key`` started at :data:`START` (the clock stopped there)."""
+    with time_machine.travel(START, tick=False):
+        started = client.post("/api/cases", headers=signed_in_now(client, admin).headers,
+                              json={"definition_key": key})
+    assert started.status_code == 201, started.json
+    body: dict[str, Any] = started.json
+    return body
+
+
 def _ready(services: Services, case_id: str) -> dict[str, Task]:
     with services.db.reading() as session:
         rows = session.scalars(select(Task).where(Task.case_id == case_id, Task.status == "ready")).all()
@@ -105,12 +115,9 @@ def test_a_due_date_that_moves_moves_in_the_candidate_rows(client: Any, admin: A
     services = _services(client)
     kasi = make_persona("kasi", "Kasi@unit-a")
     assert deploy_bytes(client, admin, CYCLE, name="berulang.bpmn").status_code == 201
-    with time_machine.travel(START, tick=False):
-        started = client.post("/api/cases", headers=signed_in_now(client, admin).headers,
-                              json={"definition_key": "berulang"})
-        assert started.status_code == 201, started.json
-    case_id = started.json["id"]
-    task_id = started.json["tasks"][0]["id"]
+    started = _start_at_start(client, admin, "berulang")
+    case_id = started["id"]
+    task_id = started["tasks"][0]["id"]
     first_due = _ready(services, case_id)["kerja"].due_at
     assert first_due == START + timedelta(hours=1)
     with time_machine.travel(START + timedelta(hours=1, minutes=1), tick=False):
@@ -156,11 +163,8 @@ def test_completing_one_branch_keeps_the_others_moved_due_date_in_step(client: A
     services = _services(client)
     kasi = make_persona("kasi", "Kasi@unit-a")
     assert deploy_bytes(client, admin, PARALLEL, name="sejajar.bpmn").status_code == 201
-    with time_machine.travel(START, tick=False):
-        started = client.post("/api/cases", headers=signed_in_now(client, admin).headers,
-                              json={"definition_key": "sejajar"})
-        assert started.status_code == 201, started.json
-    case_id = started.json["id"]
+    started = _start_at_start(client, admin, "sejajar")
+    case_id = started["id"]
     ready = _ready(services, case_id)
     assert ready["kerja"].due_at == START + timedelta(hours=1) and ready["lain"].due_at is None
     with time_machine.travel(START + timedelta(hours=1, minutes=1), tick=False):
