@@ -21,6 +21,7 @@ import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Iterator
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -134,6 +135,18 @@ def _children(pid: int) -> list[int]:
     return [int(child) for child in path.read_text().split()] if path.exists() else []
 
 
+def _stacks(pid: int) -> str:
+    """Each thread of ``pid`` and of its children: its state and the kernel function it waits in."""
+    lines = []
+    for process in (pid, *_children(pid)):
+        for task in sorted(Path(f"/proc/{process}/task").glob("*")) if Path(f"/proc/{process}").exists() else ():
+            with suppress(OSError):
+                state = (task / "stat").read_text().split(") ", 1)[1].split()[0]
+                lines.append(f"{process}/{task.name} {(task / 'comm').read_text().strip()} {state} "
+                             f"{(task / 'wchan').read_text().strip()}")
+    return "\n".join(lines)
+
+
 def _gone(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -210,7 +223,12 @@ def test_ctrl_c_stops_the_server_and_its_worker(tmp_path: Path) -> None:
         # Python program): wait until its loop has its signal handlers (it says "started (sweep every").
         _until("the worker's loop runs", lambda: "started (sweep every" in log.read_text(), server, log)
         os.killpg(server.pid, signal.SIGINT)
-        assert server.wait(timeout=PATIENCE) == 0, log.read_text()
+        try:
+            code = server.wait(timeout=PATIENCE)
+        except subprocess.TimeoutExpired:  # say where it hangs: the log and what each process is doing
+            pytest.fail(f"still running {PATIENCE:.0f} s after Ctrl-C; worker alive: {not _gone(worker)}\n"
+                        f"{_stacks(server.pid)}\n{log.read_text()}")
+        assert code == 0, log.read_text()
         assert _gone(worker)
         assert "Traceback" not in log.read_text()
     finally:
