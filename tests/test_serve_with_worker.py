@@ -40,6 +40,12 @@ ALUR = (sys.executable, "-m", "service.cli")
 UNIT = "inspektorat-katingan"
 #: how long the test waits for the server to answer and for the worker to fire (a bound, not a timing check)
 PATIENCE = 120.0
+#: run a command with SIGINT at its default, as a terminal starts it: a suite started in the background by a
+#: non-interactive shell (``cmd &``) has SIGINT ignored, every process below inherits that, and Python then
+#: installs no KeyboardInterrupt handler (Ctrl-C would reach nothing of the server)
+AS_FROM_A_TERMINAL = [sys.executable, "-c",
+                      "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+                      "os.execv(sys.argv[1], sys.argv[1:])"]
 SHORT_SLA = review_variant("uji_cepat", ("<bpmn:timeDuration>PT10M</bpmn:timeDuration>",
                                          "<bpmn:timeDuration>PT1S</bpmn:timeDuration>"),
                            ('name="eskalasi_ke" value="Kabid"', 'name="eskalasi_ke" value="pengawas"'))
@@ -214,8 +220,8 @@ def test_ctrl_c_stops_the_server_and_its_worker(tmp_path: Path) -> None:
     port = free_port()
     log = tmp_path / "serve.log"
     with log.open("wb") as out:  # a session of its own: Ctrl-C signals the terminal's whole process group
-        server = subprocess.Popen([*ALUR, "serve", "--with-worker", "--port", str(port)], env=env, cwd=ROOT,
-                                  stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        server = subprocess.Popen([*AS_FROM_A_TERMINAL, *ALUR, "serve", "--with-worker", "--port", str(port)],
+                                  env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         _until("the server answers", lambda: _answers(f"http://127.0.0.1:{port}"), server, log)
         worker = _until("the worker child is listed", lambda: _children(server.pid), server, log)[0]
