@@ -348,10 +348,8 @@ def serve(host: str, port: int, with_worker: bool, worker_interval: float) -> No
     if not with_worker:
         app.run(host=host, port=port, threaded=True, request_handler=_request_handler())
         return
-    from service import logs
     from service.serve_with_worker import serve_with_worker
 
-    logs.configure()
     serve_with_worker(lambda: app.run(host=host, port=port, threaded=True, request_handler=_request_handler()),
                       worker_interval)
 

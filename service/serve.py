@@ -27,8 +27,6 @@ from granian.constants import HTTPModes, Interfaces
 from granian.http import HTTP1Settings
 from granian.server import MPServer
 
-from service.app import create_app
-
 #: the application factory, called once in each worker process (after the fork: no connection is shared)
 APP_FACTORY = "service.serve:worker_app"
 
@@ -40,8 +38,11 @@ def worker_app() -> Flask:
     deployed revisions' parsed specs, the routes). ``gc.freeze()`` moves them to the permanent
     generation, so a full collection, run every few hundred requests, no longer walks them all.
     Only a worker freezes: the tests build many apps in one process, and a frozen object's cycles
-    are never collected.
+    are never collected. (The app is imported here, in the worker: granian's main process, which only
+    starts and watches the workers, need not load it.)
     """
+    from service.app import create_app
+
     app = create_app()
     gc.freeze()
     return app

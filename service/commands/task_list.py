@@ -259,13 +259,12 @@ class _Source:
 _TASKS = _Source(Task.id, Task.due_at, Task.created_at, Task.definition_key, Task.unit_id)
 
 
-def _candidates(candidate: type[TaskCandidate] | Any = TaskCandidate) -> _Source:
-    return _Source(candidate.task_id, candidate.due_at, candidate.created_at, candidate.definition_key,
-                   candidate.unit_id, candidate)
+_CANDIDATES = _Source(TaskCandidate.task_id, TaskCandidate.due_at, TaskCandidate.created_at,
+                      TaskCandidate.definition_key, TaskCandidate.unit_id, TaskCandidate)
 
 
 def _source(shape: _Filters) -> _Source:
-    return _candidates() if shape.by_candidates else _TASKS
+    return _CANDIDATES if shape.by_candidates else _TASKS
 
 
 def _probe(candidate: type[TaskCandidate] | Any, where: Sequence[ColumnElement[bool]]) -> ColumnElement[bool]:
