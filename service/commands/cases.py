@@ -23,11 +23,11 @@ from service.commands.register import search_condition
 from service.commands.registration import next_registration_number
 from service.commands.specs import compiled_for
 from service.commands.sync import Written, deliver_or_buffer, grant_supervisors, write_back
-from service.engine import CaseRun, CaseStatus, TaskStatus, WorkCalendar, utc_now
+from service.engine import CaseRun, CaseStatus, WorkCalendar, utc_now
 from service.engine.compiler import CompiledDefinition
 from service.engine.messages import caught_messages
 from service.errors import Conflict, Forbidden, InvalidInput
-from service.store.models import Case, CaseAccess, Definition, HistoryEntry, Reporter, Task, Unit
+from service.store.models import TASK_IS_READY, Case, CaseAccess, Definition, HistoryEntry, Reporter, Task, Unit
 from service.store.one_statement import ONE_STATEMENT, write_in_one
 
 
@@ -174,7 +174,7 @@ def _case_statement(lean: bool) -> Select[Case, CaseAccess]:
 
 @cache
 def _ready_tasks_statement() -> Select[Any]:
-    return (select(Task).where(Task.case_id == bindparam("case_id"), Task.status == TaskStatus.READY.value)
+    return (select(Task).where(Task.case_id == bindparam("case_id"), TASK_IS_READY)
             .options(joinedload(Task.candidates)).order_by(Task.created_at))
 
 

@@ -23,10 +23,10 @@ from service.commands.context import Actor, Services
 from service.commands.history import HistoryWriter
 from service.commands.specs import compiled_for
 from service.commands.sync import grant_supervisors, project_task, write_back
-from service.engine import CaseRun, CaseStatus, TaskStatus, utc_now
+from service.engine import CaseRun, CaseStatus, utc_now
 from service.engine.migrate import check, migrate
 from service.errors import Conflict, Forbidden, InvalidInput, NotFound, ServiceError
-from service.store.models import Case, CaseMigration, Definition, Task
+from service.store.models import TASK_IS_READY, Case, CaseMigration, Definition, Task
 from service.store.states import RUNNABLE_REVISIONS
 
 BATCH = 50
@@ -101,7 +101,7 @@ def reproject(session: Session, case: Case, run: CaseRun) -> None:
     """Bring the open task rows of ``case`` in line with its (new) spec: names, lanes, forms, roles."""
     ready = {task.id: task for task in run.ready_tasks()}
     grant_supervisors(session, case, run.compiled)
-    rows = session.scalars(select(Task).where(Task.case_id == case.id, Task.status == TaskStatus.READY.value))
+    rows = session.scalars(select(Task).where(Task.case_id == case.id, TASK_IS_READY))
     for row in rows:
         task = ready.get(row.id)
         if task is None:

@@ -52,7 +52,7 @@ from service.commands.accounts import role_holders
 from service.commands.context import REPORTER_ROLE, Actor, Services
 from service.engine import TaskStatus, utc_now
 from service.errors import NotFound
-from service.store.models import Case, Notification, Task, TaskCandidate, Unit, User
+from service.store.models import TASK_IS_READY, Case, Notification, Task, TaskCandidate, Unit, User
 
 PER_PAGE = 20
 #: at most this many cases in the task list's "Perlu perhatian Anda"
@@ -264,7 +264,7 @@ def attention(services: Services, actor: Actor, limit: int = ATTENTION_LIMIT) ->
     one entry per task (read or not). One statement."""
     with services.db.reading() as session:
         rows = session.execute(
-            _listed(actor).where(Task.status == TaskStatus.READY.value, Task.breached_at.is_not(None))
+            _listed(actor).where(TASK_IS_READY, Task.breached_at.is_not(None))
             .order_by(Notification.created_at.desc(), Notification.id.desc()).limit(limit * 2)
         ).all()
     found: dict[str | None, Entry] = {}

@@ -39,11 +39,12 @@ from service.commands.specs import compiled_for
 from service.commands.sync import BufferFull, deliver_or_buffer
 from service.commands.tasks import complete_open
 from service.documents.waktu import waktu
-from service.engine import CaseRun, CaseStatus, CompiledDefinition, TaskStatus, utc_now
+from service.engine import CaseRun, CaseStatus, CompiledDefinition, utc_now
 from service.engine.compiler import StepInfo, steps
 from service.engine.properties import SHOWN_FIELDS, listed
 from service.errors import Conflict, Forbidden, InvalidInput, NotFound, TooManyRequests
 from service.store.models import (
+    TASK_IS_READY,
     Attachment,
     Case,
     ConversationMessage,
@@ -304,7 +305,7 @@ def follow_up_case(services: Services, case_id: str) -> FollowUp:
     with services.db.reading() as session:
         case = session.get(Case, case_id)
         assert case is not None
-        ready = session.scalars(select(Task).where(Task.case_id == case.id, Task.status == TaskStatus.READY.value)
+        ready = session.scalars(select(Task).where(Task.case_id == case.id, TASK_IS_READY)
                                 .order_by(Task.created_at)).all()
         thread = session.scalars(select(ConversationMessage).where(ConversationMessage.case_id == case.id)
                                  .order_by(ConversationMessage.id)).all()

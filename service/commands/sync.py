@@ -26,6 +26,7 @@ from service.engine.messages import caught_messages
 from service.engine.runtime import add_answer, collected_answers
 from service.errors import InvalidInput, TooManyRequests
 from service.store.models import (
+    TASK_IS_READY,
     BufferedMessage,
     Case,
     OutboxItem,
@@ -355,7 +356,7 @@ def _close_rows(session: Session, history: HistoryWriter, before: Mapping[str, H
                 del values["completed_by"]
             session.execute(delete(TaskCandidate).where(TaskCandidate.task_id == task_id)
                             .execution_options(synchronize_session=False))
-            session.execute(update(Task).where(Task.id == task_id, Task.status == TaskStatus.READY.value)
+            session.execute(update(Task).where(Task.id == task_id, TASK_IS_READY)
                             .values(**values).execution_options(synchronize_session=False))
         if task_id not in completed:
             history.add("task_cancelled", {"name": task.name}, task_id=task_id, element_id=task.element_id)
@@ -379,7 +380,7 @@ def _read_rows(session: Session, case: Case, history: HistoryWriter, ready: dict
     """The projection of the open rows (read here unless the caller did) against the engine's ready tasks."""
     if open_rows is None:
         open_rows = session.scalars(
-            select(Task).where(Task.case_id == case.id, Task.status == TaskStatus.READY.value)
+            select(Task).where(Task.case_id == case.id, TASK_IS_READY)
         ).all()
     for row in open_rows:
         if row.id in ready:

@@ -51,9 +51,9 @@ from sqlalchemy.types import TypeEngine
 
 from service.commands.context import REPORTER_ROLE, Actor, Services
 from service.commands.display import label_of
-from service.engine import TaskStatus, utc_now
+from service.engine import utc_now
 from service.errors import InvalidInput
-from service.store.models import Case, Definition, Task, TaskCandidate, Unit
+from service.store.models import TASK_IS_READY, Case, Definition, Task, TaskCandidate, Unit
 
 #: Totals and per-SOP counts stop counting here: a larger number is shown as "1,000+".
 COUNT_CAP = 1000
@@ -131,14 +131,16 @@ class InvalidCursor(InvalidInput):
 # ``search_prefix``, ``after_due_at``/``after_created_at``/``after_id`` (the cursor), ``wanted``,
 # ``offset``, ``page_limit``, ``count_limit`` and ``sop_<n>`` — see :func:`_values`. The constants too
 # (:data:`_CONSTANTS`): the page runs through :meth:`~service.store.db.Database.driver_rows`, which takes
-# every value from the request's parameters.
+# every value from the request's parameters. All but the status of an open task, written into the SQL
+# (:data:`~service.store.models.TASK_IS_READY`): the indexes an administrator's list and "mine" walk are
+# partial.
 
 #: how many statement shapes are kept (each a few kB); real traffic uses a few dozen
 _SHAPES_KEPT = 512
 #: between the candidate roles of a task in the page's ``roles`` column (a control character no role holds)
 _ROLES_SEPARATOR = "\x1f"
 #: the values every statement shape binds by name besides a request's own
-_CONSTANTS = {"ready": TaskStatus.READY.value, "reporter_role": REPORTER_ROLE}
+_CONSTANTS = {"reporter_role": REPORTER_ROLE}
 
 
 @dataclass(frozen=True)
@@ -318,7 +320,7 @@ def _conditions(shape: _Filters, source: _Source) -> list[ColumnElement[bool]]:
     if shape.unclaimed:
         on_task.append(Task.claimed_by.is_(None))
     if source.candidate is None:
-        where = [Task.status == _param("ready", String()), *on_task]
+        where = [TASK_IS_READY, *on_task]
     else:
         where = [_probe(source.candidate, on_task)] if on_task else []
     if shape.lane:

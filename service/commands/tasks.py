@@ -25,7 +25,7 @@ from service.commands.task_list import TASK_COLUMNS, UNIT_COLUMNS, column_groups
 from service.engine import CaseStatus, TaskStatus, WorkCalendar
 from service.errors import Conflict, Forbidden, NotFound
 from service.store.db import Database
-from service.store.models import Case, CaseAccess, Definition, Task, TaskCandidate, Unit
+from service.store.models import TASK_IS_READY, Case, CaseAccess, Definition, Task, TaskCandidate, Unit
 from service.store.one_statement import ONE_STATEMENT, write_in_one
 
 
@@ -241,7 +241,7 @@ def claim(services: Services, actor: Actor, task_id: str) -> Task:
         # A conditional UPDATE, not read-then-write: of two claims at the same moment one finds the
         # row taken (PostgreSQL re-checks the WHERE after the other's commit) and gets a 409.
         taken: CursorResult[Any] = session.execute(  # type: ignore[assignment]
-            update(Task).where(Task.id == task.id, Task.status == TaskStatus.READY.value,
+            update(Task).where(Task.id == task.id, TASK_IS_READY,
                                or_(Task.claimed_by.is_(None), Task.claimed_by == actor.user_id))
             .values(claimed_by=actor.user_id).execution_options(synchronize_session="fetch")
         )

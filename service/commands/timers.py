@@ -36,9 +36,9 @@ from service.commands.context import Actor, Services
 from service.commands.history import HistoryWriter
 from service.commands.notifications import write_breaches
 from service.commands.sync import deliver_buffered, record_fired_timers, write_back
-from service.engine import CaseStatus, TaskStatus, WorkCalendar, utc_now
+from service.engine import CaseStatus, WorkCalendar, utc_now
 from service.errors import Conflict, LimitExceeded
-from service.store.models import Case, CaseAccess, ClosedDay, Task
+from service.store.models import TASK_IS_READY, Case, CaseAccess, ClosedDay, Task
 from service.store.one_statement import ONE_STATEMENT, write_in_one
 
 WORKER_ACTOR = "system:timer"
@@ -166,8 +166,7 @@ def _batch(services: Services, session: Session, cases: Sequence[Case]) -> _Batc
 @cache
 def _open_rows() -> Select[Task]:
     """The ready task rows of the cases ``case_ids``, with their candidates: built once."""
-    return (select(Task).where(Task.case_id.in_(bindparam("case_ids", expanding=True)),
-                               Task.status == TaskStatus.READY.value)
+    return (select(Task).where(Task.case_id.in_(bindparam("case_ids", expanding=True)), TASK_IS_READY)
             .options(joinedload(Task.candidates), lazyload(Task.unit)).order_by(Task.created_at, Task.id))
 
 

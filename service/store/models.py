@@ -17,12 +17,14 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     inspect,
+    literal_column,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, make_transient_to_detached, mapped_column, relationship
 from sqlalchemy.orm.util import identity_key
 
 from service.engine.calendar import utc_now
+from service.engine.states import TaskStatus
 from service.store.states import OutboxStatus, RevisionStatus
 from service.store.types import UTCDateTime
 
@@ -259,15 +261,29 @@ class Case(Base):
     __mapper_args__ = {"version_id_col": lock_version}
 
 
+#: a ready task's status as SQL text (never a parameter: see :data:`TASK_IS_READY`)
+_READY = f"'{TaskStatus.READY.value}'"
+#: what the status indexes of ``tasks`` hold: the open tasks (migration 0024), or the claimed ones of them
+_OPEN_TASKS = text(f"status = {_READY}")
+_CLAIMED_OPEN_TASKS = text(f"status = {_READY} AND claimed_by IS NOT NULL")
+
+
 class Task(Base):
     """Projection of a human task, written in the same transaction as the case state."""
 
     __tablename__ = "tasks"
     __table_args__ = (
-        Index("ix_tasks_unit_lane_status_due", "unit_id", "lane", "status", "due_at"),
-        Index("ix_tasks_claimed_status", "claimed_by", "status"),
-        Index("ix_tasks_status_due", "status", "due_at", "created_at", "id"),
-        Index("ix_tasks_status_created", "status", "created_at", "id"),
+        # Partial (migration 0024): a task is inserted ready and updated once, to completed or cancelled,
+        # so these hold the open tasks only, where a completed one kept an entry forever. Only a query
+        # saying :data:`TASK_IS_READY` uses them: an administrator's list and its capped count (due date or
+        # creation order; the unit filter), "mine" (the claimed ones), the metrics' counts.
+        Index("ix_tasks_ready_due", "due_at", "created_at", "id", postgresql_where=_OPEN_TASKS,
+              sqlite_where=_OPEN_TASKS),
+        Index("ix_tasks_ready_created", "created_at", "id", postgresql_where=_OPEN_TASKS, sqlite_where=_OPEN_TASKS),
+        Index("ix_tasks_ready_claimed", "claimed_by", postgresql_where=_CLAIMED_OPEN_TASKS,
+              sqlite_where=_CLAIMED_OPEN_TASKS),
+        Index("ix_tasks_ready_unit_due", "unit_id", "due_at", postgresql_where=_OPEN_TASKS,
+              sqlite_where=_OPEN_TASKS),
     )
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
@@ -289,6 +305,14 @@ class Task(Base):
     candidates: Mapped[list[TaskCandidate]] = relationship(
         lazy="selectin", cascade="all, delete-orphan", back_populates="task"
     )
+
+
+#: THE test "the task is open (ready)" in SQL, with the value written into the statement's text. The
+#: status indexes of ``tasks`` hold ready tasks only (partial, migration 0024), and a planner uses a
+#: partial index only where the query's WHERE implies the index's: PostgreSQL's generic plan of a prepared
+#: statement (psycopg prepares a statement once it ran five times on a connection) sees ``status = $1``
+#: and cannot. (SQLite plans with the values bound, and again when they change.)
+TASK_IS_READY = Task.status == literal_column(_READY, String())
 
 
 class TaskCandidate(Base):
