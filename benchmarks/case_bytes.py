@@ -50,7 +50,7 @@ import json
 import sqlite3
 import sys
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,6 +60,9 @@ from _harness import loadavg
 from complaints import InProcessApi, api_setup, bench_environment, cli_setup, environment, run_complaint
 from sqlalchemy.engine import make_url
 from support.postgres import connect as pg_connect
+
+from service.store import json_columns
+from service.store.types import state_of
 
 TARGET_BYTES = 6 * 1024
 WARMUP = 3
@@ -153,13 +156,22 @@ def pg_columns(url: str) -> dict[str, float]:
             source = ("cases t" if table == "cases"
                       else f"{table} t JOIN cases c ON c.id = t.case_id")
             alias = "t" if table == "cases" else "c"
+            # the state is bytea (migration 0025): its JSON text is measured by state_json below
+            text_of = "0" if (table, column) == ("cases", "state") else f"octet_length(t.{column}::text)"
             row = conn.execute(
-                f"SELECT coalesce(sum(pg_column_size(t.{column})), 0), coalesce(sum(octet_length(t.{column}::text)), 0)"
+                f"SELECT coalesce(sum(pg_column_size(t.{column})), 0), coalesce(sum({text_of}), 0)"
                 f" FROM {source} WHERE {alias}.status = 'completed'").fetchone()
             assert row is not None
             out[f"{table}.{column} stored"] = int(row[0]) / n if n else 0.0
-            out[f"{table}.{column} text"] = int(row[1]) / n if n else 0.0
+            if text_of != "0":
+                out[f"{table}.{column} text"] = int(row[1]) / n if n else 0.0
+        out["cases.state JSON"] = state_json(conn.execute("SELECT state FROM cases WHERE status = 'completed'"), n)
     return out
+
+
+def state_json(rows: Iterable[Sequence[Any]], n: int) -> float:
+    """The mean length of the JSON text the stored states (deflated or not, migration 0025) hold."""
+    return sum(len(json_columns.dumps(state_of(row[0]))) for row in rows) / n if n else 0.0
 
 
 # --- SQLite ------------------------------------------------------------------------------------------------
@@ -200,6 +212,7 @@ def sqlite_columns(path: Path) -> dict[str, float]:
             total = conn.execute(f"SELECT coalesce(sum(length(CAST(t.{column} AS BLOB))), 0) FROM {table} t{join}"
                                  f" WHERE {alias}.status = 'completed'").fetchone()[0]
             out[f"{table}.{column} stored"] = total / n if n else 0.0
+        out["cases.state JSON"] = state_json(conn.execute("SELECT state FROM cases WHERE status = 'completed'"), n)
     finally:
         conn.close()
     return out

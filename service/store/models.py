@@ -26,7 +26,7 @@ from sqlalchemy.orm.util import identity_key
 from service.engine.calendar import utc_now
 from service.engine.states import TaskStatus
 from service.store.states import OutboxStatus, RevisionStatus
-from service.store.types import UTCDateTime
+from service.store.types import Digest, StoredState, UTCDateTime
 
 
 class Base(DeclarativeBase):
@@ -228,7 +228,7 @@ class Case(Base):
     business_key: Mapped[str | None] = mapped_column(String(200))
     tracking_code: Mapped[str | None] = mapped_column(String(32), unique=True)
     status: Mapped[str] = mapped_column(String(20), index=True)
-    state: Mapped[dict[str, Any]] = mapped_column()
+    state: Mapped[dict[str, Any]] = mapped_column(StoredState)
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
     lock_version: Mapped[int] = mapped_column(Integer, default=1)
     next_timer_at: Mapped[datetime | None] = mapped_column()
@@ -396,8 +396,8 @@ class HistoryEntry(Base):
     action: Mapped[str] = mapped_column(String(50))
     at: Mapped[datetime] = mapped_column(default=utc_now)
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    prev_hash: Mapped[str] = mapped_column(String(64))
-    hash: Mapped[str] = mapped_column(String(64))
+    prev_hash: Mapped[str] = mapped_column(Digest)
+    hash: Mapped[str] = mapped_column(Digest)
 
 
 class BufferedMessage(Base):

@@ -26,6 +26,7 @@ from support.helpers import Persona
 
 from service.engine.serialization import FORMAT_KEY, FULL_FORMAT, expand_state
 from service.store.migrate import MIGRATIONS, alembic_config, upgrade
+from service.store.types import state_of
 
 #: fixtures of the complaint model (found by pytest by name)
 engine, forms_dir, lanes = complaint_model.engine, complaint_model.forms_dir, complaint_model.lanes
@@ -78,15 +79,15 @@ def test_a_compressed_state_reads_back_byte_identical_and_runs_on(
     case_id = _start(client, lanes)
     with engine.begin() as conn:
         lz4 = M0023.has_lz4(conn)
-        stored = json.loads(conn.execute(text("SELECT state::text FROM cases WHERE id = :c"), {"c": case_id}
-                                         ).scalar_one())
-        # format 1 (as written before migration 0020): a row over PostgreSQL's ~2 kB, so its state is compressed
+        stored = state_of(conn.execute(text("SELECT state FROM cases WHERE id = :c"), {"c": case_id}).scalar_one())
+        # format 1 (as written before migration 0020), as JSON text (as rows stored before migration 0025 are):
+        # a row over PostgreSQL's ~2 kB, so its state is compressed
         wide = json.dumps(expand_state(stored), indent=1)
         assert json.loads(wide)[FORMAT_KEY] == FULL_FORMAT and len(wide) > 4_000
-        conn.execute(text("UPDATE cases SET state = CAST(:s AS json) WHERE id = :c"), {"s": wide, "c": case_id})
+        conn.execute(text("UPDATE cases SET state = convert_to(:s, 'UTF8') WHERE id = :c"), {"s": wide, "c": case_id})
         back, method, size, length = conn.execute(text(
-            "SELECT state::text, pg_column_compression(state), pg_column_size(state), octet_length(state::text) "
-            "FROM cases WHERE id = :c"), {"c": case_id}).one()
+            "SELECT convert_from(state, 'UTF8'), pg_column_compression(state), pg_column_size(state), "
+            "octet_length(state) FROM cases WHERE id = :c"), {"c": case_id}).one()
     assert back == wide  # byte for byte
     assert method == ("lz4" if lz4 else "pglz")
     assert size < length / 2, (size, length)

@@ -1,0 +1,133 @@
+"""A case's workflow state is stored deflated when long (``StoredState``, migration 0025; issue 13).
+
+On both backends: a running complaint's stored state is a zlib stream about half its JSON; a short state
+is stored as JSON text; a state stored as JSON text before the migration (TEXT on SQLite, the bytes of its
+text on PostgreSQL) is read, runs on, and is deflated at its next write. The migration's downgrade writes
+every deflated state back as JSON text (PostgreSQL: into a ``json`` column again) and its upgrade reads
+them all back the same.
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from typing import Any
+
+import pytest
+from alembic import command
+from sqlalchemy import Engine, text
+from support import complaint_model
+from support.complaint_model import FLOW, KEY
+from support.helpers import Persona
+
+from service.store import json_columns
+from service.store.migrate import alembic_config, upgrade
+from service.store.types import DEFLATE_FROM, state_of, stored_state
+
+#: fixtures of the complaint model (found by pytest by name)
+engine, forms_dir, lanes = complaint_model.engine, complaint_model.forms_dir, complaint_model.lanes
+
+
+def _start(client: Any, lanes: dict[str, Persona]) -> str:
+    created = client.post("/api/cases", headers=lanes["Pelapor"].headers,
+                          json={"definition_key": KEY, "data": FLOW["create"]})
+    assert created.status_code == 201, created.json
+    return str(created.json["id"])
+
+
+def _step(client: Any, lanes: dict[str, Persona], case_id: str, lane: str, element: str,
+          data: dict[str, Any]) -> dict[str, Any]:
+    listed = client.get("/api/tasks", headers=lanes[lane].headers)
+    (task,) = [t for t in listed.json["items"] if t["case_id"] == case_id and t["element_id"] == element]
+    done = client.post(f"/api/tasks/{task['id']}/complete", headers=lanes[lane].headers, json={"data": data})
+    assert done.status_code == 200, done.json
+    return dict(done.json)
+
+
+def _raw(engine: Engine, case_id: str) -> bytes | str:
+    with engine.connect() as conn:
+        value = conn.execute(text("SELECT state FROM cases WHERE id = :c"), {"c": case_id}).scalar_one()
+    return value if isinstance(value, str) else bytes(value)
+
+
+def test_a_long_state_is_deflated_and_a_short_one_kept_as_json() -> None:
+    long_state = {"tasks": [["a" * 36, "Task_aduan", 16, 1.5]] * 20, "data": {"judul": "Pungutan liar"}}
+    stored = stored_state(long_state)
+    assert stored[:1] != b"{" and zlib.decompress(stored) == json_columns.dumps(long_state).encode()
+    assert len(stored) < len(json_columns.dumps(long_state)) / 2
+    short = {"data": {}, "tasks": []}
+    assert len(json_columns.dumps(short)) <= DEFLATE_FROM
+    assert stored_state(short) == json_columns.dumps(short).encode()
+    for value in (long_state, short):  # back from what is stored, and from JSON text as str or bytes
+        assert state_of(stored_state(value)) == value
+        assert state_of(json.dumps(value)) == value == state_of(json.dumps(value).encode())
+
+
+def test_a_running_state_is_stored_deflated_at_about_half_its_json(
+        client: Any, lanes: dict[str, Persona], engine: Engine) -> None:
+    case_id = _start(client, lanes)
+    raw = _raw(engine, case_id)
+    assert isinstance(raw, bytes) and raw[:1] == b"x"  # a zlib stream
+    state = state_of(raw)
+    as_json = len(json_columns.dumps(state))
+    assert as_json > 1_000 and len(raw) < as_json * 0.6, (len(raw), as_json)
+
+
+def test_a_state_stored_as_json_text_runs_on_and_is_deflated_at_its_next_write(
+        client: Any, lanes: dict[str, Persona], engine: Engine) -> None:
+    case_id = _start(client, lanes)
+    state = state_of(_raw(engine, case_id))
+    postgres = engine.dialect.name == "postgresql"
+    as_stored = "convert_to(:s, 'UTF8')" if postgres else ":s"  # as a row stored before migration 0025
+    with engine.begin() as conn:
+        conn.execute(text(f"UPDATE cases SET state = {as_stored} WHERE id = :c"),
+                     {"s": json.dumps(state), "c": case_id})
+    before = _raw(engine, case_id)
+    assert (before[:1] == b"{") if postgres else isinstance(before, str)
+    (lane, element, data), *rest = FLOW["steps"]
+    _step(client, lanes, case_id, lane, element, data)
+    after = _raw(engine, case_id)
+    assert isinstance(after, bytes) and after[:1] == b"x" and state_of(after) != state
+    for lane, element, data in rest:
+        body = _step(client, lanes, case_id, lane, element, data)
+    assert body["status"] == "completed"
+
+
+def test_migration_0025_downgrade_writes_json_text_back_and_upgrade_reads_it(
+        client: Any, lanes: dict[str, Persona], engine: Engine, db_url: str) -> None:
+    running = _start(client, lanes)
+    finished = _start(client, lanes)
+    for lane, element, data in FLOW["steps"]:
+        _step(client, lanes, finished, lane, element, data)
+    states = {case_id: state_of(_raw(engine, case_id)) for case_id in (running, finished)}
+    assert _raw(engine, running)[:1] == b"x"
+    postgres = engine.dialect.name == "postgresql"
+    engine.dispose()
+    command.downgrade(alembic_config(db_url), "0024")
+    with engine.connect() as conn:
+        if postgres:
+            assert conn.execute(text("SELECT data_type FROM information_schema.columns "
+                                     "WHERE table_name = 'cases' AND column_name = 'state'")).scalar_one() == "json"
+            texts = dict(conn.execute(text("SELECT id, state::text FROM cases")).all())
+        else:
+            assert conn.execute(text("SELECT count(*) FROM cases WHERE typeof(state) <> 'text'")).scalar_one() == 0
+            texts = dict(conn.execute(text("SELECT id, state FROM cases")).all())
+    assert {case_id: json.loads(texts[case_id]) for case_id in states} == states
+    engine.dispose()
+    upgrade(db_url)
+    assert {case_id: state_of(_raw(engine, case_id)) for case_id in states} == states
+    (lane, element, data), *_ = FLOW["steps"]
+    _step(client, lanes, running, lane, element, data)  # the service runs on after both
+    assert _raw(engine, running)[:1] == b"x"
+
+
+@pytest.mark.parametrize("db_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
+def test_postgres_keeps_the_state_as_bytea_with_its_compression_method(engine: Engine) -> None:
+    with engine.connect() as conn:
+        kind, method = conn.execute(text(
+            "SELECT format_type(atttypid, atttypmod), attcompression FROM pg_attribute "
+            "WHERE attrelid = 'cases'::regclass AND attname = 'state'")).one()
+        lz4 = "lz4" in (conn.execute(text(
+            "SELECT enumvals FROM pg_settings WHERE name = 'default_toast_compression'")).scalar() or [])
+    assert kind == "bytea"
+    assert method == ("l" if lz4 else "")
