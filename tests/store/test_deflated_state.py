@@ -17,7 +17,7 @@ import pytest
 from alembic import command
 from sqlalchemy import Engine, text
 from support import complaint_model
-from support.complaint_model import FLOW, KEY
+from support.complaint_model import FLOW, start
 from support.helpers import Persona
 
 from service.store import json_columns
@@ -26,13 +26,6 @@ from service.store.types import DEFLATE_FROM, state_of, stored_state
 
 #: fixtures of the complaint model (found by pytest by name)
 engine, forms_dir, lanes = complaint_model.engine, complaint_model.forms_dir, complaint_model.lanes
-
-
-def _start(client: Any, lanes: dict[str, Persona]) -> str:
-    created = client.post("/api/cases", headers=lanes["Pelapor"].headers,
-                          json={"definition_key": KEY, "data": FLOW["create"]})
-    assert created.status_code == 201, created.json
-    return str(created.json["id"])
 
 
 def _step(client: Any, lanes: dict[str, Persona], case_id: str, lane: str, element: str,
@@ -65,7 +58,7 @@ def test_a_long_state_is_deflated_and_a_short_one_kept_as_json() -> None:
 
 def test_a_running_state_is_stored_deflated_at_about_half_its_json(
         client: Any, lanes: dict[str, Persona], engine: Engine) -> None:
-    case_id = _start(client, lanes)
+    case_id = start(client, lanes)
     raw = _raw(engine, case_id)
     assert isinstance(raw, bytes) and raw[:1] == b"x"  # a zlib stream
     state = state_of(raw)
@@ -75,7 +68,7 @@ def test_a_running_state_is_stored_deflated_at_about_half_its_json(
 
 def test_a_state_stored_as_json_text_runs_on_and_is_deflated_at_its_next_write(
         client: Any, lanes: dict[str, Persona], engine: Engine) -> None:
-    case_id = _start(client, lanes)
+    case_id = start(client, lanes)
     state = state_of(_raw(engine, case_id))
     postgres = engine.dialect.name == "postgresql"
     as_stored = "convert_to(:s, 'UTF8')" if postgres else ":s"  # as a row stored before migration 0025
@@ -95,8 +88,8 @@ def test_a_state_stored_as_json_text_runs_on_and_is_deflated_at_its_next_write(
 
 def test_migration_0025_downgrade_writes_json_text_back_and_upgrade_reads_it(
         client: Any, lanes: dict[str, Persona], engine: Engine, db_url: str) -> None:
-    running = _start(client, lanes)
-    finished = _start(client, lanes)
+    running = start(client, lanes)
+    finished = start(client, lanes)
     for lane, element, data in FLOW["steps"]:
         _step(client, lanes, finished, lane, element, data)
     states = {case_id: state_of(_raw(engine, case_id)) for case_id in (running, finished)}

@@ -16,7 +16,7 @@ from alembic import command
 from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 from support import complaint_model
-from support.complaint_model import FLOW, KEY
+from support.complaint_model import FLOW, start
 from support.helpers import Persona
 
 from service.commands.history import GENESIS, check_chain
@@ -25,13 +25,6 @@ from service.store.models import Case, HistoryEntry
 
 #: fixtures of the complaint model (found by pytest by name)
 engine, forms_dir, lanes = complaint_model.engine, complaint_model.forms_dir, complaint_model.lanes
-
-
-def _start(client: Any, lanes: dict[str, Persona]) -> str:
-    created = client.post("/api/cases", headers=lanes["Pelapor"].headers,
-                          json={"definition_key": KEY, "data": FLOW["create"]})
-    assert created.status_code == 201, created.json
-    return str(created.json["id"])
 
 
 def _step(client: Any, lanes: dict[str, Persona], case_id: str, step: list[Any]) -> None:
@@ -60,7 +53,7 @@ def _raw(engine: Engine, case_id: str) -> list[Any]:
 
 def test_digests_are_stored_as_32_bytes_and_read_as_hex(
         client: Any, lanes: dict[str, Persona], engine: Engine, admin: Persona) -> None:
-    case_id = _start(client, lanes)
+    case_id = start(client, lanes)
     for step in FLOW["steps"]:
         _step(client, lanes, case_id, step)
     pairs, intact = _chain(engine, case_id)
@@ -76,7 +69,7 @@ def test_digests_are_stored_as_32_bytes_and_read_as_hex(
 
 def test_migration_0026_downgrade_writes_hex_back_and_upgrade_reads_it(
         client: Any, lanes: dict[str, Persona], engine: Engine, db_url: str) -> None:
-    case_id = _start(client, lanes)
+    case_id = start(client, lanes)
     first, *rest = FLOW["steps"]
     _step(client, lanes, case_id, first)
     before, intact = _chain(engine, case_id)

@@ -38,3 +38,11 @@ def engine(db_url: str) -> Iterator[Engine]:
     found = create_engine(db_url)
     yield found
     found.dispose()
+
+
+def start(client: Any, lanes: dict[str, Persona]) -> str:
+    """A complaint filed by the Pelapor through the API; its case id."""
+    created = client.post("/api/cases", headers=lanes["Pelapor"].headers,
+                          json={"definition_key": KEY, "data": FLOW["create"]})
+    assert created.status_code == 201, created.json
+    return str(created.json["id"])
