@@ -157,13 +157,14 @@ def pg_columns(url: str) -> dict[str, float]:
                       else f"{table} t JOIN cases c ON c.id = t.case_id")
             alias = "t" if table == "cases" else "c"
             # the state is bytea (migration 0025): its JSON text is measured by state_json below
-            text_of = "0" if (table, column) == ("cases", "state") else f"octet_length(t.{column}::text)"
+            json_column = (table, column) != ("cases", "state")
+            text_of = f"octet_length(t.{column}::text)" if json_column else "0"
             row = conn.execute(
                 f"SELECT coalesce(sum(pg_column_size(t.{column})), 0), coalesce(sum({text_of}), 0)"
                 f" FROM {source} WHERE {alias}.status = 'completed'").fetchone()
             assert row is not None
             out[f"{table}.{column} stored"] = int(row[0]) / n if n else 0.0
-            if text_of != "0":
+            if json_column:
                 out[f"{table}.{column} text"] = int(row[1]) / n if n else 0.0
         out["cases.state JSON"] = state_json(conn.execute("SELECT state FROM cases WHERE status = 'completed'"), n)
     return out

@@ -9,7 +9,6 @@ expression indexes, which the models cannot declare for one backend only.
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine
-from support.postgres import create_database
+from support.helpers import empty_database
 
 from service.store.migrate import alembic_config, upgrade
 from service.store.models import Base
@@ -48,10 +47,7 @@ def _not_search_index(obj: Any, name: str | None, kind: str, reflected: bool, co
 
 @pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def test_models_match_the_migrated_schema(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> None:
-    if backend == "sqlite":
-        url = f"sqlite:///{tmp_path / 'empty.db'}"
-    else:  # an empty database, not the session's migrated template: this test migrates it itself
-        url = create_database(request.getfixturevalue("postgres_server"), f"schema_{uuid.uuid4().hex[:12]}")
+    url = empty_database(backend, request, tmp_path)  # not the session's migrated template: migrated here
     upgrade(url)
     engine = create_engine(url)
     try:

@@ -12,7 +12,6 @@ a status sent as a parameter could not use them; SQLite: with its ``?`` paramete
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,7 @@ import psycopg
 import pytest
 import sqlalchemy as sa
 from sqlalchemy import Select, bindparam, func, select, text
-from support.postgres import create_database
+from support.helpers import empty_database
 
 from service.api.metrics import OPEN_TASKS, OVERDUE_TASKS
 from service.commands import task_list
@@ -169,12 +168,6 @@ def test_the_queries_on_open_tasks_walk_the_partial_indexes(many_tasks: Services
 # --- the migration ---------------------------------------------------------------------------------
 
 
-def _empty_database(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if backend == "sqlite":
-        return f"sqlite:///{tmp_path / 'empty.db'}"
-    return create_database(request.getfixturevalue("postgres_server"), f"open_{uuid.uuid4().hex[:12]}")
-
-
 def _task_indexes(engine: sa.Engine) -> dict[str, str]:
     """Name → definition (its SQL) of each ``ix_tasks_*`` index."""
     with engine.connect() as connection:
@@ -191,7 +184,7 @@ def test_migration_0024_keeps_open_tasks_only_and_downgrades(backend: str, reque
                                                               tmp_path: Path) -> None:
     from alembic import command
 
-    url = _empty_database(backend, request, tmp_path)
+    url = empty_database(backend, request, tmp_path)
     upgrade(url, "0023")
     engine = sa.create_engine(url)
     meta = sa.MetaData()

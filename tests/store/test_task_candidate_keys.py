@@ -9,7 +9,6 @@ new revision) and after the migration fills the rows that were there before it, 
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -19,8 +18,7 @@ import sqlalchemy as sa
 import time_machine
 from sqlalchemy import select
 from support.diagrams import diagram, with_timer
-from support.helpers import deploy_bytes, review_variant, signed_in_now
-from support.postgres import create_database
+from support.helpers import deploy_bytes, empty_database, review_variant, signed_in_now
 
 from service.commands.context import Services
 from service.store.migrate import alembic_config, upgrade
@@ -193,12 +191,6 @@ def test_a_case_moved_to_a_new_revision_keeps_the_copies(client: Any, admin: Any
 
 # --- the migration ------------------------------------------------------------------------------
 
-def _empty_database(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if backend == "sqlite":
-        return f"sqlite:///{tmp_path / 'empty.db'}"
-    return create_database(request.getfixturevalue("postgres_server"), f"keys_{uuid.uuid4().hex[:12]}")
-
-
 def _indexes(engine: sa.Engine) -> set[str]:
     return {index["name"] or "" for index in sa.inspect(engine).get_indexes("task_candidates")}
 
@@ -208,7 +200,7 @@ def test_migration_0022_fills_the_copies_of_existing_rows_and_downgrades(
         backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> None:
     from alembic import command
 
-    url = _empty_database(backend, request, tmp_path)
+    url = empty_database(backend, request, tmp_path)
     upgrade(url, "0021")
     engine = sa.create_engine(url)
     meta = sa.MetaData()

@@ -7,6 +7,7 @@ import …`` picks whichever was loaded first.)
 from __future__ import annotations
 
 import io
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -115,3 +116,14 @@ def services_of(app: Any) -> Services:
     """The services of a test app (its database, settings and caches)."""
     found: Services = app.extensions["alur.services"]
     return found
+
+
+def empty_database(backend: str, request: Any, tmp_path: Path) -> str:
+    """The URL of a new database with no tables (``backend`` "sqlite" or "postgres"), for a test that
+    migrates it itself: a file in ``tmp_path``, or a database of its own on the session's PostgreSQL
+    server (``request`` is the test's ``pytest.FixtureRequest``)."""
+    if backend == "sqlite":
+        return f"sqlite:///{tmp_path / 'empty.db'}"
+    from support.postgres import create_database
+
+    return create_database(request.getfixturevalue("postgres_server"), f"empty_{uuid.uuid4().hex[:12]}")
