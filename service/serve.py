@@ -9,8 +9,8 @@ spent in Python. benchmarks/complaints.py (PostgreSQL, 8 clients, 300 complaints
 on one machine) measured 42.6 and 39.7 server CPU-ms per complaint under granian against 50.4 and
 49.4 under gunicorn's threaded workers, about 17 % less CPU for the same requests.
 
-The access log keeps no client address: not the socket's (granian's ``%(addr)s``), not the
-``X-Forwarded-For`` header (``%(header{x-forwarded-for})s``), nor the referer or user agent — the
+The access log (:mod:`service.access_log`, written by each worker instead of granian's) keeps no client
+address: not the socket's, not the ``X-Forwarded-For`` header, nor the referer or user agent — the
 public follow-up paths carry tracking codes, and Alur promises the public that no IP address is
 kept next to them. The path is logged without its query string. What is left is enough for
 operations: time, method, path, protocol, status and duration in milliseconds.
@@ -41,14 +41,13 @@ def worker_app() -> Flask:
     are never collected. (The app is imported here, in the worker: granian's main process, which only
     starts and watches the workers, need not load it.)
     """
+    from service.access_log import AccessLog
     from service.app import create_app
 
     app = create_app()
+    app.wsgi_app = AccessLog(app.wsgi_app)  # type: ignore[method-assign]
     gc.freeze()
     return app
-
-#: time, "METHOD /path HTTP/x", status, milliseconds — no %(addr)s, %(query_string)s or %(header{…})s
-ACCESS_LOG_FORMAT = '[%(time)s] "%(method)s %(path)s %(protocol)s" %(status)d %(dt_ms).3f'
 
 
 def server(host: str, port: int, workers: int) -> MPServer:
@@ -64,7 +63,8 @@ def server(host: str, port: int, workers: int) -> MPServer:
     stays on, so a client — or the nginx of docker-compose.yml, which keeps upstream connections —
     does not open a TCP connection per request; granian closes one idle for 30 s (``header_read_timeout``,
     where gunicorn closed it after 5 s). A worker that dies is started again (granian stops
-    instead when workers keep crashing within seconds). Logs, access log included, go to stdout.
+    instead when workers keep crashing within seconds). Logs, access log included, go to stdout; the
+    access log is the workers' own (:func:`worker_app`), so granian's is off.
     """
     return MPServer(
         APP_FACTORY,
@@ -79,8 +79,7 @@ def server(host: str, port: int, workers: int) -> MPServer:
         http1_settings=HTTP1Settings(keep_alive=True),
         websockets=False,
         respawn_failed_workers=True,
-        log_access=True,
-        log_access_format=ACCESS_LOG_FORMAT,
+        log_access=False,
     )
 
 

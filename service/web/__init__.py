@@ -12,8 +12,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Flask, has_request_context, request
-from flask.sessions import SecureCookieSessionInterface
+from flask import Blueprint, Flask, Request, Response, has_request_context, request
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface, SessionMixin
 from flask_babel import Babel, get_locale
 from flask_babel import gettext as _
 from itsdangerous import URLSafeTimedSerializer
@@ -49,6 +49,20 @@ class SessionOverHttps(SecureCookieSessionInterface):
     #: the signing serializer of the keys it was built for: Flask builds one on every request, even an
     #: API request without a cookie, and it depends on nothing but the keys (about 0.1 ms a request)
     _signing: tuple[Any, URLSafeTimedSerializer | None] = (None, None)
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        """Flask's session; a request without a ``Cookie`` header (every API call: they carry bearer
+        tokens) gets the empty session Flask would give it without parsing the cookies first."""
+        if "HTTP_COOKIE" not in request.environ and self.get_signing_serializer(app) is not None:
+            return self.session_class()
+        return super().open_session(app, request)
+
+    def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
+        """Flask's; a session left empty and untouched sets no cookie and no ``Vary``, which Flask decides
+        only after asking the app for seven cookie settings. The two took 2.4 % of the API workers' time in
+        the complaint benchmark's profile (benchmarks/RESULTS.md, 2026-12-03)."""
+        if session or session.modified or session.accessed:
+            super().save_session(app, session, response)
 
     def get_cookie_secure(self, app: Flask) -> bool:
         return super().get_cookie_secure(app) or (has_request_context() and request.is_secure)
