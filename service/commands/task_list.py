@@ -54,6 +54,7 @@ from service.commands.display import label_of
 from service.engine import utc_now
 from service.errors import InvalidInput
 from service.store.models import TASK_IS_READY, Case, Definition, Task, TaskCandidate, Unit
+from service.store.types import EntityId, ids_starting_with
 
 #: Totals and per-SOP counts stop counting here: a larger number is shown as "1,000+".
 COUNT_CAP = 1000
@@ -128,7 +129,7 @@ class InvalidCursor(InvalidInput):
 # the SQLAlchemy statement cost 1.5–4 CPU-ms a request, where its compiled SQL was a cache hit anyway).
 # The values go in as named parameters: ``user_id``, ``unit_<n>``/``role_<n>_<m>`` (the actor's
 # grants), ``lane``, ``unit_code``, ``definition_key``, ``now``, ``due_before``, ``search_any``/
-# ``search_prefix``, ``after_due_at``/``after_created_at``/``after_id`` (the cursor), ``wanted``,
+# ``search_id_from``/``search_id_to``, ``after_due_at``/``after_created_at``/``after_id`` (the cursor), ``wanted``,
 # ``offset``, ``page_limit``, ``count_limit`` and ``sop_<n>`` — see :func:`_values`. The constants too
 # (:data:`_CONSTANTS`): the page runs through :meth:`~service.store.db.Database.driver_rows`, which takes
 # every value from the request's parameters. All but the status of an open task, written into the SQL
@@ -216,7 +217,8 @@ def _values(actor: Actor, query: TaskQuery, now: datetime | None, after: _Key | 
         values["now"] = now or utc_now()
     searched = _searched(query)
     if searched is not None:
-        values.update(search_any=f"%{_like(searched)}%", search_prefix=f"{_like(searched)}%")
+        first, last = ids_starting_with(searched)
+        values.update(search_any=f"%{_like(searched)}%", search_id_from=first, search_id_to=last)
     offset = 0 if after is not None else (query.page - 1) * query.per_page
     values.update(offset=offset, wanted=offset + query.per_page + 1, page_limit=query.per_page + 1)
     if after is not None:
@@ -304,7 +306,7 @@ def _search_filter() -> ColumnElement[bool]:
     return Task.case_id.in_(select(Case.id).where(or_(
         func.lower(Case.business_key).like(_param("search_any", String()), escape="\\"),
         func.lower(Case.tracking_code).like(_param("search_any", String()), escape="\\"),
-        Case.id.like(_param("search_prefix", String()), escape="\\"),
+        Case.id.between(_param("search_id_from", EntityId()), _param("search_id_to", EntityId())),
     )))
 
 

@@ -8,7 +8,7 @@ from datetime import date
 from functools import cache, cached_property
 from typing import Any
 
-from sqlalchemy import CursorResult, Integer, Select, String, bindparam, or_, select, update
+from sqlalchemy import CursorResult, Integer, Select, bindparam, or_, select, update
 from sqlalchemy.orm import Session, aliased, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -27,6 +27,7 @@ from service.errors import Conflict, Forbidden, NotFound
 from service.store.db import Database
 from service.store.models import TASK_IS_READY, Case, CaseAccess, Definition, Task, TaskCandidate, Unit
 from service.store.one_statement import ONE_STATEMENT, write_in_one
+from service.store.types import EntityId
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,7 @@ def _task_statement(with_calendar: bool) -> Select[Any]:
                  .join(_CASE_UNIT, _CASE_UNIT.id == Case.unit_id)
                  .outerjoin(TaskCandidate, TaskCandidate.task_id == Task.id)
                  .outerjoin(CaseAccess, CaseAccess.case_id == Task.case_id)
-                 .where(Task.id == bindparam("task_id", type_=String())))
+                 .where(Task.id == bindparam("task_id", type_=EntityId())))
     # a command locks the case row first (PostgreSQL), as every command on a case does: the order
     # is case, then tasks, and a command that waited reads the case as the other one left it
     return statement.with_for_update(of=Case) if with_calendar else statement
@@ -93,7 +94,7 @@ def _read_statement() -> Select[Any]:
             .join(Definition, Definition.id == Case.definition_id)
             .outerjoin(TaskCandidate, TaskCandidate.task_id == Task.id)
             .outerjoin(CaseAccess, CaseAccess.case_id == Task.case_id)
-            .where(Task.id == bindparam("task_id", type_=String())))
+            .where(Task.id == bindparam("task_id", type_=EntityId())))
 
 
 @cache

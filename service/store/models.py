@@ -26,7 +26,7 @@ from sqlalchemy.orm.util import identity_key
 from service.engine.calendar import utc_now
 from service.engine.states import TaskStatus
 from service.store.states import OutboxStatus, RevisionStatus
-from service.store.types import Digest, StoredState, UTCDateTime
+from service.store.types import Digest, EntityId, StoredState, UTCDateTime
 
 
 class Base(DeclarativeBase):
@@ -221,7 +221,7 @@ class Case(Base):
     """A process instance, pinned to one revision; ``state`` is SpiffWorkflow state without the spec."""
 
     __tablename__ = "cases"
-    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    id: Mapped[str] = mapped_column(EntityId, primary_key=True)
     definition_id: Mapped[int] = mapped_column(ForeignKey("definitions.id"), index=True)
     #: no index of its own: ``ix_cases_unit_registration`` leads with it (migration 0020)
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
@@ -285,7 +285,7 @@ class Task(Base):
         Index("ix_tasks_ready_unit_due", "unit_id", "due_at", postgresql_where=_OPEN_TASKS,
               sqlite_where=_OPEN_TASKS),
     )
-    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    id: Mapped[str] = mapped_column(EntityId, primary_key=True)
     case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
     definition_key: Mapped[str] = mapped_column(String(200))
     element_id: Mapped[str] = mapped_column(String(200))
@@ -390,7 +390,7 @@ class HistoryEntry(Base):
     __tablename__ = "history"
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
-    task_id: Mapped[str | None] = mapped_column(String(36))
+    task_id: Mapped[str | None] = mapped_column(EntityId)
     element_id: Mapped[str | None] = mapped_column(String(200))
     actor: Mapped[str | None] = mapped_column(String(100))
     action: Mapped[str] = mapped_column(String(50))
@@ -529,7 +529,7 @@ class Notification(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
-    task_id: Mapped[str | None] = mapped_column(String(36))
+    task_id: Mapped[str | None] = mapped_column(EntityId)
     kind: Mapped[str] = mapped_column(String(30))
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utc_now)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import zlib
 from datetime import UTC, datetime
 from typing import Any, ClassVar, TypeVar, cast
 
-from sqlalchemy import DateTime, Dialect, LargeBinary
+from sqlalchemy import DateTime, Dialect, LargeBinary, String
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
@@ -124,3 +126,53 @@ class Digest(_StoredAsBytes[str]):
         if value is None or isinstance(value, str):
             return value
         return bytes(value).hex()
+
+
+class EntityId(TypeDecorator[str]):
+    """The id of a case or a task: a UUID in its canonical text form in Python, stored as PostgreSQL's
+    16-byte ``uuid`` and as text on SQLite (``VARCHAR(36)``).
+
+    Why (issue 13, bytes per completed case): a case id is stored a dozen times per complaint (the case,
+    its tasks, access rows and history rows, and every index over them); as text each copy took 37 bytes.
+
+    A value that is not a canonical UUID (lower-case hex, as ``str(uuid.UUID(...))`` writes it) names no
+    row: on PostgreSQL it is bound as the nil UUID, which :func:`uuid.uuid4` never makes, where casting it
+    would fail the statement; on SQLite, where the column is text, it matches nothing as it is.
+    """
+
+    impl = String(36)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(postgresql.UUID(as_uuid=False))
+        return dialect.type_descriptor(String(36))
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
+        if value is None or dialect.name != "postgresql":
+            return cast(str | None, value)
+        return value if is_canonical_uuid(value) else NIL_UUID
+
+
+#: the nil UUID: what :class:`EntityId` binds for a value that is not a UUID on PostgreSQL
+NIL_UUID = "00000000-0000-0000-0000-000000000000"
+_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def is_canonical_uuid(value: object) -> bool:
+    """Whether ``value`` is a UUID as ``str(uuid.UUID(...))`` writes it."""
+    return isinstance(value, str) and _CANONICAL_UUID.fullmatch(value) is not None
+
+
+#: the highest canonical UUID
+MAX_UUID = "ffffffff-ffff-ffff-ffff-ffffffffffff"
+
+
+def ids_starting_with(prefix: str) -> tuple[str, str]:
+    """The first and the last canonical UUID whose text starts with ``prefix`` (a search by the start of a
+    case id: a range of the primary key on both databases, where ``LIKE 'prefix%'`` is not an operator of
+    PostgreSQL's ``uuid``); the nil UUID twice, which names no case, when no UUID starts with it."""
+    first, last = prefix + NIL_UUID[len(prefix):], prefix + MAX_UUID[len(prefix):]
+    if not (is_canonical_uuid(first) and is_canonical_uuid(last)):
+        return NIL_UUID, NIL_UUID
+    return first, last

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import uuid
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -27,9 +28,9 @@ def _seed(app: Any, admin: Any) -> None:
     singkat = [(0, 5), (60, 68), (120, 135), (180, 189), (240, 270)]  # minutes after Monday 08:00
     with services.db.transaction() as session:
         unit_id = session.scalar(select(Unit.id).where(Unit.code == "unit-a"))
-        for index, (created, completed) in enumerate(singkat):
+        for created, completed in singkat:
             begin = MONDAY + timedelta(minutes=created)
-            session.add(Task(id=f"seed-s{index}", case_id=case["id"], definition_key="office_hours",
+            session.add(Task(id=str(uuid.uuid4()), case_id=case["id"], definition_key="office_hours",
                              element_id="singkat", name="Tugas 10 menit kerja", lane="Kasi",
                              unit_id=unit_id, status="completed", created_at=begin,
                              due_at=begin + timedelta(minutes=10),
@@ -37,8 +38,8 @@ def _seed(app: Any, admin: Any) -> None:
         # Friday 15:00 → Monday 09:00 is 2 office hours; Tuesday 08:00 → 12:00 is 4
         spans = [(datetime(2026, 5, 8, 15, 0, tzinfo=WIB), datetime(2026, 5, 11, 9, 0, tzinfo=WIB)),
                  (datetime(2026, 5, 12, 8, 0, tzinfo=WIB), datetime(2026, 5, 12, 12, 0, tzinfo=WIB))]
-        for index, (begin, end) in enumerate(spans):
-            session.add(Task(id=f"seed-p{index}", case_id=case["id"], definition_key="office_hours",
+        for begin, end in spans:
+            session.add(Task(id=str(uuid.uuid4()), case_id=case["id"], definition_key="office_hours",
                              element_id="panjang", name="Tugas 14 hari kerja", lane="Kasi", unit_id=unit_id,
                              status="completed", created_at=begin, due_at=begin + timedelta(days=20),
                              completed_at=end))

@@ -96,5 +96,5 @@ def test_the_read_of_a_command_that_runs_the_engine_locks_the_case_row(
                 with pytest.raises(OperationalError, match="could not obtain lock"):
                     other.execute(lock, {"id": case["id"]})
             else:
-                assert other.execute(lock, {"id": case["id"]}).scalar() == case["id"]
+                assert str(other.execute(lock, {"id": case["id"]}).scalar()) == case["id"]
             other.rollback()

@@ -9,12 +9,10 @@ are.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import logging
 import sqlite3
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
@@ -22,26 +20,17 @@ from alembic import command
 from sqlalchemy import Engine, create_engine, text
 from support import complaint_model
 from support.complaint_model import FLOW, KEY
-from support.helpers import Persona
+from support.helpers import Persona, migration_module
 
 from service.engine.serialization import FORMAT_KEY, FULL_FORMAT, expand_state
-from service.store.migrate import MIGRATIONS, alembic_config, upgrade
+from service.store.migrate import alembic_config, upgrade
 from service.store.types import state_of
 
 #: fixtures of the complaint model (found by pytest by name)
 engine, forms_dir, lanes = complaint_model.engine, complaint_model.forms_dir, complaint_model.lanes
 
 
-def _migration() -> ModuleType:
-    path = MIGRATIONS / "versions" / "0023_case_storage.py"
-    spec = importlib.util.spec_from_file_location("alur_migration_0023", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-M0023 = _migration()
+M0023 = migration_module("0023_case_storage.py")
 ON_POSTGRES = pytest.mark.parametrize(
     "db_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
 

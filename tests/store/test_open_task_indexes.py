@@ -124,12 +124,15 @@ def many_tasks(client: Any, review: dict[str, Any], staff: dict[str, Any]) -> Se
     services = _services(client)
     seed(services, 600, units=2, now=NOW)
     kasi = _actor(services, staff["kasi_a"].username)
+    # a copy's id: the task's with its first two hex digits replaced (a uuid on PostgreSQL, text on SQLite)
+    copied_id = ("CAST('f{copy}' || substr(CAST(id AS text), 3) AS uuid)" if services.db.is_postgres
+                 else "'f{copy}' || substr(id, 3)")
     with services.db.transaction() as session:
         for copy in range(4):
             session.execute(text(
                 "INSERT INTO tasks (id, case_id, definition_key, element_id, name, lane, unit_id, status, "
                 "due_at, created_at, completed_at) "
-                f"SELECT 'f{copy}' || substr(id, 3), case_id, definition_key, element_id, name, lane, unit_id, "
+                f"SELECT {copied_id.format(copy=copy)}, case_id, definition_key, element_id, name, lane, unit_id, "
                 "'completed', due_at, created_at, created_at FROM tasks WHERE status = 'ready'"))
         session.execute(text("UPDATE tasks SET claimed_by = :user WHERE id IN "
                              "(SELECT id FROM tasks WHERE status = 'ready' ORDER BY id LIMIT 5)"),

@@ -6,12 +6,14 @@ import …`` picks whichever was loaded first.)
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from sqlalchemy import Engine, MetaData, event, text
@@ -116,6 +118,19 @@ def services_of(app: Any) -> Services:
     """The services of a test app (its database, settings and caches)."""
     found: Services = app.extensions["alur.services"]
     return found
+
+
+def migration_module(file_name: str) -> ModuleType:
+    """A migration of ``service/store/migrations/versions`` as a module, for its constants and helpers (its
+    file name starts with a digit: it cannot be imported by name)."""
+    from service.store.migrate import MIGRATIONS
+
+    path = MIGRATIONS / "versions" / file_name
+    spec = importlib.util.spec_from_file_location(f"alur_migration_{file_name[:4]}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def empty_database(backend: str, request: Any, tmp_path: Path) -> str:
