@@ -2,13 +2,14 @@
 
     [2026-12-03 07:40:12 +0000] "POST /api/tasks/12/complete HTTP/1.1" 200 4.731
 
-The format granian's own access log had with :data:`service.serve.ACCESS_LOG_FORMAT`: time, method,
-path without its query string, protocol, status and milliseconds, and no client address (see
-:mod:`service.serve`). granian built a dict of nine fields, a ``datetime`` with its ``strftime`` and a
-``logging`` record for each request: 3.7 % of the API workers' time in the complaint benchmark's
-profile (benchmarks/RESULTS.md, 2026-12-03). Here the time is formatted once a second and each line is
-one ``write`` to the file descriptor, unbuffered: a line is there as soon as the request is answered,
-none is lost when a worker is killed, and the lines of a server's workers do not interleave.
+The format granian's own access log had in service/serve.py before: time, method, path without its
+query string, protocol, status and milliseconds, and no client address (see :mod:`service.serve`).
+granian built a dict of nine fields, a ``datetime`` with its ``strftime`` and a ``logging`` record for
+each request: 3.7 % of the API workers' time in the complaint benchmark's profile, 13–14 µs of CPU a
+line in a loop against 1.8–1.9 µs for this one (benchmarks/RESULTS.md, 2026-12-03). Here the time is
+formatted once a second and each line is one ``write`` to the file descriptor, unbuffered: a line is
+there as soon as the request is answered, none is lost when a worker is killed, and the lines of a
+server's workers do not interleave.
 """
 
 from __future__ import annotations
