@@ -156,16 +156,14 @@ class EntityId(TypeDecorator[str]):
 
 #: the nil UUID: what :class:`EntityId` binds for a value that is not a UUID on PostgreSQL
 NIL_UUID = "00000000-0000-0000-0000-000000000000"
+#: the highest canonical UUID
+MAX_UUID = "ffffffff-ffff-ffff-ffff-ffffffffffff"
 _CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 def is_canonical_uuid(value: object) -> bool:
     """Whether ``value`` is a UUID as ``str(uuid.UUID(...))`` writes it."""
     return isinstance(value, str) and _CANONICAL_UUID.fullmatch(value) is not None
-
-
-#: the highest canonical UUID
-MAX_UUID = "ffffffff-ffff-ffff-ffff-ffffffffffff"
 
 
 def ids_starting_with(prefix: str) -> tuple[str, str]:

@@ -17,7 +17,7 @@ import pytest
 from alembic import command
 from sqlalchemy import Engine, text
 from support import complaint_model
-from support.complaint_model import FLOW, start
+from support.complaint_model import FLOW, complete_step, start
 from support.helpers import Persona
 
 from service.store import json_columns
@@ -26,15 +26,6 @@ from service.store.types import DEFLATE_FROM, state_of, stored_state
 
 #: fixtures of the complaint model (found by pytest by name)
 engine, forms_dir, lanes = complaint_model.engine, complaint_model.forms_dir, complaint_model.lanes
-
-
-def _step(client: Any, lanes: dict[str, Persona], case_id: str, lane: str, element: str,
-          data: dict[str, Any]) -> dict[str, Any]:
-    listed = client.get("/api/tasks", headers=lanes[lane].headers)
-    (task,) = [t for t in listed.json["items"] if t["case_id"] == case_id and t["element_id"] == element]
-    done = client.post(f"/api/tasks/{task['id']}/complete", headers=lanes[lane].headers, json={"data": data})
-    assert done.status_code == 200, done.json
-    return dict(done.json)
 
 
 def _raw(engine: Engine, case_id: str) -> bytes | str:
@@ -78,11 +69,11 @@ def test_a_state_stored_as_json_text_runs_on_and_is_deflated_at_its_next_write(
     before = _raw(engine, case_id)
     assert (before[:1] == b"{") if postgres else isinstance(before, str)
     (lane, element, data), *rest = FLOW["steps"]
-    _step(client, lanes, case_id, lane, element, data)
+    complete_step(client, lanes, case_id, (lane, element, data))
     after = _raw(engine, case_id)
     assert isinstance(after, bytes) and after[:1] == b"x" and state_of(after) != state
     for lane, element, data in rest:
-        body = _step(client, lanes, case_id, lane, element, data)
+        _task, body = complete_step(client, lanes, case_id, (lane, element, data))
     assert body["status"] == "completed"
 
 
@@ -91,7 +82,7 @@ def test_migration_0025_downgrade_writes_json_text_back_and_upgrade_reads_it(
     running = start(client, lanes)
     finished = start(client, lanes)
     for lane, element, data in FLOW["steps"]:
-        _step(client, lanes, finished, lane, element, data)
+        complete_step(client, lanes, finished, (lane, element, data))
     states = {case_id: state_of(_raw(engine, case_id)) for case_id in (running, finished)}
     assert _raw(engine, running)[:1] == b"x"
     postgres = engine.dialect.name == "postgresql"
@@ -110,7 +101,7 @@ def test_migration_0025_downgrade_writes_json_text_back_and_upgrade_reads_it(
     upgrade(db_url)
     assert {case_id: state_of(_raw(engine, case_id)) for case_id in states} == states
     (lane, element, data), *_ = FLOW["steps"]
-    _step(client, lanes, running, lane, element, data)  # the service runs on after both
+    complete_step(client, lanes, running, (lane, element, data))  # the service runs on after both
     assert _raw(engine, running)[:1] == b"x"
 
 

@@ -15,10 +15,9 @@ import pytest
 from alembic import command
 from sqlalchemy import Engine, text
 from support import complaint_model
-from support.complaint_model import FLOW, start
+from support.complaint_model import FLOW, complete_step, history_chain, start
 from support.helpers import Persona, migration_module
 
-from service.commands.history import check_chain
 from service.store.migrate import alembic_config, upgrade
 from service.store.models import Base
 from service.store.types import MAX_UUID, NIL_UUID, ids_starting_with, is_canonical_uuid
@@ -29,12 +28,8 @@ engine, forms_dir, lanes = complaint_model.engine, complaint_model.forms_dir, co
 
 
 def _step(client: Any, lanes: dict[str, Persona], case_id: str, step: list[Any]) -> None:
-    lane, element, data = step
-    listed = client.get("/api/tasks", headers=lanes[lane].headers)
-    (task,) = [t for t in listed.json["items"] if t["case_id"] == case_id and t["element_id"] == element]
+    task, _done = complete_step(client, lanes, case_id, step)
     assert is_canonical_uuid(task["id"]) and is_canonical_uuid(task["case_id"])
-    done = client.post(f"/api/tasks/{task['id']}/complete", headers=lanes[lane].headers, json={"data": data})
-    assert done.status_code == 200, done.json
 
 
 def _column_types(engine: Engine) -> dict[str, str]:
@@ -119,12 +114,5 @@ def test_migration_0027_downgrade_and_upgrade_keep_the_case_running(
         _step(client, lanes, case_id, step)
     shown = client.get(f"/api/cases/{case_id}", headers=lanes["Pelapor"].headers)
     assert shown.status_code == 200 and shown.json["id"] == case_id
-    with engine.connect() as conn:
-        rows = conn.execute(text("SELECT count(*) FROM history WHERE case_id = :c"), {"c": case_id}).scalar()
-    assert rows and rows >= 4
-    services = client.application.extensions["alur.services"]
-    from service.store.models import Case, HistoryEntry
-    with services.db.reading() as session:
-        case = session.get(Case, case_id)
-        entries = list(session.query(HistoryEntry).filter(HistoryEntry.case_id == case_id).order_by(HistoryEntry.id))
-        assert case is not None and check_chain(case_id, entries, case.history_head).intact
+    pairs, intact = history_chain(engine, case_id)
+    assert intact and len(pairs) >= 4

@@ -13,36 +13,16 @@ from typing import Any
 
 import pytest
 from alembic import command
-from sqlalchemy import Engine, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy import Engine, text
 from support import complaint_model
-from support.complaint_model import FLOW, start
+from support.complaint_model import FLOW, complete_step, history_chain, start
 from support.helpers import Persona
 
-from service.commands.history import GENESIS, check_chain
+from service.commands.history import GENESIS
 from service.store.migrate import alembic_config, upgrade
-from service.store.models import Case, HistoryEntry
 
 #: fixtures of the complaint model (found by pytest by name)
 engine, forms_dir, lanes = complaint_model.engine, complaint_model.forms_dir, complaint_model.lanes
-
-
-def _step(client: Any, lanes: dict[str, Persona], case_id: str, step: list[Any]) -> None:
-    lane, element, data = step
-    listed = client.get("/api/tasks", headers=lanes[lane].headers)
-    (task,) = [t for t in listed.json["items"] if t["case_id"] == case_id and t["element_id"] == element]
-    done = client.post(f"/api/tasks/{task['id']}/complete", headers=lanes[lane].headers, json={"data": data})
-    assert done.status_code == 200, done.json
-
-
-def _chain(engine: Engine, case_id: str) -> tuple[list[tuple[str, str]], bool]:
-    """The case's (prev_hash, hash) pairs as the code reads them, and whether its chain checks out."""
-    with Session(engine) as session:
-        case = session.get(Case, case_id)
-        assert case is not None
-        entries = list(session.scalars(select(HistoryEntry).where(HistoryEntry.case_id == case_id)
-                                       .order_by(HistoryEntry.id)))
-        return [(e.prev_hash, e.hash) for e in entries], check_chain(case_id, entries, case.history_head).intact
 
 
 def _raw(engine: Engine, case_id: str) -> list[Any]:
@@ -55,8 +35,8 @@ def test_digests_are_stored_as_32_bytes_and_read_as_hex(
         client: Any, lanes: dict[str, Persona], engine: Engine, admin: Persona) -> None:
     case_id = start(client, lanes)
     for step in FLOW["steps"]:
-        _step(client, lanes, case_id, step)
-    pairs, intact = _chain(engine, case_id)
+        complete_step(client, lanes, case_id, step)
+    pairs, intact = history_chain(engine, case_id)
     assert intact and len(pairs) >= 4 and pairs[0][0] == GENESIS
     assert all(len(digest) == 64 and int(digest, 16) >= 0 for pair in pairs for digest in pair)
     raw = _raw(engine, case_id)
@@ -71,8 +51,8 @@ def test_migration_0026_downgrade_writes_hex_back_and_upgrade_reads_it(
         client: Any, lanes: dict[str, Persona], engine: Engine, db_url: str) -> None:
     case_id = start(client, lanes)
     first, *rest = FLOW["steps"]
-    _step(client, lanes, case_id, first)
-    before, intact = _chain(engine, case_id)
+    complete_step(client, lanes, case_id, first)
+    before, intact = history_chain(engine, case_id)
     assert intact
     engine.dispose()
     command.downgrade(alembic_config(db_url), "0025")
@@ -88,10 +68,10 @@ def test_migration_0026_downgrade_writes_hex_back_and_upgrade_reads_it(
     engine.dispose()
     upgrade(db_url)
     # SQLite keeps the hex rows as they are, PostgreSQL decoded them: read the same either way
-    assert _chain(engine, case_id) == (before, True)
+    assert history_chain(engine, case_id) == (before, True)
     for step in rest:  # the chain goes on from the head read back
-        _step(client, lanes, case_id, step)
-    after, intact = _chain(engine, case_id)
+        complete_step(client, lanes, case_id, step)
+    after, intact = history_chain(engine, case_id)
     assert intact and after[:len(before)] == before and after[len(before)][0] == before[-1][1]
 
 

@@ -5,13 +5,17 @@ with a user per lane. A test module binds the fixtures to module names (pytest f
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Engine, create_engine, select
+from sqlalchemy.orm import Session
 from support.helpers import Persona, deploy_file
+
+from service.commands.history import check_chain
+from service.store.models import Case, HistoryEntry
 
 MODELS = Path(__file__).resolve().parents[2] / "benchmarks" / "models"
 #: the complaint's key, its start data and its steps (lane, element, data)
@@ -46,3 +50,25 @@ def start(client: Any, lanes: dict[str, Persona]) -> str:
                           json={"definition_key": KEY, "data": FLOW["create"]})
     assert created.status_code == 201, created.json
     return str(created.json["id"])
+
+
+def complete_step(client: Any, lanes: dict[str, Persona], case_id: str,
+                  step: Sequence[Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """One step of :data:`FLOW` (lane, element, data) through the API: the lane's user finds the case's task
+    in the task list and completes it. The task as listed, and the completion's answer."""
+    lane, element, data = step
+    listed = client.get("/api/tasks", headers=lanes[lane].headers)
+    (task,) = [t for t in listed.json["items"] if t["case_id"] == case_id and t["element_id"] == element]
+    done = client.post(f"/api/tasks/{task['id']}/complete", headers=lanes[lane].headers, json={"data": data})
+    assert done.status_code == 200, done.json
+    return dict(task), dict(done.json)
+
+
+def history_chain(engine: Engine, case_id: str) -> tuple[list[tuple[str, str]], bool]:
+    """The case's (prev_hash, hash) pairs as the code reads them, and whether its chain checks out."""
+    with Session(engine) as session:
+        case = session.get(Case, case_id)
+        assert case is not None
+        entries = list(session.scalars(select(HistoryEntry).where(HistoryEntry.case_id == case_id)
+                                       .order_by(HistoryEntry.id)))
+        return [(e.prev_hash, e.hash) for e in entries], check_chain(case_id, entries, case.history_head).intact
