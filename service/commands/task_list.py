@@ -283,8 +283,12 @@ def _grant_parts(grants: tuple[tuple[int, bool], ...], candidate: type[TaskCandi
                  ) -> list[ColumnElement[bool]]:
     """THE candidate rule, on one ``task_candidates`` row (or alias), as one clause per (unit, role) of the
     actor (each one index range): a (unit, role) pair of the actor; a reporter's Pelapor tasks only in
-    cases they filed."""
-    own_cases = select(Case.id).where(Case.started_by == _param("user_id", Integer()))
+    cases they filed, asked of each walked row's case as a scalar subquery: its one plan is a read by
+    primary key, where ``case_id IN (the reporter's cases)`` let the plan a connection keeps, made while
+    ``cases`` was small and not yet analysed, read every case per row walked (nothing leads with
+    ``started_by``)."""
+    own_case = (select(Case.started_by).where(Case.id == Task.case_id).scalar_subquery()
+                == _param("user_id", Integer()))
     parts: list[ColumnElement[bool]] = []
     for n, (staff_roles, reporter) in enumerate(grants):
         unit = _param(f"unit_{n}", Integer())
@@ -292,7 +296,7 @@ def _grant_parts(grants: tuple[tuple[int, bool], ...], candidate: type[TaskCandi
                   for m in range(staff_roles)]
         if reporter:
             parts.append(and_(candidate.unit_id == unit, candidate.role == _param("reporter_role", String()),
-                              _probe(candidate, [Task.case_id.in_(own_cases)])))
+                              _probe(candidate, [own_case])))
     return parts
 
 

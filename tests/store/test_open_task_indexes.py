@@ -16,18 +16,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 import sqlalchemy as sa
 from sqlalchemy import Select, bindparam, func, select, text
-from support.helpers import empty_database
+from support.helpers import empty_database, generic_plan
 
 from service.api.metrics import OPEN_TASKS, OVERDUE_TASKS
 from service.commands import task_list
 from service.commands.accounts import actor_by_id
 from service.commands.bench_seed import seed
 from service.commands.context import Actor, Services
-from service.store.driver import DriverStatement
 from service.store.migrate import alembic_config, upgrade
 from service.store.models import Task, User
 
@@ -89,28 +87,6 @@ def test_a_finished_task_leaves_no_entry_in_the_open_task_indexes(client: Any, s
 # --- the queries on open tasks use them -----------------------------------------------------------
 
 
-def _plan(engine: sa.Engine, statement: Select[Any], values: dict[str, Any]) -> str:
-    """The plan of ``statement`` as the service sends it (:class:`DriverStatement`: its parameters as
-    parameters), with the sequential scan of ``tasks`` ruled out on PostgreSQL (the tables are small)."""
-    compiled = DriverStatement.compile(statement, engine.dialect, [])
-    arguments = compiled.values(values)
-    with engine.connect() as connection:
-        if engine.dialect.name != "postgresql":
-            rows = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled.sql}", tuple(arguments)).all()
-            return "\n".join(str(row[-1]) for row in rows)
-        driver: Any = connection.connection.driver_connection
-        with psycopg.ClientCursor(driver) as cursor:  # the arguments written into EXECUTE's text
-            cursor.execute("SET plan_cache_mode = force_generic_plan")
-            cursor.execute("SET enable_seqscan = off")
-            cursor.execute(f"PREPARE open_tasks AS {compiled.sql}")
-            listed = f"({', '.join(['%s'] * len(arguments))})" if arguments else ""
-            cursor.execute(f"EXPLAIN EXECUTE open_tasks{listed}", arguments)
-            plan = "\n".join(row[0] for row in cursor.fetchall())
-            cursor.execute("DEALLOCATE open_tasks")
-            cursor.execute("RESET ALL")
-        return plan
-
-
 def _actor(services: Services, username: str) -> Actor:
     with services.db.reading() as session:
         user_id = session.scalar(select(User.id).where(User.username == username))
@@ -157,14 +133,14 @@ def test_the_queries_on_open_tasks_walk_the_partial_indexes(many_tasks: Services
     queries["metrics, open"] = OPEN_TASKS, {}, OPEN_INDEXES
     queries["metrics, overdue"] = OVERDUE_TASKS, {"now": NOW}, OPEN_INDEXES
     for label, (statement, values, indexes) in queries.items():
-        plan = _plan(engine, statement, values)
+        plan = generic_plan(engine, statement, values, seq_scans=False)
         assert any(index in plan for index in indexes), (label, plan)
         # every read of tasks by status goes through a partial index: no scan of the table
         assert "Seq Scan on tasks" not in plan and "SCAN tasks\n" not in f"{plan}\n", (label, plan)
     if engine.dialect.name == "postgresql":  # SQLite plans with the values bound (and plans again for others)
         # the same count with the status as a parameter: a generic plan cannot use a partial index for it
         as_parameter = select(func.count()).select_from(Task).where(Task.status == bindparam("status"))
-        plan = _plan(engine, as_parameter, {"status": "ready"})
+        plan = generic_plan(engine, as_parameter, {"status": "ready"}, seq_scans=False)
         assert not any(index in plan for index in OPEN_INDEXES), plan
 
 

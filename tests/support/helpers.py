@@ -16,10 +16,12 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import psycopg
 from sqlalchemy import Engine, MetaData, event, text
 
 from service.app import create_app
 from service.commands.context import Services
+from service.store.driver import DriverStatement
 
 TESTS = Path(__file__).resolve().parent.parent
 ROOT = TESTS.parent
@@ -99,6 +101,32 @@ def sql_statements(engine: Engine) -> Iterator[list[str]]:
         yield seen
     finally:
         event.remove(engine, "before_cursor_execute", record)
+
+
+def generic_plan(engine: Engine, statement: Any, values: dict[str, Any], *, seq_scans: bool) -> str:
+    """The plan of ``statement`` as the service sends it (:class:`DriverStatement`: its parameters as
+    parameters). PostgreSQL: the generic plan of the prepared statement, as psycopg runs one after five
+    executions and keeps it for the connection's life; ``seq_scans=False`` rules sequential scans out (a
+    test's tables are too small for the planner to prefer an index otherwise). SQLite: with its ``?``
+    parameters bound."""
+    compiled = DriverStatement.compile(statement, engine.dialect, [])
+    arguments = compiled.values(values)
+    with engine.connect() as connection:
+        if engine.dialect.name != "postgresql":
+            rows = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled.sql}", tuple(arguments)).all()
+            return "\n".join(str(row[-1]) for row in rows)
+        driver: Any = connection.connection.driver_connection
+        with psycopg.ClientCursor(driver) as cursor:  # the arguments written into EXECUTE's text
+            cursor.execute("SET plan_cache_mode = force_generic_plan")
+            if not seq_scans:
+                cursor.execute("SET enable_seqscan = off")
+            cursor.execute(f"PREPARE planned AS {compiled.sql}")
+            listed = f"({', '.join(['%s'] * len(arguments))})" if arguments else ""
+            cursor.execute(f"EXPLAIN EXECUTE planned{listed}", arguments)
+            plan = "\n".join(row[0] for row in cursor.fetchall())
+            cursor.execute("DEALLOCATE planned")
+            cursor.execute("RESET ALL")
+        return plan
 
 
 @contextmanager
