@@ -32,22 +32,26 @@ from _harness import (
     ROOT,
     SECRET,
     SYSTEM,
+    UNIT,
     loadavg,
     percentiles,
     postmaster_pid,
     prepare_database,
     tree_cpu_seconds,
 )
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text, update
 
 from service.app import create_app
 from service.commands import task_list
 from service.commands.accounts import actor_by_id
 from service.commands.bench_seed import seed
-from service.commands.context import Actor, Services
-from service.store.models import User
+from service.commands.context import REPORTER_ROLE, Actor, Services
+from service.store.models import Case, Task, TaskCandidate, Unit, User
 
 USERNAME = "inspektorat"
+#: a reporter (Pelapor of the same unit) with a few cases of their own among the seeded ones: their list
+#: holds the Pelapor tasks of those cases only (:func:`service.commands.task_list._grant_parts`)
+REPORTER = "pelapor"
 BPMN = ROOT / "bpmn" / "dumas-inspektorat-katingan.bpmn"
 KEY = "dumas-inspektorat-katingan"
 #: an index the page query must walk: the actor's candidate rows per (unit, role), in the list's order
@@ -87,13 +91,22 @@ class Bench:
                                "data_dir": workdir / "data"})
         self.services: Services = self.app.extensions["alur.services"]
         self.client = self.app.test_client()
-        token = self.client.post("/api/auth/token", json={"username": USERNAME, "password": PASSWORD})
-        assert token.status_code == 200 and token.json, token.json
-        self.headers = {"Authorization": f"Bearer {token.json['token']}"}
+        self.headers = self.sign_in(USERNAME)
+        self.reporter_headers = self.sign_in(REPORTER)
         self.postmaster = postmaster_pid(url) if backend == "postgresql" else None
 
-    def get(self, query: dict[str, Any]) -> dict[str, Any]:
-        response = self.client.get("/api/tasks", query_string=query, headers=self.headers)
+    def actor(self, username: str) -> Actor:
+        with self.services.db.reading() as session:
+            user_id = session.scalar(select(User.id).where(User.username == username))
+        return actor_by_id(self.services, int(user_id or 0))
+
+    def sign_in(self, username: str) -> dict[str, str]:
+        token = self.client.post("/api/auth/token", json={"username": username, "password": PASSWORD})
+        assert token.status_code == 200 and token.json, token.json
+        return {"Authorization": f"Bearer {token.json['token']}"}
+
+    def get(self, query: dict[str, Any], headers: dict[str, str] | None = None) -> dict[str, Any]:
+        response = self.client.get("/api/tasks", query_string=query, headers=headers or self.headers)
         body: dict[str, Any] | None = response.json
         assert response.status_code == 200 and body is not None, (response.status_code, body)
         return body
@@ -116,10 +129,11 @@ class Bench:
         db_cpu = ((tree_cpu_seconds(self.postmaster) - db_before) * 1000 / count) if self.postmaster else 0.0
         return Result(size, variant, walls, cpu, db_cpu, rows)
 
-    def repeat(self, query: dict[str, Any], runs: int) -> Callable[[], list[dict[str, Any]]]:
+    def repeat(self, query: dict[str, Any], runs: int, headers: dict[str, str] | None = None
+               ) -> Callable[[], list[dict[str, Any]]]:
         def calls() -> Any:
             for _ in range(runs):
-                yield self.get(query)
+                yield self.get(query, headers)
         return calls
 
     def deep(self, query: dict[str, Any], pages: int) -> Callable[[], list[dict[str, Any]]]:
@@ -139,10 +153,7 @@ class Bench:
         """The plan of the page statement of ``actor`` (the Inspektorat user unless given; after
         ``cursor_pages`` pages when given) and whether it is indexed (and uses the indexes in ``needs``):
         on the candidates' indexes for a staff member, on the open tasks' for an administrator or "mine"."""
-        if actor is None:
-            with self.services.db.reading() as session:
-                user_id = session.scalar(select(User.id).where(User.username == USERNAME))
-            actor = actor_by_id(self.services, int(user_id or 0))
+        actor = actor or self.actor(USERNAME)
         after = None
         for _ in range(cursor_pages):
             page = task_list.page_tasks(self.services, actor, query)
@@ -166,6 +177,24 @@ class Bench:
               and not any(found in plan + "\n" for found in bad[self.backend]))
         return ok, plan
 
+    def give_reporter_cases(self, count: int) -> int:
+        """Make the reporter the one who filed ``count`` more seeded cases whose open task is in the Pelapor
+        lane of their unit (the seed files none: ``started_by`` is empty), as filing them would have: the
+        case's ``started_by`` and its Pelapor row's ``reporter_id``; how many they have filed now."""
+        with self.services.db.transaction() as session:
+            reporter = session.scalar(select(User.id).where(User.username == REPORTER))
+            unit = session.scalar(select(Unit.id).where(Unit.code == UNIT))
+            chosen = list(session.execute(
+                select(Task.id, Task.case_id).join(Case, Case.id == Task.case_id)
+                .where(Task.lane == REPORTER_ROLE, Task.unit_id == unit, Case.started_by.is_(None))
+                .order_by(Task.created_at.desc()).limit(count)))
+            session.execute(update(Case).where(Case.id.in_([case_id for _, case_id in chosen]))
+                            .values(started_by=reporter).execution_options(synchronize_session=False))
+            session.execute(update(TaskCandidate).where(TaskCandidate.task_id.in_([task_id for task_id, _ in chosen]),
+                                                        TaskCandidate.role == REPORTER_ROLE)
+                            .values(reporter_id=reporter).execution_options(synchronize_session=False))
+            return int(session.scalar(select(func.count()).select_from(Case).where(Case.started_by == reporter)) or 0)
+
     def settle(self) -> None:
         """On PostgreSQL, what autovacuum does to the new rows a minute later (visibility map, statistics),
         done now so that neither its CPU nor a half-vacuumed table lands in the measurements."""
@@ -186,6 +215,7 @@ def measure(bench: Bench, size: int, runs: int, deep: int) -> list[Result]:
         bench.timed(size, "first page (-created_at)", bench.repeat({"sort": "-created_at"}, runs)),
         bench.timed(size, "filtered (SOP + overdue)", bench.repeat({"definition_key": KEY, "overdue": "true"}, runs)),
         bench.timed(size, f"keyset pages 1..{deep} (due_at)", bench.deep({}, deep)),
+        bench.timed(size, "reporter, first page (due_at)", bench.repeat({}, runs, bench.reporter_headers)),
     ]
 
 
@@ -221,10 +251,12 @@ def run(backend: str, url: str, workdir: Path, sizes: list[int], runs: int, deep
             began = time.perf_counter()
             seed(bench.services, size - seeded, units=10)
             seeding = time.perf_counter() - began
+            own = bench.give_reporter_cases(5)
             bench.settle()
             print(f"\n{backend}: {size} open cases (seeded +{size - seeded} in {seeding:.1f} s, then "
                   f"{'VACUUM (ANALYZE)' if backend == 'postgresql' else 'ANALYZE'}), load {loadavg()}")
             seeded = size
+            print(f"  the reporter ({REPORTER}) started {own} of them")
             results += measure(bench, size, runs, deep)
             report([r for r in results if r.size == size])
             for label, query, pages, needs, actor in (
@@ -239,7 +271,8 @@ def run(backend: str, url: str, workdir: Path, sizes: list[int], runs: int, deep
                      ("ix_tasks_ready_created",), SYSTEM),
                     ("administrator, unit filter", task_list.TaskQuery(unit="inspektorat-katingan"), 0,
                      ("ix_tasks_ready_unit_due",), SYSTEM),
-                    ("mine (nothing claimed)", task_list.TaskQuery(mine=True), 0, ("ix_tasks_ready_claimed",), None)):
+                    ("mine (nothing claimed)", task_list.TaskQuery(mine=True), 0, ("ix_tasks_ready_claimed",), None),
+                    ("reporter, first page, due_at", task_list.TaskQuery(), 0, (), bench.actor(REPORTER))):
                 ok, plan = bench.explain(query, pages, needs, actor)
                 print(f"  plan of the page query ({label}): {'OK' if ok else 'NOT OK'}")
                 print("    " + plan.replace("\n", "\n    "))

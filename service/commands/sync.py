@@ -60,15 +60,16 @@ def routed_unit(session: Session, case: Case, task: HumanTask, data: Mapping[str
 
 def project_task(session: Session, case: Case, row: Task, task: HumanTask) -> None:
     """The candidates of an open task row, and the case access its roles gain by holding it."""
-    row.candidates = _candidates(row, task)
+    row.candidates = _candidates(row, task, case)
     _grant_task_roles(session, case, row, task)
 
 
-def _candidates(row: Task, task: HumanTask) -> list[TaskCandidate]:
+def _candidates(row: Task, task: HumanTask, case: Case) -> list[TaskCandidate]:
     """The candidate rows of an open task row, each with its copy of the task's sort and filter columns
-    (:meth:`TaskCandidate.values_for`)."""
+    (:meth:`TaskCandidate.values_for`); the reporter's row names who filed the case."""
     columns = {key: getattr(row, key) for key in ("id", *TaskCandidate.COPIED)}
-    return [TaskCandidate.built(TaskCandidate.values_for(columns, role)) for role in task.roles]
+    return [TaskCandidate.built(TaskCandidate.values_for(
+        columns, role, case.started_by if role == REPORTER_ROLE else None)) for role in task.roles]
 
 
 def _moved_due(session: Session, task_id: str, due: datetime | None, row: Task | None = None) -> None:
@@ -98,7 +99,7 @@ def _new_task_row(session: Session, case: Case, task: HumanTask, data: Mapping[s
         status=TaskStatus.READY.value, due_at=task.due_at, created_at=utc_now(),
         # the response is built from this row: its unit without a lookup when it is the case's
         unit=case.unit if unit_id == case.unit_id else session.get(Unit, unit_id)))
-    set_committed_value(row, "candidates", _candidates(row, task))
+    set_committed_value(row, "candidates", _candidates(row, task, case))
     _grant_task_roles(session, case, row, task)
     return row
 

@@ -315,6 +315,10 @@ class Task(Base):
 TASK_IS_READY = Task.status == literal_column(_READY, String())
 
 
+#: the candidate rows that name a reporter (the partial indexes of a reporter's list)
+_HAS_REPORTER = text("reporter_id IS NOT NULL")
+
+
 class TaskCandidate(Base):
     """A role that may pick up an open task (its lane, or each of its candidateGroups).
 
@@ -334,6 +338,11 @@ class TaskCandidate(Base):
         Index("ix_task_candidates_due", "unit_id", "role", "due_at", "created_at", "task_id", "definition_key"),
         # the creation-date sorts, and the capped count without filters
         Index("ix_task_candidates_created", "unit_id", "role", "created_at", "task_id"),
+        # a reporter's own rows, in the same two orders (migration 0028): only rows with a reporter
+        Index("ix_task_candidates_reporter_due", "reporter_id", "unit_id", "role", "due_at", "created_at", "task_id",
+              postgresql_where=_HAS_REPORTER, sqlite_where=_HAS_REPORTER),
+        Index("ix_task_candidates_reporter_created", "reporter_id", "unit_id", "role", "created_at", "task_id",
+              postgresql_where=_HAS_REPORTER, sqlite_where=_HAS_REPORTER),
     )
     task_id: Mapped[str] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), primary_key=True)
     role: Mapped[str] = mapped_column(String(100), primary_key=True)
@@ -342,16 +351,21 @@ class TaskCandidate(Base):
     due_at: Mapped[datetime | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column()
     definition_key: Mapped[str] = mapped_column(String(200))
+    #: on the reporter's row of a task, the user who filed the case (the case's ``started_by``, which
+    #: never changes): a reporter's list walks their own rows, not every reporter's of the unit; null on
+    #: every other row and for a case filed without an account
+    reporter_id: Mapped[int | None] = mapped_column(Integer)
     task: Mapped[Task] = relationship(back_populates="candidates")
 
     #: the columns of the task a candidate row holds a copy of (``unit_id``: where the role is)
     COPIED: ClassVar[tuple[str, ...]] = ("unit_id", "due_at", "created_at", "definition_key")
 
     @classmethod
-    def values_for(cls, task: Mapping[str, Any], role: str) -> dict[str, Any]:
+    def values_for(cls, task: Mapping[str, Any], role: str, reporter_id: int | None = None) -> dict[str, Any]:
         """The columns of the candidate row of ``role`` for a task (its columns by name): the one place
-        that copies them."""
-        return {"task_id": task["id"], "role": role, **{key: task[key] for key in cls.COPIED}}
+        that copies them. ``reporter_id``: see the column; the caller says which row is the reporter's."""
+        return {"task_id": task["id"], "role": role, "reporter_id": reporter_id,
+                **{key: task[key] for key in cls.COPIED}}
 
 
 class CaseAccess(Base):

@@ -232,10 +232,12 @@ def test_migration_0022_fills_the_copies_of_existing_rows_and_downgrades(
                 "ORDER BY task_id, role")).all()
         assert len(rows) == 4
         engine.dispose()
-        services_engine = sa.create_engine(url)  # read back through the models' own types
+        services_engine = sa.create_engine(url)  # read back through the models' own types (the columns of 0022)
         with sa.orm.Session(services_engine) as session:
-            found = {(c.task_id, c.role): (c.due_at, c.created_at, c.definition_key)
-                     for c in session.scalars(select(TaskCandidate))}
+            found = {(task_id, role): (due_at, created_at, definition_key)
+                     for task_id, role, due_at, created_at, definition_key in session.execute(select(
+                         TaskCandidate.task_id, TaskCandidate.role, TaskCandidate.due_at, TaskCandidate.created_at,
+                         TaskCandidate.definition_key))}
         services_engine.dispose()
         assert found == {(task_id, role): (due_at, moment + timedelta(minutes=number), "review")
                          for number, (task_id, due_at) in enumerate(due.items()) for role in ("Kabid", "Kasi")}
