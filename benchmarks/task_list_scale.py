@@ -5,11 +5,11 @@ tables, one ready task per case spread over 10 units and the lanes of the DUMAS 
 database step by step. At each size the Inspektorat user of ``inspektorat-katingan`` asks for its
 task list through Flask's test client with a bearer token (routing, auth, command, SQL, JSON), so
 the times are the server's alone; so does its Pelapor, who filed five of the seeded cases more at each
-size (the variant "reporter": their own Pelapor tasks among every reporter's of the unit). Printed per variant: p50/p95/p99 wall ms and CPU ms per request
-(this process; on PostgreSQL also the database server's processes, from /proc), then the plan of
-the page query (EXPLAIN ANALYZE / EXPLAIN QUERY PLAN) with OK when it walks the task-list index, and
-the plans of an administrator's list and of "mine" (``tasks`` itself, through its partial indexes of open
-tasks, migration 0024).
+size (the variant "reporter": their own Pelapor tasks among every reporter's of the unit). Printed per
+variant: p50/p95/p99 wall ms and CPU ms per request (this process; on PostgreSQL also the database
+server's processes, from /proc), then the plan of the page query (EXPLAIN ANALYZE / EXPLAIN QUERY
+PLAN) with OK when it walks the task-list index, and the plans of an administrator's list and of
+"mine" (``tasks`` itself, through its partial indexes of open tasks, migration 0024).
 
     .venv/bin/python benchmarks/task_list_scale.py [--sizes 10000,100000,1000000] [--backends postgres,sqlite]
                                                    [--runs 200] [--deep 50]

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from sqlalchemy import Select, bindparam, func, select, text
-from support.helpers import empty_database, generic_plan
+from support.helpers import empty_database, generic_plan, insert_unit_and_revision, reflected
 
 from service.api.metrics import OPEN_TASKS, OVERDUE_TASKS
 from service.commands import task_list
@@ -166,20 +166,11 @@ def test_migration_0024_keeps_open_tasks_only_and_downgrades(backend: str, reque
     url = empty_database(backend, request, tmp_path)
     upgrade(url, "0023")
     engine = sa.create_engine(url)
-    meta = sa.MetaData()
-    tables = {name: sa.Table(name, meta, autoload_with=engine)
-              for name in ("units", "users", "definitions", "cases", "tasks")}
+    tables = reflected(engine, "units", "users", "definitions", "cases", "tasks")
     moment = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
     try:
         with engine.begin() as connection:
-            connection.execute(sa.insert(tables["units"]).values(id=1, code="unit-a", name="A", timezone="Asia/Jakarta",
-                                                                 registration_code="DUMAS", created_at=moment))
-            connection.execute(sa.insert(tables["users"]).values(
-                id=1, username="kasi", password_hash="x", display_name="Kasi", is_admin=False, active=True,
-                failed_logins=0, credential_version=1, created_at=moment))
-            connection.execute(sa.insert(tables["definitions"]).values(
-                id=1, key="review", version=1, title="Review", unit_id=1, bpmn_xml="<x/>", checksum="c",
-                forms={}, dependencies={}, sop_metadata={}, decisions={}, status="active", deployed_at=moment))
+            insert_unit_and_revision(connection, tables, moment, user=(1, "kasi"))
             connection.execute(sa.insert(tables["cases"]).values(
                 id="c-1", definition_id=1, unit_id=1, status="running", state={}, data={}, lock_version=1,
                 created_at=moment, updated_at=moment, timer_failures=0))

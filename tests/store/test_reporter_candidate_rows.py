@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from sqlalchemy import select, text
-from support.helpers import Persona, deploy_file, empty_database
+from support.helpers import Persona, deploy_file, empty_database, insert_unit_and_revision, reflected
 
 from service.commands.context import Services
 from service.store.migrate import alembic_config, upgrade
@@ -101,23 +101,14 @@ def test_migration_0028_names_the_reporter_on_the_open_tasks_rows_and_downgrades
     url = empty_database(backend, request, tmp_path)
     upgrade(url, "0027")
     engine = sa.create_engine(url)
-    meta = sa.MetaData()
-    tables = {name: sa.Table(name, meta, autoload_with=engine)
-              for name in ("units", "users", "definitions", "cases", "tasks", "task_candidates")}
+    tables = reflected(engine, "units", "users", "definitions", "cases", "tasks", "task_candidates")
     moment = datetime(2026, 12, 3, 8, 0, tzinfo=UTC)
     filed, unfiled = "00000000-0000-4000-8000-000000000001", "00000000-0000-4000-8000-000000000002"
     tasks = {n: f"00000000-0000-4000-8000-00000000010{n}" for n in range(3)}
     state: Any = b"{}" if backend == "postgres" else {}  # bytea on PostgreSQL since 0025, JSON on SQLite
     try:
         with engine.begin() as connection:
-            connection.execute(sa.insert(tables["units"]).values(id=1, code="unit-a", name="A", timezone="Asia/Jakarta",
-                                                                 registration_code="DUMAS", created_at=moment))
-            connection.execute(sa.insert(tables["users"]).values(
-                id=7, username="pelapor", password_hash="x", display_name="Pelapor", is_admin=False, active=True,
-                failed_logins=0, credential_version=1, created_at=moment))
-            connection.execute(sa.insert(tables["definitions"]).values(
-                id=1, key="hot_path", version=1, title="Hot path", unit_id=1, bpmn_xml="<x/>", checksum="c",
-                forms={}, dependencies={}, sop_metadata={}, decisions={}, status="active", deployed_at=moment))
+            insert_unit_and_revision(connection, tables, moment, "hot_path", user=(7, "pelapor"))
             connection.execute(sa.insert(tables["cases"]), [
                 {"id": case_id, "definition_id": 1, "unit_id": 1, "status": "running", "state": state, "data": {},
                  "lock_version": 1, "created_at": moment, "updated_at": moment, "timer_failures": 0,

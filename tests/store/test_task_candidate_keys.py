@@ -18,7 +18,14 @@ import sqlalchemy as sa
 import time_machine
 from sqlalchemy import select
 from support.diagrams import diagram, with_timer
-from support.helpers import deploy_bytes, empty_database, review_variant, signed_in_now
+from support.helpers import (
+    deploy_bytes,
+    empty_database,
+    insert_unit_and_revision,
+    reflected,
+    review_variant,
+    signed_in_now,
+)
 
 from service.commands.context import Services
 from service.store.migrate import alembic_config, upgrade
@@ -203,18 +210,12 @@ def test_migration_0022_fills_the_copies_of_existing_rows_and_downgrades(
     url = empty_database(backend, request, tmp_path)
     upgrade(url, "0021")
     engine = sa.create_engine(url)
-    meta = sa.MetaData()
-    tables = {name: sa.Table(name, meta, autoload_with=engine)
-              for name in ("units", "definitions", "cases", "tasks", "task_candidates")}
+    tables = reflected(engine, "units", "definitions", "cases", "tasks", "task_candidates")
     moment = datetime(2026, 11, 30, 8, 15, 30, 123456, tzinfo=UTC)
     due = {"t-dated": moment + timedelta(days=2), "t-undated": None}
     try:
         with engine.begin() as connection:
-            connection.execute(sa.insert(tables["units"]).values(id=1, code="unit-a", name="A", timezone="Asia/Jakarta",
-                                                                 registration_code="DUMAS", created_at=moment))
-            connection.execute(sa.insert(tables["definitions"]).values(
-                id=1, key="review", version=1, title="Review", unit_id=1, bpmn_xml="<x/>", checksum="c",
-                forms={}, dependencies={}, sop_metadata={}, decisions={}, status="active", deployed_at=moment))
+            insert_unit_and_revision(connection, tables, moment)
             connection.execute(sa.insert(tables["cases"]).values(
                 id="c-1", definition_id=1, unit_id=1, status="running", state={}, data={}, lock_version=1,
                 created_at=moment, updated_at=moment, timer_failures=0))

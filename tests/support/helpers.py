@@ -17,7 +17,7 @@ from types import ModuleType
 from typing import Any
 
 import psycopg
-from sqlalchemy import Engine, MetaData, event, text
+from sqlalchemy import Engine, MetaData, Table, event, insert, text
 
 from service.app import create_app
 from service.commands.context import Services
@@ -127,6 +127,27 @@ def generic_plan(engine: Engine, statement: Any, values: dict[str, Any], *, seq_
             cursor.execute("DEALLOCATE planned")
             cursor.execute("RESET ALL")
         return plan
+
+
+def reflected(engine: Engine, *names: str) -> dict[str, Any]:
+    """Tables as the database holds them (a migration test's older revision), by name."""
+    meta = MetaData()
+    return {name: Table(name, meta, autoload_with=engine) for name in names}
+
+
+def insert_unit_and_revision(connection: Any, tables: dict[str, Any], moment: Any, key: str = "review",
+                             user: tuple[int, str] | None = None) -> None:
+    """A migration test's first rows: unit 1 (``unit-a``), revision 1 of ``key`` in it, and the user
+    ``(id, username)`` when given."""
+    connection.execute(insert(tables["units"]).values(id=1, code="unit-a", name="A", timezone="Asia/Jakarta",
+                                                      registration_code="DUMAS", created_at=moment))
+    if user is not None:
+        connection.execute(insert(tables["users"]).values(
+            id=user[0], username=user[1], password_hash="x", display_name=user[1], is_admin=False, active=True,
+            failed_logins=0, credential_version=1, created_at=moment))
+    connection.execute(insert(tables["definitions"]).values(
+        id=1, key=key, version=1, title=key, unit_id=1, bpmn_xml="<x/>", checksum="c", forms={},
+        dependencies={}, sop_metadata={}, decisions={}, status="active", deployed_at=moment))
 
 
 @contextmanager
