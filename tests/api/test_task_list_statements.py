@@ -8,6 +8,7 @@ filters it carries.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -155,6 +156,10 @@ def test_task_candidates_are_never_scanned_by_parallel_workers(client: Any, db_u
     assert "parallel_workers=0" in (options or [])
 
 
+#: the indexes of a staff member's walks (every (unit, role)'s rows), as a plan names them
+STAFF_WALKS = re.compile(r"\bix_task_candidates_(due|created)\b")
+
+
 @pytest.mark.parametrize(("query", "index"), [
     (task_list.TaskQuery(), "ix_task_candidates_reporter_due"),
     (task_list.TaskQuery(sort="-created_at"), "ix_task_candidates_reporter_created"),
@@ -173,4 +178,4 @@ def test_a_reporters_page_walks_their_own_rows(client: Any, staff: dict[str, Any
     statement, values = task_list._page_statement(reporter, query, NOW, None)
     plan = generic_plan(services.db.engine, statement, values, seq_scans=False)
     assert index in plan, plan
-    assert "ix_task_candidates_due" not in plan.replace("reporter_due", "") and " cases" not in plan, plan
+    assert not STAFF_WALKS.search(plan) and " cases" not in plan, plan
