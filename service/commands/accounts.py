@@ -6,7 +6,7 @@ import re
 import time
 from datetime import datetime
 from enum import StrEnum
-from functools import cache, lru_cache
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -18,6 +18,7 @@ from service.commands.context import ADMIN_ROLE, Actor, Services
 from service.commands.passwords import check_new_password, hash_password, verify_password
 from service.engine.calendar import utc_now
 from service.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
+from service.store.built_once import built_once
 from service.store.models import ActingGrant, Membership, Unit, UnitEvent, User, UserEvent
 
 _TOKEN_SALT = "alur-api-token"
@@ -267,7 +268,7 @@ def actor_from_token(services: Services, token: str) -> Actor:
     return actor_with_credentials(services, user_id, version)
 
 
-@cache
+@built_once()
 def _credentials_statement() -> Select[tuple[bool, int]]:
     users = User.__table__.c
     return select(users.active, users.credential_version).where(users.id == bindparam("user_id"))

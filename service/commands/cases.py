@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from functools import cache
 from typing import Any, cast
 
 from sqlalchemy import Select, bindparam, func, select
@@ -27,6 +26,7 @@ from service.engine import CaseRun, CaseStatus, WorkCalendar, utc_now
 from service.engine.compiler import CompiledDefinition
 from service.engine.messages import caught_messages
 from service.errors import Conflict, Forbidden, InvalidInput
+from service.store.built_once import built_once
 from service.store.models import TASK_IS_READY, Case, CaseAccess, Definition, HistoryEntry, Reporter, Task, Unit
 from service.store.one_statement import ONE_STATEMENT, write_in_one
 
@@ -52,7 +52,7 @@ def revision_forms(services: Services, definition: Definition) -> dict[str, Any]
                                                   lambda: dict(definition.forms or {})))
 
 
-@cache
+@built_once()
 def case_options() -> tuple[ExecutableOption, ...]:
     """Loader options for a case on the hot path: its revision without the diagram and forms (both
     come from the process's caches by id and checksum) and without the revision's unit."""
@@ -166,19 +166,19 @@ class CaseView:
     full: bool = True
 
 
-@cache
+@built_once()
 def _case_statement(lean: bool) -> Select[Case, CaseAccess]:
     return (select(Case, CaseAccess).outerjoin(CaseAccess, CaseAccess.case_id == Case.id)
             .options(*(case_options() if lean else ())).where(Case.id == bindparam("case_id")))
 
 
-@cache
+@built_once()
 def _ready_tasks_statement() -> Select[Any]:
     return (select(Task).where(Task.case_id == bindparam("case_id"), TASK_IS_READY)
             .options(joinedload(Task.candidates)).order_by(Task.created_at))
 
 
-@cache
+@built_once()
 def _history_statement() -> Select[Any]:
     return select(HistoryEntry).where(HistoryEntry.case_id == bindparam("case_id")).order_by(HistoryEntry.id)
 

@@ -6,7 +6,6 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from functools import cache
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
@@ -26,6 +25,7 @@ from service.engine.compiler import routing_issues
 from service.engine.deploy_checks import TextBounds
 from service.engine.schedule import first_run, schedule_text
 from service.errors import Conflict, Forbidden, InvalidDiagram, InvalidInput, NotFound
+from service.store.built_once import built_once
 from service.store.models import (
     BufferedMessage,
     Definition,
@@ -338,7 +338,7 @@ _FIXED = tuple(column.key for column in _REVISIONS.c
 _RUNNABLE = {f"runnable_{n}": status for n, status in enumerate(RUNNABLE_REVISIONS)}
 
 
-@cache
+@built_once()
 def _startable_statement(pinned: bool, days: bool) -> tuple[Select[Any], tuple[str, ...]]:
     """The candidate revisions of a key (the pinned version, else the runnable ones, newest first) with
     their unit, and the name of each column; built once per shape (``days``: the unit's closed days too)."""
@@ -421,6 +421,6 @@ def _fixed(services: Services, session: Session, revision_id: int) -> dict[str, 
     return dict(zip(_FIXED, values, strict=True))
 
 
-@cache
+@built_once()
 def _fixed_statement() -> Select[Any]:
     return select(*(_REVISIONS.c[key] for key in _FIXED)).where(_REVISIONS.c.id == bindparam("id"))

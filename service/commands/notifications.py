@@ -23,7 +23,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from functools import lru_cache
 from typing import Any, NamedTuple, cast
 
 from sqlalchemy import (
@@ -52,6 +51,7 @@ from service.commands.accounts import role_holders
 from service.commands.context import REPORTER_ROLE, Actor, Services
 from service.engine import TaskStatus, utc_now
 from service.errors import NotFound
+from service.store.built_once import built_once
 from service.store.models import TASK_IS_READY, Case, Notification, Task, TaskCandidate, Unit, User
 
 PER_PAGE = 20
@@ -137,7 +137,7 @@ def write_breaches(session: Session) -> int:
     return len(pending)
 
 
-@lru_cache(maxsize=256)
+@built_once(maxsize=256)
 def _breach_statement(count: int, roles: int) -> Insert:
     """:func:`write_breaches`' statement for ``count`` breaches whose steps have ``roles`` candidate roles
     in all, built once per shape (its values are parameters ``<name>_<row>``): the escalation role's

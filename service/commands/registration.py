@@ -15,7 +15,6 @@ rolled-back creation gives its number back); SQLite serialises writers anyway.
 from __future__ import annotations
 
 from datetime import datetime
-from functools import lru_cache
 from typing import cast
 from zoneinfo import ZoneInfo
 
@@ -24,6 +23,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from service.store import driver
+from service.store.built_once import built_once
 from service.store.driver import DriverStatement
 from service.store.models import RegistrationCounter, Unit
 
@@ -51,7 +51,7 @@ def next_registration_number(session: Session, unit: Unit, at: datetime) -> str:
     return format_number(int(number), unit.registration_code or "DUMAS", local.month, local.year)
 
 
-@lru_cache(maxsize=8)
+@built_once(maxsize=8)
 def _counter_statement(dialect: Dialect) -> DriverStatement:
     """The counter's increment as the driver runs it, compiled once per dialect (unit and year are its
     parameters)."""

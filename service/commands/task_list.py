@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import functools
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -53,6 +52,7 @@ from service.commands.context import REPORTER_ROLE, Actor, Services
 from service.commands.display import label_of
 from service.engine import utc_now
 from service.errors import InvalidInput
+from service.store.built_once import built_once
 from service.store.models import TASK_IS_READY, Case, Definition, Task, TaskCandidate, Unit
 from service.store.types import EntityId, ids_starting_with
 
@@ -366,12 +366,12 @@ def _capped_count(shape: _Filters, sop: int | None = None) -> Select[Any]:
     return select(func.count()).select_from(_limited(limited, _param("count_limit", Integer())).subquery())
 
 
-@functools.lru_cache(maxsize=_SHAPES_KEPT)
+@built_once(maxsize=_SHAPES_KEPT)
 def _count_statement(shape: _Filters) -> Select[Any]:
     return _capped_count(shape)
 
 
-@functools.lru_cache(maxsize=_SHAPES_KEPT)
+@built_once(maxsize=_SHAPES_KEPT)
 def _per_sop_statement(shape: _Filters, sops: int) -> Select[Any]:
     """The capped counts of ``sops`` SOPs (``sop_<n>``) in one row."""
     return select(*(_capped_count(shape, n).scalar_subquery().label(f"c{n}") for n in range(sops)))
@@ -470,7 +470,7 @@ def column_groups(row: Sequence[Any], groups: Sequence[Sequence[InstrumentedAttr
         start += len(group)
 
 
-@functools.lru_cache(maxsize=_SHAPES_KEPT)
+@built_once(maxsize=_SHAPES_KEPT)
 def _page_shape(shape: _Filters, position: _Position) -> Select[Any]:
     """One statement: the page's tasks (with unit and candidate roles) and the capped total, in plain columns
     (:data:`TASK_COLUMNS`, :data:`UNIT_COLUMNS`, ``roles``, ``total``) for

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
-from functools import cache, cached_property
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import CursorResult, Integer, Select, bindparam, or_, select, update
@@ -24,6 +24,7 @@ from service.commands.sync import Written, deliver_buffered, write_back
 from service.commands.task_list import TASK_COLUMNS, UNIT_COLUMNS, column_groups, every_column
 from service.engine import CaseStatus, TaskStatus, WorkCalendar
 from service.errors import Conflict, Forbidden, NotFound
+from service.store.built_once import built_once
 from service.store.db import Database
 from service.store.models import TASK_IS_READY, Case, CaseAccess, Definition, Task, TaskCandidate, Unit
 from service.store.one_statement import ONE_STATEMENT, write_in_one
@@ -55,7 +56,7 @@ _CASE_UNIT = aliased(Unit, name="case_unit")
 _TASK_UNIT = aliased(Unit, name="task_unit")
 
 
-@cache
+@built_once()
 def _held_groups(with_calendar: bool) -> tuple[tuple[Any, ...], ...]:
     """What :func:`_task_for` reads, in plain columns grouped for :func:`~service.commands.task_list.column_groups`:
     what the ORM loads of the task, its unit, a candidate, the case, its unit and an access row; of the
@@ -66,7 +67,7 @@ def _held_groups(with_calendar: bool) -> tuple[tuple[Any, ...], ...]:
             every_column(CaseAccess))
 
 
-@cache
+@built_once()
 def _task_statement(with_calendar: bool) -> Select[Any]:
     """The read of :func:`_task_for`, built once (it depends on no actor; the task id is a parameter): a row
     per (candidate, access row) of the task, in the columns :func:`_held_groups` names, then for a command
@@ -85,7 +86,7 @@ def _task_statement(with_calendar: bool) -> Select[Any]:
     return statement.with_for_update(of=Case) if with_calendar else statement
 
 
-@cache
+@built_once()
 def _read_statement() -> Select[Any]:
     """:func:`get_task`'s one statement, plain columns (:data:`_READ`) for :meth:`Database.driver_rows`:
     a row per (candidate, access row) of the task, as :func:`_task_statement` reads them."""
@@ -97,7 +98,7 @@ def _read_statement() -> Select[Any]:
             .where(Task.id == bindparam("task_id", type_=EntityId())))
 
 
-@cache
+@built_once()
 def _forms_statement() -> Select[Any]:
     return select(Definition.forms).where(Definition.id == bindparam("definition_id", type_=Integer()))
 

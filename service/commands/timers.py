@@ -23,7 +23,6 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from functools import cache, lru_cache
 from typing import Any, cast
 
 from sqlalchemy import ColumnElement, Select, Table, bindparam, select
@@ -38,6 +37,7 @@ from service.commands.notifications import write_breaches
 from service.commands.sync import deliver_buffered, record_fired_timers, write_back
 from service.engine import CaseStatus, WorkCalendar, utc_now
 from service.errors import Conflict, LimitExceeded
+from service.store.built_once import built_once
 from service.store.models import TASK_IS_READY, Case, CaseAccess, ClosedDay, Task
 from service.store.one_statement import ONE_STATEMENT, write_in_one
 
@@ -127,7 +127,7 @@ def _claim(postgres: bool, claimed: Select[str]) -> Claim:
             .with_for_update(of=Case))
 
 
-@lru_cache(maxsize=64)
+@built_once(maxsize=64)
 def _batch_claim(postgres: bool, limit: int) -> Claim:
     """The claim of a batch of at most ``limit`` cases, built once: the due instant is its parameter ``now``."""
     now = bindparam("now", type_=cast(Table, Case.__table__).c.next_timer_at.type)
@@ -163,14 +163,14 @@ def _batch(services: Services, session: Session, cases: Sequence[Case]) -> _Batc
     return _Batch(_calendars(services, session, cases), rows)
 
 
-@cache
+@built_once()
 def _open_rows() -> Select[Task]:
     """The ready task rows of the cases ``case_ids``, with their candidates: built once."""
     return (select(Task).where(Task.case_id.in_(bindparam("case_ids", expanding=True)), TASK_IS_READY)
             .options(joinedload(Task.candidates), lazyload(Task.unit)).order_by(Task.created_at, Task.id))
 
 
-@cache
+@built_once()
 def _closed_days() -> Select[int, date]:
     """The closed days of the units ``unit_ids``: built once."""
     return select(ClosedDay.unit_id, ClosedDay.day).where(ClosedDay.unit_id.in_(bindparam("unit_ids", expanding=True)))

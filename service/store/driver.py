@@ -29,6 +29,8 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ClauseElement
 from sqlalchemy.types import TypeEngine
 
+from service.store.built_once import BUILDING
+
 Processor = Callable[[Any], Any]
 _PYFORMAT = re.compile(r"%\(([^)]+)\)s|%%")
 
@@ -46,7 +48,8 @@ class DriverStatement:
     @classmethod
     def compile(cls, statement: ClauseElement, dialect: Dialect,
                 result_types: Sequence[TypeEngine[Any]]) -> DriverStatement:
-        compiled = cast(SQLCompiler, statement.compile(dialect=dialect))
+        with BUILDING:  # a kept statement's first compile fills in what it shares (:mod:`.built_once`)
+            compiled = cast(SQLCompiler, statement.compile(dialect=dialect))
         if compiled.positional:  # SQLite's ``?``: the values in the order of the placeholders
             sql, names = compiled.string, tuple(compiled.positiontup or ())
         else:  # psycopg's ``%(name)s`` as ``$n``, the n-th name's value

@@ -16,7 +16,6 @@ timestamps), exactly as the ORM would process them, and the text goes to the dri
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -27,6 +26,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from service.store import driver
+from service.store.built_once import built_once
 from service.store.driver import DriverStatement
 from service.store.models import Case, CaseAccess, HistoryEntry
 
@@ -142,7 +142,7 @@ class _Prepared:
         return HistoryEntry.built(dict(zip(_HISTORY_KEYS, self.statement.row(row), strict=False)))
 
 
-@functools.lru_cache(maxsize=_SHAPES_KEPT)
+@built_once(maxsize=_SHAPES_KEPT)
 def _prepared(shape: tuple[Any, ...], dialect: Dialect) -> _Prepared:
     """The shape's statement for ``dialect``, once per shape and process (an LRU shared by its threads)."""
     sql, columns = _render(shape)

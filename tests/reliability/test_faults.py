@@ -15,8 +15,10 @@ Short: ``SHORT_CASES`` cases and a ``SHORT_OUTAGE_S`` outage; long (``-m long``)
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -132,6 +134,12 @@ class Stack:
         self.kills[which] += 1
         (self.start_api if which == "api" else self.start_worker)()
 
+    def tracebacks(self) -> str:
+        """What the processes logged of their unexpected errors (a 500's cause), for an assertion's message."""
+        logged = "\n".join(log.read_text(errors="replace") for log in sorted(self.logs.glob("*.log")))
+        starts = [found.start() for found in re.finditer("Traceback", logged)][:3]
+        return "\n…\n".join(logged[max(0, start - 300):start + 3_000] for start in starts)
+
     def stop(self) -> None:
         for process in (self.api, self.worker):
             if process is not None and process.poll() is None:
@@ -178,7 +186,7 @@ def _call(base: str, path: str, token: str | None, body: dict[str, Any]) -> tupl
             return response.status, json.loads(response.read() or b"{}")
     except urllib.error.HTTPError as error:
         return error.code, {}
-    except OSError as error:  # refused, reset, timed out: the process is down
+    except (OSError, http.client.HTTPException) as error:  # refused, reset, cut off mid-body: the process is down
         return type(error).__name__, {}
 
 
@@ -249,7 +257,7 @@ def _wait_for_timers(services: Services, deadline_s: float) -> None:
     raise AssertionError("timer cases still running: the worker did not come back")
 
 
-def assert_nothing_acknowledged_lost(services: Services, ledger: Ledger, checked: Any) -> None:
+def assert_nothing_acknowledged_lost(services: Services, ledger: Ledger, checked: Any, processes: Stack) -> None:
     assert not checked.problems, checked.problems[:20]
     with services.db.transaction() as session:
         stored = {row.id: row.status for row in session.execute(select(Case.id, Case.status))}
@@ -264,14 +272,14 @@ def assert_nothing_acknowledged_lost(services: Services, ledger: Ledger, checked
     assert all(stored[case] == CaseStatus.COMPLETED.value for case in timer_cases)
     fired = Counter(checked.timers_fired_by_case[case] for case in timer_cases)
     assert set(fired) == {1}, f"timer_fired per timer case: {dict(fired)}"
-    assert not ledger.statuses["500"], ledger.statuses
+    assert not ledger.statuses["500"], (ledger.statuses, processes.tracebacks())
 
 
 def test_api_and_worker_killed_mid_run_lose_nothing_acknowledged(stack: tuple[Stack, Services]) -> None:
     processes, services = stack
     ledger, checked, _elapsed = run_kills(processes, services, SHORT_CASES)
     assert len(ledger.cases) >= SHORT_CASES and processes.kills == {"api": 2, "worker": 2}
-    assert_nothing_acknowledged_lost(services, ledger, checked)
+    assert_nothing_acknowledged_lost(services, ledger, checked, processes)
 
 
 @pytest.mark.long
@@ -282,7 +290,7 @@ def test_api_and_worker_killed_mid_run_lose_nothing_acknowledged_long(stack: tup
           f"completions in {elapsed:.0f} s with {CLIENTS} clients; kills {dict(processes.kills)}; statuses "
           f"{dict(ledger.statuses)}; cases in the database {checked.cases}, history entries "
           f"{checked.history_entries}, timer_fired {checked.actions['timer_fired']}")
-    assert_nothing_acknowledged_lost(services, ledger, checked)
+    assert_nothing_acknowledged_lost(services, ledger, checked, processes)
 
 
 # --- (b) PostgreSQL stopped under load ------------------------------------------------------------------
