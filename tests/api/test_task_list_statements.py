@@ -19,6 +19,7 @@ from support.helpers import generic_plan, sql_statements
 
 from service.commands import task_list
 from service.commands.accounts import actor_by_id
+from service.commands.bench_seed import seed
 from service.commands.context import Actor, Services
 from service.store.models import Task, TaskCandidate, User
 
@@ -170,10 +171,16 @@ def test_a_reporters_page_walks_their_own_rows(client: Any, staff: dict[str, Any
     name them (migration 0028), with no read of ``cases``. Walking the unit's Pelapor rows and probing each
     one's case read every reporter's rows (15 ms at 100k open cases); probing with ``case_id IN (the
     reporter's cases)`` read every case per row walked (nothing leads with ``started_by``). Sequential
-    scans are ruled out: a test's tables are small enough for either planner to read them whole."""
+    scans are ruled out: a test's tables are small enough for either planner to read them whole.
+
+    The planner chooses by the statistics, so the tables get the shape they have in service: 600 open
+    cases filed by no one (``alur bench seed``, then ANALYZE) beside the reporter's three. With the three
+    alone, every Pelapor row named the reporter; a staff index filtered on ``reporter_id`` cost the same
+    and PostgreSQL took it on one CI run."""
     for _ in range(3):
         start_review()
     services = _services(client)
+    seed(services, 600, units=2, now=NOW)
     reporter = _actor(services, staff["pelapor_a"].username)
     statement, values = task_list._page_statement(reporter, query, NOW, None)
     plan = generic_plan(services.db.engine, statement, values, seq_scans=False)
