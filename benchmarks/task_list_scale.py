@@ -4,7 +4,7 @@ The cases are seeded with ``alur bench seed``'s code (:mod:`service.commands.ben
 tables, one ready task per case spread over 10 units and the lanes of the DUMAS SOP), growing one
 database step by step. At each size the Inspektorat user of ``inspektorat-katingan`` asks for its
 task list through Flask's test client with a bearer token (routing, auth, command, SQL, JSON), so
-the times are the server's alone; so does its Pelapor, who filed five of the seeded cases more at each
+the times are the server's alone; so does its Pelapor, who filed five of the seeded cases, at every
 size (the variant "reporter": their own Pelapor tasks among every reporter's of the unit). Printed per
 variant: p50/p95/p99 wall ms and CPU ms per request (this process; on PostgreSQL also the database
 server's processes, from /proc), then the plan of the page query (EXPLAIN ANALYZE / EXPLAIN QUERY
@@ -53,6 +53,9 @@ USERNAME = "inspektorat"
 #: a reporter (Pelapor of the same unit) with a few cases of their own among the seeded ones: their list
 #: holds the Pelapor tasks of those cases only (:func:`service.commands.task_list._grant_parts`)
 REPORTER = "pelapor"
+#: how many of the seeded cases the reporter has filed, at every size: the same page among ever more of
+#: every reporter's rows (five more per size made the 1M page twice the 10k one, 10 rows against 5)
+REPORTER_CASES = 5
 BPMN = ROOT / "bpmn" / "dumas-inspektorat-katingan.bpmn"
 KEY = "dumas-inspektorat-katingan"
 #: an index the page query must walk: the actor's candidate rows per (unit, role), in the list's order (a
@@ -180,23 +183,24 @@ class Bench:
               and not any(found in plan + "\n" for found in bad[self.backend]))
         return ok, plan
 
-    def give_reporter_cases(self, count: int) -> int:
-        """Make the reporter the one who filed ``count`` more seeded cases whose open task is in the Pelapor
+    def give_reporter_cases(self, total: int) -> int:
+        """Make the reporter the one who filed ``total`` of the seeded cases whose open task is in the Pelapor
         lane of their unit (the seed files none: ``started_by`` is empty), as filing them would have: the
         case's ``started_by`` and its Pelapor row's ``reporter_id``; how many they have filed now."""
         with self.services.db.transaction() as session:
             reporter = session.scalar(select(User.id).where(User.username == REPORTER))
             unit = session.scalar(select(Unit.id).where(Unit.code == UNIT))
+            filed = select(func.count()).select_from(Case).where(Case.started_by == reporter)
             chosen = list(session.execute(
                 select(Task.id, Task.case_id).join(Case, Case.id == Task.case_id)
                 .where(Task.lane == REPORTER_ROLE, Task.unit_id == unit, Case.started_by.is_(None))
-                .order_by(Task.created_at.desc()).limit(count)))
+                .order_by(Task.created_at.desc()).limit(max(0, total - int(session.scalar(filed) or 0)))))
             session.execute(update(Case).where(Case.id.in_([case_id for _, case_id in chosen]))
                             .values(started_by=reporter).execution_options(synchronize_session=False))
             session.execute(update(TaskCandidate).where(TaskCandidate.task_id.in_([task_id for task_id, _ in chosen]),
                                                         TaskCandidate.role == REPORTER_ROLE)
                             .values(reporter_id=reporter).execution_options(synchronize_session=False))
-            return int(session.scalar(select(func.count()).select_from(Case).where(Case.started_by == reporter)) or 0)
+            return int(session.scalar(filed) or 0)
 
     def settle(self) -> None:
         """On PostgreSQL, what autovacuum does to the new rows a minute later (visibility map, statistics),
@@ -254,7 +258,7 @@ def run(backend: str, url: str, workdir: Path, sizes: list[int], runs: int, deep
             began = time.perf_counter()
             seed(bench.services, size - seeded, units=10)
             seeding = time.perf_counter() - began
-            own = bench.give_reporter_cases(5)
+            own = bench.give_reporter_cases(REPORTER_CASES)
             bench.settle()
             print(f"\n{backend}: {size} open cases (seeded +{size - seeded} in {seeding:.1f} s, then "
                   f"{'VACUUM (ANALYZE)' if backend == 'postgresql' else 'ANALYZE'}), load {loadavg()}")
