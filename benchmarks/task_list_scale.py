@@ -111,8 +111,9 @@ class Bench:
         assert token.status_code == 200 and token.json, token.json
         return {"Authorization": f"Bearer {token.json['token']}"}
 
-    def get(self, query: dict[str, Any], headers: dict[str, str] | None = None) -> dict[str, Any]:
-        response = self.client.get("/api/tasks", query_string=query, headers=headers or self.headers)
+    def get(self, query: dict[str, Any], headers: dict[str, str] | None = None, path: str = "/api/tasks"
+            ) -> dict[str, Any]:
+        response = self.client.get(path, query_string=query, headers=headers or self.headers)
         body: dict[str, Any] | None = response.json
         assert response.status_code == 200 and body is not None, (response.status_code, body)
         return body
@@ -135,11 +136,11 @@ class Bench:
         db_cpu = ((tree_cpu_seconds(self.postmaster) - db_before) * 1000 / count) if self.postmaster else 0.0
         return Result(size, variant, walls, cpu, db_cpu, rows)
 
-    def repeat(self, query: dict[str, Any], runs: int, headers: dict[str, str] | None = None
-               ) -> Callable[[], list[dict[str, Any]]]:
+    def repeat(self, query: dict[str, Any], runs: int, headers: dict[str, str] | None = None,
+               path: str = "/api/tasks") -> Callable[[], list[dict[str, Any]]]:
         def calls() -> Any:
             for _ in range(runs):
-                yield self.get(query, headers)
+                yield self.get(query, headers, path)
         return calls
 
     def deep(self, query: dict[str, Any], pages: int) -> Callable[[], list[dict[str, Any]]]:
@@ -223,6 +224,8 @@ def measure(bench: Bench, size: int, runs: int, deep: int) -> list[Result]:
         bench.timed(size, "filtered (SOP + overdue)", bench.repeat({"definition_key": KEY, "overdue": "true"}, runs)),
         bench.timed(size, f"keyset pages 1..{deep} (due_at)", bench.deep({}, deep)),
         bench.timed(size, "reporter, first page (due_at)", bench.repeat({}, runs, bench.reporter_headers)),
+        bench.timed(size, "reporter's cases (/api/cases)",
+                    bench.repeat({}, runs, bench.reporter_headers, "/api/cases")),
     ]
 
 
