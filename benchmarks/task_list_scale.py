@@ -303,8 +303,10 @@ def main(argv: list[str] | None = None) -> int:
     options = parser.parse_args(argv)
     sizes = sorted(int(size) for size in options.sizes.split(","))
     head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+    changed = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
+                             capture_output=True, text=True).stdout.strip()
     stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-    print(f"commit {head.stdout.strip()} plus uncommitted work tree; {stamp}; load {loadavg()}")
+    print(f"commit {head.stdout.strip()}{' plus changes not committed' if changed else ''}; {stamp}; load {loadavg()}")
     with ExitStack() as stack:
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="alur-scale-")))
         for backend in options.backends.split(","):
