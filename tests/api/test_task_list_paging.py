@@ -12,12 +12,11 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select, update
-from support.helpers import sql_statements
+from support.helpers import services_of, sql_statements
 
 from service.commands import task_list
 from service.commands.accounts import actor_by_id
 from service.commands.bench_seed import seed
-from service.commands.context import Services
 from service.store.models import Task, TaskCandidate, User
 
 BASE = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
@@ -26,23 +25,18 @@ DUE = [BASE, BASE, None, BASE + timedelta(hours=1), BASE, None, BASE + timedelta
        BASE - timedelta(hours=2), None, BASE - timedelta(hours=2), BASE + timedelta(days=3), BASE]
 
 
-def _services(client: Any) -> Services:
-    found: Services = client.application.extensions["alur.services"]
-    return found
-
-
 @pytest.fixture
 def tied(client: Any, staff: dict[str, Any], start_review: Any) -> list[Task]:
     """Twelve Kasi tasks of unit A with tied due dates and tied creation times; the rows, as stored."""
     ids = [start_review()["tasks"][0]["id"] for _ in DUE]
-    with _services(client).db.transaction() as session:
+    with services_of(client.application).db.transaction() as session:
         for number, (task_id, due) in enumerate(zip(ids, DUE, strict=True)):
             created = BASE - timedelta(days=1, minutes=number // 3)  # three tasks share each creation time
             session.execute(update(Task).where(Task.id == task_id).values(due_at=due, created_at=created))
             # and the candidate rows' copies of them, as if the tasks had been written so
             session.execute(update(TaskCandidate).where(TaskCandidate.task_id == task_id)
                             .values(due_at=due, created_at=created))
-    with _services(client).db.reading() as session:
+    with services_of(client.application).db.reading() as session:
         rows = list(session.scalars(select(Task).where(Task.id.in_(ids))))
         session.expunge_all()
     return rows
@@ -133,7 +127,7 @@ def test_a_damaged_cursor_is_a_422_naming_the_cursor(client: Any, staff: dict[st
 
 
 def test_totals_and_per_sop_counts_stop_at_the_cap(client: Any, staff: dict[str, Any], tied: list[Task]) -> None:
-    services = _services(client)
+    services = services_of(client.application)
     with services.db.reading() as session:
         user_id = session.scalar(select(User.id).where(User.username == "kasi.a"))
     kasi = actor_by_id(services, int(user_id or 0))
@@ -152,7 +146,7 @@ def test_totals_and_per_sop_counts_stop_at_the_cap(client: Any, staff: dict[str,
 def test_a_task_with_two_of_my_roles_is_counted_once(client: Any, make_persona: Any, units: dict[str, str],
                                                      tied: list[Task]) -> None:
     both = make_persona("kasi.kabid", "Kasi@unit-a", "Kabid@unit-a")
-    services = _services(client)
+    services = services_of(client.application)
     with services.db.transaction() as session:  # the Kabid of unit A may also pick up the first task
         session.add(TaskCandidate(**TaskCandidate.values_for(
             {key: getattr(tied[0], key) for key in ("id", *TaskCandidate.COPIED)}, "Kabid")))
@@ -163,7 +157,7 @@ def test_a_task_with_two_of_my_roles_is_counted_once(client: Any, make_persona: 
 
 @pytest.fixture
 def statements(client: Any) -> Iterator[list[str]]:
-    with sql_statements(_services(client).db.engine) as seen:
+    with sql_statements(services_of(client.application).db.engine) as seen:
         yield seen
 
 
@@ -182,7 +176,7 @@ def test_a_task_list_request_costs_at_most_two_statements(client: Any, staff: di
 
 def test_bench_seed_fills_lists_that_the_rules_apply_to(client: Any, staff: dict[str, Any],
                                                         review: dict[str, Any]) -> None:
-    services = _services(client)
+    services = services_of(client.application)
     report = seed(services, 60, units=3)
     assert report.cases == 60 and len(report.units) == 3 and report.units[0] == "unit-a"
     kasi_seen, _ = _walk(client, staff["kasi_a"], 7)
@@ -199,7 +193,7 @@ def test_the_web_list_pages_by_cursor_and_shows_capped_totals_in_indonesian(
     from support.helpers import PASSWORD
     from support.web import csrf_of
 
-    seed(_services(app.test_client()), 4_500, units=1)  # a quarter are Kasi tasks of unit A: more than the cap
+    seed(services_of(app), 4_500, units=1)  # a quarter are Kasi tasks of unit A: more than the cap
     web = app.test_client()
     web.post("/login", data={"username": "kasi.a", "password": PASSWORD, "csrf_token": csrf_of(web.get("/login").text)})
     first = web.get("/tasks")

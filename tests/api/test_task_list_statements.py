@@ -14,33 +14,21 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select, text, update
-from support.helpers import generic_plan, sql_statements
+from sqlalchemy import text, update
+from support.helpers import actor_named, generic_plan, services_of, sql_statements
 
 from service.commands import task_list
-from service.commands.accounts import actor_by_id
 from service.commands.bench_seed import seed
-from service.commands.context import Actor, Services
-from service.store.models import Task, TaskCandidate, User
+from service.commands.context import Actor
+from service.store.models import Task, TaskCandidate
 
 NOW = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)
-
-
-def _services(client: Any) -> Services:
-    found: Services = client.application.extensions["alur.services"]
-    return found
-
-
-def _actor(services: Services, username: str) -> Actor:
-    with services.db.reading() as session:
-        user_id = session.scalar(select(User.id).where(User.username == username))
-    return actor_by_id(services, int(user_id or 0))
 
 
 @pytest.fixture
 def statements(client: Any) -> Iterator[list[str]]:
     """The SQL statements the app's engine runs while the test goes on."""
-    with sql_statements(_services(client).db.engine) as seen:
+    with sql_statements(services_of(client.application).db.engine) as seen:
         yield seen
 
 
@@ -54,7 +42,7 @@ def spread(client: Any, staff: dict[str, Any], start_review: Any, review_b: dict
          for _ in range(3)]
     due = {a[0]: NOW - timedelta(hours=3), a[1]: NOW - timedelta(minutes=1), a[2]: NOW + timedelta(days=1),
            a[3]: NOW + timedelta(days=2), a[4]: None, **{task_id: NOW - timedelta(days=1) for task_id in b}}
-    with _services(client).db.transaction() as session:
+    with services_of(client.application).db.transaction() as session:
         for task_id, due_at in due.items():
             session.execute(update(Task).where(Task.id == task_id).values(due_at=due_at))
             # and the candidate rows' copy of it, as if the tasks had been written so
@@ -103,8 +91,8 @@ def test_a_cursor_page_is_two_statements(client: Any, staff: dict[str, Any], spr
 
 def test_a_kept_statement_takes_each_requests_values(client: Any, staff: dict[str, Any],
                                                      spread: dict[str, list[str]]) -> None:
-    services = _services(client)
-    kasi_a, kasi_b = _actor(services, "kasi.a"), _actor(services, "kasi.b")
+    services = services_of(client.application)
+    kasi_a, kasi_b = actor_named(services, "kasi.a"), actor_named(services, "kasi.b")
     overdue = task_list.TaskQuery(definition_key="review", overdue=True)
     statement_a, values_a = task_list._page_statement(kasi_a, overdue, NOW, None)
     statement_b, values_b = task_list._page_statement(kasi_b, task_list.TaskQuery(definition_key="review_b",
@@ -152,7 +140,7 @@ def test_task_candidates_are_never_scanned_by_parallel_workers(client: Any, db_u
     """Migration 0019: a parallel scan started two worker processes per filtered page (PostgreSQL)."""
     if not db_url.startswith("postgresql"):
         pytest.skip("a PostgreSQL storage parameter")
-    with _services(client).db.reading() as session:
+    with services_of(client.application).db.reading() as session:
         options = session.scalar(text("SELECT reloptions FROM pg_class WHERE relname = 'task_candidates'"))
     assert "parallel_workers=0" in (options or [])
 
@@ -179,9 +167,9 @@ def test_a_reporters_page_walks_their_own_rows(client: Any, staff: dict[str, Any
     and PostgreSQL took it on one CI run."""
     for _ in range(3):
         start_review()
-    services = _services(client)
+    services = services_of(client.application)
     seed(services, 600, units=2, now=NOW)
-    reporter = _actor(services, staff["pelapor_a"].username)
+    reporter = actor_named(services, staff["pelapor_a"].username)
     statement, values = task_list._page_statement(reporter, query, NOW, None)
     plan = generic_plan(services.db.engine, statement, values, seq_scans=False)
     assert index in plan, plan

@@ -19,15 +19,14 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from sqlalchemy import Select, bindparam, func, select, text
-from support.helpers import empty_database, generic_plan, insert_unit_and_revision, reflected
+from support.helpers import actor_named, empty_database, generic_plan, insert_unit_and_revision, reflected, services_of
 
 from service.api.metrics import OPEN_TASKS, OVERDUE_TASKS
 from service.commands import task_list
-from service.commands.accounts import actor_by_id
 from service.commands.bench_seed import seed
-from service.commands.context import Actor, Services
+from service.commands.context import Services
 from service.store.migrate import alembic_config, upgrade
-from service.store.models import Task, User
+from service.store.models import Task
 
 #: the partial indexes of migration 0024
 OPEN_INDEXES = ("ix_tasks_ready_due", "ix_tasks_ready_created", "ix_tasks_ready_claimed", "ix_tasks_ready_unit_due")
@@ -35,11 +34,6 @@ OPEN_INDEXES = ("ix_tasks_ready_due", "ix_tasks_ready_created", "ix_tasks_ready_
 FULL_INDEXES = ("ix_tasks_status_due", "ix_tasks_status_created", "ix_tasks_claimed_status",
                 "ix_tasks_unit_lane_status_due")
 NOW = datetime(2026, 12, 3, 3, 0, tzinfo=UTC)
-
-
-def _services(client: Any) -> Services:
-    found: Services = client.application.extensions["alur.services"]
-    return found
 
 
 def _entries(engine: sa.Engine, index: str) -> int:
@@ -76,7 +70,7 @@ def test_a_finished_task_leaves_no_entry_in_the_open_task_indexes(client: Any, s
     assert completed.status_code == 200, completed.json
     response = client.post(f"/api/cases/{cancelled['id']}/cancel", headers=staff["admin_a"].headers, json={})
     assert response.status_code == 200, response.json
-    engine = _services(client).db.engine
+    engine = services_of(client.application).db.engine
     # the completed task's case went on to its next step: 2 ready (that one and the third case's, claimed)
     assert _tasks_by_status(engine) == {"ready": 2, "completed": 1, "cancelled": 1}
     assert {index: _entries(engine, index) for index in OPEN_INDEXES} == {**dict.fromkeys(OPEN_INDEXES, 2),
@@ -87,19 +81,13 @@ def test_a_finished_task_leaves_no_entry_in_the_open_task_indexes(client: Any, s
 # --- the queries on open tasks use them -----------------------------------------------------------
 
 
-def _actor(services: Services, username: str) -> Actor:
-    with services.db.reading() as session:
-        user_id = session.scalar(select(User.id).where(User.username == username))
-    return actor_by_id(services, int(user_id or 0))
-
-
 @pytest.fixture
 def many_tasks(client: Any, review: dict[str, Any], staff: dict[str, Any]) -> Services:
     """600 open tasks of ``review`` over two units (``alur bench seed``), four finished ones for each
     (what a database holds after a while), five of the open ones claimed by the Kasi; statistics taken."""
-    services = _services(client)
+    services = services_of(client.application)
     seed(services, 600, units=2, now=NOW)
-    kasi = _actor(services, staff["kasi_a"].username)
+    kasi = actor_named(services, staff["kasi_a"].username)
     # a copy's id: the task's with its first two hex digits replaced (a uuid on PostgreSQL, text on SQLite)
     copied_id = ("CAST('f{copy}' || substr(CAST(id AS text), 3) AS uuid)" if services.db.is_postgres
                  else "'f{copy}' || substr(id, 3)")
@@ -121,7 +109,7 @@ def many_tasks(client: Any, review: dict[str, Any], staff: dict[str, Any]) -> Se
 def test_the_queries_on_open_tasks_walk_the_partial_indexes(many_tasks: Services, staff: dict[str, Any],
                                                             admin: Any) -> None:
     services, engine = many_tasks, many_tasks.db.engine
-    manager, kasi = _actor(services, admin.username), _actor(services, staff["kasi_a"].username)
+    manager, kasi = actor_named(services, admin.username), actor_named(services, staff["kasi_a"].username)
     queries: dict[str, tuple[Select[Any], dict[str, Any], tuple[str, ...]]] = {}
     for label, actor, query, wanted in (
             ("admin, due date order", manager, task_list.TaskQuery(), ("ix_tasks_ready_due",)),

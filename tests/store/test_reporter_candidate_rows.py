@@ -16,18 +16,12 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from sqlalchemy import select, text
-from support.helpers import Persona, deploy_file, empty_database, insert_unit_and_revision, reflected
+from support.helpers import Persona, deploy_file, empty_database, insert_unit_and_revision, reflected, services_of
 
-from service.commands.context import Services
 from service.store.migrate import alembic_config, upgrade
 from service.store.models import Case, TaskCandidate, User
 
 HOT_PATH = Path(__file__).resolve().parent.parent / "data" / "hot_path.bpmn"
-
-
-def _services(client: Any) -> Services:
-    found: Services = client.application.extensions["alur.services"]
-    return found
 
 
 @pytest.fixture
@@ -54,7 +48,7 @@ def _listed(client: Any, persona: Persona, **query: str) -> tuple[set[str], int]
 def test_each_reporter_lists_the_pelapor_tasks_of_their_own_cases(client: Any, people: dict[str, Persona]) -> None:
     first = [_file(client, people["first"], f"Laporan {n}")["tasks"][0]["id"] for n in range(3)]
     second = _file(client, people["second"], "Laporan lain")["tasks"][0]["id"]
-    services = _services(client)
+    services = services_of(client.application)
     with services.db.reading() as session:
         users = {name: user_id for name, user_id in session.execute(select(User.username, User.id))}
         rows = {(row.task_id, row.role): row.reporter_id for row in session.scalars(select(TaskCandidate))}
@@ -82,7 +76,7 @@ def test_a_case_without_a_filer_is_no_reporters(client: Any, people: dict[str, P
     """A case nobody signed in filed (``started_by`` empty: public intake, a schedule) has a Pelapor row
     that names no reporter: no reporter account lists its task."""
     task = _file(client, people["first"], "Laporan")["tasks"][0]["id"]
-    services = _services(client)
+    services = services_of(client.application)
     with services.db.transaction() as session:  # as if filed without an account
         session.execute(sa.update(Case).values(started_by=None))
         session.execute(sa.update(TaskCandidate).where(TaskCandidate.task_id == task).values(reporter_id=None))

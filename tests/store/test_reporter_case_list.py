@@ -15,22 +15,13 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy import select
-from support.helpers import Persona, empty_database, sql_statements
+from support.helpers import Persona, actor_named, empty_database, services_of, sql_statements
 
-from service.commands.accounts import actor_by_id
 from service.commands.bench_seed import seed
 from service.commands.cases import CaseQuery, list_statements
-from service.commands.context import Services
 from service.store.migrate import alembic_config, upgrade
-from service.store.models import User
 
 INDEX = "ix_cases_started_by"
-
-
-def _services(client: Any) -> Services:
-    found: Services = client.application.extensions["alur.services"]
-    return found
 
 
 def _plan(engine: sa.Engine, statement: Any) -> str:
@@ -66,7 +57,7 @@ def test_each_reporter_lists_the_cases_they_filed_newest_first(client: Any, staf
 def test_a_list_item_is_read_without_the_cases_data_and_engine_state(client: Any, staff: dict[str, Any],
                                                                     start_review: Any) -> None:
     start_review()
-    with sql_statements(_services(client).db.engine) as seen:
+    with sql_statements(services_of(client.application).db.engine) as seen:
         items = client.get("/api/cases", headers=staff["pelapor_a"].headers).json["items"]
     assert items and set(items[0]) >= {"id", "definition_key", "version", "unit", "status", "created_at"}
     page = next(statement for statement in seen if "LIMIT" in statement.upper() and "cases" in statement)
@@ -81,11 +72,9 @@ def test_a_reporters_list_walks_the_cases_they_filed(client: Any, staff: dict[st
     ANALYZE) beside the reporter's three, as in service."""
     for _ in range(3):
         start_review()
-    services = _services(client)
+    services = services_of(client.application)
     seed(services, 600, units=2, now=datetime(2026, 12, 3, 8, 0, tzinfo=UTC))
-    with services.db.reading() as session:
-        user_id = int(session.scalar(select(User.id).where(User.username == staff["pelapor_a"].username)) or 0)
-    count, page = list_statements(services, actor_by_id(services, user_id), CaseQuery())
+    count, page = list_statements(services, actor_named(services, staff["pelapor_a"].username), CaseQuery())
     statement = count if part == "count" else page
     plan = _plan(services.db.engine, statement)
     assert INDEX in plan, plan

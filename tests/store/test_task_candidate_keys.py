@@ -24,6 +24,7 @@ from support.helpers import (
     insert_unit_and_revision,
     reflected,
     review_variant,
+    services_of,
     signed_in_now,
 )
 
@@ -34,11 +35,6 @@ from service.worker.loop import run_once
 
 #: the copied columns, as the task list reads them
 COPIED = ("unit_id", "due_at", "created_at", "definition_key")
-
-
-def _services(client: Any) -> Services:
-    found: Services = client.application.extensions["alur.services"]
-    return found
 
 
 #: a candidate row: (task id, role, its copies, its task's columns)
@@ -85,7 +81,7 @@ def _ready(services: Services, case_id: str) -> dict[str, Task]:
 
 def test_a_new_task_and_the_next_one_carry_their_tasks_columns(client: Any, staff: dict[str, Any],
                                                               start_review: Any) -> None:
-    services = _services(client)
+    services = services_of(client.application)
     case = start_review()
     first = case["tasks"][0]
     assert _in_step(services, case["id"]) == [(first["id"], "Kasi")]
@@ -103,7 +99,7 @@ def test_a_new_task_and_the_next_one_carry_their_tasks_columns(client: Any, staf
 
 
 def test_a_cancelled_case_leaves_no_candidate_rows(client: Any, staff: dict[str, Any], start_review: Any) -> None:
-    services = _services(client)
+    services = services_of(client.application)
     case, other = start_review(), start_review()
     response = client.post(f"/api/cases/{case['id']}/cancel", headers=staff["admin_a"].headers, json={})
     assert response.status_code == 200, response.json
@@ -117,7 +113,7 @@ START = datetime(2026, 5, 4, 2, 0, tzinfo=UTC)
 
 
 def test_a_due_date_that_moves_moves_in_the_candidate_rows(client: Any, admin: Any, make_persona: Any) -> None:
-    services = _services(client)
+    services = services_of(client.application)
     kasi = make_persona("kasi", "Kasi@unit-a")
     assert deploy_bytes(client, admin, CYCLE, name="berulang.bpmn").status_code == 201
     started = _start_at_start(client, admin, "berulang")
@@ -165,7 +161,7 @@ def test_completing_one_branch_keeps_the_others_moved_due_date_in_step(client: A
                                                                        make_persona: Any) -> None:
     """The command completes ``lain`` after ``kerja``'s timer came due: the engine fires it within the
     command, ``kerja``'s due date moves, and its row (not read by the command) is updated by statement."""
-    services = _services(client)
+    services = services_of(client.application)
     kasi = make_persona("kasi", "Kasi@unit-a")
     assert deploy_bytes(client, admin, PARALLEL, name="sejajar.bpmn").status_code == 201
     started = _start_at_start(client, admin, "sejajar")
@@ -184,7 +180,7 @@ def test_completing_one_branch_keeps_the_others_moved_due_date_in_step(client: A
 
 def test_a_case_moved_to_a_new_revision_keeps_the_copies(client: Any, admin: Any, staff: dict[str, Any],
                                                          start_review: Any) -> None:
-    services = _services(client)
+    services = services_of(client.application)
     case = start_review()
     renamed = review_variant("review", ('name="Verifikasi kelengkapan"', 'name="Verifikasi berkas"'))
     assert deploy_bytes(client, admin, renamed, name="review.bpmn").status_code == 201

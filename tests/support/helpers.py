@@ -17,11 +17,13 @@ from types import ModuleType
 from typing import Any
 
 import psycopg
-from sqlalchemy import Engine, MetaData, Table, event, insert, text
+from sqlalchemy import Engine, MetaData, Table, event, insert, select, text
 
 from service.app import create_app
-from service.commands.context import Services
+from service.commands.accounts import actor_by_id
+from service.commands.context import Actor, Services
 from service.store.driver import DriverStatement
+from service.store.models import User
 
 TESTS = Path(__file__).resolve().parent.parent
 ROOT = TESTS.parent
@@ -167,6 +169,13 @@ def services_of(app: Any) -> Services:
     """The services of a test app (its database, settings and caches)."""
     found: Services = app.extensions["alur.services"]
     return found
+
+
+def actor_named(services: Services, username: str) -> Actor:
+    """The signed-in actor of the account ``username`` (its roles per unit), as a request would have it."""
+    with services.db.reading() as session:
+        user_id = session.scalar(select(User.id).where(User.username == username))
+    return actor_by_id(services, int(user_id or 0))
 
 
 def migration_module(file_name: str) -> ModuleType:
