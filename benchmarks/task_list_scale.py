@@ -226,6 +226,7 @@ def measure(bench: Bench, size: int, runs: int, deep: int) -> list[Result]:
         bench.timed(size, "reporter, first page (due_at)", bench.repeat({}, runs, bench.reporter_headers)),
         bench.timed(size, "reporter's cases (/api/cases)",
                     bench.repeat({}, runs, bench.reporter_headers, "/api/cases")),
+        bench.timed(size, "staff cases (/api/cases)", bench.repeat({}, runs, path="/api/cases")),
     ]
 
 

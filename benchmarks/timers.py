@@ -140,7 +140,8 @@ def seed_due_clones(services: Services, count: int, profiled: int = 0) -> None:
             candidate_rows += [{**{key: getattr(c, key) for key in TaskCandidate.COPIED},
                                 "task_id": fresh[c.task_id], "role": c.role} for c in candidates]
             grant_rows += [{"case_id": case_id, "unit_id": g.unit_id, "role": g.role, "fields": g.fields,
-                            "source": g.source, "granted_at": g.granted_at} for g in grants]
+                            "source": g.source, "granted_at": g.granted_at,
+                            "case_created_at": base["created_at"]} for g in grants]
         with services.db.transaction() as session:
             session.execute(insert(Case), cases)
             session.execute(insert(Task), task_rows)

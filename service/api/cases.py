@@ -73,6 +73,8 @@ def case_json(view: CaseView) -> dict[str, Any]:
 
 class CaseListSchema(PageSchema):
     items = ma.fields.List(ma.fields.Nested(CaseSummarySchema))
+    total_capped = ma.fields.Boolean(metadata={"description": "True when there are more than 1,000 cases: "
+                                                             "``total`` is then 1,001 (shown as \"1,000+\")"})
 
 
 #: one line of text: no CR, LF or other control character (it reaches lists and mail subjects)
@@ -118,8 +120,9 @@ class Cases(MethodView):
     @blp.response(200, CaseListSchema)
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """Cases of your units, newest first"""
-        items, total = commands.list_cases(services(), current_actor(), commands.CaseQuery(**args))
-        return {"items": items, "total": total, "page": args["page"], "per_page": args["per_page"]}
+        found = commands.list_cases(services(), current_actor(), commands.CaseQuery(**args))
+        return {"items": found.items, "total": found.total, "total_capped": found.total_capped,
+                "page": args["page"], "per_page": args["per_page"]}
 
     @blp.doc(security=BEARER)
     @blp.arguments(StartCaseSchema())

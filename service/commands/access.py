@@ -14,12 +14,12 @@ no identity, no comments, and only the attachments those fields refer to.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import String, and_, cast, exists, false, or_, select, true
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, String, Subquery, and_, cast, exists, false, or_, select, true, union
+from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import ColumnElement
 
 from service.commands.context import ADMIN_ROLE, REPORTER_ROLE, Actor
@@ -66,12 +66,17 @@ def _holds(actor: Actor, row: CaseAccess) -> bool:
     return row.role in _pairs(actor).get(row.unit_id, ())
 
 
+def _administered(actor: Actor) -> list[int]:
+    """The units whose administrator the actor is (``admin@UNIT``): they see every case of those units."""
+    return [unit for unit, roles in actor.roles_by_unit.items() if ADMIN_ROLE in roles]
+
+
 def visible_cases(actor: Actor, whole: bool = False) -> ColumnElement[bool]:
     """A WHERE clause on :class:`Case`: the cases the actor may see (for lists and counts); ``whole``:
     only those it sees all of (:attr:`Visible.full`, not cut to a need-to-know grant's fields)."""
     if actor.is_admin:
         return true()
-    administered = [unit for unit, roles in actor.roles_by_unit.items() if ADMIN_ROLE in roles]
+    administered = _administered(actor)
     clauses: list[ColumnElement[bool]] = [Case.unit_id.in_(administered)] if administered else []
     if actor.user_id:
         clauses.append(Case.started_by == actor.user_id)
@@ -79,6 +84,53 @@ def visible_cases(actor: Actor, whole: bool = False) -> ColumnElement[bool]:
         clauses.append(exists().where(CaseAccess.case_id == Case.id, _grants_filter(actor),
                                       *([_whole_grant()] if whole else [])))
     return or_(false(), *clauses)
+
+
+def in_creation_order(columns: Sequence[Any], oldest: bool = False) -> list[Any]:
+    """ORDER BY ``columns`` (a creation time, then an id): newest first, or ``oldest`` first."""
+    return [column.asc() if oldest else column.desc() for column in columns]
+
+
+def first_visible(actor: Actor, where: Sequence[ColumnElement[bool]], limit: int, oldest: bool = False
+                  ) -> Subquery:
+    """``id`` and ``created_at`` of the first ``limit`` cases the actor may see that match ``where``
+    (clauses on :class:`Case`), in creation order (:func:`in_creation_order`): newest first, or
+    ``oldest`` first.
+
+    The rule of :func:`visible_cases`, walked source by source instead of tested case by case: the
+    cases of the offices it administers, the cases it started (``ix_cases_started_by``) and, for each
+    of its (unit, role) pairs, that pair's access rows in case order (``ix_case_access_listed``, whose
+    copy of the case's creation time keeps the order without reading the case, migration 0030). Each
+    walk stops after ``limit`` rows; the walks are merged, each case once. The OR of
+    :func:`visible_cases` read every case for every page (69 ms at 100k open cases for an Inspektorat
+    user, growing with the table; issue 13).
+    """
+    def first(columns: tuple[Any, Any], *clauses: ColumnElement[bool]) -> Select[Any]:
+        return (select(columns[1].label("created_at"), columns[0].label("id")).where(*clauses, *where)
+                .order_by(*in_creation_order((columns[1], columns[0]), oldest)).limit(limit))
+
+    cases = (Case.id, Case.created_at)
+    walks: list[Select[Any]] = []
+    if actor.is_admin:
+        walks.append(first(cases))
+    else:
+        if administered := _administered(actor):
+            walks.append(first(cases, Case.unit_id.in_(administered)))
+        if actor.user_id:
+            walks.append(first(cases, Case.started_by == actor.user_id))
+        walked = aliased(CaseAccess)  # its own: ``where`` may hold the rule's EXISTS on case_access
+        rows = (walked.case_id, walked.case_created_at)
+        for unit, roles in _pairs(actor).items():
+            for role in roles:
+                walk = first(rows, walked.unit_id == unit, walked.role == role)
+                walks.append(walk.join(Case, Case.id == walked.case_id) if where else walk)
+    if not walks:
+        walks.append(first(cases, false()))
+    if len(walks) == 1:
+        return walks[0].subquery()
+    merged = union(*(select(walk.subquery()) for walk in walks)).subquery()
+    return (select(merged).order_by(*in_creation_order((merged.c.created_at, merged.c.id), oldest)).limit(limit)
+            .subquery())
 
 
 def _whole_grant() -> ColumnElement[bool]:
@@ -145,9 +197,10 @@ def _not_found(case_id: str) -> NotFound:
     return NotFound(f"Case {case_id} does not exist or is not visible to you")
 
 
-def grant(session: Session, case_id: str, unit_id: int, roles: Iterable[str], source: str,
+def grant(session: Session, case: Case, unit_id: int, roles: Iterable[str], source: str,
           fields: Iterable[str] | None = None) -> None:
     """Record that ``roles`` of ``unit_id`` have business in the case (idempotent; widest access wins)."""
+    case_id = case.id
     wanted = None if fields is None else sorted(set(fields))
     loaded: dict[tuple[str, int, str], CaseAccess] | None = session.info.get(_LOADED, {}).get(case_id)
     for role in dict.fromkeys(roles):
@@ -156,7 +209,8 @@ def grant(session: Session, case_id: str, unit_id: int, roles: Iterable[str], so
         key = (case_id, unit_id, role)
         row = _pending(session, key) or (loaded.get(key) if loaded is not None else session.get(CaseAccess, key))
         if row is None:
-            row = CaseAccess(case_id=case_id, unit_id=unit_id, role=role, fields=wanted, source=source)
+            row = CaseAccess(case_id=case_id, unit_id=unit_id, role=role, fields=wanted, source=source,
+                             case_created_at=case.created_at)
             session.add(row)
             if loaded is not None:
                 loaded[key] = row

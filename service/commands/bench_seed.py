@@ -147,7 +147,7 @@ class _Generator:
                     "form_key": None, "status": TaskStatus.READY.value, "due_at": due, "created_at": created}
             return task if table == 1 else TaskCandidate.values_for(task, lane)  # with its copy of the task's keys
         return {"case_id": case_id, "unit_id": unit_id, "role": lane, "fields": None, "source": "task",
-                "granted_at": created}
+                "granted_at": created, "case_created_at": created}
 
 
 _TABLES: tuple[Table, ...] = (Case.__table__, Task.__table__, TaskCandidate.__table__,  # type: ignore[assignment]

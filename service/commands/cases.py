@@ -6,14 +6,21 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import Select, bindparam, func, select
+from sqlalchemy import ColumnElement, Select, bindparam, func, select
 from sqlalchemy.orm import Session, joinedload, load_only
 from sqlalchemy.sql.base import ExecutableOption
 
 from service import forms as form_files
-from service.commands.access import Visible, read_with_case, visible, visible_case, visible_cases
+from service.commands.access import (
+    Visible,
+    first_visible,
+    in_creation_order,
+    read_with_case,
+    visible,
+    visible_case,
+)
 from service.commands.calendars import closed_days, unit_calendar
-from service.commands.context import REPORTER_MESSAGE, Actor, Services
+from service.commands.context import COUNT_CAP, REPORTER_MESSAGE, Actor, Services
 from service.commands.definitions import startable_with_days
 from service.commands.history import HistoryWriter
 from service.commands.identity import IdentityVault
@@ -241,30 +248,46 @@ class CaseQuery:
     per_page: int = 20
 
 
-def list_cases(services: Services, actor: Actor, query: CaseQuery) -> tuple[list[CaseView], int]:
+@dataclass(frozen=True)
+class CaseList:
+    """A page of the case list and its capped total (at most :data:`COUNT_CAP` + 1: "1,000+")."""
+
+    items: list[CaseView]
+    total: int
+    total_capped: bool
+
+
+def list_cases(services: Services, actor: Actor, query: CaseQuery) -> CaseList:
     count, page = list_statements(services, actor, query)
     with services.db.reading() as session:
-        total = session.scalar(count) or 0
-        return [CaseView(row, [], []) for row in session.scalars(page).all()], total
+        counted = session.scalar(count) or 0
+        items = [CaseView(row, [], []) for row in session.scalars(page).all()]
+    return CaseList(items, min(counted, COUNT_CAP + 1), counted > COUNT_CAP)
 
 
 def list_statements(services: Services, actor: Actor, query: CaseQuery) -> tuple[Select[Any], Select[Case]]:
-    """The count and the page of :func:`list_cases`: the cases the actor may see with the query's filters,
-    newest first (a reporter's through ``ix_cases_started_by``, migration 0029)."""
-    statement = select(Case).where(visible_cases(actor))
+    """The capped count and the page of :func:`list_cases`: the cases the actor may see with the query's
+    filters, newest first, each walk of :func:`~service.commands.access.first_visible` stopping at the
+    page's end (or at the count's cap); a reporter's walks ``ix_cases_started_by`` (migration 0029), a
+    staff member's ``ix_case_access_listed`` per (unit, role) (migration 0030)."""
+    where: list[ColumnElement[bool]] = []
     if query.definition_key:
-        statement = statement.join(Definition).where(Definition.key == query.definition_key)
+        where.append(Case.definition_id.in_(select(Definition.id).where(Definition.key == query.definition_key)))
     if query.status:
-        statement = statement.where(Case.status == query.status)
+        where.append(Case.status == query.status)
     if query.business_key:
-        statement = statement.where(Case.business_key == query.business_key)
+        where.append(Case.business_key == query.business_key)
     if query.unit:
-        statement = statement.join(Unit, Case.unit_id == Unit.id).where(Unit.code == query.unit)
+        where.append(Case.unit_id == select(Unit.id).where(Unit.code == query.unit).scalar_subquery())
     if query.q and query.q.strip():
-        statement = statement.where(search_condition(actor, " ".join(query.q.split()), services.db.is_postgres))
-    page = (statement.options(load_only(*SUMMARY_COLUMNS), *case_options()).order_by(Case.created_at.desc(), Case.id)
-            .offset((query.page - 1) * query.per_page).limit(query.per_page))
-    return select(func.count()).select_from(statement.subquery()), page
+        where.append(search_condition(actor, " ".join(query.q.split()), services.db.is_postgres))
+    skipped = (query.page - 1) * query.per_page
+    walked = first_visible(actor, where, skipped + query.per_page)
+    shown = (select(walked).order_by(*in_creation_order((walked.c.created_at, walked.c.id))).offset(skipped)
+             .limit(query.per_page).subquery())
+    page = (select(Case).join(shown, shown.c.id == Case.id).options(load_only(*SUMMARY_COLUMNS), *case_options())
+            .order_by(*in_creation_order((shown.c.created_at, shown.c.id))))
+    return select(func.count()).select_from(first_visible(actor, where, COUNT_CAP + 1)), page
 
 
 def send_message(services: Services, actor: Actor, case_id: str, name: str, payload: dict[str, Any]) -> bool:

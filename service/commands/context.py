@@ -23,6 +23,8 @@ REPORTER_ROLE = "Pelapor"
 PROCESS_OWNER_ROLE = "process_owner"
 #: the BPMN message a reporter's follow-up message becomes; only the public side sends it
 REPORTER_MESSAGE = "pesan_pelapor"
+#: Lists' totals (task list, case list, register) stop counting here: a larger one is shown as "1,000+".
+COUNT_CAP = 1000
 
 
 class ActorCache:

@@ -45,8 +45,8 @@ from sqlalchemy import (
 from sqlalchemy import case as sql_case
 from sqlalchemy.orm import Session, aliased
 
-from service.commands.access import visible_cases
-from service.commands.context import Actor, Services
+from service.commands.access import first_visible, in_creation_order, visible_cases
+from service.commands.context import COUNT_CAP, Actor, Services
 from service.commands.identity_policy import MODES
 from service.engine import CaseStatus, utc_now
 from service.errors import InvalidInput
@@ -62,7 +62,6 @@ SORTS = ("newest", "oldest", "number")
 STATUSES = tuple(status.value for status in CaseStatus)
 MAX_QUERY = 200
 MAX_WORDS = 8
-COUNT_CAP = 1000
 EXPORT_CAP = 10_000
 PER_PAGE = 25
 DEFAULT_TIMEZONE = "Asia/Jakarta"
@@ -223,10 +222,11 @@ def _bounds(query: RegisterQuery, zone: ZoneInfo) -> tuple[datetime | None, date
     return start, end
 
 
-def _conditions(actor: Actor, query: RegisterQuery, postgres: bool, now: datetime, zone: ZoneInfo
-                ) -> list[ColumnElement[bool]]:
+def _filters(actor: Actor, query: RegisterQuery, postgres: bool, now: datetime, zone: ZoneInfo
+             ) -> list[ColumnElement[bool]]:
+    """The query's filters as clauses on :class:`Case` (the caller applies the visibility rule)."""
     whole = visible_cases(actor, whole=True)
-    conditions = [visible_cases(actor)]
+    conditions: list[ColumnElement[bool]] = []
     if query.q:
         conditions.append(search_condition(actor, query.q, postgres))
     if query.definition_key:
@@ -248,11 +248,9 @@ def _conditions(actor: Actor, query: RegisterQuery, postgres: bool, now: datetim
 
 
 def _ordering(sort: str) -> list[Any]:
-    if sort == "oldest":
-        return [Case.created_at, Case.id]
     if sort == "number":  # numbers are given in creation order per unit and year
         return [Unit.code, Case.created_at, Case.id]
-    return [Case.created_at.desc(), Case.id.desc()]
+    return in_creation_order((Case.created_at, Case.id), oldest=sort == "oldest")
 
 
 @dataclass(frozen=True)
@@ -287,13 +285,35 @@ class RegisterPage:
         return self.page * self.per_page < self.total
 
 
-def _statement(actor: Actor, query: RegisterQuery, postgres: bool, now: datetime, zone: ZoneInfo) -> Select[Any]:
+def _columns(actor: Actor, now: datetime) -> Select[Any]:
+    """A register row's columns, from a case with its revision and unit."""
     whole = visible_cases(actor, whole=True)
     return (select(Case.id, Case.registration_number, Case.tracking_code, Definition.key, Definition.title,
                    Unit.code, Unit.timezone, Case.status, channel_of().label("channel"), whole.label("whole"),
                    _mode_of().label("mode"), Case.created_at, Case.completed_at, _late_of(now).label("late"))
-            .join(Definition, Definition.id == Case.definition_id).join(Unit, Unit.id == Case.unit_id)
-            .where(*_conditions(actor, query, postgres, now, zone)).order_by(*_ordering(query.sort)))
+            .join(Definition, Definition.id == Case.definition_id).join(Unit, Unit.id == Case.unit_id))
+
+
+def _statement(actor: Actor, query: RegisterQuery, postgres: bool, now: datetime, zone: ZoneInfo) -> Select[Any]:
+    """Every row of the filtered register in the query's order (the visibility rule tested case by case)."""
+    return (_columns(actor, now).where(visible_cases(actor), *_filters(actor, query, postgres, now, zone))
+            .order_by(*_ordering(query.sort)))
+
+
+def _page_statement(actor: Actor, query: RegisterQuery, filters: list[ColumnElement[bool]], now: datetime
+                    ) -> Select[Any]:
+    """One page of the register: in creation order, the visible cases walked source by source and only as
+    far as the page (:func:`~service.commands.access.first_visible`); by number, the rule case by case."""
+    skipped = (query.page - 1) * query.per_page
+    if query.sort == "number":
+        return (_columns(actor, now).where(visible_cases(actor), *filters).order_by(*_ordering(query.sort))
+                .offset(skipped).limit(query.per_page))
+    oldest = query.sort == "oldest"
+    walked = first_visible(actor, filters, skipped + query.per_page, oldest)
+    shown = (select(walked).order_by(*in_creation_order((walked.c.created_at, walked.c.id), oldest))
+             .offset(skipped).limit(query.per_page).subquery())
+    return (_columns(actor, now).join(shown, shown.c.id == Case.id)
+            .order_by(*in_creation_order((shown.c.created_at, shown.c.id), oldest)))
 
 
 def _rows(result: Iterable[Any]) -> list[RegisterRow]:
@@ -308,11 +328,10 @@ def page(services: Services, actor: Actor, query: RegisterQuery, now: datetime |
     moment = now or utc_now()
     postgres = services.db.is_postgres
     with services.db.reading() as session:
-        zone = _zone(session, actor)
-        matching = select(Case.id).where(*_conditions(actor, query, postgres, moment, zone)).limit(COUNT_CAP + 1)
-        total = int(session.scalar(select(func.count()).select_from(matching.subquery())) or 0)
-        result = session.execute(_statement(actor, query, postgres, moment, zone)
-                                 .offset((query.page - 1) * query.per_page).limit(query.per_page))
+        filters = _filters(actor, query, postgres, moment, _zone(session, actor))
+        total = int(session.scalar(select(func.count()).select_from(first_visible(actor, filters, COUNT_CAP + 1)))
+                    or 0)
+        result = session.execute(_page_statement(actor, query, filters, moment))
         return RegisterPage(_rows(result), min(total, COUNT_CAP + 1), total > COUNT_CAP, query.page, query.per_page)
 
 

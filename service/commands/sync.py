@@ -85,7 +85,7 @@ def _moved_due(session: Session, task_id: str, due: datetime | None, row: Task |
 
 def _grant_task_roles(session: Session, case: Case, row: Task, task: HumanTask) -> None:
     shown = properties.listed(task.properties, properties.SHOWN_FIELDS)
-    access.grant(session, case.id, row.unit_id, task.roles, "task", fields=shown or None)
+    access.grant(session, case, row.unit_id, task.roles, "task", fields=shown or None)
 
 
 def _new_task_row(session: Session, case: Case, task: HumanTask, data: Mapping[str, Any]) -> Task:
@@ -114,7 +114,7 @@ def _add_outbox(session: Session, kind: str, case: Case, unit_id: int | None, re
 def grant_supervisors(session: Session, case: Case, compiled: CompiledDefinition) -> None:
     """The SOP's ``pengawas`` roles see every case of it."""
     supervisors = properties.listed(compiled.outline.metadata, properties.SUPERVISORS)
-    access.grant(session, case.id, case.unit_id, supervisors, "pengawas")
+    access.grant(session, case, case.unit_id, supervisors, "pengawas")
 
 
 def deliver_buffered(session: Session, case: Case, run: CaseRun, history: HistoryWriter) -> None:
@@ -197,7 +197,7 @@ def record_fired_timers(case: Case, timers: list[FiredTimer], history: HistoryWr
         history.add("timer_fired", {"name": timer.name, "attached_to": timer.attached_to,
                                     "escalate_to": timer.escalate_to}, element_id=timer.element_id)
         if timer.escalate_to:
-            access.grant(session, case.id, case.unit_id, [timer.escalate_to], "escalation")
+            access.grant(session, case, case.unit_id, [timer.escalate_to], "escalation")
             step = step_rows[0].name if step_rows else _step_name(session, case, timer.attached_to)
             _add_outbox(session, "escalation", case, case.unit_id, timer.escalate_to,
                         {"timer": timer.name, "element_id": timer.attached_to, "step": step})

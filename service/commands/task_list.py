@@ -48,16 +48,13 @@ from sqlalchemy import (
 from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 from sqlalchemy.types import TypeEngine
 
-from service.commands.context import REPORTER_ROLE, Actor, Services
+from service.commands.context import COUNT_CAP, REPORTER_ROLE, Actor, Services
 from service.commands.display import label_of
 from service.engine import utc_now
 from service.errors import InvalidInput
 from service.store.built_once import built_once
 from service.store.models import TASK_IS_READY, Case, Definition, Task, TaskCandidate, Unit
 from service.store.types import EntityId, ids_starting_with
-
-#: Totals and per-SOP counts stop counting here: a larger number is shown as "1,000+".
-COUNT_CAP = 1000
 
 
 @dataclass(frozen=True)

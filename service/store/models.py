@@ -380,13 +380,16 @@ class CaseAccess(Base):
     """
 
     __tablename__ = "case_access"
-    __table_args__ = (Index("ix_case_access_unit_role", "unit_id", "role", "case_id"),)
+    #: a (unit, role)'s cases newest first: the staff case list walks it (migration 0030)
+    __table_args__ = (Index("ix_case_access_listed", "unit_id", "role", "case_created_at", "case_id"),)
     case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), primary_key=True)
     role: Mapped[str] = mapped_column(String(100), primary_key=True)
     fields: Mapped[list[Any] | None] = mapped_column()
     source: Mapped[str] = mapped_column(String(20))
     granted_at: Mapped[datetime] = mapped_column(default=utc_now)
+    #: the case's ``created_at``, copied: the case list walks a (unit, role)'s rows in case order
+    case_created_at: Mapped[datetime] = mapped_column()
 
 
 class Schedule(Base):

@@ -15,26 +15,13 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from support.helpers import Persona, actor_named, empty_database, services_of, sql_statements
+from support.helpers import Persona, actor_named, empty_database, literal_plan, services_of, sql_statements
 
 from service.commands.bench_seed import seed
 from service.commands.cases import CaseQuery, list_statements
 from service.store.migrate import alembic_config, upgrade
 
 INDEX = "ix_cases_started_by"
-
-
-def _plan(engine: sa.Engine, statement: Any) -> str:
-    """The plan of ``statement`` with its values written in (an ORM query's values are inline; the
-    service runs it through SQLAlchemy, as a custom plan); sequential scans ruled out on PostgreSQL."""
-    sql = str(statement.compile(engine, compile_kwargs={"literal_binds": True}))
-    with engine.connect() as connection:
-        if engine.dialect.name != "postgresql":
-            return "\n".join(str(row[-1]) for row in connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}"))
-        connection.exec_driver_sql("SET enable_seqscan = off")
-        plan = "\n".join(str(row[0]) for row in connection.exec_driver_sql(f"EXPLAIN {sql}"))
-        connection.exec_driver_sql("RESET enable_seqscan")
-        return plan
 
 
 def _listed(client: Any, persona: Any) -> tuple[list[str], int]:
@@ -76,7 +63,7 @@ def test_a_reporters_list_walks_the_cases_they_filed(client: Any, staff: dict[st
     seed(services, 600, units=2, now=datetime(2026, 12, 3, 8, 0, tzinfo=UTC))
     count, page = list_statements(services, actor_named(services, staff["pelapor_a"].username), CaseQuery())
     statement = count if part == "count" else page
-    plan = _plan(services.db.engine, statement)
+    plan = literal_plan(services.db.engine, statement, seq_scans=False)
     assert INDEX in plan, plan
     assert "Seq Scan on cases" not in plan and "SCAN cases" not in plan.replace(f"USING INDEX {INDEX}", ""), plan
 

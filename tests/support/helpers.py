@@ -131,6 +131,20 @@ def generic_plan(engine: Engine, statement: Any, values: dict[str, Any], *, seq_
         return plan
 
 
+def literal_plan(engine: Engine, statement: Any, *, seq_scans: bool) -> str:
+    """The plan of an ORM query with its values written in (the service runs it through SQLAlchemy, as a
+    custom plan); ``seq_scans=False`` rules sequential scans out on PostgreSQL (see :func:`generic_plan`)."""
+    sql = str(statement.compile(engine, compile_kwargs={"literal_binds": True}))
+    with engine.connect() as connection:
+        if engine.dialect.name != "postgresql":
+            return "\n".join(str(row[-1]) for row in connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}"))
+        if not seq_scans:
+            connection.exec_driver_sql("SET enable_seqscan = off")
+        plan = "\n".join(str(row[0]) for row in connection.exec_driver_sql(f"EXPLAIN {sql}"))
+        connection.exec_driver_sql("RESET enable_seqscan")
+        return plan
+
+
 def reflected(engine: Engine, *names: str) -> dict[str, Any]:
     """Tables as the database holds them (a migration test's older revision), by name."""
     meta = MetaData()

@@ -126,7 +126,9 @@ def test_a_need_to_know_grant_of_the_escalation_role_is_widened(app: Any, client
     with services.db.transaction() as session:
         unit_id = session.scalar(select(Unit.id).where(Unit.code == "unit-a"))
         assert unit_id is not None
-        session.add(CaseAccess(case_id=limited, unit_id=unit_id, role="Kabid", fields=["judul"], source="task"))
+        created = session.scalar(select(Case.created_at).where(Case.id == limited))
+        session.add(CaseAccess(case_id=limited, unit_id=unit_id, role="Kabid", fields=["judul"], source="task",
+                               case_created_at=created))
     kabid = signed_in_now(client, staff["kabid_a"])
     assert client.get(f"/api/cases/{plain}", headers=kabid.headers).status_code == 404
     with time_machine.travel(BREACH, tick=False):
