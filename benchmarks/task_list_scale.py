@@ -5,7 +5,9 @@ tables, one ready task per case spread over 10 units and the lanes of the DUMAS 
 database step by step. At each size the Inspektorat user of ``inspektorat-katingan`` asks for its
 task list through Flask's test client with a bearer token (routing, auth, command, SQL, JSON), so
 the times are the server's alone; so does its Pelapor, who filed five of the seeded cases, at every
-size (the variant "reporter": their own Pelapor tasks among every reporter's of the unit). Printed per
+size (the variant "reporter": their own Pelapor tasks among every reporter's of the unit); then the case
+lists: the reporter's and the Inspektorat user's ``GET /api/cases`` and the latter's register page
+(Perkara, the command behind the web page). Printed per
 variant: p50/p95/p99 wall ms and CPU ms per request (this process; on PostgreSQL also the database
 server's processes, from /proc), then the plan of the page query (EXPLAIN ANALYZE / EXPLAIN QUERY
 PLAN) with OK when it walks the task-list index, and the plans of an administrator's list and of
@@ -43,7 +45,7 @@ from _harness import (
 from sqlalchemy import func, select, text, update
 
 from service.app import create_app
-from service.commands import task_list
+from service.commands import register, task_list
 from service.commands.accounts import actor_by_id
 from service.commands.bench_seed import seed
 from service.commands.context import REPORTER_ROLE, Actor, Services
@@ -143,6 +145,16 @@ class Bench:
                 yield self.get(query, headers, path)
         return calls
 
+    def register_pages(self, runs: int) -> Callable[[], list[dict[str, Any]]]:
+        """The first page of the register (Perkara, newest first) for the Inspektorat user, through the
+        command the web page calls (the page itself needs a browser session)."""
+        actor = self.actor(USERNAME)
+
+        def calls() -> Any:
+            for _ in range(runs):
+                yield {"items": register.page(self.services, actor, register.RegisterQuery()).rows}
+        return calls
+
     def deep(self, query: dict[str, Any], pages: int) -> Callable[[], list[dict[str, Any]]]:
         """Follow next_cursor ``pages`` pages deep; each page is one timed request."""
         def calls() -> Any:
@@ -227,6 +239,7 @@ def measure(bench: Bench, size: int, runs: int, deep: int) -> list[Result]:
         bench.timed(size, "reporter's cases (/api/cases)",
                     bench.repeat({}, runs, bench.reporter_headers, "/api/cases")),
         bench.timed(size, "staff cases (/api/cases)", bench.repeat({}, runs, path="/api/cases")),
+        bench.timed(size, "staff register page (in-process)", bench.register_pages(runs)),
     ]
 
 

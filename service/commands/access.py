@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, String, Subquery, and_, cast, exists, false, or_, select, true, union
+from sqlalchemy import Select, String, Subquery, and_, bindparam, cast, exists, false, or_, select, true, union
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -91,11 +91,44 @@ def in_creation_order(columns: Sequence[Any], oldest: bool = False) -> list[Any]
     return [column.asc() if oldest else column.desc() for column in columns]
 
 
-def first_visible(actor: Actor, where: Sequence[ColumnElement[bool]], limit: int, oldest: bool = False
-                  ) -> Subquery:
-    """``id`` and ``created_at`` of the first ``limit`` cases the actor may see that match ``where``
+@dataclass(frozen=True)
+class Walks:
+    """Which sources of the rule :func:`first_visible` walks for an actor: the shape of its statement,
+    kept per shape by its callers; the actor's own units, roles and id are bound at execution
+    (:func:`walks_of`)."""
+
+    #: a global administrator: every case
+    everything: bool = False
+    #: the cases of the offices it administers (``visible_units``)
+    administered: bool = False
+    #: the cases it started (``visible_user``)
+    started: bool = False
+    #: per unit of its (unit, role) pairs (``visible_unit_<n>``), how many roles (``visible_role_<n>_<m>``)
+    roles: tuple[int, ...] = ()
+
+
+def walks_of(actor: Actor) -> tuple[Walks, dict[str, Any]]:
+    """The :class:`Walks` of the actor and the values its statement is executed with."""
+    if actor.is_admin:
+        return Walks(everything=True), {}
+    values: dict[str, Any] = {}
+    if administered := _administered(actor):
+        values["visible_units"] = administered
+    if actor.user_id:
+        values["visible_user"] = actor.user_id
+    pairs = _pairs(actor)
+    for n, (unit, roles) in enumerate(pairs.items()):
+        values[f"visible_unit_{n}"] = unit
+        values.update({f"visible_role_{n}_{m}": role for m, role in enumerate(roles)})
+    return Walks(administered=bool(administered), started=bool(actor.user_id),
+                 roles=tuple(len(roles) for roles in pairs.values())), values
+
+
+def first_visible(walks: Walks, where: Sequence[ColumnElement[bool]], limit: ColumnElement[int] | int,
+                  oldest: bool = False) -> Subquery:
+    """``id`` and ``created_at`` of the first ``limit`` cases an actor may see that match ``where``
     (clauses on :class:`Case`), in creation order (:func:`in_creation_order`): newest first, or
-    ``oldest`` first.
+    ``oldest`` first. Executed with the values of :func:`walks_of`.
 
     The rule of :func:`visible_cases`, walked source by source instead of tested case by case: the
     cases of the offices it administers, the cases it started (``ix_cases_started_by``) and, for each
@@ -110,25 +143,25 @@ def first_visible(actor: Actor, where: Sequence[ColumnElement[bool]], limit: int
                 .order_by(*in_creation_order((columns[1], columns[0]), oldest)).limit(limit))
 
     cases = (Case.id, Case.created_at)
-    walks: list[Select[Any]] = []
-    if actor.is_admin:
-        walks.append(first(cases))
-    else:
-        if administered := _administered(actor):
-            walks.append(first(cases, Case.unit_id.in_(administered)))
-        if actor.user_id:
-            walks.append(first(cases, Case.started_by == actor.user_id))
-        walked = aliased(CaseAccess)  # its own: ``where`` may hold the rule's EXISTS on case_access
-        rows = (walked.case_id, walked.case_created_at)
-        for unit, roles in _pairs(actor).items():
-            for role in roles:
-                walk = first(rows, walked.unit_id == unit, walked.role == role)
-                walks.append(walk.join(Case, Case.id == walked.case_id) if where else walk)
-    if not walks:
-        walks.append(first(cases, false()))
-    if len(walks) == 1:
-        return walks[0].subquery()
-    merged = union(*(select(walk.subquery()) for walk in walks)).subquery()
+    found: list[Select[Any]] = []
+    if walks.everything:
+        found.append(first(cases))
+    if walks.administered:
+        found.append(first(cases, Case.unit_id.in_(bindparam("visible_units", expanding=True))))
+    if walks.started:
+        found.append(first(cases, Case.started_by == bindparam("visible_user")))
+    walked = aliased(CaseAccess)  # its own: ``where`` may hold the rule's EXISTS on case_access
+    rows = (walked.case_id, walked.case_created_at)
+    for n, roles in enumerate(walks.roles):
+        for m in range(roles):
+            walk = first(rows, walked.unit_id == bindparam(f"visible_unit_{n}"),
+                         walked.role == bindparam(f"visible_role_{n}_{m}"))
+            found.append(walk.join(Case, Case.id == walked.case_id) if where else walk)
+    if not found:
+        found.append(first(cases, false()))
+    if len(found) == 1:
+        return found[0].subquery()
+    merged = union(*(select(walk.subquery()) for walk in found)).subquery()
     return (select(merged).order_by(*in_creation_order((merged.c.created_at, merged.c.id), oldest)).limit(limit)
             .subquery())
 

@@ -6,18 +6,20 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Select, bindparam, func, select
+from sqlalchemy import ColumnElement, Integer, Select, bindparam, func, select
 from sqlalchemy.orm import Session, joinedload, load_only
 from sqlalchemy.sql.base import ExecutableOption
 
 from service import forms as form_files
 from service.commands.access import (
     Visible,
+    Walks,
     first_visible,
     in_creation_order,
     read_with_case,
     visible,
     visible_case,
+    walks_of,
 )
 from service.commands.calendars import closed_days, unit_calendar
 from service.commands.context import COUNT_CAP, REPORTER_MESSAGE, Actor, Services
@@ -257,37 +259,63 @@ class CaseList:
     total_capped: bool
 
 
+#: the list's filters that are kept in its statement's shape (their values bound at execution)
+_LIST_FILTERS = ("definition_key", "status", "business_key", "unit")
+
+
 def list_cases(services: Services, actor: Actor, query: CaseQuery) -> CaseList:
-    count, page = list_statements(services, actor, query)
+    count, page, values = list_statements(services, actor, query)
     with services.db.reading() as session:
-        counted = session.scalar(count) or 0
-        items = [CaseView(row, [], []) for row in session.scalars(page).all()]
+        counted = session.scalar(count, values) or 0
+        items = [CaseView(row, [], []) for row in session.scalars(page, values).all()]
     return CaseList(items, min(counted, COUNT_CAP + 1), counted > COUNT_CAP)
 
 
-def list_statements(services: Services, actor: Actor, query: CaseQuery) -> tuple[Select[Any], Select[Case]]:
-    """The capped count and the page of :func:`list_cases`: the cases the actor may see with the query's
-    filters, newest first, each walk of :func:`~service.commands.access.first_visible` stopping at the
-    page's end (or at the count's cap); a reporter's walks ``ix_cases_started_by`` (migration 0029), a
-    staff member's ``ix_case_access_listed`` per (unit, role) (migration 0030)."""
-    where: list[ColumnElement[bool]] = []
-    if query.definition_key:
-        where.append(Case.definition_id.in_(select(Definition.id).where(Definition.key == query.definition_key)))
-    if query.status:
-        where.append(Case.status == query.status)
-    if query.business_key:
-        where.append(Case.business_key == query.business_key)
-    if query.unit:
-        where.append(Case.unit_id == select(Unit.id).where(Unit.code == query.unit).scalar_subquery())
-    if query.q and query.q.strip():
-        where.append(search_condition(actor, " ".join(query.q.split()), services.db.is_postgres))
+def list_statements(services: Services, actor: Actor, query: CaseQuery
+                    ) -> tuple[Select[Any], Select[Case], dict[str, Any]]:
+    """The capped count and the page of :func:`list_cases`, and the values to execute them with: the cases
+    the actor may see with the query's filters, newest first, each walk of
+    :func:`~service.commands.access.first_visible` stopping at the page's end (or at the count's cap); a
+    reporter's walks ``ix_cases_started_by`` (migration 0029), a staff member's ``ix_case_access_listed``
+    per (unit, role) (migration 0030). The statements are kept per shape, but for a search."""
+    walks, values = walks_of(actor)
+    filters = tuple(name for name in _LIST_FILTERS if getattr(query, name))
     skipped = (query.page - 1) * query.per_page
-    walked = first_visible(actor, where, skipped + query.per_page)
-    shown = (select(walked).order_by(*in_creation_order((walked.c.created_at, walked.c.id))).offset(skipped)
-             .limit(query.per_page).subquery())
+    values.update({name: getattr(query, name) for name in filters}, skipped=skipped, per_page=query.per_page,
+                  wanted=skipped + query.per_page)
+    if query.q and query.q.strip():  # the search's words are written into its clause
+        searched = search_condition(actor, " ".join(query.q.split()), services.db.is_postgres)
+        return (*_list_statements(walks, [*_filtered(filters), searched]), values)
+    return (*_list_shape(walks, filters), values)
+
+
+@built_once(maxsize=64)
+def _list_shape(walks: Walks, filters: tuple[str, ...]) -> tuple[Select[Any], Select[Case]]:
+    return _list_statements(walks, _filtered(filters))
+
+
+def _filtered(filters: tuple[str, ...]) -> list[ColumnElement[bool]]:
+    """The list's filters (:data:`_LIST_FILTERS`) as clauses on :class:`Case`, their values bound by name."""
+    clauses: list[ColumnElement[bool]] = []
+    if "definition_key" in filters:
+        revisions = select(Definition.id).where(Definition.key == bindparam("definition_key"))
+        clauses.append(Case.definition_id.in_(revisions))
+    if "status" in filters:
+        clauses.append(Case.status == bindparam("status"))
+    if "business_key" in filters:
+        clauses.append(Case.business_key == bindparam("business_key"))
+    if "unit" in filters:
+        clauses.append(Case.unit_id == select(Unit.id).where(Unit.code == bindparam("unit")).scalar_subquery())
+    return clauses
+
+
+def _list_statements(walks: Walks, where: list[ColumnElement[bool]]) -> tuple[Select[Any], Select[Case]]:
+    walked = first_visible(walks, where, bindparam("wanted", type_=Integer()))
+    shown = (select(walked).order_by(*in_creation_order((walked.c.created_at, walked.c.id)))
+             .offset(bindparam("skipped", type_=Integer())).limit(bindparam("per_page", type_=Integer())).subquery())
     page = (select(Case).join(shown, shown.c.id == Case.id).options(load_only(*SUMMARY_COLUMNS), *case_options())
             .order_by(*in_creation_order((shown.c.created_at, shown.c.id))))
-    return select(func.count()).select_from(first_visible(actor, where, COUNT_CAP + 1)), page
+    return select(func.count()).select_from(first_visible(walks, where, COUNT_CAP + 1)), page
 
 
 def send_message(services: Services, actor: Actor, case_id: str, name: str, payload: dict[str, Any]) -> bool:

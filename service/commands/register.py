@@ -45,7 +45,7 @@ from sqlalchemy import (
 from sqlalchemy import case as sql_case
 from sqlalchemy.orm import Session, aliased
 
-from service.commands.access import first_visible, in_creation_order, visible_cases
+from service.commands.access import Walks, first_visible, in_creation_order, visible_cases, walks_of
 from service.commands.context import COUNT_CAP, Actor, Services
 from service.commands.identity_policy import MODES
 from service.engine import CaseStatus, utc_now
@@ -300,16 +300,17 @@ def _statement(actor: Actor, query: RegisterQuery, postgres: bool, now: datetime
             .order_by(*_ordering(query.sort)))
 
 
-def _page_statement(actor: Actor, query: RegisterQuery, filters: list[ColumnElement[bool]], now: datetime
-                    ) -> Select[Any]:
-    """One page of the register: in creation order, the visible cases walked source by source and only as
-    far as the page (:func:`~service.commands.access.first_visible`); by number, the rule case by case."""
+def _page_statement(actor: Actor, walks: Walks, query: RegisterQuery, filters: list[ColumnElement[bool]],
+                    now: datetime) -> Select[Any]:
+    """One page of the register, executed with the values of ``walks`` (:func:`walks_of`): in creation
+    order, the visible cases walked source by source and only as far as the page
+    (:func:`~service.commands.access.first_visible`); by number, the rule case by case."""
     skipped = (query.page - 1) * query.per_page
     if query.sort == "number":
         return (_columns(actor, now).where(visible_cases(actor), *filters).order_by(*_ordering(query.sort))
                 .offset(skipped).limit(query.per_page))
     oldest = query.sort == "oldest"
-    walked = first_visible(actor, filters, skipped + query.per_page, oldest)
+    walked = first_visible(walks, filters, skipped + query.per_page, oldest)
     shown = (select(walked).order_by(*in_creation_order((walked.c.created_at, walked.c.id), oldest))
              .offset(skipped).limit(query.per_page).subquery())
     return (_columns(actor, now).join(shown, shown.c.id == Case.id)
@@ -329,9 +330,10 @@ def page(services: Services, actor: Actor, query: RegisterQuery, now: datetime |
     postgres = services.db.is_postgres
     with services.db.reading() as session:
         filters = _filters(actor, query, postgres, moment, _zone(session, actor))
-        total = int(session.scalar(select(func.count()).select_from(first_visible(actor, filters, COUNT_CAP + 1)))
-                    or 0)
-        result = session.execute(_page_statement(actor, query, filters, moment))
+        walks, values = walks_of(actor)
+        counted = select(func.count()).select_from(first_visible(walks, filters, COUNT_CAP + 1))
+        total = int(session.scalar(counted, values) or 0)
+        result = session.execute(_page_statement(actor, walks, query, filters, moment), values)
         return RegisterPage(_rows(result), min(total, COUNT_CAP + 1), total > COUNT_CAP, query.page, query.per_page)
 
 

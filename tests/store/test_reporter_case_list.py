@@ -61,8 +61,8 @@ def test_a_reporters_list_walks_the_cases_they_filed(client: Any, staff: dict[st
         start_review()
     services = services_of(client.application)
     seed(services, 600, units=2, now=datetime(2026, 12, 3, 8, 0, tzinfo=UTC))
-    count, page = list_statements(services, actor_named(services, staff["pelapor_a"].username), CaseQuery())
-    statement = count if part == "count" else page
+    count, page, values = list_statements(services, actor_named(services, staff["pelapor_a"].username), CaseQuery())
+    statement = (count if part == "count" else page).params(values)
     plan = literal_plan(services.db.engine, statement, seq_scans=False)
     assert INDEX in plan, plan
     assert "Seq Scan on cases" not in plan and "SCAN cases" not in plan.replace(f"USING INDEX {INDEX}", ""), plan

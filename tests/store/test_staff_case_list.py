@@ -30,7 +30,7 @@ from support.helpers import (
 )
 
 from service.commands import register
-from service.commands.access import visible_cases
+from service.commands.access import visible_cases, walks_of
 from service.commands.bench_seed import seed
 from service.commands.cases import CaseQuery, list_cases, list_statements
 from service.commands.context import COUNT_CAP, Actor, Services
@@ -163,9 +163,10 @@ def test_a_staff_list_walks_its_access_rows_in_case_order(client: Any, staff: di
     services = services_of(client.application)
     seed(services, 10_000, units=1, now=SEEDED_AT)
     actor = actor_named(services, staff["kasi_a"].username)
-    count, page = list_statements(services, actor, CaseQuery())
-    statements = {"count": count, "page": page,
-                  "register": register._page_statement(actor, RegisterQuery(), [], SEEDED_AT)}
+    count, page, values = list_statements(services, actor, CaseQuery())
+    walks, walked = walks_of(actor)
+    statements = {"count": count.params(values), "page": page.params(values),
+                  "register": register._page_statement(actor, walks, RegisterQuery(), [], SEEDED_AT).params(walked)}
     plan = literal_plan(services.db.engine, statements[part], seq_scans=True)
     assert INDEX in plan, plan
     for whole in ("Seq Scan on cases", "Seq Scan on case_access", "SCAN cases", "SCAN case_access"):
