@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -294,10 +294,9 @@ def _columns(actor: Actor, now: datetime) -> Select[Any]:
             .join(Definition, Definition.id == Case.definition_id).join(Unit, Unit.id == Case.unit_id))
 
 
-def _statement(actor: Actor, query: RegisterQuery, postgres: bool, now: datetime, zone: ZoneInfo) -> Select[Any]:
-    """Every row of the filtered register in the query's order (the visibility rule tested case by case)."""
-    return (_columns(actor, now).where(visible_cases(actor), *_filters(actor, query, postgres, now, zone))
-            .order_by(*_ordering(query.sort)))
+def _statement(actor: Actor, sort: str, filters: list[ColumnElement[bool]], now: datetime) -> Select[Any]:
+    """Every row of the filtered register in the ``sort`` order (the visibility rule tested case by case)."""
+    return _columns(actor, now).where(visible_cases(actor), *filters).order_by(*_ordering(sort))
 
 
 def _page_statement(actor: Actor, walks: Walks, query: RegisterQuery, filters: list[ColumnElement[bool]],
@@ -307,8 +306,7 @@ def _page_statement(actor: Actor, walks: Walks, query: RegisterQuery, filters: l
     (:func:`~service.commands.access.first_visible`); by number, the rule case by case."""
     skipped = (query.page - 1) * query.per_page
     if query.sort == "number":
-        return (_columns(actor, now).where(visible_cases(actor), *filters).order_by(*_ordering(query.sort))
-                .offset(skipped).limit(query.per_page))
+        return _statement(actor, query.sort, filters, now).offset(skipped).limit(query.per_page)
     oldest = query.sort == "oldest"
     walked = first_visible(walks, filters, skipped + query.per_page, oldest)
     shown = (select(walked).order_by(*in_creation_order((walked.c.created_at, walked.c.id), oldest))
@@ -342,7 +340,8 @@ def export_rows(services: Services, actor: Actor, query: RegisterQuery, now: dat
     """Every case of the filtered register (no paging), at most :data:`EXPORT_CAP`; more is 422."""
     moment = now or utc_now()
     with services.db.reading() as session:
-        statement = _statement(actor, replace(query, page=1), services.db.is_postgres, moment, _zone(session, actor))
+        filters = _filters(actor, query, services.db.is_postgres, moment, _zone(session, actor))
+        statement = _statement(actor, query.sort, filters, moment)
         rows = _rows(session.execute(statement.limit(EXPORT_CAP + 1)).all())
     if len(rows) > EXPORT_CAP:
         raise InvalidInput(f"More than {EXPORT_CAP} cases match; narrow the filters to export them",
