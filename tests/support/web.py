@@ -188,3 +188,6 @@ def open_follow_up(page: Any, code: str, secret: str) -> None:
     page.fill("#secret", secret)
     page.get_by_role("button", name="Buka laporan saya").click()
     page.locator("#status-text").wait_for()
+    # the report's page is in the DOM before its stylesheets are applied; inner_text() reads the layout
+    # (a reply's line breaks are kept by the stylesheet's pre-wrap), so wait for the page's load event
+    page.wait_for_load_state("load")
