@@ -43,10 +43,10 @@ from _harness import (
     tree_cpu_seconds,
 )
 from sqlalchemy import func, select, text, update
+from support.helpers import actor_named
 
 from service.app import create_app
 from service.commands import register, task_list
-from service.commands.accounts import actor_by_id
 from service.commands.bench_seed import seed
 from service.commands.context import REPORTER_ROLE, Actor, Services
 from service.store.models import Case, Task, TaskCandidate, Unit, User
@@ -104,9 +104,7 @@ class Bench:
         self.postmaster = postmaster_pid(url) if backend == "postgresql" else None
 
     def actor(self, username: str) -> Actor:
-        with self.services.db.reading() as session:
-            user_id = session.scalar(select(User.id).where(User.username == username))
-        return actor_by_id(self.services, int(user_id or 0))
+        return actor_named(self.services, username)
 
     def sign_in(self, username: str) -> dict[str, str]:
         token = self.client.post("/api/auth/token", json={"username": username, "password": PASSWORD})

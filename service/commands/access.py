@@ -18,11 +18,11 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, String, Subquery, and_, bindparam, cast, exists, false, or_, select, true, union
+from sqlalchemy import Select, String, Subquery, and_, bindparam, cast, exists, false, func, or_, select, true, union
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import ColumnElement
 
-from service.commands.context import ADMIN_ROLE, REPORTER_ROLE, Actor
+from service.commands.context import ADMIN_ROLE, COUNT_CAP, REPORTER_ROLE, Actor
 from service.errors import NotFound
 from service.store.models import Case, CaseAccess
 
@@ -164,6 +164,21 @@ def first_visible(walks: Walks, where: Sequence[ColumnElement[bool]], limit: Col
     merged = union(*(select(walk.subquery()) for walk in found)).subquery()
     return (select(merged).order_by(*in_creation_order((merged.c.created_at, merged.c.id), oldest)).limit(limit)
             .subquery())
+
+
+def visible_page(walks: Walks, where: Sequence[ColumnElement[bool]], wanted: ColumnElement[int] | int,
+                 skipped: ColumnElement[int] | int, per_page: ColumnElement[int] | int, oldest: bool = False
+                 ) -> Subquery:
+    """``id`` and ``created_at`` of one page of :func:`first_visible` (``wanted`` = ``skipped`` +
+    ``per_page``), in its order; the caller joins its rows and orders them by the same columns."""
+    walked = first_visible(walks, where, wanted, oldest)
+    return (select(walked).order_by(*in_creation_order((walked.c.created_at, walked.c.id), oldest))
+            .offset(skipped).limit(per_page).subquery())
+
+
+def visible_count(walks: Walks, where: Sequence[ColumnElement[bool]]) -> Select[int]:
+    """How many cases :func:`first_visible` finds, counting at most ``COUNT_CAP`` + 1 ("1,000+")."""
+    return select(func.count()).select_from(first_visible(walks, where, COUNT_CAP + 1))
 
 
 def _whole_grant() -> ColumnElement[bool]:

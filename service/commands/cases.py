@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Integer, Select, bindparam, func, select
+from sqlalchemy import ColumnElement, Integer, Select, bindparam, select
 from sqlalchemy.orm import Session, joinedload, load_only
 from sqlalchemy.sql.base import ExecutableOption
 
@@ -14,11 +14,12 @@ from service import forms as form_files
 from service.commands.access import (
     Visible,
     Walks,
-    first_visible,
     in_creation_order,
     read_with_case,
     visible,
     visible_case,
+    visible_count,
+    visible_page,
     walks_of,
 )
 from service.commands.calendars import closed_days, unit_calendar
@@ -310,12 +311,11 @@ def _filtered(filters: tuple[str, ...]) -> list[ColumnElement[bool]]:
 
 
 def _list_statements(walks: Walks, where: list[ColumnElement[bool]]) -> tuple[Select[Any], Select[Case]]:
-    walked = first_visible(walks, where, bindparam("wanted", type_=Integer()))
-    shown = (select(walked).order_by(*in_creation_order((walked.c.created_at, walked.c.id)))
-             .offset(bindparam("skipped", type_=Integer())).limit(bindparam("per_page", type_=Integer())).subquery())
+    wanted, skipped, per_page = (bindparam(name, type_=Integer()) for name in ("wanted", "skipped", "per_page"))
+    shown = visible_page(walks, where, wanted, skipped, per_page)
     page = (select(Case).join(shown, shown.c.id == Case.id).options(load_only(*SUMMARY_COLUMNS), *case_options())
             .order_by(*in_creation_order((shown.c.created_at, shown.c.id))))
-    return select(func.count()).select_from(first_visible(walks, where, COUNT_CAP + 1)), page
+    return visible_count(walks, where), page
 
 
 def send_message(services: Services, actor: Actor, case_id: str, name: str, payload: dict[str, Any]) -> bool:

@@ -45,7 +45,7 @@ from sqlalchemy import (
 from sqlalchemy import case as sql_case
 from sqlalchemy.orm import Session, aliased
 
-from service.commands.access import Walks, first_visible, in_creation_order, visible_cases, walks_of
+from service.commands.access import Walks, in_creation_order, visible_cases, visible_count, visible_page, walks_of
 from service.commands.context import COUNT_CAP, Actor, Services
 from service.commands.identity_policy import MODES
 from service.engine import CaseStatus, utc_now
@@ -308,9 +308,7 @@ def _page_statement(actor: Actor, walks: Walks, query: RegisterQuery, filters: l
     if query.sort == "number":
         return _statement(actor, query.sort, filters, now).offset(skipped).limit(query.per_page)
     oldest = query.sort == "oldest"
-    walked = first_visible(walks, filters, skipped + query.per_page, oldest)
-    shown = (select(walked).order_by(*in_creation_order((walked.c.created_at, walked.c.id), oldest))
-             .offset(skipped).limit(query.per_page).subquery())
+    shown = visible_page(walks, filters, skipped + query.per_page, skipped, query.per_page, oldest)
     return (_columns(actor, now).join(shown, shown.c.id == Case.id)
             .order_by(*in_creation_order((shown.c.created_at, shown.c.id), oldest)))
 
@@ -329,8 +327,7 @@ def page(services: Services, actor: Actor, query: RegisterQuery, now: datetime |
     with services.db.reading() as session:
         filters = _filters(actor, query, postgres, moment, _zone(session, actor))
         walks, values = walks_of(actor)
-        counted = select(func.count()).select_from(first_visible(walks, filters, COUNT_CAP + 1))
-        total = int(session.scalar(counted, values) or 0)
+        total = int(session.scalar(visible_count(walks, filters), values) or 0)
         result = session.execute(_page_statement(actor, walks, query, filters, moment), values)
         return RegisterPage(_rows(result), min(total, COUNT_CAP + 1), total > COUNT_CAP, query.page, query.per_page)
 
