@@ -12,12 +12,11 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select, update
-from support.helpers import services_of, sql_statements
+from support.helpers import actor_named, services_of, sql_statements
 
 from service.commands import task_list
-from service.commands.accounts import actor_by_id
 from service.commands.bench_seed import seed
-from service.store.models import Task, TaskCandidate, User
+from service.store.models import Task, TaskCandidate
 
 BASE = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
 #: due dates of the twelve tasks, in start order: three ties, two pairs, three without a due date
@@ -128,9 +127,7 @@ def test_a_damaged_cursor_is_a_422_naming_the_cursor(client: Any, staff: dict[st
 
 def test_totals_and_per_sop_counts_stop_at_the_cap(client: Any, staff: dict[str, Any], tied: list[Task]) -> None:
     services = services_of(client.application)
-    with services.db.reading() as session:
-        user_id = session.scalar(select(User.id).where(User.username == "kasi.a"))
-    kasi = actor_by_id(services, int(user_id or 0))
+    kasi = actor_named(services, "kasi.a")
     capped = task_list.page_tasks(services, kasi, task_list.TaskQuery(count_cap=5, per_page=2))
     assert (capped.total, capped.total_capped, len(capped.items)) == (6, True, 2)
     exact = task_list.page_tasks(services, kasi, task_list.TaskQuery(count_cap=12, per_page=2))
