@@ -56,9 +56,26 @@ def _pairs(actor: Actor) -> dict[int, list[str]]:
             if roles - _NO_ACCESS_ROLES}
 
 
+def _bound(name: str, values: Mapping[str, Any] | None, column: Any, expanding: bool = False) -> Any:
+    """The parameter ``name`` of the rule (:func:`walks_of`), compared with ``column``: with its value
+    from ``values``, or left to be given at execution (``values`` None: a statement kept per
+    :class:`Walks` shape)."""
+    if values is None:
+        return bindparam(name, type_=column.type, expanding=expanding)
+    return bindparam(name, values[name], type_=column.type, expanding=expanding)
+
+
+def _held(roles: tuple[int, ...], values: Mapping[str, Any] | None = None) -> ColumnElement[bool]:
+    """An access row of one of the actor's (unit, role) pairs (:attr:`Walks.roles`)."""
+    return or_(false(), *(and_(CaseAccess.unit_id == _bound(f"visible_unit_{n}", values, CaseAccess.unit_id),
+                               CaseAccess.role.in_([_bound(f"visible_role_{n}_{m}", values, CaseAccess.role)
+                                                    for m in range(count)]))
+                          for n, count in enumerate(roles)))
+
+
 def _grants_filter(actor: Actor) -> ColumnElement[bool]:
-    return or_(false(), *(and_(CaseAccess.unit_id == unit, CaseAccess.role.in_(roles))
-                          for unit, roles in _pairs(actor).items()))
+    walks, values = walks_of(actor)
+    return _held(walks.roles, values)
 
 
 def _holds(actor: Actor, row: CaseAccess) -> bool:
@@ -74,14 +91,23 @@ def _administered(actor: Actor) -> list[int]:
 def visible_cases(actor: Actor, whole: bool = False) -> ColumnElement[bool]:
     """A WHERE clause on :class:`Case`: the cases the actor may see (for lists and counts); ``whole``:
     only those it sees all of (:attr:`Visible.full`, not cut to a need-to-know grant's fields)."""
-    if actor.is_admin:
+    walks, values = walks_of(actor)
+    return rule_of(walks, whole, values)
+
+
+def rule_of(walks: Walks, whole: bool = False, values: Mapping[str, Any] | None = None) -> ColumnElement[bool]:
+    """:func:`visible_cases` for the actors of one :class:`Walks` shape, with the values of
+    :func:`walks_of`, or without them (``values`` None): then a statement holding it can be built once
+    per shape and executed with them."""
+    if walks.everything:
         return true()
-    administered = _administered(actor)
-    clauses: list[ColumnElement[bool]] = [Case.unit_id.in_(administered)] if administered else []
-    if actor.user_id:
-        clauses.append(Case.started_by == actor.user_id)
-    if _pairs(actor):
-        clauses.append(exists().where(CaseAccess.case_id == Case.id, _grants_filter(actor),
+    clauses: list[ColumnElement[bool]] = []
+    if walks.administered:
+        clauses.append(Case.unit_id.in_(_bound("visible_units", values, Case.unit_id, expanding=True)))
+    if walks.started:
+        clauses.append(Case.started_by == _bound("visible_user", values, Case.started_by))
+    if walks.roles:
+        clauses.append(exists().where(CaseAccess.case_id == Case.id, _held(walks.roles, values),
                                       *([_whole_grant()] if whole else [])))
     return or_(false(), *clauses)
 
@@ -147,15 +173,15 @@ def first_visible(walks: Walks, where: Sequence[ColumnElement[bool]], limit: Col
     if walks.everything:
         found.append(first(cases))
     if walks.administered:
-        found.append(first(cases, Case.unit_id.in_(bindparam("visible_units", expanding=True))))
+        found.append(first(cases, Case.unit_id.in_(_bound("visible_units", None, Case.unit_id, expanding=True))))
     if walks.started:
-        found.append(first(cases, Case.started_by == bindparam("visible_user")))
+        found.append(first(cases, Case.started_by == _bound("visible_user", None, Case.started_by)))
     walked = aliased(CaseAccess)  # its own: ``where`` may hold the rule's EXISTS on case_access
     rows = (walked.case_id, walked.case_created_at)
     for n, roles in enumerate(walks.roles):
         for m in range(roles):
-            walk = first(rows, walked.unit_id == bindparam(f"visible_unit_{n}"),
-                         walked.role == bindparam(f"visible_role_{n}_{m}"))
+            walk = first(rows, walked.unit_id == _bound(f"visible_unit_{n}", None, walked.unit_id),
+                         walked.role == _bound(f"visible_role_{n}_{m}", None, walked.role))
             found.append(walk.join(Case, Case.id == walked.case_id) if where else walk)
     if not found:
         found.append(first(cases, false()))

@@ -31,6 +31,7 @@ from sqlalchemy import (
     Integer,
     Select,
     and_,
+    bindparam,
     column,
     exists,
     false,
@@ -45,11 +46,20 @@ from sqlalchemy import (
 from sqlalchemy import case as sql_case
 from sqlalchemy.orm import Session, aliased
 
-from service.commands.access import Walks, in_creation_order, visible_cases, visible_count, visible_page, walks_of
+from service.commands.access import (
+    Walks,
+    in_creation_order,
+    rule_of,
+    visible_cases,
+    visible_count,
+    visible_page,
+    walks_of,
+)
 from service.commands.context import COUNT_CAP, Actor, Services
 from service.commands.identity_policy import MODES
 from service.engine import CaseStatus, utc_now
 from service.errors import InvalidInput
+from service.store.built_once import built_once
 from service.store.models import Case, Comment, ConversationMessage, Definition, HistoryEntry, Reporter, Task, Unit
 
 #: the case data fields that hold a report's intake channel, first found wins: the public and counter
@@ -202,8 +212,9 @@ def _mode_of() -> ColumnElement[Any]:
     return func.coalesce(reporter, IDENTIFIED)
 
 
-def _late_of(now: datetime) -> ColumnElement[bool]:
-    """A step of the case breached its SLA (its timer fired) or was (or is) past its due time."""
+def _late_of() -> ColumnElement[bool]:
+    """A step of the case breached its SLA (its timer fired) or was (or is) past its due time (``now``)."""
+    now = bindparam("now", type_=Task.due_at.type)
     return exists().where(Task.case_id == Case.id, or_(
         Task.breached_at.is_not(None),
         and_(Task.due_at.is_not(None), Task.due_at < func.coalesce(Task.completed_at, now))))
@@ -222,28 +233,45 @@ def _bounds(query: RegisterQuery, zone: ZoneInfo) -> tuple[datetime | None, date
     return start, end
 
 
-def _filters(actor: Actor, query: RegisterQuery, postgres: bool, now: datetime, zone: ZoneInfo
-             ) -> list[ColumnElement[bool]]:
-    """The query's filters as clauses on :class:`Case` (the caller applies the visibility rule)."""
-    whole = visible_cases(actor, whole=True)
+def _shape(query: RegisterQuery) -> tuple[str, ...]:
+    """The filters of ``query`` besides the search, by name (:func:`_filtered`): with the actor's
+    :class:`~service.commands.access.Walks` and the sort, what its statements are kept by."""
+    given = {"definition_key": query.definition_key, "status": query.status, "channel": query.channel,
+             "mode": query.mode, "created_from": query.created_from, "created_to": query.created_to}
+    late = () if query.late is None else ("late",) if query.late else ("not_late",)
+    return (*(name for name, value in given.items() if value is not None), *late)
+
+
+def _filter_values(session: Session, actor: Actor, query: RegisterQuery) -> dict[str, Any]:
+    """The values :func:`_filtered`'s clauses are executed with (the office's days for the dates)."""
+    values: dict[str, Any] = {name: getattr(query, name) for name in ("definition_key", "status", "channel", "mode")
+                              if getattr(query, name) is not None}
+    if query.created_from or query.created_to:
+        values["created_from"], values["created_to"] = _bounds(query, _zone(session, actor))
+    return values
+
+
+def _filtered(walks: Walks, shape: tuple[str, ...]) -> list[ColumnElement[bool]]:
+    """The filters named in ``shape`` as clauses on :class:`Case`, their values bound by name; the
+    caller applies the visibility rule."""
     conditions: list[ColumnElement[bool]] = []
-    if query.q:
-        conditions.append(search_condition(actor, query.q, postgres))
-    if query.definition_key:
-        conditions.append(Case.definition_id.in_(select(Definition.id).where(Definition.key == query.definition_key)))
-    if query.status:
-        conditions.append(Case.status == query.status)
-    if query.channel:
-        conditions.append(and_(whole, channel_of() == query.channel))
-    if query.mode:
-        conditions.append(_mode_of() == query.mode)
-    start, end = _bounds(query, zone)
-    if start is not None:
-        conditions.append(Case.created_at >= start)
-    if end is not None:
-        conditions.append(Case.created_at < end)
-    if query.late is not None:
-        conditions.append(_late_of(now) if query.late else ~_late_of(now))
+    if "definition_key" in shape:
+        revisions = select(Definition.id).where(Definition.key == bindparam("definition_key"))
+        conditions.append(Case.definition_id.in_(revisions))
+    if "status" in shape:
+        conditions.append(Case.status == bindparam("status"))
+    if "channel" in shape:
+        conditions.append(and_(rule_of(walks, whole=True), channel_of() == bindparam("channel")))
+    if "mode" in shape:
+        conditions.append(_mode_of() == bindparam("mode"))
+    if "created_from" in shape:
+        conditions.append(Case.created_at >= bindparam("created_from", type_=Case.created_at.type))
+    if "created_to" in shape:
+        conditions.append(Case.created_at < bindparam("created_to", type_=Case.created_at.type))
+    if "late" in shape:
+        conditions.append(_late_of())
+    if "not_late" in shape:
+        conditions.append(~_late_of())
     return conditions
 
 
@@ -285,32 +313,38 @@ class RegisterPage:
         return self.page * self.per_page < self.total
 
 
-def _columns(actor: Actor, now: datetime) -> Select[Any]:
+def _columns(walks: Walks) -> Select[Any]:
     """A register row's columns, from a case with its revision and unit."""
-    whole = visible_cases(actor, whole=True)
+    whole = rule_of(walks, whole=True)
     return (select(Case.id, Case.registration_number, Case.tracking_code, Definition.key, Definition.title,
                    Unit.code, Unit.timezone, Case.status, channel_of().label("channel"), whole.label("whole"),
-                   _mode_of().label("mode"), Case.created_at, Case.completed_at, _late_of(now).label("late"))
+                   _mode_of().label("mode"), Case.created_at, Case.completed_at, _late_of().label("late"))
             .join(Definition, Definition.id == Case.definition_id).join(Unit, Unit.id == Case.unit_id))
 
 
-def _statement(actor: Actor, sort: str, filters: list[ColumnElement[bool]], now: datetime) -> Select[Any]:
+def _statement(walks: Walks, sort: str, filters: list[ColumnElement[bool]]) -> Select[Any]:
     """Every row of the filtered register in the ``sort`` order (the visibility rule tested case by case)."""
-    return _columns(actor, now).where(visible_cases(actor), *filters).order_by(*_ordering(sort))
+    return _columns(walks).where(rule_of(walks), *filters).order_by(*_ordering(sort))
 
 
-def _page_statement(actor: Actor, walks: Walks, query: RegisterQuery, filters: list[ColumnElement[bool]],
-                    now: datetime) -> Select[Any]:
-    """One page of the register, executed with the values of ``walks`` (:func:`walks_of`): in creation
-    order, the visible cases walked source by source and only as far as the page
+@built_once(maxsize=64)
+def _page_shape(walks: Walks, sort: str, shape: tuple[str, ...]) -> tuple[Select[int], Select[Any]]:
+    return _page_statements(walks, sort, _filtered(walks, shape))
+
+
+def _page_statements(walks: Walks, sort: str, filters: list[ColumnElement[bool]]) -> tuple[Select[int], Select[Any]]:
+    """The capped count and one page of the register, executed with the values of ``walks``
+    (:func:`walks_of`), the filters', ``now`` and the page's (``wanted``, ``skipped``, ``per_page``): in
+    creation order, the visible cases walked source by source and only as far as the page
     (:func:`~service.commands.access.first_visible`); by number, the rule case by case."""
-    skipped = (query.page - 1) * query.per_page
-    if query.sort == "number":
-        return _statement(actor, query.sort, filters, now).offset(skipped).limit(query.per_page)
-    oldest = query.sort == "oldest"
-    shown = visible_page(walks, filters, skipped + query.per_page, skipped, query.per_page, oldest)
-    return (_columns(actor, now).join(shown, shown.c.id == Case.id)
+    wanted, skipped, per_page = (bindparam(name, type_=Integer()) for name in ("wanted", "skipped", "per_page"))
+    if sort == "number":
+        return visible_count(walks, filters), _statement(walks, sort, filters).offset(skipped).limit(per_page)
+    oldest = sort == "oldest"
+    shown = visible_page(walks, filters, wanted, skipped, per_page, oldest)
+    page = (_columns(walks).join(shown, shown.c.id == Case.id)
             .order_by(*in_creation_order((shown.c.created_at, shown.c.id), oldest)))
+    return visible_count(walks, filters), page
 
 
 def _rows(result: Iterable[Any]) -> list[RegisterRow]:
@@ -322,24 +356,40 @@ def _rows(result: Iterable[Any]) -> list[RegisterRow]:
 
 def page(services: Services, actor: Actor, query: RegisterQuery, now: datetime | None = None) -> RegisterPage:
     """One page of the register and the capped total."""
-    moment = now or utc_now()
-    postgres = services.db.is_postgres
     with services.db.reading() as session:
-        filters = _filters(actor, query, postgres, moment, _zone(session, actor))
-        walks, values = walks_of(actor)
-        total = int(session.scalar(visible_count(walks, filters), values) or 0)
-        result = session.execute(_page_statement(actor, walks, query, filters, moment), values)
-        return RegisterPage(_rows(result), min(total, COUNT_CAP + 1), total > COUNT_CAP, query.page, query.per_page)
+        count, statement, values = page_statements(session, actor, query, services.db.is_postgres, now or utc_now())
+        total = int(session.scalar(count, values) or 0)
+        rows = _rows(session.execute(statement, values))
+        return RegisterPage(rows, min(total, COUNT_CAP + 1), total > COUNT_CAP, query.page, query.per_page)
+
+
+def page_statements(session: Session, actor: Actor, query: RegisterQuery, postgres: bool, now: datetime
+                    ) -> tuple[Select[int], Select[Any], dict[str, Any]]:
+    """The capped count and the page of :func:`page`, and the values both are executed with. Kept per
+    shape (the actor's :class:`~service.commands.access.Walks`, the sort, the filters given) unless the
+    query searches: building them cost the page more than the database's work (issue 13)."""
+    skipped = (query.page - 1) * query.per_page
+    walks, values = walks_of(actor)
+    values.update(_filter_values(session, actor, query), now=now, wanted=skipped + query.per_page,
+                  skipped=skipped, per_page=query.per_page)
+    shape = _shape(query)
+    if query.q:
+        filters = [*_filtered(walks, shape), search_condition(actor, query.q, postgres)]
+        return (*_page_statements(walks, query.sort, filters), values)
+    return (*_page_shape(walks, query.sort, shape), values)
 
 
 def export_rows(services: Services, actor: Actor, query: RegisterQuery, now: datetime | None = None
                 ) -> list[RegisterRow]:
     """Every case of the filtered register (no paging), at most :data:`EXPORT_CAP`; more is 422."""
-    moment = now or utc_now()
     with services.db.reading() as session:
-        filters = _filters(actor, query, services.db.is_postgres, moment, _zone(session, actor))
-        statement = _statement(actor, query.sort, filters, moment)
-        rows = _rows(session.execute(statement.limit(EXPORT_CAP + 1)).all())
+        walks, values = walks_of(actor)
+        values.update(_filter_values(session, actor, query), now=now or utc_now())
+        filters = _filtered(walks, _shape(query))
+        if query.q:
+            filters.append(search_condition(actor, query.q, services.db.is_postgres))
+        statement = _statement(walks, query.sort, filters)
+        rows = _rows(session.execute(statement.limit(EXPORT_CAP + 1), values).all())
     if len(rows) > EXPORT_CAP:
         raise InvalidInput(f"More than {EXPORT_CAP} cases match; narrow the filters to export them",
                            [{"field": "q", "message": f"more than {EXPORT_CAP} cases"}])

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -27,10 +27,11 @@ from support.helpers import (
     literal_plan,
     reflected,
     services_of,
+    sql_statements,
 )
 
 from service.commands import register
-from service.commands.access import visible_cases, walks_of
+from service.commands.access import visible_cases
 from service.commands.bench_seed import seed
 from service.commands.cases import CaseQuery, list_cases, list_statements
 from service.commands.context import COUNT_CAP, Actor, Services
@@ -133,7 +134,9 @@ def test_the_total_stops_counting_after_a_thousand(client: Any, staff: dict[str,
 
 REGISTER_QUERIES = [RegisterQuery(per_page=6), RegisterQuery(sort="oldest", per_page=6),
                     RegisterQuery(sort="number", per_page=9), RegisterQuery(status="running", late=False),
-                    RegisterQuery(q="pungli", sort="oldest", per_page=4), RegisterQuery(mode="biasa")]
+                    RegisterQuery(q="pungli", sort="oldest", per_page=4), RegisterQuery(mode="biasa"),
+                    RegisterQuery(created_from=date(2026, 1, 1), created_to=date(2099, 12, 31), per_page=5),
+                    RegisterQuery(definition_key="review", late=True, sort="oldest", per_page=3)]
 
 
 def test_the_register_is_the_rule_page_by_page(client: Any, cases_of_every_source: dict[str, Persona],
@@ -154,6 +157,29 @@ def test_the_register_is_the_rule_page_by_page(client: Any, cases_of_every_sourc
             assert shown == wanted, (persona.username, query)
 
 
+def test_a_register_page_is_built_once_per_shape(client: Any, cases_of_every_source: dict[str, Persona]) -> None:
+    """The register's statements are kept per shape (the actor's walks, the sort, which filters are
+    given): two actors of one shape with other filter values share them, each executed with its own
+    values (the test above walks actors of one shape in turn); a search builds its own. A page without a
+    date filter is two statements, its count and its rows; a date filter reads the office's timezone."""
+    services = services_of(client.application)
+    kasi, kabid = (actor_named(services, cases_of_every_source[name].username) for name in ("kasi_a", "kabid_b"))
+    with services.db.reading() as session:
+        def built(actor: Actor, query: RegisterQuery) -> tuple[Any, Any, dict[str, Any]]:
+            return register.page_statements(session, actor, query, services.db.is_postgres, SEEDED_AT)
+
+        kasis, kabids = built(kasi, RegisterQuery(status="running")), built(kabid, RegisterQuery(status="done", page=2))
+        assert kasis[0] is kabids[0] and kasis[1] is kabids[1]
+        assert (kasis[2]["visible_user"], kasis[2]["status"], kasis[2]["skipped"]) != (
+            kabids[2]["visible_user"], kabids[2]["status"], kabids[2]["skipped"])
+        assert built(kasi, RegisterQuery(q="pungli"))[1] is not built(kasi, RegisterQuery(q="pungli"))[1]
+    for query, sent in ((RegisterQuery(), 2), (RegisterQuery(status="running", late=False), 2),
+                        (RegisterQuery(created_from=date(2026, 1, 1)), 3)):
+        with sql_statements(services.db.engine) as seen:
+            register.page(services, kasi, query)
+        assert len(seen) == sent, (query, seen)
+
+
 @pytest.mark.parametrize("part", ["count", "page", "register"])
 def test_a_staff_list_walks_its_access_rows_in_case_order(client: Any, staff: dict[str, Persona], review: Any,
                                                          part: str) -> None:
@@ -164,9 +190,10 @@ def test_a_staff_list_walks_its_access_rows_in_case_order(client: Any, staff: di
     seed(services, 10_000, units=1, now=SEEDED_AT)
     actor = actor_named(services, staff["kasi_a"].username)
     count, page, values = list_statements(services, actor, CaseQuery())
-    walks, walked = walks_of(actor)
-    statements = {"count": count.params(values), "page": page.params(values),
-                  "register": register._page_statement(actor, walks, RegisterQuery(), [], SEEDED_AT).params(walked)}
+    with services.db.reading() as session:
+        _, register_page, walked = register.page_statements(session, actor, RegisterQuery(), services.db.is_postgres,
+                                                            SEEDED_AT)
+    statements = {"count": count.params(values), "page": page.params(values), "register": register_page.params(walked)}
     plan = literal_plan(services.db.engine, statements[part], seq_scans=True)
     assert INDEX in plan, plan
     for whole in ("Seq Scan on cases", "Seq Scan on case_access", "SCAN cases", "SCAN case_access"):
