@@ -28,7 +28,7 @@ from service.commands.definitions import startable_with_days
 from service.commands.history import HistoryWriter
 from service.commands.identity import IdentityVault
 from service.commands.identity_policy import policy_of
-from service.commands.register import search_condition
+from service.commands.register import by_sop_and_status, search_condition
 from service.commands.registration import next_registration_number
 from service.commands.specs import compiled_for
 from service.commands.sync import Written, deliver_or_buffer, grant_supervisors, write_back
@@ -297,12 +297,7 @@ def _list_shape(walks: Walks, filters: tuple[str, ...]) -> tuple[Select[Any], Se
 
 def _filtered(filters: tuple[str, ...]) -> list[ColumnElement[bool]]:
     """The list's filters (:data:`_LIST_FILTERS`) as clauses on :class:`Case`, their values bound by name."""
-    clauses: list[ColumnElement[bool]] = []
-    if "definition_key" in filters:
-        revisions = select(Definition.id).where(Definition.key == bindparam("definition_key"))
-        clauses.append(Case.definition_id.in_(revisions))
-    if "status" in filters:
-        clauses.append(Case.status == bindparam("status"))
+    clauses = by_sop_and_status(filters)
     if "business_key" in filters:
         clauses.append(Case.business_key == bindparam("business_key"))
     if "unit" in filters:

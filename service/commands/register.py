@@ -20,7 +20,7 @@ are written by :mod:`service.commands.spreadsheets` (formula injection escaped t
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -251,15 +251,23 @@ def _filter_values(session: Session, actor: Actor, query: RegisterQuery) -> dict
     return values
 
 
+def by_sop_and_status(names: Collection[str]) -> list[ColumnElement[bool]]:
+    """The filters of ``names`` that the register and the API's case list share, as clauses on
+    :class:`Case`: by SOP (any revision of ``definition_key``) and by ``status``, their values bound by
+    those names."""
+    conditions: list[ColumnElement[bool]] = []
+    if "definition_key" in names:
+        revisions = select(Definition.id).where(Definition.key == bindparam("definition_key"))
+        conditions.append(Case.definition_id.in_(revisions))
+    if "status" in names:
+        conditions.append(Case.status == bindparam("status"))
+    return conditions
+
+
 def _filtered(walks: Walks, shape: tuple[str, ...]) -> list[ColumnElement[bool]]:
     """The filters named in ``shape`` as clauses on :class:`Case`, their values bound by name; the
     caller applies the visibility rule."""
-    conditions: list[ColumnElement[bool]] = []
-    if "definition_key" in shape:
-        revisions = select(Definition.id).where(Definition.key == bindparam("definition_key"))
-        conditions.append(Case.definition_id.in_(revisions))
-    if "status" in shape:
-        conditions.append(Case.status == bindparam("status"))
+    conditions = by_sop_and_status(shape)
     if "channel" in shape:
         conditions.append(and_(rule_of(walks, whole=True), channel_of() == bindparam("channel")))
     if "mode" in shape:
