@@ -377,26 +377,34 @@ def page_statements(session: Session, actor: Actor, query: RegisterQuery, postgr
     shape (the actor's :class:`~service.commands.access.Walks`, the sort, the filters given) unless the
     query searches: building them cost the page more than the database's work (issue 13)."""
     skipped = (query.page - 1) * query.per_page
-    walks, values = walks_of(actor)
-    values.update(_filter_values(session, actor, query), now=now, wanted=skipped + query.per_page,
-                  skipped=skipped, per_page=query.per_page)
-    shape = _shape(query)
+    walks, values = _walks_and_values(session, actor, query, now)
+    values.update(wanted=skipped + query.per_page, skipped=skipped, per_page=query.per_page)
     if query.q:
-        filters = [*_filtered(walks, shape), search_condition(actor, query.q, postgres)]
-        return (*_page_statements(walks, query.sort, filters), values)
-    return (*_page_shape(walks, query.sort, shape), values)
+        return (*_page_statements(walks, query.sort, _filters(actor, walks, query, postgres)), values)
+    return (*_page_shape(walks, query.sort, _shape(query)), values)
+
+
+def _walks_and_values(session: Session, actor: Actor, query: RegisterQuery, now: datetime
+                      ) -> tuple[Walks, dict[str, Any]]:
+    """The actor's :class:`~service.commands.access.Walks`, and the values of its rule, of the query's
+    filters and of ``now``."""
+    walks, values = walks_of(actor)
+    values.update(_filter_values(session, actor, query), now=now)
+    return walks, values
+
+
+def _filters(actor: Actor, walks: Walks, query: RegisterQuery, postgres: bool) -> list[ColumnElement[bool]]:
+    """Every filter of ``query``: :func:`_filtered`, and its search."""
+    filters = _filtered(walks, _shape(query))
+    return [*filters, search_condition(actor, query.q, postgres)] if query.q else filters
 
 
 def export_rows(services: Services, actor: Actor, query: RegisterQuery, now: datetime | None = None
                 ) -> list[RegisterRow]:
     """Every case of the filtered register (no paging), at most :data:`EXPORT_CAP`; more is 422."""
     with services.db.reading() as session:
-        walks, values = walks_of(actor)
-        values.update(_filter_values(session, actor, query), now=now or utc_now())
-        filters = _filtered(walks, _shape(query))
-        if query.q:
-            filters.append(search_condition(actor, query.q, services.db.is_postgres))
-        statement = _statement(walks, query.sort, filters)
+        walks, values = _walks_and_values(session, actor, query, now or utc_now())
+        statement = _statement(walks, query.sort, _filters(actor, walks, query, services.db.is_postgres))
         rows = _rows(session.execute(statement.limit(EXPORT_CAP + 1), values).all())
     if len(rows) > EXPORT_CAP:
         raise InvalidInput(f"More than {EXPORT_CAP} cases match; narrow the filters to export them",
