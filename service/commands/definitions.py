@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, cast
@@ -339,20 +339,24 @@ _RUNNABLE = {f"runnable_{n}": status for n, status in enumerate(RUNNABLE_REVISIO
 
 
 @built_once()
-def _startable_statement(pinned: bool, days: bool) -> tuple[Select[Any], tuple[str, ...]]:
+def _startable_statement(pinned: bool, days: bool, every_key: bool = False) -> tuple[Select[Any], tuple[str, ...]]:
     """The candidate revisions of a key (the pinned version, else the runnable ones, newest first) with
-    their unit, and the name of each column; built once per shape (``days``: the unit's closed days too)."""
+    their unit, and the name of each column; built once per shape (``days``: the unit's closed days too;
+    ``every_key``: the runnable ones of every key, with the key, by key)."""
     columns: list[Any] = [_REVISIONS.c[key] for key in _CHANGING]
     columns += [column.label(f"unit__{column.key}") for column in _UNITS.c]
     columns += [closed_days_column(_REVISIONS.c.unit_id).label("closed_days")] if days else []
-    statement = (select(*columns).join_from(_REVISIONS, _UNITS, _UNITS.c.id == _REVISIONS.c.unit_id)
-                 .where(_REVISIONS.c.key == bindparam("key")))
+    columns += [_REVISIONS.c.key] if every_key else []
+    statement = select(*columns).join_from(_REVISIONS, _UNITS, _UNITS.c.id == _REVISIONS.c.unit_id)
+    if not every_key:
+        statement = statement.where(_REVISIONS.c.key == bindparam("key"))
     if pinned:
         statement = statement.where(_REVISIONS.c.version == bindparam("version"))
     else:
         # one comparison per status, not IN: an expanding IN is rewritten on every execution
         runnable = or_(*(_REVISIONS.c.status == bindparam(name) for name in _RUNNABLE))
-        statement = statement.where(runnable).order_by(_REVISIONS.c.version.desc())
+        statement = statement.where(runnable).order_by(*([_REVISIONS.c.key] if every_key else []),
+                                                       _REVISIONS.c.version.desc())
     return statement, tuple(statement.selected_columns.keys())
 
 
@@ -385,11 +389,30 @@ def _startable(services: Services, session: Session, key: str, number: int | Non
         if not _effective(row["status"], row["effective_on"], local_today(row["unit__timezone"])):
             raise Conflict(f"Version {number} of '{key}' is not effective yet (from {row['effective_on']})")
     else:
-        row = next((row for row in rows
-                    if _effective(row["status"], row["effective_on"], local_today(row["unit__timezone"]))), None)
+        row = _first_effective(rows)
         if row is None:
             raise NotFound(f"No active SOP with key '{key}'", [{"field": "definition_key", "message": "unknown"}])
     return _revision(services, session, row), days_of(row["closed_days"] if days else None)
+
+
+def _first_effective(rows: Iterable[dict[str, Any]]) -> dict[str, Any] | None:
+    """The first of a key's runnable revisions (newest first) whose Tanggal Efektif has come in its
+    unit's timezone."""
+    return next((row for row in rows
+                 if _effective(row["status"], row["effective_on"], local_today(row["unit__timezone"]))), None)
+
+
+def startable_revisions(services: Services, session: Session) -> list[Definition]:
+    """:func:`startable` (no pinned version) of every SOP that has a revision to start, by key: one
+    statement, where asking each key cost one per SOP on every page that lists them (the navigation's
+    counter link, the public report form)."""
+    statement, names = _startable_statement(False, False, every_key=True)
+    by_key: dict[str, list[dict[str, Any]]] = {}
+    for values in services.db.session_rows(session, statement, dict(_RUNNABLE)):
+        row = dict(zip(names, values, strict=True))
+        by_key.setdefault(row["key"], []).append(row)
+    found = (_first_effective(rows) for rows in by_key.values())
+    return [_revision(services, session, row) for row in found if row is not None]
 
 
 def _revision(services: Services, session: Session, row: dict[str, Any]) -> Definition:

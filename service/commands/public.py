@@ -29,7 +29,7 @@ from service.commands.accounts import unit_by_code
 from service.commands.calendars import unit_calendar
 from service.commands.cases import record_new_case, restore
 from service.commands.context import REPORTER_MESSAGE, Actor, Services
-from service.commands.definitions import startable, startable_with_days
+from service.commands.definitions import startable_revisions, startable_with_days
 from service.commands.history import HistoryWriter
 from service.commands.identity import IdentityVault
 from service.commands.identity_policy import MODES, IdentityPolicy, intake_form, policy_of, split_identity
@@ -167,11 +167,7 @@ def reporting_sops(services: Services) -> list[ReportingSop]:
     """Every SOP currently startable whose start event lies in the Pelapor lane, by office and title."""
     found = []
     with services.db.reading() as session:
-        for key in session.scalars(select(Definition.key).distinct()).all():
-            try:
-                definition = startable(services, session, key, None)
-            except (NotFound, Conflict):
-                continue
+        for definition in startable_revisions(services, session):
             compiled = compiled_for(services, session, definition)
             start_lane = compiled.start_lane
             if start_lane != REPORTER_LANE:

@@ -14,12 +14,15 @@ from typing import Any
 import pytest
 from markupsafe import escape
 from sqlalchemy import select
+from support.helpers import sql_statements
 from support.web import PASSWORD, ROOT, UNIT, XSS, Dumas, axe_violations, csrf_of, sqlite_only
 
 from service.cli import _request_handler
 from service.commands import accounts
+from service.commands.definitions import startable
+from service.commands.public import reporting_sops
 from service.errors import InvalidInput
-from service.store.models import Attachment, Case
+from service.store.models import Attachment, Case, Definition
 from service.web.public import _field_errors
 
 REPORT = {"kategori_terlapor": "Kepala Desa", "jenis_laporan": "penyimpangan", "saluran": "tertulis",
@@ -106,6 +109,41 @@ def test_kebumen_asks_nip_and_unit_kerja_with_the_identity_not_in_the_report(dum
     assert (fields["nip"]["label"], fields["nip"]["help"]) == ("NIP", "18 digit angka (bagi ASN).")
     assert fields["unit_kerja"]["label"] == "Unit kerja"
     assert [m["value"] for m in config["modes"]] == ["rahasia", "biasa"]
+
+
+def test_the_reporting_sops_are_one_statement_however_many_sops_there_are(dumas: Dumas) -> None:
+    """Each page's navigation asks which SOPs take reports (the counter link) and the report page lists
+    them: the revision each SOP starts on is read for every key in one statement, where each key cost
+    one of its own (a page of a province with fifty SOPs sent fifty-one). The SOPs are the ones
+    ``startable`` gives key by key."""
+    client = dumas.app.test_client()
+    token = client.post("/api/auth/token", json={"username": "admin", "password": PASSWORD}).json["token"]
+
+    def deploy(path: Any, unit: str) -> None:
+        with path.open("rb") as handle:
+            deployed = client.post("/api/definitions", headers={"Authorization": f"Bearer {token}"},
+                                   data={"bpmn": (handle, path.name), "unit": unit},
+                                   content_type="multipart/form-data")
+        assert deployed.status_code == 201, deployed.json
+
+    def statements_of_the_page() -> int:
+        client.get("/lapor")  # the compiled SOPs and revisions are in the process's memo after the first
+        with sql_statements(dumas.services.db.engine) as seen:
+            assert client.get("/lapor").status_code == 200
+        return len(seen)
+
+    one_sop = statements_of_the_page()
+    deploy(KEBUMEN, "disperindagkop-kebumen")
+    deploy(WBS_LAMANDAU, "dpmptsp-lamandau")
+    assert statements_of_the_page() == one_sop
+    with sql_statements(dumas.services.db.engine) as seen:
+        listed = reporting_sops(dumas.services)
+    assert len(seen) == 1, seen
+    with dumas.services.db.reading() as session:
+        keys = session.scalars(select(Definition.key).distinct()).all()
+        one_by_one = {key: startable(dumas.services, session, key, None).id for key in keys}
+    assert len(one_by_one) == 3 and {sop.definition_key for sop in listed} <= set(one_by_one)
+    assert {sop.definition_key for sop in listed} >= {"dumas-inspektorat-katingan", KEBUMEN.stem, WBS_LAMANDAU.stem}
 
 
 def test_a_missing_alternative_names_both_fields_in_indonesian(dumas: Dumas) -> None:
