@@ -10,7 +10,7 @@ from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, String, Table, bindparam, delete, func, inspect, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 from sqlalchemy.orm.util import identity_key
 
 from service import forms as form_files
@@ -282,6 +282,19 @@ def latest_per_key(services: Services, actor: Actor) -> list[Definition]:
             .order_by(Definition.key)
         ).all()
         return [row for row in rows if _visible(actor, row)]
+
+
+def revisions_per_key(services: Services, actor: Actor) -> list[tuple[Definition, list[Definition]]]:
+    """Every SOP the actor may see (its newest revision's office is one of the actor's) as its newest
+    revision and all of its revisions, oldest first, by key: one statement, without the diagrams, forms
+    and decision tables (the modeler's index, which asked each key for its revisions, whole)."""
+    unread = (defer(Definition.bpmn_xml), defer(Definition.forms), defer(Definition.decisions))
+    with services.db.reading() as session:
+        rows = session.scalars(select(Definition).options(*unread).order_by(Definition.key, Definition.version)).all()
+    by_key: dict[str, list[Definition]] = {}
+    for row in rows:
+        by_key.setdefault(row.key, []).append(row)
+    return [(revisions[-1], revisions) for revisions in by_key.values() if _visible(actor, revisions[-1])]
 
 
 def versions(services: Services, actor: Actor, key: str) -> list[Definition]:

@@ -174,8 +174,8 @@ def _client_messages() -> dict[str, str]:
 @login_required
 def modeler_index() -> ResponseReturnValue:
     me = actor()
-    sops = [(latest, definitions.versions(services(), me, latest.key))
-            for latest in definitions.latest_per_key(services(), me) if drafts.may_open(me, latest.unit_id)]
+    sops = [(latest, all_revisions) for latest, all_revisions in definitions.revisions_per_key(services(), me)
+            if drafts.may_open(me, latest.unit_id)]
     return render_template("web/modeler_index.html", sops=sops)
 
 
