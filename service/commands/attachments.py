@@ -26,6 +26,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from service.commands.access import Visible, visible
 from service.commands.context import Actor, Services
@@ -171,10 +172,14 @@ def _may_open(found: Visible, attachment: Attachment) -> bool:
 
 def list_for_case(services: Services, actor: Actor, case_id: str) -> list[Attachment]:
     with services.db.reading() as session:
-        found = visible(session, actor, case_id)
-        rows = session.scalars(select(Attachment).where(Attachment.case_id == case_id)
-                               .order_by(Attachment.created_at, Attachment.id))
-        return [row for row in rows if _may_open(found, row)]
+        return files_of(session, visible(session, actor, case_id))
+
+
+def files_of(session: Session, found: Visible) -> list[Attachment]:
+    """The case's attachments its viewer may open (``found``: the decision of :func:`visible`)."""
+    rows = session.scalars(select(Attachment).where(Attachment.case_id == found.case.id)
+                           .order_by(Attachment.created_at, Attachment.id))
+    return [row for row in rows if _may_open(found, row)]
 
 
 def open_attachment(services: Services, actor: Actor, attachment_id: str) -> tuple[Attachment, Path]:

@@ -22,7 +22,9 @@ from service.commands.access import (
     visible_page,
     walks_of,
 )
+from service.commands.attachments import files_of
 from service.commands.calendars import closed_days, unit_calendar
+from service.commands.comments import comments_of
 from service.commands.context import COUNT_CAP, REPORTER_MESSAGE, Actor, Services
 from service.commands.definitions import startable_with_days
 from service.commands.history import HistoryWriter
@@ -30,6 +32,7 @@ from service.commands.identity import IdentityVault
 from service.commands.identity_policy import policy_of
 from service.commands.register import by_sop_and_status, search_condition
 from service.commands.registration import next_registration_number
+from service.commands.reporters import ReporterSummary, summary_of
 from service.commands.specs import compiled_for
 from service.commands.sync import Written, deliver_or_buffer, grant_supervisors, write_back
 from service.engine import CaseRun, CaseStatus, WorkCalendar, utc_now
@@ -37,7 +40,18 @@ from service.engine.compiler import CompiledDefinition
 from service.engine.messages import caught_messages
 from service.errors import Conflict, Forbidden, InvalidInput
 from service.store.built_once import built_once
-from service.store.models import TASK_IS_READY, Case, CaseAccess, Definition, HistoryEntry, Reporter, Task, Unit
+from service.store.models import (
+    TASK_IS_READY,
+    Attachment,
+    Case,
+    CaseAccess,
+    Comment,
+    Definition,
+    HistoryEntry,
+    Reporter,
+    Task,
+    Unit,
+)
 from service.store.one_statement import ONE_STATEMENT, write_in_one
 
 
@@ -210,10 +224,33 @@ def get_case(services: Services, actor: Actor, case_id: str, lean: bool = False)
     """One case with its ready tasks and history; ``lean`` when the caller reads nothing of the revision
     but its key and version (the revision's diagram and forms stay unread)."""
     with services.db.reading() as session:
-        found = visible_with_grants(session, actor, case_id, lean)
-        case = found.case
-        tasks = session.scalars(_ready_tasks_statement(), {"case_id": case.id}).unique().all()
-        return case_view(session, found, list(tasks))
+        return case_view(session, *_with_ready_tasks(session, visible_with_grants(session, actor, case_id, lean)))
+
+
+def _with_ready_tasks(session: Session, found: Visible) -> tuple[Visible, list[Task]]:
+    return found, list(session.scalars(_ready_tasks_statement(), {"case_id": found.case.id}).unique().all())
+
+
+@dataclass(frozen=True)
+class CasePage:
+    """What the staff case page shows, each part as its viewer may see it."""
+
+    view: CaseView
+    files: list[Attachment]
+    #: the reporter box (None: not a report, or a need-to-know viewer)
+    reporter: ReporterSummary | None
+    #: the staff notes (None: a need-to-know viewer reads none)
+    comments: list[Comment] | None
+
+
+def case_page(services: Services, actor: Actor, case_id: str) -> CasePage:
+    """The case page's parts read in one session after one decision of the visibility rule (each part
+    decided again read the case and its access rows again: 18 statements a page)."""
+    with services.db.reading() as session:
+        found = visible_with_grants(session, actor, case_id, lean=False)
+        view = case_view(session, *_with_ready_tasks(session, found))
+        return CasePage(view, files_of(session, found), summary_of(session, actor, found),
+                        comments_of(session, found) if found.full else None)
 
 
 def case_view(session: Session, found: Visible, tasks: list[Task],

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from service.commands.access import full_view
+from service.commands.access import Visible, full_view
 from service.commands.context import Actor, Services
 from service.errors import InvalidInput
 from service.store.models import Comment, Task
@@ -30,6 +31,12 @@ def add_comment(services: Services, actor: Actor, case_id: str, body: str, task_
 
 def list_comments(services: Services, actor: Actor, case_id: str) -> list[Comment]:
     with services.db.reading() as session:
-        full_view(session, actor, case_id)
-        return list(session.scalars(select(Comment).where(Comment.case_id == case_id)
-                                    .order_by(Comment.created_at, Comment.id)))
+        return comments_of(session, full_view(session, actor, case_id))
+
+
+def comments_of(session: Session, found: Visible) -> list[Comment]:
+    """The staff notes of a case its viewer sees whole (``found``: the decision of :func:`full_view`)."""
+    if not found.full:
+        raise RuntimeError("comments_of needs a viewer who sees the whole case (full_view)")
+    return list(session.scalars(select(Comment).where(Comment.case_id == found.case.id)
+                                .order_by(Comment.created_at, Comment.id)))

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service.commands.access import full_view, visible
+from service.commands.access import Visible, full_view
 from service.commands.context import Actor, Services
 from service.commands.history import HistoryWriter
 from service.commands.identity import IdentityVault
@@ -78,20 +78,19 @@ class ReporterSummary:
     may_unlock: bool = False
 
 
-def summary(services: Services, actor: Actor, case_id: str) -> ReporterSummary | None:
-    """The reporter side of a case (None when the case was not filed as a report)."""
-    with services.db.reading() as session:
-        found = visible(session, actor, case_id)
-        if not found.full:
-            return None
-        case = found.case
-        reporter = session.scalar(select(Reporter).where(Reporter.case_id == case.id))
-        if reporter is None:
-            return None
-        messages = list(session.scalars(select(ConversationMessage).where(ConversationMessage.case_id == case.id)
-                                        .order_by(ConversationMessage.id)))
-        return ReporterSummary(reporter.mode, reporter.channel, _may_reveal(actor, case, reporter), messages,
-                               locked=reporter.locked_at is not None, may_unlock=_guards_identity(actor, case))
+def summary_of(session: Session, actor: Actor, found: Visible) -> ReporterSummary | None:
+    """The reporter side of a case the actor sees (``found``: the decision of :func:`visible`); None when
+    the case was not filed as a report or the viewer sees only some of its fields."""
+    if not found.full:
+        return None
+    case = found.case
+    reporter = session.scalar(select(Reporter).where(Reporter.case_id == case.id))
+    if reporter is None:
+        return None
+    messages = list(session.scalars(select(ConversationMessage).where(ConversationMessage.case_id == case.id)
+                                    .order_by(ConversationMessage.id)))
+    return ReporterSummary(reporter.mode, reporter.channel, _may_reveal(actor, case, reporter), messages,
+                           locked=reporter.locked_at is not None, may_unlock=_guards_identity(actor, case))
 
 
 def reveal_identity(services: Services, actor: Actor, case_id: str, reason: str) -> RevealedIdentity:

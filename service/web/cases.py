@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 
 from service.commands import attachments, comments, display, notifications
 from service.commands.archive import archive_for
+from service.commands.cases import case_page as case_page_parts
 from service.commands.cases import get_case
 from service.commands.display import ShownField
 from service.commands.history import check_chain
@@ -19,7 +20,6 @@ from service.engine import utc_now
 from service.engine.compiler import steps
 from service.engine.properties import STANDARD_TIME
 from service.store.models import Definition, HistoryEntry
-from service.web import public
 from service.web.helpers import actor, local_time, login_required, safe_next, services, span, web_blueprint
 
 blp = web_blueprint("web_cases", __name__)
@@ -65,23 +65,22 @@ def _timeline(history: list[HistoryEntry], waktu: dict[str, str], timezone: str,
 @blp.get("/cases/<case_id>")
 @login_required
 def case_page(case_id: str) -> ResponseReturnValue:
-    view = get_case(services(), actor(), case_id)
+    page = case_page_parts(services(), actor(), case_id)
     notifications.mark_case_read(services(), actor(), case_id)  # opened: its notices to me are read
+    view, files, reporter = page.view, page.files, page.reporter
     case = view.case
     infos = steps(case.definition.bpmn_xml.encode())
     waktu = {info.element_id: info.properties.get(STANDARD_TIME) or (info.sla_timer or "") for info in infos}
     timezone = case.unit.timezone
     done = [e.element_id for e in view.history if e.action == "task_completed" and e.element_id]
     markers: dict[str, Any] = {"done": sorted(set(done)), "current": [t.element_id for t in view.tasks]}
-    files = attachments.list_for_case(services(), actor(), case_id)
-    reporter = public.reporter_panel(case_id)
     return render_template(
         "web/case.html", case=case, view=view, label=display.case_label(case),
         chain=check_chain(case.id, view.history, case.history_head) if view.full else None,
         timeline=_timeline(view.history, waktu, timezone, case.definition),
         markers=markers, files=files, filenames={file.id: file.filename for file in files},
         report=report_of(view.data, case.definition, with_reporter=reporter is None),
-        comments=comments.list_comments(services(), actor(), case_id) if view.full else None,
+        comments=page.comments,
         started=local_time(case.created_at, timezone), now=utc_now(),
         open_tasks=[(t, local_time(t.due_at, timezone)) for t in view.tasks],
         reporter=reporter)

@@ -21,7 +21,6 @@ from service.api.limits import FOLLOW_UP_LIMIT, limiter, submission_limit
 from service.commands import attachments, outcomes, reporters
 from service.commands import public as commands
 from service.commands.identity_policy import IdentityPolicy
-from service.commands.reporters import ReporterSummary
 from service.errors import Conflict, InvalidInput, NotFound, TooManyRequests
 from service.web.helpers import actor, error_page, local_time, login_required, services, web_blueprint
 
@@ -356,11 +355,6 @@ def sign_out() -> ResponseReturnValue:
 
 
 # --- the staff side: the reporter box of the case page ------------------------------------------------
-
-def reporter_panel(case_id: str) -> ReporterSummary | None:
-    """For the case page: the thread and whether the signed-in user may reveal the identity."""
-    return reporters.summary(services(), actor(), case_id)
-
 
 @blp.post("/cases/<case_id>/pelapor/pesan")
 @login_required

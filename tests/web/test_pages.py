@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import time_machine
+from support.helpers import sql_statements
 from support.web import OTHER_UNIT, PASSWORD, TIDAK_BERKADAR, UNIT, XSS, Dumas, csrf_of
 
 from service.commands import task_list
@@ -174,6 +175,21 @@ def test_task_and_case_pages_refuse_other_lanes_and_units(dumas: Dumas, sign_in:
     assert inspektur.get("/cases/nope").status_code == 404
     assert inspektur.get("/attachments/nope").status_code == 404
     assert OTHER_UNIT
+
+
+def test_the_case_page_decides_once_whether_its_viewer_sees_the_case(dumas: Dumas, sign_in: Any) -> None:
+    """The case page's parts (the case, its files, the reporter box, the notes) are read in one session
+    after one decision: the case and its access rows are read once, where each part read them again."""
+    case_id = dumas.start()
+    inspektur = sign_in("inspektur")
+    inspektur.get(f"/cases/{case_id}")
+    with sql_statements(dumas.services.db.engine) as seen:
+        page = inspektur.get(f"/cases/{case_id}")
+    assert page.status_code == 200 and 'id="comments"' in page.text  # the whole case: its notes too
+    reads_of_the_case = [sql for sql in seen if sql.lstrip().upper().startswith("SELECT CASES.ID")]
+    access_rows = [sql for sql in seen if "FROM case_access" in sql and "UPDATE" not in sql.upper()[:10]]
+    assert len(reads_of_the_case) == 1, reads_of_the_case
+    assert len(access_rows) <= 1, access_rows
 
 
 def test_server_side_errors_name_the_field(dumas: Dumas, sign_in: Any) -> None:
