@@ -243,13 +243,14 @@ class CasePage:
     comments: list[Comment] | None
 
 
-def case_page(services: Services, actor: Actor, case_id: str) -> CasePage:
-    """The case page's parts read in one session after one decision of the visibility rule (each part
-    decided again read the case and its access rows again: 18 statements a page)."""
+def case_page(services: Services, actor: Actor, case_id: str, reporter: bool = True) -> CasePage:
+    """The parts of a case a page shows (the case and task pages), read in one session after one
+    decision of the visibility rule (each part decided again read the case and its access rows again:
+    18 statements a case page); ``reporter``: with the reporter box."""
     with services.db.reading() as session:
         found = visible_with_grants(session, actor, case_id, lean=False)
         view = case_view(session, *_with_ready_tasks(session, found))
-        return CasePage(view, files_of(session, found), summary_of(session, actor, found),
+        return CasePage(view, files_of(session, found), summary_of(session, actor, found) if reporter else None,
                         comments_of(session, found) if found.full else None)
 
 

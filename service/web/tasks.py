@@ -12,10 +12,10 @@ from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 from werkzeug.datastructures import MultiDict
 
-from service.commands import attachments, comments, display, notifications
+from service.commands import attachments, display, notifications
 from service.commands import task_list as listing
 from service.commands import tasks as task_commands
-from service.commands.cases import get_case
+from service.commands.cases import case_page
 from service.commands.task_list import SORTS, TaskQuery
 from service.engine import utc_now
 from service.store.models import Task
@@ -152,10 +152,10 @@ class Step:
 def task_page(task_id: str) -> ResponseReturnValue:
     """The task: the case's report and the decisions so far, then the form, then the case data."""
     view = task_commands.get_task(services(), actor(), task_id)
-    case_view = get_case(services(), actor(), view.task.case_id)
+    parts = case_page(services(), actor(), view.task.case_id, reporter=False)
+    case_view, stored = parts.view, parts.files
     case, words = case_view.case, yes_no()
     timezone = view.task.unit.timezone
-    stored = attachments.list_for_case(services(), actor(), case.id)
     form = view.form or {"schema": {"type": "object", "properties": {}}, "ui": {}}
     files = set(attachments.file_fields(form))
     properties = (form.get("schema") or {}).get("properties") or {}
@@ -169,8 +169,7 @@ def task_page(task_id: str) -> ResponseReturnValue:
                            steps=steps, filenames={file.id: file.filename for file in stored},
                            case_data=display.shown_fields(services(), case.definition, view.task.form_key,
                                                           view.case_data, words),
-                           comments=(comments.list_comments(services(), actor(), view.task.case_id)
-                                     if view.full_case else None),
+                           comments=parts.comments,
                            due=local_time(view.task.due_at, view.task.unit.timezone),
                            sla=sla_state(view.task.due_at, view.task.created_at, utc_now()))
 
