@@ -18,7 +18,7 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
-from service.commands.accounts import actor_by_id
+from service.commands.accounts import actor_with_credentials
 from service.commands.context import SERVICES_KEY, Actor, Services
 from service.errors import ServiceError, ServiceUnavailable, Unauthorized
 
@@ -42,16 +42,14 @@ def current_actor() -> Actor | None:
         actor: Actor | None = g.alur_web_actor
         return actor
     actor = None
-    user_id = session.get(SESSION_USER)
+    user_id, version = session.get(SESSION_USER), session.get(SESSION_VERSION)
     if isinstance(user_id, int):
+        # as an API token is checked: the account's state and credential version read on every request
+        # (one statement), the roles from the process's actor cache
         try:
-            actor = actor_by_id(services(), user_id)
-        except Unauthorized:
+            actor = actor_with_credentials(services(), user_id, version if isinstance(version, int) else -1)
+        except Unauthorized:  # disabled, signed out everywhere, password changed
             session.clear()
-        else:
-            if session.get(SESSION_VERSION) != actor.credential_version:  # signed out, password changed
-                actor = None
-                session.clear()
     g.alur_web_actor = actor
     return actor
 

@@ -194,6 +194,18 @@ def test_the_case_and_task_pages_decide_once_whether_their_viewer_sees_the_case(
         assert len(reads_of_the_case) == 1, (path, reads_of_the_case)
 
 
+def test_a_page_checks_its_signed_in_user_as_the_api_checks_a_token(dumas: Dumas, sign_in: Any) -> None:
+    """One read of the account per page (active, credential version), the roles from the process's actor
+    cache, as for an API token: the user, memberships and acting grants were three statements a page."""
+    client = sign_in("inspektorat")
+    client.get("/tasks")
+    with sql_statements(dumas.services.db.engine) as seen:
+        assert client.get("/tasks").status_code == 200
+    account = [sql for sql in seen if "FROM users" in sql and "WHERE users.id" in sql]
+    assert len(account) == 1 and "credential_version" in account[0], account
+    assert not [sql for sql in seen if "FROM memberships" in sql or "FROM acting_grants" in sql], seen
+
+
 def test_server_side_errors_name_the_field(dumas: Dumas, sign_in: Any) -> None:
     dumas.start()
     client = sign_in("inspektorat")
