@@ -224,11 +224,12 @@ def get_case(services: Services, actor: Actor, case_id: str, lean: bool = False)
     """One case with its ready tasks and history; ``lean`` when the caller reads nothing of the revision
     but its key and version (the revision's diagram and forms stay unread)."""
     with services.db.reading() as session:
-        return case_view(session, *_with_ready_tasks(session, visible_with_grants(session, actor, case_id, lean)))
+        found = visible_with_grants(session, actor, case_id, lean)
+        return case_view(session, found, _ready_tasks(session, case_id))
 
 
-def _with_ready_tasks(session: Session, found: Visible) -> tuple[Visible, list[Task]]:
-    return found, list(session.scalars(_ready_tasks_statement(), {"case_id": found.case.id}).unique().all())
+def _ready_tasks(session: Session, case_id: str) -> list[Task]:
+    return list(session.scalars(_ready_tasks_statement(), {"case_id": case_id}).unique().all())
 
 
 @dataclass(frozen=True)
@@ -249,7 +250,7 @@ def case_page(services: Services, actor: Actor, case_id: str, reporter: bool = T
     18 statements a case page); ``reporter``: with the reporter box."""
     with services.db.reading() as session:
         found = visible_with_grants(session, actor, case_id, lean=False)
-        view = case_view(session, *_with_ready_tasks(session, found))
+        view = case_view(session, found, _ready_tasks(session, case_id))
         return CasePage(view, files_of(session, found), summary_of(session, actor, found) if reporter else None,
                         comments_of(session, found) if found.full else None)
 

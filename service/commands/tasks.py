@@ -221,16 +221,13 @@ class TaskView:
     form: dict[str, Any] | None
     case_data: dict[str, Any]
     case_status: str
-    #: False when the actor sees only some fields of the case (need-to-know): no staff notes then
-    full_case: bool = True
 
 
 def get_task(services: Services, actor: Actor, task_id: str) -> TaskView:
     task, case, grants = _read_task(services, task_id)
     found = _checked(actor, task, case, grants)
     forms = revision_forms(services, case.definition)
-    return TaskView(task, forms.get(task.form_key) if task.form_key else None, found.data(case.data), case.status,
-                    found.full)
+    return TaskView(task, forms.get(task.form_key) if task.form_key else None, found.data(case.data), case.status)
 
 
 def claim(services: Services, actor: Actor, task_id: str) -> Task:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -46,9 +47,9 @@ def current_actor() -> Actor | None:
     if isinstance(user_id, int):
         # as an API token is checked: the account's state and credential version read on every request
         # (one statement), the roles from the process's actor cache
-        try:
-            actor = actor_with_credentials(services(), user_id, version if isinstance(version, int) else -1)
-        except Unauthorized:  # disabled, signed out everywhere, password changed
+        with contextlib.suppress(Unauthorized):  # disabled, signed out everywhere, password changed
+            actor = actor_with_credentials(services(), user_id, version) if isinstance(version, int) else None
+        if actor is None:
             session.clear()
     g.alur_web_actor = actor
     return actor
