@@ -144,12 +144,14 @@ class Bench:
         return calls
 
     def register_pages(self, runs: int) -> Callable[[], list[dict[str, Any]]]:
-        """The first page of the register (Perkara, newest first) for the Inspektorat user, through the
-        command the web page calls (the page itself needs a browser session)."""
+        """The register (Perkara) for the Inspektorat user as its web page reads it, through the commands
+        the page calls (the page itself needs a browser session): its SOP filter's options and its first
+        page, newest first."""
         actor = self.actor(USERNAME)
 
         def calls() -> Any:
             for _ in range(runs):
+                register.sops(self.services, actor)
                 yield {"items": register.page(self.services, actor, register.RegisterQuery()).rows}
         return calls
 

@@ -49,6 +49,7 @@ from sqlalchemy.orm import Session, aliased
 from service.commands.access import (
     Walks,
     in_creation_order,
+    reached_sops,
     rule_of,
     visible_cases,
     visible_count,
@@ -413,10 +414,17 @@ def export_rows(services: Services, actor: Actor, query: RegisterQuery, now: dat
 
 
 def sops(services: Services, actor: Actor) -> list[tuple[str, str]]:
-    """The SOPs (key, title of the newest revision) of the cases the actor may see, for the filter."""
+    """The SOPs (key, title of the newest revision) of the cases the actor may see, for the filter: one
+    statement over the rule's sources (:func:`~service.commands.access.reached_sops`), however many
+    cases they see (it read every one of them: 14.5 ms a page at 100k cases, issue 13)."""
+    walks, values = walks_of(actor)
     with services.db.reading() as session:
-        keys = session.scalars(select(Definition.key).where(Definition.id.in_(
-            select(Case.definition_id).where(visible_cases(actor)).distinct())).distinct()).all()
-        titles = {key: title for key, title in session.execute(
-            select(Definition.key, Definition.title).where(Definition.key.in_(keys)).order_by(Definition.version))}
-    return sorted(((key, titles.get(key) or key) for key in keys), key=lambda item: item[1].lower())
+        titles: dict[str, str] = {key: title for key, title in session.execute(_sops_statement(walks), values)}
+    return sorted(((key, title or key) for key, title in titles.items()), key=lambda item: item[1].lower())
+
+
+@built_once(maxsize=64)
+def _sops_statement(walks: Walks) -> Select[str, str]:
+    """Every revision's (key, title) of the SOPs :func:`sops` lists, the newest last."""
+    return (select(Definition.key, Definition.title).where(Definition.key.in_(reached_sops(walks)))
+            .order_by(Definition.version))

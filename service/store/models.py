@@ -392,6 +392,22 @@ class CaseAccess(Base):
     case_created_at: Mapped[datetime] = mapped_column()
 
 
+class SopReach(Base):
+    """A source of the visibility rule that sees at least one case of an SOP (migration 0031): the
+    register's SOP filter reads these few rows, not the cases. Written by database triggers on ``cases``
+    and ``case_access``, never by the code; read by :mod:`service.commands.access` only.
+
+    ``(unit_id, '', 0, key)``: a case of the unit; ``(0, '', user_id, key)``: a case the user started;
+    ``(unit_id, role, 0, key)``: a case the pair has an access row of. ``0`` and ``''`` stand for "none".
+    """
+
+    __tablename__ = "sop_reach"
+    unit_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    role: Mapped[str] = mapped_column(String(100), primary_key=True)
+    user_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sop_key: Mapped[str] = mapped_column(String(200), primary_key=True)
+
+
 class Schedule(Base):
     """A timer start event of a deployed revision: the worker starts a case at each ``next_run_at``."""
 
