@@ -15,7 +15,6 @@ from typing import Any
 from flask import Blueprint, Flask, Request, Response, has_request_context, request
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface, SessionMixin
 from flask_babel import Babel, get_locale
-from flask_babel import gettext as _
 from itsdangerous import URLSafeTimedSerializer
 
 from service.commands.context import SERVICES_KEY, Services
@@ -28,6 +27,7 @@ from service.web import (
     cases,
     counter,
     dashboard,
+    i18n,
     modeler,
     notifications,
     outbox,
@@ -37,6 +37,7 @@ from service.web import (
     tasks,
 )
 from service.web.helpers import csrf, current_actor
+from service.web.i18n import gettext as _
 
 TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
 babel = Babel()
@@ -96,6 +97,7 @@ def init_app(app: Flask) -> None:
     app.session_interface = SessionOverHttps()
     csrf.init_app(app)
     babel.init_app(app, locale_selector=auth.select_locale)
+    i18n.install(app)
     static = Blueprint("web_static", __name__, static_folder="static", static_url_path="/assets")
     app.register_blueprint(static)
     sso.init_app(app, settings.sso if settings else None)

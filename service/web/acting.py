@@ -10,12 +10,12 @@ from datetime import date
 
 from flask import redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext as _
 
 from service.commands import accounts, acting
 from service.errors import Conflict, Forbidden, InvalidInput, NotFound, ServiceError
 from service.web.admin import forbidden_page
 from service.web.helpers import actor, login_required, services, web_blueprint
+from service.web.i18n import gettext as _
 
 blp = web_blueprint("web_acting", __name__)
 blp.register_error_handler(Forbidden, forbidden_page)

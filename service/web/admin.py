@@ -15,7 +15,6 @@ from typing import Any
 
 from flask import redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext as _
 
 from service.commands import accounts, calendars, users
 from service.commands.context import ADMIN_ROLE, PROCESS_OWNER_ROLE, Actor
@@ -24,6 +23,7 @@ from service.engine.calendar import DEFAULT_HOURS
 from service.engine.properties import SUPERVISORS
 from service.errors import Conflict, Forbidden, InvalidInput, NotFound, ServiceError
 from service.web.helpers import actor, error_page, login_required, services, web_blueprint
+from service.web.i18n import gettext as _
 
 blp = web_blueprint("web_admin", __name__)
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext as _
 
 from service.commands import users
 from service.commands.signin import SignInThrottled, client_key, sign_in
@@ -19,6 +18,7 @@ from service.web.helpers import (
     start_session,
     web_blueprint,
 )
+from service.web.i18n import gettext as _
 
 blp = web_blueprint("web_auth", __name__)
 LANGUAGES = ("id", "en")

@@ -8,7 +8,6 @@ from typing import Any
 
 from flask import Response, redirect, render_template, request, send_file, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext as _
 
 from service.commands import attachments, comments, display, notifications
 from service.commands.archive import archive_for
@@ -21,6 +20,7 @@ from service.engine.compiler import steps
 from service.engine.properties import STANDARD_TIME
 from service.store.models import Definition, HistoryEntry
 from service.web.helpers import actor, local_time, login_required, safe_next, services, span, web_blueprint
+from service.web.i18n import gettext as _
 
 blp = web_blueprint("web_cases", __name__)
 

@@ -12,9 +12,8 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from flask_babel import gettext as _
-
 from service.errors import ErrorDetail
+from service.web.i18n import gettext as _
 
 #: The part of the diagram an expression belongs to (the prefix deploy_checks gives its messages).
 _WHAT: dict[str, Callable[[], str]] = {

@@ -23,7 +23,6 @@ from urllib.parse import quote
 
 from flask import g, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext as _
 from werkzeug.datastructures import FileStorage
 
 from service.commands import attachments
@@ -34,6 +33,7 @@ from service.commands.public import ReportingSop
 from service.config import ConfigError
 from service.errors import InvalidInput
 from service.web.helpers import actor, error_page, local_time, login_required, services, web_blueprint
+from service.web.i18n import gettext as _
 from service.web.public import _field_errors, _identity_fields, _identity_labels, _modes
 
 blp = web_blueprint("web_counter", __name__)

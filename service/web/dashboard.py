@@ -18,7 +18,6 @@ from babel.numbers import format_decimal, format_percent
 from flask import Response, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
-from flask_babel import gettext as _
 
 from service.commands import dashboard as figures
 from service.commands.context import Actor
@@ -28,6 +27,7 @@ from service.commands.sop_document import sop_pdf
 from service.engine.schedule import period_of
 from service.errors import Forbidden, InvalidInput
 from service.web.helpers import actor, error_page, local_time, login_required, services, web_blueprint
+from service.web.i18n import gettext as _
 
 blp = web_blueprint("web_dashboard", __name__)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

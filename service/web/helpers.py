@@ -15,13 +15,13 @@ from babel.dates import format_datetime
 from flask import Blueprint, Response, current_app, g, jsonify, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
-from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
 from service.commands.accounts import actor_with_credentials
 from service.commands.context import SERVICES_KEY, Actor, Services
 from service.errors import ServiceError, ServiceUnavailable, Unauthorized
+from service.web.i18n import gettext as _
 
 P = ParamSpec("P")
 

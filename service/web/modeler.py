@@ -13,7 +13,6 @@ from typing import Any
 
 from flask import Response, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext as _
 from flask_wtf.csrf import generate_csrf
 
 from service.commands import definitions, drafts, revisions
@@ -24,6 +23,7 @@ from service.store.models import Definition
 from service.store.states import RevisionStatus
 from service.web import check_messages, metadata_form
 from service.web.helpers import actor, error_page, login_required, services, wants_json, web_blueprint
+from service.web.i18n import gettext as _
 
 blp = web_blueprint("web_modeler", __name__)
 

@@ -7,11 +7,11 @@ from typing import Any
 
 from flask import g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext as _
 
 from service.commands import notifications
 from service.commands.notifications import Entry, NotificationKind
 from service.web.helpers import actor, current_actor, local_time, login_required, safe_next, services, web_blueprint
+from service.web.i18n import gettext as _
 
 blp = web_blueprint("web_notifications", __name__)
 

@@ -6,7 +6,6 @@ from typing import Any
 
 from flask import render_template, request
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext as _
 
 from service.commands.context import Actor
 from service.commands.outbox_view import OutboxEntry, outbox_entry, outbox_page
@@ -15,6 +14,7 @@ from service.config import MAIL_CATCHER
 from service.errors import Forbidden
 from service.store.states import OutboxStatus
 from service.web.helpers import actor, error_page, local_time, login_required, services, web_blueprint
+from service.web.i18n import gettext as _
 
 blp = web_blueprint("web_outbox", __name__)
 

@@ -14,7 +14,6 @@ from typing import Any
 
 from flask import Response, jsonify, redirect, render_template, request, send_file, session, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
 from service.api.limits import FOLLOW_UP_LIMIT, limiter, submission_limit
@@ -23,6 +22,7 @@ from service.commands import public as commands
 from service.commands.identity_policy import IdentityPolicy
 from service.errors import Conflict, InvalidInput, NotFound, TooManyRequests
 from service.web.helpers import actor, error_page, local_time, login_required, services, web_blueprint
+from service.web.i18n import gettext as _
 
 blp = web_blueprint("web_public", __name__)
 SESSION_CASE = "public_case"

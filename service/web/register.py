@@ -9,13 +9,13 @@ from zoneinfo import ZoneInfo
 
 from flask import Response, render_template, request
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext as _
 
 from service.commands import register, spreadsheets
 from service.commands.register import RegisterRow
 from service.engine import utc_now
 from service.errors import InvalidInput
 from service.web.helpers import actor, local_time, login_required, services, web_blueprint
+from service.web.i18n import gettext as _
 from service.web.public import mode_label
 
 blp = web_blueprint("web_register", __name__)

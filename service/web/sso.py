@@ -17,7 +17,6 @@ from authlib.common.errors import AuthlibBaseError
 from authlib.integrations.flask_client import OAuth
 from flask import Flask, current_app, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext as _
 from joserfc.errors import JoseError
 from requests import RequestException
 
@@ -25,6 +24,7 @@ from service.commands.sso import identity_from_claims, sign_in_external
 from service.config import SsoSettings
 from service.errors import Conflict, Unauthorized
 from service.web.helpers import safe_next, services, start_session, web_blueprint
+from service.web.i18n import gettext as _
 
 blp = web_blueprint("web_sso", __name__)
 log = logging.getLogger("alur.sso")
