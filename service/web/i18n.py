@@ -42,7 +42,7 @@ def install(app: Flask) -> None:
     """Make Jinja's ``_``, ``gettext`` and ``ngettext`` (and the ``{% trans %}`` tag) use
     :func:`request_translations`, formatted as flask-babel's callables are (Jinja's new style)."""
     app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
-        gettext=lambda string: request_translations().ugettext(string),
+        gettext=gettext,  # Jinja formats the variables itself: it passes the string alone
         ngettext=lambda singular, plural, n: request_translations().ungettext(singular, plural, n),
         pgettext=lambda context, string: request_translations().upgettext(context, string),
         npgettext=lambda context, singular, plural, n: request_translations().unpgettext(
