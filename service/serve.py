@@ -40,12 +40,16 @@ def worker_app() -> Flask:
     Only a worker freezes: the tests build many apps in one process, and a frozen object's cycles
     are never collected. (The app is imported here, in the worker: granian's main process, which only
     starts and watches the workers, need not load it.)
+
+    A worker on PostgreSQL listens for changes of accounts and keeps its users' credential rows
+    (:mod:`service.store.credential_notices`), so a request does not read the user row.
     """
     from service.access_log import AccessLog
-    from service.app import create_app
+    from service.app import create_app, services_of
 
     app = create_app()
     app.wsgi_app = AccessLog(app.wsgi_app)  # type: ignore[method-assign]
+    services_of(app).db.credentials.start()
     gc.freeze()
     return app
 

@@ -7,8 +7,9 @@ sub-units (:func:`service.commands.accounts.managed_unit_ids`).
 
 Disabling an account, changing or resetting its password and signing out raise the user's credential
 version, which ends every API token and web session issued before, in every process: tokens are checked
-against the database on each use (:func:`service.commands.accounts.actor_with_credentials`), and this
-process's :class:`~service.commands.context.ActorCache` entry is dropped as well.
+against the database on each use (:func:`service.commands.accounts.actor_with_credentials`; a server
+process on PostgreSQL keeps the row until the change's notice reaches it), and this process's
+:class:`~service.commands.context.ActorCache` entry and kept row are dropped at once.
 """
 
 from __future__ import annotations
@@ -70,7 +71,9 @@ def _managed_unit(session: Session, actor: Actor, code: str) -> Unit:
 
 
 def _ended(services: Services, user_id: int) -> None:
+    """This process forgets the user at once; the others when the change's notice reaches them."""
     services.actors.forget(user_id)
+    services.db.credentials.forget(user_id)
 
 
 def list_users(services: Services, actor: Actor, unit: str | None = None) -> list[User]:

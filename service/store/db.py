@@ -20,6 +20,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from service.errors import Conflict, ServiceUnavailable
 from service.store import driver, json_columns
+from service.store.credential_notices import CredentialWatch
 from service.store.driver import DriverStatement
 
 #: seconds a client is asked to wait (``Retry-After``) when the database does not answer
@@ -133,6 +134,8 @@ class Database:
         self._driver_reads: dict[Select[*tuple[Any, ...]], DriverStatement] = {}
         for reads in (self._read_sessions, self._streaming_sessions):
             event.listen(reads, "before_flush", _refuse_flush)
+        #: users' credential rows, kept while a server process listens for their changes (it starts it)
+        self.credentials = CredentialWatch(self.engine, CONNECT_TIMEOUT_SECONDS)
 
     @property
     def is_postgres(self) -> bool:
@@ -215,4 +218,5 @@ class Database:
         return True
 
     def dispose(self) -> None:
+        self.credentials.stop()
         self.engine.dispose()

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import importlib.util
 import io
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,7 @@ from sqlalchemy import Engine, MetaData, Table, event, insert, select, text
 from service.app import create_app
 from service.commands.accounts import actor_by_id
 from service.commands.context import Actor, Services
+from service.store.credential_notices import CredentialWatch
 from service.store.driver import DriverStatement
 from service.store.models import User
 
@@ -214,3 +216,23 @@ def empty_database(backend: str, request: Any, tmp_path: Path) -> str:
     from support.postgres import create_database
 
     return create_database(request.getfixturevalue("postgres_server"), f"empty_{uuid.uuid4().hex[:12]}")
+
+
+#: the longest a test waits for a credential listener (it answers in milliseconds; this is only a bound)
+WAIT_SECONDS = 10.0
+
+
+def until(condition: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + WAIT_SECONDS
+    while not condition():
+        assert time.monotonic() < deadline, f"not within {WAIT_SECONDS:.0f} s: {what}"
+        time.sleep(0.01)
+
+
+def listening(app: Any) -> CredentialWatch:
+    """The app's credential watch, started and listening, as ``service.serve.worker_app`` starts it
+    (PostgreSQL only)."""
+    watch = services_of(app).db.credentials
+    watch.start()
+    until(lambda: watch.listening, "the credential watch listens")
+    return watch

@@ -1,0 +1,243 @@
+"""A server process on PostgreSQL keeps its users' credential rows and listens for their changes
+(migration 0032, ``service.store.credential_notices``; issue 13): a request reads no user row, and a
+disabled account, a changed password or a sign-out still ends its tokens in every process.
+
+Each test runs a real listener on the session's PostgreSQL server; the apps here start it as
+``service.serve.worker_app`` does. SQLite has no notices: a process there reads the row on every use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+import sqlalchemy as sa
+from support.helpers import Persona, empty_database, listening, services_of, sql_statements, until
+
+from service.app import create_app
+from service.commands.accounts import actor_with_credentials
+from service.config import Settings
+from service.store.credential_notices import CHANNEL
+from service.store.migrate import alembic_config, upgrade
+from service.store.models import User
+
+
+def works(client: Any, persona: Persona) -> bool:
+    status = client.get("/api/tasks", headers=persona.headers).status_code
+    assert status in (200, 401), status
+    return bool(status == 200)
+
+
+def user_reads(statements: list[str]) -> list[str]:
+    return [s for s in statements if "FROM users" in s]
+
+
+def credential_reads(statements: list[str]) -> list[str]:
+    """The reads of the credential row (not the actor cache's loads of a user's roles)."""
+    return [s for s in statements if "SELECT users.active, users.credential_version" in s]
+
+
+@pytest.fixture
+def db_url(postgres_db: str) -> str:
+    """PostgreSQL only: notices are PostgreSQL's (SQLite's behaviour is the last test's)."""
+    return postgres_db
+
+
+@pytest.fixture
+def kasi(make_persona: Callable[..., Persona], units: dict[str, str]) -> Persona:
+    return make_persona("kasi.a", "Kasi@unit-a")
+
+
+@pytest.fixture
+def boss(make_persona: Callable[..., Persona], units: dict[str, str]) -> Persona:
+    return make_persona("boss", admin=True)
+
+
+@pytest.fixture
+def other_app(settings: Settings) -> Iterator[Any]:
+    """A second process on the same database (its own caches, pool and listener)."""
+    other = create_app({"database_url": settings.database_url, "secret_key": settings.secret_key,
+                        "forms_dir": settings.forms_dir, "data_dir": settings.data_dir, "testing": True})
+    try:
+        yield other
+    finally:
+        services_of(other).db.dispose()
+
+
+def user_id_of(app: Any, username: str) -> int:
+    with services_of(app).db.reading() as session:
+        return int(session.scalar(sa.select(User.id).where(User.username == username)) or 0)
+
+
+def test_a_listening_process_reads_no_user_row_per_request(app: Any, client: Any, kasi: Persona) -> None:
+    listening(app)
+    with sql_statements(services_of(app).db.engine) as seen:
+        assert works(client, kasi)  # read once, kept (and the roles loaded into the actor cache)
+        first = user_reads(seen)
+        seen.clear()
+        for _ in range(3):
+            assert works(client, kasi)
+    assert len(credential_reads(first)) == 1
+    assert user_reads(seen) == []
+    assert len(seen) == 3  # the task list's one statement each, nothing else
+
+
+@pytest.mark.parametrize("ending", ["disable", "reset", "sign-out"])
+def test_another_listening_process_refuses_an_ended_token(app: Any, client: Any, other_app: Any, kasi: Persona,
+                                                          boss: Persona, ending: str) -> None:
+    """The change is made through one process; the other, which kept the row, refuses the token once its
+    listener handled the notice: milliseconds, not the actor cache's ten seconds."""
+    listening(app)
+    watch = listening(other_app)
+    other = other_app.test_client()
+    assert works(other, kasi) and works(other, kasi)  # kept there
+    before = watch.generation
+    if ending == "disable":
+        answer = client.post("/api/users/kasi.a/disable", headers=boss.headers)
+    elif ending == "reset":
+        answer = client.post("/api/users/kasi.a/password", headers=boss.headers,
+                             json={"password": "kata-sandi-baru-789"})
+    else:
+        answer = client.post("/api/auth/logout", headers=kasi.headers)
+    assert answer.status_code in (200, 204), answer.json
+    until(lambda: watch.generation > before, "the other process handled the notice")
+    refused = other.get("/api/tasks", headers=kasi.headers)
+    assert refused.status_code == 401 and "ended" in refused.json["message"]
+    assert not works(client, kasi)  # and the process that made the change, at once
+
+
+def test_a_change_in_this_process_is_forgotten_without_waiting_for_the_notice(app: Any, client: Any, kasi: Persona,
+                                                                             boss: Persona) -> None:
+    watch = listening(app)
+    assert works(client, kasi)
+    user_id = user_id_of(app, "kasi.a")
+    assert watch.row(user_id, lambda: pytest.fail("kept rows are not read")) is not None
+    generation = watch.generation
+    assert client.post("/api/users/kasi.a/disable", headers=boss.headers).status_code == 200
+    assert watch.generation > generation  # forgotten by the command itself, not only by the notice
+    assert not works(client, kasi)
+
+
+def test_a_read_that_races_a_notice_is_not_kept(app: Any, kasi: Persona) -> None:
+    """The row is read, the account changes and its notice is handled, then the read returns: what it
+    read is answered once but not kept, so the next use reads the row again."""
+    watch = listening(app)
+    services = services_of(app)
+    user_id = user_id_of(app, "kasi.a")
+    reads: list[str] = []
+
+    def stale_read() -> tuple[Any, ...] | None:
+        with services.db.reading() as session:
+            row = tuple(session.execute(sa.select(User.active, User.credential_version)
+                                        .where(User.id == user_id)).one())
+        before = watch.generation
+        with services.db.engine.begin() as connection:
+            connection.execute(sa.update(User).where(User.id == user_id)
+                               .values(credential_version=User.credential_version + 1))
+        until(lambda: watch.generation > before, "the notice of the change")
+        reads.append("stale")
+        return row
+
+    stale = watch.row(user_id, stale_read)
+    assert stale is not None
+    def read_again() -> tuple[Any, ...]:
+        reads.append("again")
+        return (True, stale[1] + 1)
+
+    current = watch.row(user_id, read_again)
+    assert reads == ["stale", "again"] and current == (True, stale[1] + 1)
+    assert watch.row(user_id, lambda: pytest.fail("kept now")) == current
+
+
+def test_a_lost_listening_connection_means_reading_until_it_listens_again(app: Any, client: Any,
+                                                                          kasi: Persona) -> None:
+    watch = listening(app)
+    services = services_of(app)
+    assert works(client, kasi)
+    before = watch.generation
+    with services.db.engine.connect() as connection:  # the administrator (or a restart) ends it
+        ended = connection.execute(sa.text(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query = :listen"),
+            {"listen": f"LISTEN {CHANNEL}"}).scalars().all()
+    assert ended == [True]
+    until(lambda: watch.generation >= before + 2 and watch.listening, "the watch listens again")
+    with sql_statements(services.db.engine) as seen:  # what was kept before went with the connection
+        assert works(client, kasi)
+        assert len(credential_reads(seen)) == 1
+        seen.clear()
+        assert works(client, kasi)
+        assert user_reads(seen) == []
+
+
+def test_a_process_that_does_not_listen_reads_every_time(app: Any, client: Any, kasi: Persona) -> None:
+    """Tests, the CLI and the worker do not start a watch: every use reads the row."""
+    with sql_statements(services_of(app).db.engine) as seen:
+        for _ in range(3):
+            assert works(client, kasi)
+    assert len(credential_reads(seen)) == 3
+
+
+def test_only_a_credential_change_or_a_deleted_user_notifies_and_0032_downgrades(request: pytest.FixtureRequest,
+                                                                                 tmp_path: Path) -> None:
+    from alembic import command
+
+    url = empty_database("postgres", request, tmp_path)
+    upgrade(url)
+    engine = sa.create_engine(url)
+    args, kwargs = engine.dialect.create_connect_args(engine.url)
+    try:
+        with psycopg.connect(*args, **kwargs, autocommit=True) as listener:
+            listener.execute(f"LISTEN {CHANNEL}")
+
+            def notices() -> list[str]:
+                return [notice.payload for notice in listener.notifies(timeout=0.5)]
+
+            with engine.begin() as connection:
+                user_id = connection.execute(sa.insert(User).values(
+                    username="budi", password_hash="x", display_name="Budi").returning(User.id)).scalar()
+                connection.execute(sa.update(User).where(User.id == user_id)
+                                   .values(failed_logins=3, display_name="Budi S."))
+                connection.execute(sa.update(User).where(User.id == user_id)
+                                   .values(active=True))  # unchanged
+            assert notices() == []
+            for change in ({"active": False}, {"credential_version": User.credential_version + 1}):
+                with engine.begin() as connection:
+                    connection.execute(sa.update(User).where(User.id == user_id).values(**change))
+                assert notices() == [str(user_id)]
+            with engine.begin() as connection:
+                connection.execute(sa.delete(User).where(User.id == user_id))
+            assert notices() == [str(user_id)]
+            engine.dispose()
+            command.downgrade(alembic_config(url), "0031")
+            with engine.begin() as connection:
+                assert connection.execute(sa.text(
+                    "SELECT count(*) FROM pg_proc WHERE proname = 'alur_credentials_notify'")).scalar() == 0
+                user_id = connection.execute(sa.insert(User).values(
+                    username="sari", password_hash="x", display_name="Sari").returning(User.id)).scalar()
+                connection.execute(sa.update(User).where(User.id == user_id).values(active=False))
+            assert notices() == []
+    finally:
+        engine.dispose()
+
+
+def test_sqlite_has_no_listener_and_reads_every_time(tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    url = empty_database("sqlite", request, tmp_path)
+    upgrade(url)
+    app = create_app({"database_url": url, "secret_key": "test-secret-key", "data_dir": tmp_path / "data",
+                      "testing": True})
+    services = services_of(app)
+    try:
+        services.db.credentials.start()
+        assert not services.db.credentials.listening
+        with services.db.engine.begin() as connection:
+            user_id = connection.execute(sa.insert(User).values(
+                username="budi", password_hash="x", display_name="Budi").returning(User.id)).scalar()
+        with sql_statements(services.db.engine) as seen:
+            for _ in range(2):
+                assert actor_with_credentials(services, int(user_id or 0), 1).username == "budi"
+        assert len(credential_reads(seen)) == 2
+    finally:
+        services.db.dispose()
