@@ -132,17 +132,18 @@ class Server:
     log: Path
 
 
-def server_env(url: str, forms_dir: Path, workdir: Path) -> dict[str, str]:
-    """The environment of a benchmark server: this checkout's ``service``, a throw-away instance dir."""
+def server_env(url: str, forms_dir: Path, workdir: Path, root: Path = ROOT) -> dict[str, str]:
+    """The environment of a benchmark server: the ``service`` of the checkout at ``root`` (this one unless
+    told), a throw-away instance dir."""
     return {**os.environ, "ALUR_DATABASE_URL": url, "ALUR_FORMS_DIR": str(forms_dir), "ALUR_SECRET_KEY": SECRET,
             "ALUR_DATA_DIR": str(workdir / "data"), "ALUR_INSTANCE_DIR": str(workdir / "instance"),
-            "PYTHONPATH": str(ROOT)}  # this checkout's ``service``, whatever the venv has installed
+            "PYTHONPATH": str(root)}  # that checkout's ``service``, whatever the venv has installed
 
 
 @contextmanager
-def serve(env: Mapping[str, str], workdir: Path, workers: int = 2) -> Iterator[Server]:
+def serve(env: Mapping[str, str], workdir: Path, workers: int = 2, root: Path = ROOT) -> Iterator[Server]:
     """Run the production server, ``python -m service.serve --workers <workers>`` on a free loopback port,
-    with ``env`` until the block ends.
+    with ``env`` in the checkout at ``root`` (this one unless told) until the block ends.
 
     The server gets its own session (a Ctrl-C reaches only us) and is stopped with SIGTERM to its process
     group (SIGKILL after 15 s), also when the block raised. Its output goes to ``workdir/server.log``.
@@ -152,7 +153,7 @@ def serve(env: Mapping[str, str], workdir: Path, workers: int = 2) -> Iterator[S
     command = [sys.executable, "-m", "service.serve", "--host", "127.0.0.1", "--port", str(port),
                "--workers", str(workers)]
     with log.open("ab") as out:
-        proc = subprocess.Popen(command, cwd=ROOT, env=dict(env), stdin=subprocess.DEVNULL, stdout=out,
+        proc = subprocess.Popen(command, cwd=root, env=dict(env), stdin=subprocess.DEVNULL, stdout=out,
                                 stderr=subprocess.STDOUT, start_new_session=True)
     try:
         _wait_ready(port, proc, log)

@@ -57,6 +57,10 @@ RUNS = (
             r"sqlite\s+default \(due date, page 1\)\s+median\s+[\d.]+ ms\s+p90\s+[\d.]+ ms\s+\(10 rows shown\)"),
     TinyRun("task_list_scale.py", ("--sizes", "100", "--backends", "sqlite", "--runs", "1", "--deep", "1"),
             r"sqlite summary(?s:.*)\s100 first page \(due_at\)\s+1\s+[\d.]+"),
+    # PostgreSQL only: this checkout's HEAD in a git worktree against the working tree, on one server
+    TinyRun("ab.py", ("--base", "HEAD", "--rounds", "1", "--blast", "2", "--concurrency", "1"),
+            r"\| [0-9a-f]+ \| [\d.]+ \| [\d.]+ \| [\d.]+ \| [\d.]+ \|\n(?s:.*)"
+            r"ratio this ÷ base: CPU [\d.]+, rate [\d.]+"),
     # PostgreSQL only: the timers' claim and fire paths are PostgreSQL's (SKIP LOCKED, two worker processes)
     TinyRun("timers.py", ("--idle", "20", "--due", "10", "--small", "10", "--sweeps", "3", "--workers", "1",
                           "--profile", "2"),
