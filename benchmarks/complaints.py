@@ -113,13 +113,14 @@ class Api(Protocol):
 
 class InProcessApi:
     """The app behind Flask's test client, with the SQL statements of each call recorded per kind; like the
-    production server's workers, it keeps users' credential rows while it listens for their changes."""
+    production server's workers, it keeps users' credential rows and the startable revisions while it
+    listens for their changes."""
 
     def __init__(self) -> None:
         self.app = create_app()
         logging.getLogger("alembic").setLevel(logging.WARNING)  # create_app configured INFO for everything
         self.client = self.app.test_client()
-        watch = services_of(self.app).db.credentials  # as service.serve's workers do (PostgreSQL only)
+        watch = services_of(self.app).db.changes  # as service.serve's workers do (PostgreSQL only)
         watch.start()
         for _ in range(500):
             if watch.listening or not services_of(self.app).db.is_postgres:

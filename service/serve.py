@@ -41,15 +41,16 @@ def worker_app() -> Flask:
     are never collected. (The app is imported here, in the worker: granian's main process, which only
     starts and watches the workers, need not load it.)
 
-    A worker on PostgreSQL listens for changes of accounts and keeps its users' credential rows
-    (:mod:`service.store.credential_notices`), so a request does not read the user row.
+    A worker on PostgreSQL listens for changes of accounts and revisions and keeps its users' credential
+    rows and the startable revisions (:mod:`service.store.change_notices`), so a request does not read the
+    user row, nor a start the revision.
     """
     from service.access_log import AccessLog
     from service.app import create_app, services_of
 
     app = create_app()
     app.wsgi_app = AccessLog(app.wsgi_app)  # type: ignore[method-assign]
-    services_of(app).db.credentials.start()
+    services_of(app).db.changes.start()
     gc.freeze()
     return app
 

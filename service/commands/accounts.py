@@ -279,11 +279,11 @@ def actor_with_credentials(services: Services, user_id: int, version: int) -> Ac
 
     Whether the account is active and the token's credential version still current: one read by
     primary key, or what a server process kept of it while it listens for changes of accounts
-    (:mod:`service.store.credential_notices`). So a disabled account, a changed password or a sign-out
+    (:mod:`service.store.change_notices`). So a disabled account, a changed password or a sign-out
     ends its tokens in every process; the roles come from the :class:`ActorCache` (up to ``ttl``
     seconds old).
     """
-    row = services.db.credentials.row(
+    row = services.db.changes.row(
         user_id, lambda: services.db.first_row(_credentials_statement(), {"user_id": user_id}))
     if row is None or not row[0] or row[1] != version:
         services.actors.forget(user_id)

@@ -388,10 +388,13 @@ def startable_with_days(services: Services, session: Session, key: str,
 def _startable(services: Services, session: Session, key: str, number: int | None,
                days: bool) -> tuple[Definition, tuple[date, ...]]:
     """Read in the command's transaction, on its connection, straight through the driver (SQLAlchemy's
-    execution context and result objects cost more client CPU than the statement; issue #13)."""
+    execution context and result objects cost more client CPU than the statement; issue #13), or what a
+    server process kept of that read while it listens for changes of revisions, units and closed days
+    (:mod:`service.store.change_notices`). Whether a revision is effective today is decided on each call."""
     statement, names = _startable_statement(number is not None, days)
-    found = services.db.session_rows(session, statement, {"key": key, **_RUNNABLE} if number is None
-                                     else {"key": key, "version": number}, first=number is not None)
+    found = services.db.changes.revisions((key, number, days), lambda: tuple(services.db.session_rows(
+        session, statement, {"key": key, **_RUNNABLE} if number is None else {"key": key, "version": number},
+        first=number is not None)))
     rows = [dict(zip(names, values, strict=True)) for values in found]
     if number is not None:
         row = rows[0] if rows else None
@@ -421,7 +424,9 @@ def startable_revisions(services: Services, session: Session) -> list[Definition
     counter link, the public report form)."""
     statement, names = _startable_statement(False, False, every_key=True)
     by_key: dict[str, list[dict[str, Any]]] = {}
-    for values in services.db.session_rows(session, statement, dict(_RUNNABLE)):
+    read = services.db.changes.revisions(
+        "every key", lambda: tuple(services.db.session_rows(session, statement, dict(_RUNNABLE))))
+    for values in read:
         row = dict(zip(names, values, strict=True))
         by_key.setdefault(row["key"], []).append(row)
     found = (_first_effective(rows) for rows in by_key.values())

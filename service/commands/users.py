@@ -73,7 +73,7 @@ def _managed_unit(session: Session, actor: Actor, code: str) -> Unit:
 def _ended(services: Services, user_id: int) -> None:
     """This process forgets the user at once; the others when the change's notice reaches them."""
     services.actors.forget(user_id)
-    services.db.credentials.forget(user_id)
+    services.db.changes.forget(user_id)
 
 
 def list_users(services: Services, actor: Actor, unit: str | None = None) -> list[User]:

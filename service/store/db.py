@@ -20,7 +20,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from service.errors import Conflict, ServiceUnavailable
 from service.store import driver, json_columns
-from service.store.credential_notices import CredentialWatch
+from service.store.change_notices import ChangeWatch
 from service.store.driver import DriverStatement
 
 #: seconds a client is asked to wait (``Retry-After``) when the database does not answer
@@ -135,7 +135,7 @@ class Database:
         for reads in (self._read_sessions, self._streaming_sessions):
             event.listen(reads, "before_flush", _refuse_flush)
         #: users' credential rows, kept while a server process listens for their changes (it starts it)
-        self.credentials = CredentialWatch(self.engine, CONNECT_TIMEOUT_SECONDS)
+        self.changes = ChangeWatch(self.engine, CONNECT_TIMEOUT_SECONDS)
 
     @property
     def is_postgres(self) -> bool:
@@ -218,5 +218,5 @@ class Database:
         return True
 
     def dispose(self) -> None:
-        self.credentials.stop()
+        self.changes.stop()
         self.engine.dispose()

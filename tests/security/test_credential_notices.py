@@ -1,5 +1,5 @@
 """A server process on PostgreSQL keeps its users' credential rows and listens for their changes
-(migration 0032, ``service.store.credential_notices``; issue 13): a request reads no user row, and a
+(migration 0032, ``service.store.change_notices``; issue 13): a request reads no user row, and a
 disabled account, a changed password or a sign-out still ends its tokens in every process.
 
 Each test runs a real listener on the session's PostgreSQL server; the apps here start it as
@@ -20,7 +20,7 @@ from support.helpers import Persona, empty_database, listening, services_of, sql
 from service.app import create_app
 from service.commands.accounts import actor_with_credentials
 from service.config import Settings
-from service.store.credential_notices import CHANNEL
+from service.store.change_notices import APPLICATION_NAME, CREDENTIALS_CHANNEL
 from service.store.migrate import alembic_config, upgrade
 from service.store.models import User
 
@@ -160,8 +160,8 @@ def test_a_lost_listening_connection_means_reading_until_it_listens_again(app: A
     before = watch.generation
     with services.db.engine.connect() as connection:  # the administrator (or a restart) ends it
         ended = connection.execute(sa.text(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query = :listen"),
-            {"listen": f"LISTEN {CHANNEL}"}).scalars().all()
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = :name"),
+            {"name": APPLICATION_NAME}).scalars().all()
     assert ended == [True]
     until(lambda: watch.generation >= before + 2 and watch.listening, "the watch listens again")
     with sql_statements(services.db.engine) as seen:  # what was kept before went with the connection
@@ -190,7 +190,7 @@ def test_only_a_credential_change_or_a_deleted_user_notifies_and_0032_downgrades
     args, kwargs = engine.dialect.create_connect_args(engine.url)
     try:
         with psycopg.connect(*args, **kwargs, autocommit=True) as listener:
-            listener.execute(f"LISTEN {CHANNEL}")
+            listener.execute(f"LISTEN {CREDENTIALS_CHANNEL}")
 
             def notices() -> list[str]:
                 return [notice.payload for notice in listener.notifies(timeout=0.5)]
@@ -230,8 +230,8 @@ def test_sqlite_has_no_listener_and_reads_every_time(tmp_path: Path, request: py
                       "testing": True})
     services = services_of(app)
     try:
-        services.db.credentials.start()
-        assert not services.db.credentials.listening
+        services.db.changes.start()
+        assert not services.db.changes.listening
         with services.db.engine.begin() as connection:
             user_id = connection.execute(sa.insert(User).values(
                 username="budi", password_hash="x", display_name="Budi").returning(User.id)).scalar()

@@ -23,7 +23,7 @@ from sqlalchemy import Engine, MetaData, Table, event, insert, select, text
 from service.app import create_app
 from service.commands.accounts import actor_by_id
 from service.commands.context import Actor, Services
-from service.store.credential_notices import CredentialWatch
+from service.store.change_notices import ChangeWatch
 from service.store.driver import DriverStatement
 from service.store.models import User
 
@@ -229,10 +229,10 @@ def until(condition: Callable[[], bool], what: str) -> None:
         time.sleep(0.01)
 
 
-def listening(app: Any) -> CredentialWatch:
+def listening(app: Any) -> ChangeWatch:
     """The app's credential watch, started and listening, as ``service.serve.worker_app`` starts it
     (PostgreSQL only)."""
-    watch = services_of(app).db.credentials
+    watch = services_of(app).db.changes
     watch.start()
     until(lambda: watch.listening, "the credential watch listens")
     return watch

@@ -1,43 +1,50 @@
-"""What a process remembers of its users' credentials, kept true by PostgreSQL's notifications.
+"""What a server process remembers of rows that rarely change, kept true by PostgreSQL's notifications.
 
-Every request with a token or a web session checks that the account is still active and the
-credential version it carries still current (:func:`service.commands.accounts.actor_with_credentials`),
-so a disabled account, a changed password or a sign-out ends its tokens in every process. That was
-one read of the user row per request: a seventh of the statements of a complaint, and about a fifth
-of its server and database CPU (benchmarks/RESULTS.md, 2026-12-04).
+Two reads ran on the hot path for rows that change a few times a year:
 
-On PostgreSQL a trigger on ``users`` (migration 0032) sends ``NOTIFY alur_credentials, '<user id>'``
-when an account's ``active`` flag or credential version changes, or the row goes; the notice is
-delivered when that transaction commits. A server process that runs a :class:`CredentialWatch`
-listens on a connection of its own and keeps what it read of each user until a notice names them.
-What it keeps is used only while it listens: before the first ``LISTEN`` answered, after the
-connection broke (server restart, network) and until it listens again, every request reads the
-row as before, and what was kept is dropped, since notices sent in between were lost.
+- every request with a token or a web session checks that the account is still active and the
+  credential version it carries still current (:func:`service.commands.accounts.actor_with_credentials`),
+  so a disabled account, a changed password or a sign-out ends its tokens in every process: one read of
+  the user row per request, a seventh of the statements of a complaint;
+- every start of a case reads the revision it runs on, with its unit and the unit's closed days
+  (:func:`service.commands.definitions.startable_with_days`), as every listing of the SOPs that can be
+  started (the public report form, the navigation).
+
+On PostgreSQL triggers (migration 0032) send ``NOTIFY alur_credentials, '<user id>'`` when an account's
+``active`` flag or credential version changes, or the row goes, and ``NOTIFY alur_revisions`` when any
+row of ``definitions``, ``units`` or ``unit_closed_days`` changes; a notice is delivered when its
+transaction commits. A server process that runs a :class:`ChangeWatch` listens on a connection of its
+own and keeps what it read until a notice names it (a user) or its table (the revisions: all of them).
+What it keeps is used only while it listens: before the first ``LISTEN`` answered, after the connection
+broke (server restart, network) and until it listens again, every request reads as before, and what was
+kept is dropped, since notices sent in between were lost.
 
 A read races a notice: a request reads the row, the change commits and its notice is handled, then
 the request would keep the old row. So a read is kept only if no notice (nor a reconnection) came
-while it ran: :attr:`CredentialWatch.generation` counts them.
+while it ran: :attr:`ChangeWatch.generation` counts them.
 
 What this costs the promise: a change reaches the other processes when their listener has handled
-the notice, a few milliseconds after the commit, where the read on every request saw it from the
-commit on. The process that made the change forgets the user at once (:meth:`forget`). SQLite, and
-processes that do not start a watch (tests, the CLI, the worker), read on every request.
+the notice, a few milliseconds after the commit, where a read on every request saw it from the commit
+on. The process that made a change of an account forgets the user at once (:meth:`ChangeWatch.forget`).
+SQLite, and processes that do not start a watch (tests, the CLI, the worker), read every time.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Hashable
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine
 
 log = logging.getLogger(__name__)
 
-#: the channel migration 0032's trigger notifies, with the user id as the payload
-CHANNEL = "alur_credentials"
-#: users kept per process before the memory starts over (more than the staff of a province)
+#: the channel of changes of accounts (migration 0032), with the user id as the payload
+CREDENTIALS_CHANNEL = "alur_credentials"
+#: the channel of changes of revisions, units and closed days (migration 0032), without a payload
+REVISIONS_CHANNEL = "alur_revisions"
+#: rows kept per process before the memory starts over (more than the staff of a province)
 KEPT = 65536
 #: seconds between the listener's checks that its connection still answers
 PING_SECONDS = 30.0
@@ -45,19 +52,24 @@ PING_SECONDS = 30.0
 MAX_BACKOFF_SECONDS = 30.0
 #: seconds the listening loop waits for notices before it looks whether it should stop
 _WAKE_SECONDS = 1.0
+#: the listening connection's name in ``pg_stat_activity``
+APPLICATION_NAME = "alur-change-watch"
 #: TCP keepalives on the listening connection: a silently dropped connection is found within a minute
 _KEEPALIVES = {"keepalives": 1, "keepalives_idle": 20, "keepalives_interval": 5, "keepalives_count": 3}
 
 Credentials = tuple[Any, ...]
+Kept = TypeVar("Kept")
 
 
-class CredentialWatch:
-    """A process's memory of users' credential rows, kept while it listens to :data:`CHANNEL`."""
+class ChangeWatch:
+    """A process's memory of users' credential rows and of startable revisions, kept while it listens to
+    :data:`CREDENTIALS_CHANNEL` and :data:`REVISIONS_CHANNEL`."""
 
     def __init__(self, engine: Engine, connect_timeout: int) -> None:
         self._engine = engine
         self._connect_timeout = connect_timeout
-        self._kept: dict[int, Credentials] = {}
+        #: ("user", id) → credential row; ("revisions", …) → the rows of a startable read
+        self._kept: dict[tuple[str, Hashable], Any] = {}
         self._lock = threading.Lock()
         self._listening = False
         #: notices handled and connections (re)made: a read is kept only if this did not move meanwhile
@@ -71,8 +83,16 @@ class CredentialWatch:
 
     def row(self, user_id: int, read: Callable[[], Credentials | None]) -> Credentials | None:
         """The user's credential row: kept, or ``read()`` (kept if nothing changed meanwhile)."""
+        return self._kept_or_read(("user", user_id), read)
+
+    def revisions(self, key: Hashable, read: Callable[[], Kept]) -> Kept:
+        """The rows of a read of startable revisions (``key`` names the read and its parameters): kept,
+        or ``read()`` (kept if nothing changed meanwhile), until a change of a revision, unit or closed day."""
+        return self._kept_or_read(("revisions", key), read)
+
+    def _kept_or_read(self, key: tuple[str, Hashable], read: Callable[[], Kept]) -> Kept:
         if self._listening:
-            kept = self._kept.get(user_id)
+            kept = self._kept.get(key)
             if kept is not None:
                 return kept
         generation = self.generation
@@ -82,21 +102,27 @@ class CredentialWatch:
                 if self.generation == generation and self._listening:
                     if len(self._kept) >= KEPT:
                         self._kept.clear()
-                    self._kept[user_id] = found
+                    self._kept[key] = found
         return found
 
     def forget(self, user_id: int) -> None:
         """Drop what is kept of the user (this process changed the account, or a notice named it)."""
         with self._lock:
             self.generation += 1
-            self._kept.pop(user_id, None)
+            self._kept.pop(("user", user_id), None)
+
+    def _forget_revisions(self) -> None:
+        with self._lock:
+            self.generation += 1
+            for key in [key for key in self._kept if key[0] == "revisions"]:
+                del self._kept[key]
 
     def start(self) -> None:
         """Listen from now on, in a daemon thread (PostgreSQL only; a no-op once started)."""
         if self._engine.dialect.name != "postgresql" or self._thread is not None:
             return
         self._stopping.clear()
-        self._thread = threading.Thread(target=self._listen_until_stopped, name="alur-credential-watch",
+        self._thread = threading.Thread(target=self._listen_until_stopped, name="alur-change-watch",
                                         daemon=True)
         self._thread.start()
 
@@ -120,12 +146,13 @@ class CredentialWatch:
         while not self._stopping.is_set():
             try:
                 with self._connect() as connection:
-                    connection.execute(f"LISTEN {CHANNEL}")
+                    connection.execute(f"LISTEN {CREDENTIALS_CHANNEL}")
+                    connection.execute(f"LISTEN {REVISIONS_CHANNEL}")
                     self._set_listening(True)
                     backoff = 0.5
                     self._handle_notices(connection)
             except Exception as exc:  # any failure: read on every request until listening again
-                log.warning("credential notices: listening stopped (%s: %s); reading credentials on every "
+                log.warning("change notices: listening stopped (%s: %s); reading credentials and revisions on every "
                             "request until it listens again", type(exc).__name__, exc)
             finally:
                 self._set_listening(False)
@@ -139,7 +166,10 @@ class CredentialWatch:
             handled = False
             for notice in connection.notifies(timeout=_WAKE_SECONDS):
                 handled = True
-                self._forget_named(notice.payload)
+                if notice.channel == REVISIONS_CHANNEL:
+                    self._forget_revisions()
+                else:
+                    self._forget_named(notice.payload)
             quiet = 0.0 if handled else quiet + _WAKE_SECONDS
             if quiet >= PING_SECONDS:  # a connection that no longer answers raises here
                 connection.execute("SELECT 1")
@@ -159,4 +189,4 @@ class CredentialWatch:
 
         args, kwargs = self._engine.dialect.create_connect_args(self._engine.url)
         return psycopg.connect(*args, **{**kwargs, **_KEEPALIVES, "connect_timeout": self._connect_timeout,
-                                         "autocommit": True})
+                                         "application_name": APPLICATION_NAME, "autocommit": True})
