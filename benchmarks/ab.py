@@ -11,7 +11,8 @@ then list → get → submit per user task) at one server, then at the other, th
 (ABBA…). A server waits idle while the other one works; its CPU is not counted then. Per revision the
 script sums, over its blasts, the CPU time (from /proc) of its server's processes and of the PostgreSQL
 server's, and prints CPU-ms per complaint, the mean rate and the ratio of this tree to the base, round by
-round and overall.
+round and overall, with the median of the rounds' ratios (a neighbour's burst, or PostgreSQL's autovacuum,
+which is counted in whichever blast it lands on, moves a single round by up to a third).
 
 The base revision is checked out with ``git worktree`` into a temp dir (removed at the end), using this
 checkout's virtualenv and built assets; each revision migrates its own database with its own ``alur``.
@@ -23,6 +24,7 @@ from __future__ import annotations
 import argparse
 import os
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -77,6 +79,11 @@ class Side:
     def rate(self) -> float:
         seconds = self.total("seconds")
         return self.total("cases") / seconds if seconds else 0.0
+
+
+def blast_cpu_ms(blast: RunResult) -> float:
+    """Server + database CPU-ms per complaint of one blast."""
+    return 1000 * (blast.server_cpu_s + blast.db_cpu_s) / max(blast.cases, 1)
 
 
 @contextmanager
@@ -164,8 +171,7 @@ def main(argv: list[str] | None = None) -> int:
                     blast = RunResult("postgres", args.concurrency, requested=args.blast)
                     drive(blast, side.port, side.tokens, args.blast, 600.0, stop, side.pid, db_pid)
                     side.blasts.append(blast)
-                figures = [1000 * (b.server_cpu_s + b.db_cpu_s) / max(b.cases, 1) for b in (base.blasts[-1],
-                                                                                           this.blasts[-1])]
+                figures = [blast_cpu_ms(side.blasts[-1]) for side in (base, this)]
                 log(f"round {round_ + 1}: base {figures[0]:.2f}, this {figures[1]:.2f} CPU-ms per complaint "
                     f"(ratio {figures[1] / figures[0]:.3f}), load {loadavg()}")
     except KeyboardInterrupt:
@@ -183,6 +189,11 @@ def main(argv: list[str] | None = None) -> int:
               f"{side.cpu_ms():.2f} | {side.rate():.1f} |")
     if base.cpu_ms():
         print(f"ratio this ÷ base: CPU {this.cpu_ms() / base.cpu_ms():.3f}, rate {this.rate() / base.rate():.3f}")
+        rounds = [blast_cpu_ms(ours) / blast_cpu_ms(theirs)
+                  for ours, theirs in zip(this.blasts, base.blasts, strict=True) if theirs.cases and ours.cases]
+        if rounds:  # robust against the one blast a neighbour's burst (or an autovacuum) landed on
+            print(f"per round: median CPU ratio {statistics.median(rounds):.3f}, lower in "
+                  f"{sum(ratio < 1 for ratio in rounds)} of {len(rounds)} rounds")
     if errors or incomplete:
         print(f"{incomplete} blasts incomplete, {len(errors)} errors, first: {errors[:3]}", file=sys.stderr)
         return 1
