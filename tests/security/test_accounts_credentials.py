@@ -4,34 +4,18 @@ password change or reset, and sign-out (which ends all of the user's sessions an
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from itsdangerous import URLSafeTimedSerializer
-from support.helpers import PASSWORD, Persona, sql_statements
+from support.helpers import PASSWORD, Persona, sql_statements, token_works
 from support.web import csrf_of
-
-from service.app import create_app
-from service.config import Settings
 
 NEW_PASSWORD = "kata-sandi-baru-456"
 
 
-@pytest.fixture
-def kasi(make_persona: Callable[..., Persona], units: dict[str, str]) -> Persona:
-    return make_persona("kasi.a", "Kasi@unit-a")
 
-
-@pytest.fixture
-def boss(make_persona: Callable[..., Persona], units: dict[str, str]) -> Persona:
-    return make_persona("boss", admin=True)
-
-
-def works(client: Any, persona: Persona) -> bool:
-    status = client.get("/api/tasks", headers=persona.headers).status_code
-    assert status in (200, 401), status
-    return bool(status == 200)
 
 
 def sign_in(client: Any, username: str, password: str = PASSWORD) -> Persona:
@@ -50,13 +34,13 @@ def web_session(app: Any, username: str, password: str = PASSWORD) -> Any:
 
 def test_a_token_dies_when_its_account_is_disabled_and_stays_dead_after_enable(client: Any, kasi: Persona,
                                                                                boss: Persona) -> None:
-    assert works(client, kasi)  # now in this process's actor cache
+    assert token_works(client, kasi)  # now in this process's actor cache
     assert client.post("/api/users/kasi.a/disable", headers=boss.headers).status_code == 200
     refused = client.get("/api/tasks", headers=kasi.headers)
     assert refused.status_code == 401 and "ended" in refused.json["message"]
     assert client.post("/api/users/kasi.a/enable", headers=boss.headers).status_code == 200
-    assert not works(client, kasi)
-    assert works(client, sign_in(client, "kasi.a"))
+    assert not token_works(client, kasi)
+    assert token_works(client, sign_in(client, "kasi.a"))
 
 
 def test_a_token_dies_when_its_user_changes_the_password(client: Any, kasi: Persona) -> None:
@@ -64,24 +48,24 @@ def test_a_token_dies_when_its_user_changes_the_password(client: Any, kasi: Pers
     changed = client.post("/api/auth/password", headers=kasi.headers,
                           json={"old_password": PASSWORD, "new_password": NEW_PASSWORD})
     assert changed.status_code == 200, changed.json
-    assert not works(client, kasi) and not works(client, other)
-    assert works(client, Persona("kasi.a", changed.json["token"]))  # the caller goes on with the new token
+    assert not token_works(client, kasi) and not token_works(client, other)
+    assert token_works(client, Persona("kasi.a", changed.json["token"]))  # the caller goes on with the new token
     assert client.post("/api/auth/token", json={"username": "kasi.a", "password": PASSWORD}).status_code == 401
-    assert works(client, sign_in(client, "kasi.a", NEW_PASSWORD))
+    assert token_works(client, sign_in(client, "kasi.a", NEW_PASSWORD))
 
 
 def test_a_token_dies_when_an_admin_resets_the_password(client: Any, kasi: Persona, boss: Persona) -> None:
-    assert works(client, kasi)
+    assert token_works(client, kasi)
     reset = client.post("/api/users/kasi.a/password", headers=boss.headers, json={"password": NEW_PASSWORD})
     assert reset.status_code == 200, reset.json
-    assert not works(client, kasi)
-    assert works(client, sign_in(client, "kasi.a", NEW_PASSWORD))
+    assert not token_works(client, kasi)
+    assert token_works(client, sign_in(client, "kasi.a", NEW_PASSWORD))
 
 
 def test_api_logout_ends_every_token_of_the_user(client: Any, kasi: Persona) -> None:
     other = sign_in(client, "kasi.a")
     assert client.post("/api/auth/logout", headers=kasi.headers).status_code == 204
-    assert not works(client, kasi) and not works(client, other)
+    assert not token_works(client, kasi) and not token_works(client, other)
     assert client.post("/api/auth/logout", headers=kasi.headers).status_code == 401
 
 
@@ -102,7 +86,7 @@ def test_web_logout_ends_the_users_other_sessions_and_api_tokens(app: Any, clien
     laptop, phone = web_session(app, "kasi.a"), web_session(app, "kasi.a")
     assert phone.post("/logout", data={"csrf_token": csrf_of(phone.get("/tasks").text)}).status_code == 302
     assert laptop.get("/tasks").status_code == 302
-    assert not works(client, kasi)
+    assert not token_works(client, kasi)
 
 
 def test_a_web_session_dies_when_the_account_is_disabled(app: Any, client: Any, kasi: Persona,
@@ -112,25 +96,21 @@ def test_a_web_session_dies_when_the_account_is_disabled(app: Any, client: Any, 
     assert browser.get("/tasks").status_code == 302
 
 
-def test_another_process_refuses_a_disabled_users_token_at_once(app: Any, settings: Settings, client: Any,
+def test_another_process_refuses_a_disabled_users_token_at_once(app: Any, other_app: Any, client: Any,
                                                                 kasi: Persona, boss: Persona) -> None:
     """Each process checks the credential version in the database on every token use (one read by
-    primary key), so its own actor cache does not keep a disabled user working for its 10 seconds."""
-    other_app = create_app({"database_url": settings.database_url, "secret_key": settings.secret_key,
-                            "forms_dir": settings.forms_dir, "data_dir": settings.data_dir, "testing": True})
+    primary key, when it does not listen for changes), so its own actor cache does not keep a disabled
+    user working for its 10 seconds."""
     other = other_app.test_client()
-    try:
-        assert works(other, kasi)  # cached there
-        assert client.post("/api/users/kasi.a/disable", headers=boss.headers).status_code == 200
-        assert not works(other, kasi)
-    finally:
-        other_app.extensions["alur.services"].db.dispose()
+    assert token_works(other, kasi)  # cached there
+    assert client.post("/api/users/kasi.a/disable", headers=boss.headers).status_code == 200
+    assert not token_works(other, kasi)
 
 
 def test_a_token_without_a_credential_version_is_refused(app: Any, client: Any, kasi: Persona) -> None:
     serializer = URLSafeTimedSerializer(app.extensions["alur.services"].settings.secret_key, salt="alur-api-token")
     old_style = serializer.dumps({"uid": serializer.loads(kasi.token)["uid"]})  # as tokens were issued before
-    assert not works(client, Persona("kasi.a", str(old_style)))
+    assert not token_works(client, Persona("kasi.a", str(old_style)))
 
 
 @pytest.fixture
@@ -141,7 +121,7 @@ def counted_statements(app: Any) -> Iterator[list[str]]:
 
 def test_a_token_use_costs_one_read_of_the_user_row(client: Any, kasi: Persona,
                                                     counted_statements: list[str]) -> None:
-    assert works(client, kasi)  # fills the actor cache
+    assert token_works(client, kasi)  # fills the actor cache
     counted_statements.clear()
     with client.application.test_request_context(headers=kasi.headers):
         from service.api.security import current_actor
@@ -159,20 +139,20 @@ def test_a_token_expires_after_token_hours_even_once_verified(app: Any, client: 
     hours = app.extensions["alur.services"].settings.token_hours
     with time_machine.travel(time.time(), tick=False) as traveller:
         fresh = sign_in(client, "kasi.a")
-        assert works(client, fresh)
+        assert token_works(client, fresh)
         traveller.shift(hours * 3600 - 60)
-        assert works(client, fresh)
+        assert token_works(client, fresh)
         traveller.shift(120)
         response = client.get("/api/tasks", headers=fresh.headers)
         assert response.status_code == 401 and "expired" in response.json["message"]
-        assert works(client, sign_in(client, "kasi.a"))  # a new token works
+        assert token_works(client, sign_in(client, "kasi.a"))  # a new token works
 
 
 def test_a_token_with_a_changed_signature_is_refused_every_time(client: Any, kasi: Persona) -> None:
-    assert works(client, kasi)
+    assert token_works(client, kasi)
     head, _, signature = kasi.token.rpartition(".")
     forged = f"{head}.{'A' if signature[0] != 'A' else 'B'}{signature[1:]}"
     for _ in range(2):  # a refused signature is not kept as verified
         response = client.get("/api/tasks", headers={"Authorization": f"Bearer {forged}"})
         assert response.status_code == 401 and "not valid" in response.json["message"]
-    assert works(client, kasi)
+    assert token_works(client, kasi)

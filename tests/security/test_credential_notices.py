@@ -8,27 +8,19 @@ Each test runs a real listener on the session's PostgreSQL server; the apps here
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
 import sqlalchemy as sa
-from support.helpers import Persona, empty_database, listening, services_of, sql_statements, until
+from support.helpers import Persona, empty_database, listening, services_of, sql_statements, token_works, until
 
 from service.app import create_app
 from service.commands.accounts import actor_with_credentials
-from service.config import Settings
 from service.store.change_notices import APPLICATION_NAME, CREDENTIALS_CHANNEL
 from service.store.migrate import alembic_config, upgrade
 from service.store.models import User
-
-
-def works(client: Any, persona: Persona) -> bool:
-    status = client.get("/api/tasks", headers=persona.headers).status_code
-    assert status in (200, 401), status
-    return bool(status == 200)
 
 
 def user_reads(statements: list[str]) -> list[str]:
@@ -46,25 +38,7 @@ def db_url(postgres_db: str) -> str:
     return postgres_db
 
 
-@pytest.fixture
-def kasi(make_persona: Callable[..., Persona], units: dict[str, str]) -> Persona:
-    return make_persona("kasi.a", "Kasi@unit-a")
 
-
-@pytest.fixture
-def boss(make_persona: Callable[..., Persona], units: dict[str, str]) -> Persona:
-    return make_persona("boss", admin=True)
-
-
-@pytest.fixture
-def other_app(settings: Settings) -> Iterator[Any]:
-    """A second process on the same database (its own caches, pool and listener)."""
-    other = create_app({"database_url": settings.database_url, "secret_key": settings.secret_key,
-                        "forms_dir": settings.forms_dir, "data_dir": settings.data_dir, "testing": True})
-    try:
-        yield other
-    finally:
-        services_of(other).db.dispose()
 
 
 def user_id_of(app: Any, username: str) -> int:
@@ -75,11 +49,11 @@ def user_id_of(app: Any, username: str) -> int:
 def test_a_listening_process_reads_no_user_row_per_request(app: Any, client: Any, kasi: Persona) -> None:
     listening(app)
     with sql_statements(services_of(app).db.engine) as seen:
-        assert works(client, kasi)  # read once, kept (and the roles loaded into the actor cache)
+        assert token_works(client, kasi)  # read once, kept (and the roles loaded into the actor cache)
         first = user_reads(seen)
         seen.clear()
         for _ in range(3):
-            assert works(client, kasi)
+            assert token_works(client, kasi)
     assert len(credential_reads(first)) == 1
     assert user_reads(seen) == []
     assert len(seen) == 3  # the task list's one statement each, nothing else
@@ -93,7 +67,7 @@ def test_another_listening_process_refuses_an_ended_token(app: Any, client: Any,
     listening(app)
     watch = listening(other_app)
     other = other_app.test_client()
-    assert works(other, kasi) and works(other, kasi)  # kept there
+    assert token_works(other, kasi) and token_works(other, kasi)  # kept there
     before = watch.generation
     if ending == "disable":
         answer = client.post("/api/users/kasi.a/disable", headers=boss.headers)
@@ -106,19 +80,19 @@ def test_another_listening_process_refuses_an_ended_token(app: Any, client: Any,
     until(lambda: watch.generation > before, "the other process handled the notice")
     refused = other.get("/api/tasks", headers=kasi.headers)
     assert refused.status_code == 401 and "ended" in refused.json["message"]
-    assert not works(client, kasi)  # and the process that made the change, at once
+    assert not token_works(client, kasi)  # and the process that made the change, at once
 
 
 def test_a_change_in_this_process_is_forgotten_without_waiting_for_the_notice(app: Any, client: Any, kasi: Persona,
                                                                              boss: Persona) -> None:
     watch = listening(app)
-    assert works(client, kasi)
+    assert token_works(client, kasi)
     user_id = user_id_of(app, "kasi.a")
     assert watch.row(user_id, lambda: pytest.fail("kept rows are not read")) is not None
     generation = watch.generation
     assert client.post("/api/users/kasi.a/disable", headers=boss.headers).status_code == 200
     assert watch.generation > generation  # forgotten by the command itself, not only by the notice
-    assert not works(client, kasi)
+    assert not token_works(client, kasi)
 
 
 def test_a_read_that_races_a_notice_is_not_kept(app: Any, kasi: Persona) -> None:
@@ -156,7 +130,7 @@ def test_a_lost_listening_connection_means_reading_until_it_listens_again(app: A
                                                                           kasi: Persona) -> None:
     watch = listening(app)
     services = services_of(app)
-    assert works(client, kasi)
+    assert token_works(client, kasi)
     before = watch.generation
     with services.db.engine.connect() as connection:  # the administrator (or a restart) ends it
         ended = connection.execute(sa.text(
@@ -165,10 +139,10 @@ def test_a_lost_listening_connection_means_reading_until_it_listens_again(app: A
     assert ended == [True]
     until(lambda: watch.generation >= before + 2 and watch.listening, "the watch listens again")
     with sql_statements(services.db.engine) as seen:  # what was kept before went with the connection
-        assert works(client, kasi)
+        assert token_works(client, kasi)
         assert len(credential_reads(seen)) == 1
         seen.clear()
-        assert works(client, kasi)
+        assert token_works(client, kasi)
         assert user_reads(seen) == []
 
 
@@ -176,7 +150,7 @@ def test_a_process_that_does_not_listen_reads_every_time(app: Any, client: Any, 
     """Tests, the CLI and the worker do not start a watch: every use reads the row."""
     with sql_statements(services_of(app).db.engine) as seen:
         for _ in range(3):
-            assert works(client, kasi)
+            assert token_works(client, kasi)
     assert len(credential_reads(seen)) == 3
 
 

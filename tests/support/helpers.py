@@ -236,3 +236,10 @@ def listening(app: Any) -> ChangeWatch:
     watch.start()
     until(lambda: watch.listening, "the credential watch listens")
     return watch
+
+
+def token_works(client: Any, persona: Persona) -> bool:
+    """Whether the persona's token still works: its task list answers 200 (not 401)."""
+    status = client.get("/api/tasks", headers=persona.headers).status_code
+    assert status in (200, 401), status
+    return bool(status == 200)
