@@ -19,6 +19,11 @@ What it keeps is used only while it listens: before the first ``LISTEN`` answere
 broke (server restart, network) and until it listens again, every request reads as before, and what was
 kept is dropped, since notices sent in between were lost.
 
+A listener proves its channel works before it is trusted, and every half minute after: it sends a
+probe notice of its own and waits for it to come back. So a connection through a transaction pooler
+(PgBouncer in transaction mode, where ``LISTEN`` lands on one server connection and the notices on
+another, or nowhere) never keeps anything: it reads on every request, and logs why.
+
 A read races a notice: a request reads the row, the change commits and its notice is handled, then
 the request would keep the old row. So a read is kept only if no notice (nor a reconnection) came
 while it ran: :attr:`ChangeWatch.generation` counts them.
@@ -31,7 +36,9 @@ SQLite, and processes that do not start a watch (tests, the CLI, the worker), re
 
 from __future__ import annotations
 
+import itertools
 import logging
+import os
 import threading
 from collections.abc import Callable, Hashable
 from typing import Any, TypeVar
@@ -46,8 +53,12 @@ CREDENTIALS_CHANNEL = "alur_credentials"
 REVISIONS_CHANNEL = "alur_revisions"
 #: rows kept per process before the memory starts over (more than the staff of a province)
 KEPT = 65536
-#: seconds between the listener's checks that its connection still answers
+#: seconds between the listener's probes (its own notice must come back on its connection)
 PING_SECONDS = 30.0
+#: seconds a probe may take to come back before the connection is given up
+PROBE_SECONDS = 5.0
+#: the payload of a probe starts so; any process's probe is ignored by the others
+PROBE_PREFIX = "probe:"
 #: longest wait before the listener connects again after a failure (it doubles from half a second)
 MAX_BACKOFF_SECONDS = 30.0
 #: seconds the listening loop waits for notices before it looks whether it should stop
@@ -76,6 +87,7 @@ class ChangeWatch:
         self.generation = 0
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
+        self._probes = itertools.count()
 
     @property
     def listening(self) -> bool:
@@ -148,6 +160,7 @@ class ChangeWatch:
                 with self._connect() as connection:
                     connection.execute(f"LISTEN {CREDENTIALS_CHANNEL}")
                     connection.execute(f"LISTEN {REVISIONS_CHANNEL}")
+                    self.probe(connection)
                     self._set_listening(True)
                     backoff = 0.5
                     self._handle_notices(connection)
@@ -166,14 +179,29 @@ class ChangeWatch:
             handled = False
             for notice in connection.notifies(timeout=_WAKE_SECONDS):
                 handled = True
-                if notice.channel == REVISIONS_CHANNEL:
-                    self._forget_revisions()
-                else:
-                    self._forget_named(notice.payload)
+                self._handle(notice)
             quiet = 0.0 if handled else quiet + _WAKE_SECONDS
-            if quiet >= PING_SECONDS:  # a connection that no longer answers raises here
-                connection.execute("SELECT 1")
+            if quiet >= PING_SECONDS:  # a connection that no longer answers, or no longer hears, raises here
+                self.probe(connection)
                 quiet = 0.0
+
+    def probe(self, connection: Any) -> None:
+        """Send a notice of this listener's own on ``connection`` and handle what arrives until it comes
+        back; raise if it does not within :data:`PROBE_SECONDS` (the notices do not reach this connection)."""
+        token = f"{PROBE_PREFIX}{os.getpid()}:{id(self)}:{next(self._probes)}"
+        connection.execute("SELECT pg_notify(%s, %s)", (CREDENTIALS_CHANNEL, token))
+        for notice in connection.notifies(timeout=PROBE_SECONDS):
+            if notice.payload == token:
+                return
+            self._handle(notice)
+        raise RuntimeError(f"the probe notice did not come back within {PROBE_SECONDS:.0f} s (is a "
+                           "transaction pooler between this process and PostgreSQL?)")
+
+    def _handle(self, notice: Any) -> None:
+        if notice.channel == REVISIONS_CHANNEL:
+            self._forget_revisions()
+        elif not notice.payload.startswith(PROBE_PREFIX):  # another listener's probe changes nothing
+            self._forget_named(notice.payload)
 
     def _forget_named(self, payload: str) -> None:
         try:

@@ -134,7 +134,8 @@ class Database:
         self._driver_reads: dict[Select[*tuple[Any, ...]], DriverStatement] = {}
         for reads in (self._read_sessions, self._streaming_sessions):
             event.listen(reads, "before_flush", _refuse_flush)
-        #: users' credential rows, kept while a server process listens for their changes (it starts it)
+        #: users' credential rows and the startable revisions, kept while a server process listens for their
+        #: changes (the process starts it: service.serve.worker_app)
         self.changes = ChangeWatch(self.engine, CONNECT_TIMEOUT_SECONDS)
 
     @property

@@ -18,7 +18,8 @@ from support.helpers import Persona, empty_database, listening, services_of, sql
 
 from service.app import create_app
 from service.commands.accounts import actor_with_credentials
-from service.store.change_notices import APPLICATION_NAME, CREDENTIALS_CHANNEL
+from service.store import change_notices
+from service.store.change_notices import APPLICATION_NAME, CREDENTIALS_CHANNEL, REVISIONS_CHANNEL
 from service.store.migrate import alembic_config, upgrade
 from service.store.models import User
 
@@ -215,3 +216,34 @@ def test_sqlite_has_no_listener_and_reads_every_time(tmp_path: Path, request: py
         assert len(credential_reads(seen)) == 2
     finally:
         services.db.dispose()
+
+
+def test_a_listener_whose_notices_do_not_come_back_is_not_trusted(app: Any,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Behind a transaction pooler ``LISTEN`` may land on one server connection and the notices nowhere:
+    the probe sent at connect (and every half minute) must come back, or the watch does not listen."""
+    monkeypatch.setattr(change_notices, "PROBE_SECONDS", 0.5)
+    watch = services_of(app).db.changes
+    engine = services_of(app).db.engine
+    args, kwargs = engine.dialect.create_connect_args(engine.url)
+    with psycopg.connect(*args, **kwargs, autocommit=True) as deaf:  # no LISTEN: its probe never comes back
+        with pytest.raises(RuntimeError, match="probe notice did not come back"):
+            watch.probe(deaf)
+        deaf.execute(f"LISTEN {CREDENTIALS_CHANNEL}")
+        watch.probe(deaf)  # now it does
+
+
+def test_another_listeners_probe_forgets_nothing(app: Any, client: Any, kasi: Persona) -> None:
+    watch = listening(app)
+    services = services_of(app)
+    assert token_works(client, kasi)  # kept
+    before = watch.generation
+    with services.db.engine.connect() as connection:  # another process's probe, then a fence that counts
+        connection.execute(sa.text("SELECT pg_notify(:channel, 'probe:4242:1:0')"), {"channel": CREDENTIALS_CHANNEL})
+        connection.execute(sa.text("SELECT pg_notify(:channel, '')"), {"channel": REVISIONS_CHANNEL})
+        connection.commit()
+    until(lambda: watch.generation > before, "the fence after the probe")
+    assert watch.generation == before + 1  # the fence alone
+    with sql_statements(services.db.engine) as seen:
+        assert token_works(client, kasi)
+    assert credential_reads(seen) == []
