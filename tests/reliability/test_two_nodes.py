@@ -12,6 +12,8 @@ Then every case must look like the one case a single in-process node drives the 
 actions, tasks, outbox kinds), every history chain must hold, every timer must have fired once,
 and every mail must have reached the SMTP server exactly once. Both replicas and both workers must
 have done part of the work, and neither nginx's access log nor the replicas' keep a client address.
+Last, the Kasi's account is disabled through nginx: right after, no worker of either replica takes the
+Kasi's token, though each kept the account's row while it listens for changes.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ import pytest
 import requests
 import time_machine
 from cryptography.fernet import Fernet
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from support.consistency import check_cases
 from support.helpers import PASSWORD, TEST_FORMS, review_variant
 from support.nginx import Nodes, nodes, running_nginx
@@ -60,6 +62,8 @@ DIAGRAM = review_variant("review", ("PT10M", SLA))
 STAFF = {"kasi": "Kasi@unit-a", "kabid": "Kabid@unit-a"}
 DEADLINE_S = 240.0  # a hang guard for a busy CI machine; the run takes well under a minute when idle
 POLL_S = 0.25
+NOTICE_BOUND_S = 5.0  # a hang guard: a change's notice reaches the replicas milliseconds after its commit
+PROBES_PER_REPLICA = 12  # requests per replica on new connections, enough to reach both of its workers
 
 
 def report(number: int) -> dict[str, Any]:
@@ -247,6 +251,7 @@ def test_two_replicas_and_two_workers_behind_nginx_give_what_one_node_gives(
                 OutboxItem.status.in_([OutboxStatus.PENDING.value, OutboxStatus.SENDING.value]))
             wait_for("the outbox to drain", lambda: count(database, unsent) == 0, cluster, deadline)
             phases["mail"] = time.monotonic() - began - sum(phases.values())
+            _assert_a_disabled_account_ends_on_every_replica(database, web, replicas)
         served = {name: _requests_served(cluster, name) for name in ("api-1", "api-2")}
     _assert_same_as_one_node(database, reference)
     _assert_every_mail_once(database, mail)
@@ -261,6 +266,29 @@ def test_two_replicas_and_two_workers_behind_nginx_give_what_one_node_gives(
         "a log keeps a client address"
     print(f"\n{CASES} cases through nginx: requests per replica {served}, timers per worker {fired_by}, "
           f"{len(mail.messages)} mails; seconds per phase {({k: round(v, 1) for k, v in phases.items()})}")
+
+
+def _assert_a_disabled_account_ends_on_every_replica(services: Services, web: Through, replicas: list[int]) -> None:
+    """Every server process listens for changes of accounts and keeps the credential rows it read
+    (service.store.change_notices): a token refused on one replica right after the Kasi is disabled
+    through nginx is refused by every worker of both (the notice takes milliseconds; the bound is a hang guard)
+    and from then on."""
+    listeners = select(func.count()).select_from(text("pg_stat_activity")).where(
+        text("application_name = 'alur-change-watch'"))
+    assert count(services, listeners) == 2 * len(replicas)  # two granian workers per replica
+    kasi = web.token("kasi")
+
+    def statuses(port: int) -> set[int]:  # new connections: the replica's workers take turns
+        return {requests.get(f"http://127.0.0.1:{port}/api/tasks", headers=kasi, timeout=30).status_code
+                for _ in range(PROBES_PER_REPLICA)}
+
+    assert [statuses(port) for port in replicas] == [{200}] * len(replicas)  # kept by the workers now
+    assert web.call("POST", "/api/users/kasi/disable", headers=web.token("admin")).status_code == 200
+    ended = time.monotonic()
+    for port in replicas:
+        while statuses(port) != {401}:
+            assert time.monotonic() - ended < NOTICE_BOUND_S, f"replica :{port} still takes a disabled account's token"
+    assert [statuses(port) for port in replicas] == [{401}] * len(replicas)
 
 
 #: a line of a replica's access log (service/serve.py): [time] "METHOD /path HTTP/1.1" status milliseconds
