@@ -11,10 +11,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 import sqlalchemy as sa
-from support.helpers import Persona, empty_database, listening, services_of, sql_statements, token_works, until
+from support.helpers import (
+    Persona,
+    autocommit_connection,
+    empty_database,
+    listening,
+    services_of,
+    sql_statements,
+    token_works,
+    until,
+)
 
 from service.app import create_app
 from service.commands.accounts import actor_with_credentials
@@ -162,9 +170,8 @@ def test_only_a_credential_change_or_a_deleted_user_notifies_and_0032_downgrades
     url = empty_database("postgres", request, tmp_path)
     upgrade(url)
     engine = sa.create_engine(url)
-    args, kwargs = engine.dialect.create_connect_args(engine.url)
     try:
-        with psycopg.connect(*args, **kwargs, autocommit=True) as listener:
+        with autocommit_connection(url) as listener:
             listener.execute(f"LISTEN {CREDENTIALS_CHANNEL}")
 
             def notices() -> list[str]:
@@ -224,9 +231,7 @@ def test_a_listener_whose_notices_do_not_come_back_is_not_trusted(app: Any,
     the probe sent at connect (and every half minute) must come back, or the watch does not listen."""
     monkeypatch.setattr(change_notices, "PROBE_SECONDS", 0.5)
     watch = services_of(app).db.changes
-    engine = services_of(app).db.engine
-    args, kwargs = engine.dialect.create_connect_args(engine.url)
-    with psycopg.connect(*args, **kwargs, autocommit=True) as deaf:  # no LISTEN: its probe never comes back
+    with autocommit_connection(services_of(app).db.engine.url) as deaf:  # no LISTEN: its probe never comes back
         with pytest.raises(RuntimeError, match="probe notice did not come back"):
             watch.probe(deaf)
         deaf.execute(f"LISTEN {CREDENTIALS_CHANNEL}")

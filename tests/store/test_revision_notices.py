@@ -11,12 +11,12 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 import sqlalchemy as sa
 from support.helpers import (
     Persona,
     app_on,
+    autocommit_connection,
     deploy_bytes,
     deploy_file,
     empty_database,
@@ -123,10 +123,7 @@ def test_closed_days_or_a_unit_changed_elsewhere_are_read_again(app: Any, client
 def listener(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, Any]]:
     url = empty_database("postgres", request, tmp_path)
     upgrade(url)
-    engine = sa.create_engine(url)
-    args, kwargs = engine.dialect.create_connect_args(engine.url)
-    engine.dispose()
-    with psycopg.connect(*args, **kwargs, autocommit=True) as connection:
+    with autocommit_connection(url) as connection:
         connection.execute(f"LISTEN {REVISIONS_CHANNEL}")
         yield url, connection
 
@@ -174,8 +171,7 @@ def test_a_complaint_sends_no_revision_notice(app: Any, client: Any, pelapor: Pe
                                              make_persona: Callable[..., Persona]) -> None:
     """What a complaint writes (case, tasks, history, counters, sign-ins) leaves the kept revisions alone."""
     kasi = make_persona("kasi.rn", "Kasi@unit-a")
-    args, kwargs = services_of(app).db.engine.dialect.create_connect_args(services_of(app).db.engine.url)
-    with psycopg.connect(*args, **kwargs, autocommit=True) as connection:
+    with autocommit_connection(services_of(app).db.engine.url) as connection:
         connection.execute(f"LISTEN {REVISIONS_CHANNEL}")
         created = start(client, pelapor).json
         done = client.post(f"/api/tasks/{created['tasks'][0]['id']}/complete", headers=pelapor.headers,

@@ -18,7 +18,7 @@ from types import ModuleType
 from typing import Any
 
 import psycopg
-from sqlalchemy import Engine, MetaData, Table, event, insert, select, text
+from sqlalchemy import URL, Engine, MetaData, Table, create_engine, event, insert, select, text
 
 from service.app import create_app
 from service.commands.accounts import actor_by_id
@@ -216,6 +216,17 @@ def empty_database(backend: str, request: Any, tmp_path: Path) -> str:
     from support.postgres import create_database
 
     return create_database(request.getfixturevalue("postgres_server"), f"empty_{uuid.uuid4().hex[:12]}")
+
+
+def autocommit_connection(url: str | URL) -> psycopg.Connection[Any]:
+    """A psycopg connection of its own (no pool), in autocommit, to the database of a SQLAlchemy URL,
+    made as the service's engine makes its connections: to listen for notices, or play another process."""
+    engine = create_engine(url)
+    try:
+        args, kwargs = engine.dialect.create_connect_args(engine.url)
+    finally:
+        engine.dispose()
+    return psycopg.connect(*args, **kwargs, autocommit=True)
 
 
 #: the longest a test waits for a credential listener (it answers in milliseconds; this is only a bound)
