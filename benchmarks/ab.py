@@ -37,11 +37,9 @@ from types import FrameType
 
 from _harness import ROOT, Client, loadavg, postmaster_pid, serve, server_env
 from complaints import (
-    ADMIN,
     MODELS,
-    PASSWORD,
     SERVER_WORKERS,
-    UNIT,
+    SETUP_COMMANDS,
     RunResult,
     api_setup,
     bench_environment,
@@ -115,9 +113,8 @@ def start(side: Side, stack: ExitStack, pg_server: str, workdir: Path) -> None:
     home = workdir / side.name
     home.mkdir()
     env = {**bench_environment(home), "ALUR_DATABASE_URL": url}
-    alur(side.root, env, "db", "upgrade")
-    alur(side.root, env, "units", "create", UNIT, "--name", "Dinas Benchmark", "--timezone", "Asia/Jakarta")
-    alur(side.root, env, "users", "create", ADMIN, "--password", PASSWORD, "--admin")
+    for args in SETUP_COMMANDS:
+        alur(side.root, env, *args)
     server = stack.enter_context(serve({**server_env(url, MODELS, home, side.root), **env}, home, SERVER_WORKERS,
                                        side.root))
     side.port, side.pid = server.port, server.pid

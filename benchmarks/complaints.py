@@ -71,6 +71,7 @@ from _harness import (
     tree_cpu_seconds,
 )
 from sqlalchemy import event
+from support.helpers import listening
 
 from service import cli
 from service.app import create_app, services_of
@@ -120,12 +121,8 @@ class InProcessApi:
         self.app = create_app()
         logging.getLogger("alembic").setLevel(logging.WARNING)  # create_app configured INFO for everything
         self.client = self.app.test_client()
-        watch = services_of(self.app).db.changes  # as service.serve's workers do (PostgreSQL only)
-        watch.start()
-        for _ in range(500):
-            if watch.listening or not services_of(self.app).db.is_postgres:
-                break
-            time.sleep(0.01)
+        if services_of(self.app).db.is_postgres:  # as service.serve's workers do
+            listening(self.app)
         self.errors: list[str] = []
         self.statements: dict[str, list[list[str]]] = {}
         self._current: list[str] | None = None
@@ -186,11 +183,15 @@ def environment(values: dict[str, str]) -> Iterator[None]:
                 os.environ[name] = value
 
 
+#: the ``alur`` commands that set a benchmark database up: migrate it, the unit, the admin
+SETUP_COMMANDS = (["db", "upgrade"],
+                  ["units", "create", UNIT, "--name", "Dinas Benchmark", "--timezone", "Asia/Jakarta"],
+                  ["users", "create", ADMIN, "--password", PASSWORD, "--admin"])
+
+
 def cli_setup() -> None:
-    """``alur db upgrade``, ``alur units create`` and ``alur users create --admin``, in this process."""
-    for args in (["db", "upgrade"],
-                 ["units", "create", UNIT, "--name", "Dinas Benchmark", "--timezone", "Asia/Jakarta"],
-                 ["users", "create", ADMIN, "--password", PASSWORD, "--admin"]):
+    """:data:`SETUP_COMMANDS`, in this process."""
+    for args in SETUP_COMMANDS:
         with redirect_stdout(sys.stderr):  # stdout is the report's (``--json``)
             cli.main.main(args=args, prog_name="alur", standalone_mode=False)
     gc.collect()  # the CLI's database handles: close their connections now
