@@ -149,9 +149,12 @@ class ChangeWatch:
     def _set_listening(self, listening: bool) -> None:
         """Listening from now on or not; either way what was kept goes (notices may have been missed)."""
         with self._lock:
-            self.generation += 1
-            self._kept.clear()
+            self._forget_all_locked()
             self._listening = listening
+
+    def _forget_all_locked(self) -> None:
+        self.generation += 1
+        self._kept.clear()
 
     def _listen_until_stopped(self) -> None:
         backoff = 0.5
@@ -207,7 +210,8 @@ class ChangeWatch:
         try:
             user_id = int(payload)
         except ValueError:  # not a user id: forget everyone rather than keep a stale row
-            self._set_listening(True)
+            with self._lock:
+                self._forget_all_locked()
             return
         self.forget(user_id)
 
