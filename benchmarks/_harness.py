@@ -337,3 +337,25 @@ def database_bytes(url: str) -> int:
         row = conn.execute("SELECT coalesce(sum(pg_total_relation_size(relid)), 0) FROM pg_stat_user_tables"
                            ).fetchone()
     return int(row[0]) if row else 0
+
+
+def map_bytes(url: str) -> int:
+    """The part of :func:`database_bytes` in PostgreSQL's free space and visibility maps (the ``fsm`` and
+    ``vm`` forks); 0 on SQLite, which has none.
+
+    A table's free space map is created at its first extension past one page and is then three pages,
+    24 kB, for the table's first ~4,000 pages: a fixed cost per table, not per row. At N = 300 on a fresh
+    database it is about 820 bytes "per complaint" over the ten tables a complaint grows, at N = 3,000
+    about 80."""
+    if url.startswith("sqlite"):
+        return 0
+    with pg_connect(url, make_url(url).database or "postgres") as conn:
+        row = conn.execute(  # the tables, their TOAST tables and every index of either: the relations
+            # pg_total_relation_size sums for database_bytes
+            "WITH tables AS (SELECT relid AS oid FROM pg_stat_user_tables UNION ALL SELECT reltoastrelid"
+            " FROM pg_class WHERE oid IN (SELECT relid FROM pg_stat_user_tables) AND reltoastrelid <> 0),"
+            " relations AS (SELECT oid FROM tables UNION ALL SELECT indexrelid FROM pg_index"
+            " WHERE indrelid IN (SELECT oid FROM tables))"
+            " SELECT coalesce(sum(pg_relation_size(oid, 'fsm') + pg_relation_size(oid, 'vm')), 0) FROM relations"
+        ).fetchone()
+    return int(row[0]) if row else 0

@@ -62,6 +62,7 @@ from _harness import (
     ROOT,
     Client,
     database_bytes,
+    map_bytes,
     loadavg,
     multipart,
     percentiles,
@@ -266,6 +267,9 @@ class RunResult:
     client_cpu_s: float = 0.0
     db_bytes_before: int = 0
     db_bytes_after: int = 0
+    #: of those, in PostgreSQL's free space and visibility maps (:func:`_harness.map_bytes`)
+    db_maps_before: int = 0
+    db_maps_after: int = 0
     loadavg_before: str = ""
     loadavg_after: str = ""
     latencies: dict[str, list[float]] = field(default_factory=dict)
@@ -300,6 +304,7 @@ class RunResult:
             "client_cpu_ms_per_complaint": round(self.per_case(self.client_cpu_s) * 1000, 2),
             "service_over_engine": round(service_ms / engine_cpu_ms, 2) if engine_cpu_ms else None,
             "db_bytes_per_complaint": round(self.per_case(self.db_bytes_after - self.db_bytes_before)),
+            "db_map_bytes_per_complaint": round(self.per_case(self.db_maps_after - self.db_maps_before)),
             "loadavg_before": self.loadavg_before, "loadavg_after": self.loadavg_after,
             "errors": len(self.errors), "first_errors": self.errors[:10], "valid": self.valid,
         }
@@ -396,14 +401,14 @@ def http_run(backend: str, concurrency: int, args: argparse.Namespace, pg_server
                 + "\n".join(server.log.read_text(errors="replace").splitlines()[-40:]))
             return result
         db_pid = postmaster_pid(url) if pg_server else None
-        result.db_bytes_before = database_bytes(url)
+        result.db_bytes_before, result.db_maps_before = database_bytes(url), map_bytes(url)
         result.loadavg_before = loadavg()
         log(f"[{backend} C={concurrency}] ready in {time.monotonic() - t0:.1f} s ("
             f"{SERVER_COMMAND} on 127.0.0.1:{server.port}, pid {server.pid}); {args.cases} complaints,"
             f" load {result.loadavg_before}")
         drive(result, server.port, tokens, args.cases, args.max_seconds, stop, server.pid, db_pid)
         result.loadavg_after = loadavg()
-        result.db_bytes_after = database_bytes(url)
+        result.db_bytes_after, result.db_maps_after = database_bytes(url), map_bytes(url)
         if result.errors:  # the server's side of the story, before its temp dir goes
             tail = server.log.read_text(errors="replace").splitlines()[-40:]
             log(f"[{backend} C={concurrency}] server log (tail):\n" + "\n".join(tail))
@@ -579,7 +584,8 @@ def markdown(report: dict[str, Any]) -> str:
                      f" | {r['submits_per_s']:.1f} | {lat} | {r['server_cpu_ms_per_complaint']:.1f}"
                      f" | {r['db_cpu_ms_per_complaint']:.1f}"
                      f" | **{r['service_cpu_ms_per_complaint']:.1f}** | {ratio}"
-                     f" | {r['db_bytes_per_complaint']:,} | {r['errors']} |")
+                     f" | {r['db_bytes_per_complaint']:,} ({r['db_map_bytes_per_complaint']:,} maps)"
+                     f" | {r['errors']} |")
     engine = report["engine"]
     lines += ["", f"Engine alone: {engine['complaints']} complaints, **{engine['cpu_ms_per_complaint']:.2f} CPU-ms per "
               f"complaint** ({engine['complaints_per_cpu_s']:.0f} complaints per CPU-second), final state "
@@ -610,7 +616,8 @@ def human(report: dict[str, Any], counts: list[SqlCounts], show_sql: bool) -> No
               f" DB {r['db_cpu_ms_per_complaint']:.2f}, together {r['service_cpu_ms_per_complaint']:.2f}"
               f" (÷ engine {r['service_over_engine']}); "
               f"benchmark clients {r['client_cpu_ms_per_complaint']:.2f}")
-        print(f"   DB bytes per complaint: {r['db_bytes_per_complaint']:,}")
+        print(f"   DB bytes per complaint: {r['db_bytes_per_complaint']:,}, of which free space and visibility maps"
+              f" {r['db_map_bytes_per_complaint']:,}")
         for error in r["first_errors"]:
             print(f"   ! {error}")
     if show_sql:

@@ -68,17 +68,20 @@ class _StoredAsBytes(TypeDecorator[_T]):
 
 
 class StoredState(_StoredAsBytes[dict[str, Any]]):
-    """A case's workflow state as stored: its JSON, deflated when longer than :data:`DEFLATE_FROM` bytes.
+    """A case's workflow state as stored: its JSON, deflated with :data:`STATE_DICTIONARY` when longer than
+    :data:`DEFLATE_FROM` bytes.
 
     Why (issue 13, bytes per completed case): a running state is 1.3–1.9 kB of JSON, too short for
     PostgreSQL to compress (it compresses only rows over ~2 kB), and no update of a case is HOT, so each
-    of a complaint's three case row versions kept its whole state until VACUUM. Deflate (zlib, level 1)
-    halves a running state (1,926 → 888 B) for ~20 µs to write and ~7 µs to read.
+    of a complaint's three case row versions kept its whole state until VACUUM. Deflate halves a running
+    state; a preset dictionary of the strings every state repeats takes another 20–25 % off a state this
+    short, which plain deflate has no earlier text to refer back to (1,926 → 887 → 699 B).
 
-    A stored value is read by its first byte: ``{`` is JSON text (what was stored before this type,
-    and short states), anything else a zlib stream. PostgreSQL keeps it as ``bytea`` (migration 0025 turned
-    the ``json`` column into the bytes of its text). SQLite keeps the column's declared type ``JSON`` and
-    holds TEXT (older rows) or BLOB values.
+    A stored value is read by its first byte: ``{`` is JSON text (short states, and what was stored before
+    this type), :data:`DICTIONARY_MARK` a raw deflate stream made with :data:`STATE_DICTIONARY` (migration
+    0033), anything else a zlib stream (migration 0025). PostgreSQL keeps it as ``bytea`` (migration 0025
+    turned the ``json`` column into the bytes of its text). SQLite keeps the column's declared type ``JSON``
+    and holds TEXT (older rows) or BLOB values.
     """
 
     sqlite_declared = "JSON"
@@ -93,19 +96,56 @@ class StoredState(_StoredAsBytes[dict[str, Any]]):
 def stored_state(state: dict[str, Any]) -> bytes:
     """``state`` as :class:`StoredState` stores it."""
     text = json_columns.dumps(state).encode()
-    return zlib.compress(text, 1) if len(text) > DEFLATE_FROM else text
+    if len(text) <= DEFLATE_FROM:
+        return text
+    packer = zlib.compressobj(6, zlib.DEFLATED, -zlib.MAX_WBITS, zdict=STATE_DICTIONARY)
+    return DICTIONARY_MARK + packer.compress(text) + packer.flush()
 
 
 def state_of(stored: bytes | str) -> dict[str, Any]:
     """The state a stored value of :class:`StoredState` holds (JSON text, as ``str`` or bytes, or deflated)."""
     if isinstance(stored, str):
         return cast(dict[str, Any], json_columns.loads(stored))
-    data = bytes(stored)
-    return cast(dict[str, Any], json_columns.loads(data if data[:1] == b"{" else zlib.decompress(data)))
+    return cast(dict[str, Any], json_columns.loads(state_text(bytes(stored))))
+
+
+def state_text(stored: bytes) -> bytes:
+    """The JSON text of a state stored as bytes, in any of the forms :class:`StoredState` reads."""
+    head = stored[:1]
+    if head == b"{":
+        return stored
+    if head == DICTIONARY_MARK:
+        unpacker = zlib.decompressobj(-zlib.MAX_WBITS, zdict=STATE_DICTIONARY)
+        return unpacker.decompress(stored[1:]) + unpacker.flush()
+    return zlib.decompress(stored)
 
 
 #: states up to this many bytes of JSON are stored as they are (a deflated short text gains next to nothing)
 DEFLATE_FROM = 256
+
+#: the first byte of a state deflated with :data:`STATE_DICTIONARY` (neither ``{`` nor a zlib header's)
+DICTIONARY_MARK = b"\x01"
+
+#: Deflate's preset dictionary for stored states: what a format 2 dump (``service.engine.serialization``)
+#: repeats whatever the diagram — its keys, SpiffWorkflow's task states and generated task names — and the
+#: field names the complaint forms share. Deflate refers back into it as into text already written, and
+#: reaches its end most cheaply, so the most frequent strings come last.
+#:
+#: **Never change these bytes**: every row stored with them needs them to be read. Another dictionary
+#: takes another mark byte, with a migration whose downgrade writes its rows back in a form the older
+#: release reads (as 0033 does for this one); ``tests/store/test_deflated_state.py`` pins its digest.
+STATE_DICTIONARY = (
+    b'"lampiran":"nama":"telepon":"email":"alamat":"saluran":"kategori":"lokasi":"tanggal_kejadian":"'
+    b'judul":"catatan":"uraian":"nomor_registrasi":"'
+    b'"subprocesses":{""correlations":{"bpmn_events":["typename":"BpmnWorkflow"'
+    b'"last_task":null,"success":true,"completed":true,"pruned":true'
+    b'"i":{"event_value":""i":{"event_fired":true}}"g":true"p":"'
+    b'.BoundaryEventSplit",.BoundaryEventJoin",.EndJoin",Start",64,"End",4,'
+    b'{"updates":{},"deletions":["d":{"updates":{""v":{"{"c":['
+    b'"alur_state_format":2,"spiff_serializer_version":"1.5"}'
+    b'{"data":{,"last_task":,"success":true,"completed":false,"tasks":[["'
+    b'",1,",2,",4,",8,",16,",64,,{"c":[]],["'
+)
 
 
 class Digest(_StoredAsBytes[str]):

@@ -1,14 +1,16 @@
-"""A case's workflow state is stored deflated when long (``StoredState``, migration 0025; issue 13).
+"""A case's workflow state is stored deflated when long (``StoredState``, migrations 0025 and 0033; issue 13).
 
-On both backends: a running complaint's stored state is a zlib stream about half its JSON; a short state
-is stored as JSON text; a state stored as JSON text before the migration (TEXT on SQLite, the bytes of its
-text on PostgreSQL) is read, runs on, and is deflated at its next write. The migration's downgrade writes
-every deflated state back as JSON text (PostgreSQL: into a ``json`` column again) and its upgrade reads
-them all back the same.
+On both backends: a running complaint's stored state is a raw deflate stream made with the preset
+dictionary, under half its JSON; a short state is stored as JSON text; a state stored as JSON text before
+0025 (TEXT on SQLite, the bytes of its text on PostgreSQL) or as a zlib stream before 0033 is read, runs on,
+and takes the dictionary's form at its next write. 0033's downgrade writes every dictionary state back as a
+zlib stream; 0025's writes every deflated state back as JSON text (PostgreSQL: into a ``json`` column again);
+the upgrades read them all back the same.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import zlib
 from typing import Any
@@ -22,7 +24,7 @@ from support.helpers import Persona
 
 from service.store import json_columns
 from service.store.migrate import alembic_config, upgrade
-from service.store.types import DEFLATE_FROM, state_of, stored_state
+from service.store.types import DEFLATE_FROM, DICTIONARY_MARK, STATE_DICTIONARY, state_of, stored_state
 
 #: fixtures of the complaint model (found by pytest by name)
 engine, forms_dir, lanes = complaint_model.engine, complaint_model.forms_dir, complaint_model.lanes
@@ -34,10 +36,25 @@ def _raw(engine: Engine, case_id: str) -> bytes | str:
     return value if isinstance(value, str) else bytes(value)
 
 
+def _with_dictionary(stored: bytes) -> bytes:
+    """The JSON text of a state stored with the dictionary, inflated here without the code under test."""
+    assert stored[:1] == DICTIONARY_MARK, stored[:1]
+    unpacker = zlib.decompressobj(-zlib.MAX_WBITS, zdict=STATE_DICTIONARY)
+    return unpacker.decompress(stored[1:]) + unpacker.flush()
+
+
+def test_the_dictionary_never_changes() -> None:
+    """Every state stored with it needs these very bytes to be read: another dictionary takes another
+    mark byte (and a migration), never an edit of this one."""
+    assert hashlib.sha256(STATE_DICTIONARY).hexdigest() == (
+        "b3f3fcd66cfb2ca05cfd29950289d1101bc6eb8d7df92f166be5def8b5726971")
+    assert DICTIONARY_MARK not in (b"{", b"x")  # neither JSON text nor a zlib stream's first byte
+
+
 def test_a_long_state_is_deflated_and_a_short_one_kept_as_json() -> None:
     long_state = {"tasks": [["a" * 36, "Task_aduan", 16, 1.5]] * 20, "data": {"judul": "Pungutan liar"}}
     stored = stored_state(long_state)
-    assert stored[:1] != b"{" and zlib.decompress(stored) == json_columns.dumps(long_state).encode()
+    assert _with_dictionary(stored) == json_columns.dumps(long_state).encode()
     assert len(stored) < len(json_columns.dumps(long_state)) / 2
     short = {"data": {}, "tasks": []}
     assert len(json_columns.dumps(short)) <= DEFLATE_FROM
@@ -47,14 +64,15 @@ def test_a_long_state_is_deflated_and_a_short_one_kept_as_json() -> None:
         assert state_of(json.dumps(value)) == value == state_of(json.dumps(value).encode())
 
 
-def test_a_running_state_is_stored_deflated_at_about_half_its_json(
+def test_a_running_state_is_stored_in_under_half_its_json_and_a_fifth_less_than_plain_deflate(
         client: Any, lanes: dict[str, Persona], engine: Engine) -> None:
     case_id = start(client, lanes)
     raw = _raw(engine, case_id)
-    assert isinstance(raw, bytes) and raw[:1] == b"x"  # a zlib stream
-    state = state_of(raw)
-    as_json = len(json_columns.dumps(state))
-    assert as_json > 1_000 and len(raw) < as_json * 0.6, (len(raw), as_json)
+    assert isinstance(raw, bytes)
+    text = _with_dictionary(raw)
+    assert json.loads(text) == state_of(raw)
+    assert len(text) > 1_000 and len(raw) < len(text) * 0.5, (len(raw), len(text))
+    assert len(raw) < len(zlib.compress(text, 6)) * 0.85, (len(raw), len(zlib.compress(text, 6)))
 
 
 def test_a_state_stored_as_json_text_runs_on_and_is_deflated_at_its_next_write(
@@ -71,10 +89,46 @@ def test_a_state_stored_as_json_text_runs_on_and_is_deflated_at_its_next_write(
     (lane, element, data), *rest = FLOW["steps"]
     complete_step(client, lanes, case_id, (lane, element, data))
     after = _raw(engine, case_id)
-    assert isinstance(after, bytes) and after[:1] == b"x" and state_of(after) != state
+    assert isinstance(after, bytes) and after[:1] == DICTIONARY_MARK and state_of(after) != state
     for lane, element, data in rest:
         _task, body = complete_step(client, lanes, case_id, (lane, element, data))
     assert body["status"] == "completed"
+
+
+def test_a_state_stored_as_a_zlib_stream_runs_on_and_takes_the_dictionary_at_its_next_write(
+        client: Any, lanes: dict[str, Persona], engine: Engine) -> None:
+    case_id = start(client, lanes)
+    state = state_of(_raw(engine, case_id))
+    with engine.begin() as conn:  # as a row stored between migrations 0025 and 0033
+        conn.execute(text("UPDATE cases SET state = :s WHERE id = :c"),
+                     {"s": zlib.compress(json.dumps(state).encode(), 1), "c": case_id})
+    assert _raw(engine, case_id)[:1] == b"x"
+    steps = iter(FLOW["steps"])
+    complete_step(client, lanes, case_id, next(steps))
+    assert _raw(engine, case_id)[:1] == DICTIONARY_MARK
+    for step in steps:
+        _task, body = complete_step(client, lanes, case_id, step)
+    assert body["status"] == "completed"
+
+
+def test_migration_0033_downgrade_writes_zlib_streams_back_and_the_service_runs_on_after_upgrade(
+        client: Any, lanes: dict[str, Persona], engine: Engine, db_url: str) -> None:
+    running = start(client, lanes)
+    finished = start(client, lanes)
+    for step in FLOW["steps"]:
+        complete_step(client, lanes, finished, step)
+    states = {case_id: state_of(_raw(engine, case_id)) for case_id in (running, finished)}
+    assert {_raw(engine, case_id)[:1] for case_id in states} == {DICTIONARY_MARK}
+    engine.dispose()
+    command.downgrade(alembic_config(db_url), "0032")
+    for case_id, state in states.items():  # what the release before 0033 reads: a zlib stream
+        raw = _raw(engine, case_id)
+        assert isinstance(raw, bytes) and json.loads(zlib.decompress(raw)) == state
+    engine.dispose()
+    upgrade(db_url)
+    assert {case_id: state_of(_raw(engine, case_id)) for case_id in states} == states
+    complete_step(client, lanes, running, FLOW["steps"][0])
+    assert _raw(engine, running)[:1] == DICTIONARY_MARK
 
 
 def test_migration_0025_downgrade_writes_json_text_back_and_upgrade_reads_it(
@@ -84,7 +138,7 @@ def test_migration_0025_downgrade_writes_json_text_back_and_upgrade_reads_it(
     for lane, element, data in FLOW["steps"]:
         complete_step(client, lanes, finished, (lane, element, data))
     states = {case_id: state_of(_raw(engine, case_id)) for case_id in (running, finished)}
-    assert _raw(engine, running)[:1] == b"x"
+    assert _raw(engine, running)[:1] == DICTIONARY_MARK
     postgres = engine.dialect.name == "postgresql"
     engine.dispose()
     command.downgrade(alembic_config(db_url), "0024")
@@ -102,7 +156,7 @@ def test_migration_0025_downgrade_writes_json_text_back_and_upgrade_reads_it(
     assert {case_id: state_of(_raw(engine, case_id)) for case_id in states} == states
     (lane, element, data), *_ = FLOW["steps"]
     complete_step(client, lanes, running, (lane, element, data))  # the service runs on after both
-    assert _raw(engine, running)[:1] == b"x"
+    assert _raw(engine, running)[:1] == DICTIONARY_MARK
 
 
 @pytest.mark.parametrize("db_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)

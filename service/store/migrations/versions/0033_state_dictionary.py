@@ -1,0 +1,51 @@
+"""A case's workflow state is deflated with a preset dictionary (bytes per completed case, issue 13)
+
+``service.store.types.StoredState`` now writes a long state as the mark byte ``0x01`` and a raw deflate
+stream made with ``STATE_DICTIONARY`` (the strings every state repeats): the complaint benchmark's states
+go 713 / 887 / 381 → 545 / 699 / 268 bytes, 19 % less than plain zlib over 368 states of the bundled
+SOPs and the tests' models. Rows stored before stay as they are (JSON text or a zlib stream, both still
+read) and take the new form when next written.
+
+Nothing changes in the schema. Downgrade writes every state stored with the dictionary back as a zlib
+stream (level 1, as 0025 stored them), the form an older release reads.
+
+Revision ID: 0033
+Revises: 0032
+Create Date: 2026-12-04 17:30:00
+"""
+import zlib
+
+import sqlalchemy as sa
+from alembic import op
+
+from service.store.types import DICTIONARY_MARK, STATE_DICTIONARY
+
+revision = '0033'
+down_revision = '0032'
+branch_labels = None
+depends_on = None
+
+#: rows read and written back at a time by the downgrade
+BATCH = 500
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    bind = op.get_bind()
+    marked = ("get_byte(state, 0) = 1" if bind.dialect.name == "postgresql"
+              else "typeof(state) = 'blob' AND substr(state, 1, 1) = x'01'")
+    while True:
+        rows = bind.execute(sa.text(f"SELECT id, state FROM cases WHERE {marked} LIMIT {BATCH}")).all()
+        if not rows:
+            break
+        bind.execute(sa.text("UPDATE cases SET state = :state WHERE id = :id"),
+                     [{"id": row.id, "state": zlib.compress(_inflated(bytes(row.state)), 1)} for row in rows])
+
+
+def _inflated(stored: bytes) -> bytes:
+    assert stored[:1] == DICTIONARY_MARK
+    unpacker = zlib.decompressobj(-zlib.MAX_WBITS, zdict=STATE_DICTIONARY)
+    return unpacker.decompress(stored[1:]) + unpacker.flush()
