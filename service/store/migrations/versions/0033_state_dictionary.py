@@ -18,7 +18,7 @@ import zlib
 import sqlalchemy as sa
 from alembic import op
 
-from service.store.types import DICTIONARY_MARK, STATE_DICTIONARY
+from service.store.types import state_text
 
 revision = '0033'
 down_revision = '0032'
@@ -42,10 +42,4 @@ def downgrade() -> None:
         if not rows:
             break
         bind.execute(sa.text("UPDATE cases SET state = :state WHERE id = :id"),
-                     [{"id": row.id, "state": zlib.compress(_inflated(bytes(row.state)), 1)} for row in rows])
-
-
-def _inflated(stored: bytes) -> bytes:
-    assert stored[:1] == DICTIONARY_MARK
-    unpacker = zlib.decompressobj(-zlib.MAX_WBITS, zdict=STATE_DICTIONARY)
-    return unpacker.decompress(stored[1:]) + unpacker.flush()
+                     [{"id": row.id, "state": zlib.compress(state_text(bytes(row.state)), 1)} for row in rows])
