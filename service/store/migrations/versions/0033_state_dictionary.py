@@ -34,12 +34,18 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    """In batches of :data:`BATCH` in id order (each read starts after the last id written: no scan over
+    the rows already done)."""
     bind = op.get_bind()
     marked = ("get_byte(state, 0) = 1" if bind.dialect.name == "postgresql"
               else "typeof(state) = 'blob' AND substr(state, 1, 1) = x'01'")
+    after = None
     while True:
-        rows = bind.execute(sa.text(f"SELECT id, state FROM cases WHERE {marked} LIMIT {BATCH}")).all()
+        rows = bind.execute(sa.text(f"SELECT id, state FROM cases WHERE {marked}"
+                                    f"{'' if after is None else ' AND id > :after'} ORDER BY id LIMIT {BATCH}"),
+                            {} if after is None else {"after": after}).all()
         if not rows:
             break
         bind.execute(sa.text("UPDATE cases SET state = :state WHERE id = :id"),
                      [{"id": row.id, "state": zlib.compress(state_text(bytes(row.state)), 1)} for row in rows])
+        after = rows[-1].id
