@@ -69,6 +69,18 @@ def test_a_long_state_is_deflated_and_a_short_one_kept_as_json() -> None:
         assert state_of(json.dumps(value)) == value == state_of(json.dumps(value).encode())
 
 
+def test_a_finished_case_s_short_state_is_deflated_too() -> None:
+    """Plain deflate left states up to 256 bytes as JSON text; with the dictionary they shrink as well."""
+    pruned = {"data": {"judul": "Pungli di loket"}, "last_task": None, "success": True, "completed": True,
+              "tasks": [[str(uuid.UUID(int=1)), "Start", 64, 1796402463.1659646]], "alur_state_format": 2,
+              "spiff_serializer_version": "1.5", "pruned": True}
+    text = json_columns.dumps(pruned).encode()
+    assert DEFLATE_FROM < len(text) <= 256
+    stored = stored_state(pruned)
+    assert _with_dictionary(stored) == text and len(stored) < len(text) / 2, (len(stored), len(text))
+    assert state_of(stored) == pruned
+
+
 def test_a_running_state_is_stored_in_under_half_its_json_and_a_fifth_less_than_plain_deflate(
         client: Any, lanes: dict[str, Persona], engine: Engine) -> None:
     case_id = start(client, lanes)
