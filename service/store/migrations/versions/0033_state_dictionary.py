@@ -19,7 +19,7 @@ import zlib
 import sqlalchemy as sa
 from alembic import op
 
-from service.store.types import state_text
+from service.store.types import NIL_UUID, state_text
 
 revision = '0033'
 down_revision = '0032'
@@ -40,11 +40,10 @@ def downgrade() -> None:
     bind = op.get_bind()
     marked = ("get_byte(state, 0) = 1" if bind.dialect.name == "postgresql"
               else "typeof(state) = 'blob' AND substr(state, 1, 1) = x'01'")
-    after = None
+    after = NIL_UUID  # before every case id
     while True:
-        rows = bind.execute(sa.text(f"SELECT id, state FROM cases WHERE {marked}"
-                                    f"{'' if after is None else ' AND id > :after'} ORDER BY id LIMIT {BATCH}"),
-                            {} if after is None else {"after": after}).all()
+        rows = bind.execute(sa.text(f"SELECT id, state FROM cases WHERE {marked} AND id > :after"
+                                    f" ORDER BY id LIMIT {BATCH}"), {"after": after}).all()
         if not rows:
             break
         bind.execute(sa.text("UPDATE cases SET state = :state WHERE id = :id"),
