@@ -229,7 +229,7 @@ def autocommit_connection(url: str | URL) -> psycopg.Connection[Any]:
     return psycopg.connect(*args, **kwargs, autocommit=True)
 
 
-#: the longest a test waits for a credential listener (it answers in milliseconds; this is only a bound)
+#: the longest a test waits for a change watch's listener (it answers in milliseconds; this is only a bound)
 WAIT_SECONDS = 10.0
 
 
@@ -241,11 +241,11 @@ def until(condition: Callable[[], bool], what: str) -> None:
 
 
 def listening(app: Any) -> ChangeWatch:
-    """The app's credential watch, started and listening, as ``service.serve.worker_app`` starts it
-    (PostgreSQL only)."""
+    """The app's change watch (credentials and revisions), started and listening, as
+    ``service.serve.worker_app`` starts it (PostgreSQL only)."""
     watch = services_of(app).db.changes
     watch.start()
-    until(lambda: watch.listening, "the credential watch listens")
+    until(lambda: watch.listening, "the change watch listens")
     return watch
 
 
