@@ -172,10 +172,11 @@ def walks_of(actor: Actor) -> tuple[Walks, dict[str, Any]]:
 
 
 def first_visible(walks: Walks, where: Sequence[ColumnElement[bool]], limit: ColumnElement[int] | int,
-                  oldest: bool = False) -> Subquery:
+                  oldest: bool = False, *, merged_in_order: bool = True) -> Subquery:
     """``id`` and ``created_at`` of the first ``limit`` cases an actor may see that match ``where``
     (clauses on :class:`Case`), in creation order (:func:`in_creation_order`): newest first, or
-    ``oldest`` first. Executed with the values of :func:`walks_of`.
+    ``oldest`` first. Executed with the values of :func:`walks_of`. Without ``merged_in_order`` the
+    merged walks are not sorted again: *some* ``limit`` of the cases the walks found (what a count needs).
 
     The rule of :func:`visible_cases`, walked source by source instead of tested case by case: the
     cases of the offices it administers, the cases it started (``ix_cases_started_by``) and, for each
@@ -209,8 +210,10 @@ def first_visible(walks: Walks, where: Sequence[ColumnElement[bool]], limit: Col
     if len(found) == 1:
         return found[0].subquery()
     merged = union(*(select(walk.subquery()) for walk in found)).subquery()
-    return (select(merged).order_by(*in_creation_order((merged.c.created_at, merged.c.id), oldest)).limit(limit)
-            .subquery())
+    first_merged = select(merged)
+    if merged_in_order:
+        first_merged = first_merged.order_by(*in_creation_order((merged.c.created_at, merged.c.id), oldest))
+    return first_merged.limit(limit).subquery()
 
 
 def visible_page(walks: Walks, where: Sequence[ColumnElement[bool]], wanted: ColumnElement[int] | int,
@@ -224,8 +227,13 @@ def visible_page(walks: Walks, where: Sequence[ColumnElement[bool]], wanted: Col
 
 
 def visible_count(walks: Walks, where: Sequence[ColumnElement[bool]]) -> Select[int]:
-    """How many cases :func:`first_visible` finds, counting at most ``COUNT_CAP`` + 1 ("1,000+")."""
-    return select(func.count()).select_from(first_visible(walks, where, COUNT_CAP + 1))
+    """How many cases :func:`first_visible` finds, counting at most ``COUNT_CAP`` + 1 ("1,000+").
+
+    The merged walks are counted unsorted: each walk still stops after ``COUNT_CAP`` + 1 rows in case
+    order (its index walk), so either one of them reached the cap and so does their union, or every walk
+    found all its cases and the union is the exact set. Sorting the union (up to 1,001 rows per walk) cost
+    a quarter of the count's execution once an actor sees a thousand cases."""
+    return select(func.count()).select_from(first_visible(walks, where, COUNT_CAP + 1, merged_in_order=False))
 
 
 def _whole_grant() -> ColumnElement[bool]:
