@@ -108,7 +108,7 @@ def start_case_view(services: Services, actor: Actor, request: StartRequest) -> 
     """Start a case; the answer is built from what the command wrote (no reading back)."""
     check_business_key(request.business_key)
     with services.db.transaction() as session:
-        session.info[ONE_STATEMENT] = services.db.is_postgres
+        session.info[ONE_STATEMENT] = True
         definition, days = startable_with_days(services, session, request.definition_key, request.version)
         compiled = compiled_for(services, session, definition)
         start_lane = compiled.start_lane
@@ -122,13 +122,13 @@ def start_case_view(services: Services, actor: Actor, request: StartRequest) -> 
         data, identifying = _split_identifying(compiled, start_form, request.data)
         calendar = unit_calendar(services, definition.unit, days)
         run = CaseRun.start(compiled, data, calendar)
-        case, history, written = _record_new_case(session, definition, run, actor.username,
+        case, written = _record_new_case(session, definition, run, actor.username,
                                                   started_by=actor.user_id or None,
                                                   business_key=request.business_key, data=data)
         if identifying:
             session.add(Reporter(case_id=case.id, mode="rahasia", channel="langsung",
                                  identity_ciphertext=IdentityVault.of(services.settings).seal(identifying)))
-        entries = write_in_one(session, case, last=True) if session.info[ONE_STATEMENT] else history.entries
+        entries = write_in_one(session, case, last=True)
     if not (actor.administers(case.unit_id) or (actor.user_id and case.started_by == actor.user_id)):
         return get_case(services, actor, case.id)  # the system actor: whatever visibility says
     return CaseView(case, written.new_tasks, entries, dict(case.data or {}), True)
@@ -156,7 +156,7 @@ def record_new_case(session: Session, definition: Definition, run: CaseRun, acto
 
 def _record_new_case(session: Session, definition: Definition, run: CaseRun, actor_name: str, *,
                      started_by: int | None, business_key: str | None, data: dict[str, Any],
-                     action: str = "case_started") -> tuple[Case, HistoryWriter, Written]:
+                     action: str = "case_started") -> tuple[Case, Written]:
     now = utc_now()
     # every column given (the row is inserted as these values, see sync.save_case); added to the
     # session once the engine's outcome is known, so its row is one INSERT before the rows naming it.
@@ -174,7 +174,7 @@ def _record_new_case(session: Session, definition: Definition, run: CaseRun, act
     history.add(action, {"definition_key": definition.key, "version": definition.version})
     grant_supervisors(session, case, run.compiled)
     written = write_back(session, case, run, history, data_delta=data, before={})
-    return case, history, written
+    return case, written
 
 
 def administered_case(session: Session, actor: Actor, case_id: str, action: str) -> Case:

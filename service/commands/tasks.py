@@ -270,7 +270,7 @@ def complete_view(services: Services, actor: Actor, task_id: str, data: Any) -> 
     """:func:`complete`, answered with the case as the actor sees it: from what the command holds,
     plus its history (the one read besides the task's)."""
     with services.db.transaction() as session:
-        session.info[ONE_STATEMENT] = services.db.is_postgres
+        session.info[ONE_STATEMENT] = True
         found = _task_for(services, session, actor, task_id, with_calendar=True)
         task, case = found.task, found.visible.case
         if task.claimed_by not in (None, actor.user_id):
@@ -279,7 +279,7 @@ def complete_view(services: Services, actor: Actor, task_id: str, data: Any) -> 
         written = _complete(services, session, case, task, data, _signature(actor, task), actor.user_id or None,
                             calendar)
         tasks = _ready_rows(session, case, written)
-        history = write_in_one(session, case, last=True) if session.info[ONE_STATEMENT] else None
+        history = write_in_one(session, case, last=True)
         return case_view(session, found.visible, tasks, history)
 
 

@@ -11,10 +11,9 @@ own case only (:func:`fire_case_timers`).
 What the fires need is read per batch, not per case: the claim brings the cases' access rows (an
 escalation's grant is then decided without a lookup), one read the units' closed days, one the open
 task rows with their candidates (the breach marks and the projection need no other read). A fire
-then writes on PostgreSQL with one statement (:func:`write_in_one`), on SQLite through the unit of
-work at the commit; the notifications of the steps the batch's fires breached are one INSERT … SELECT
-at the end of the batch (:func:`notifications.write_breaches`; ``tests/worker/test_fire_statements.py``
-counts them all).
+then writes with one statement (:func:`write_in_one`); the notifications of the steps the batch's fires
+breached are one INSERT … SELECT at the end of the batch (:func:`notifications.write_breaches`;
+``tests/worker/test_fire_statements.py`` counts them all).
 """
 
 from __future__ import annotations
@@ -93,9 +92,8 @@ class _Batch:
 def _fire(services: Services, session: Session, case: Case, now: datetime, actor: str, batch: _Batch) -> int:
     """Fire what is due in one locked case, inside the caller's transaction; returns how many fired.
 
-    Nothing is flushed on the way (the reads here need none of the rows the fire adds); on PostgreSQL
-    the case's rows are then written as one statement (:func:`write_in_one`), on SQLite at the commit,
-    after the case row's optimistic-lock UPDATE (:func:`~service.commands.sync.save_case`).
+    Nothing is flushed on the way (the reads here need none of the rows the fire adds); the case's rows
+    are then written as one statement (:func:`write_in_one`).
     """
     if case.status != CaseStatus.RUNNING.value or case.next_timer_at is None or case.next_timer_at > now:
         return 0  # another worker fired it between the lookup and the claim
@@ -108,8 +106,7 @@ def _fire(services: Services, session: Session, case: Case, now: datetime, actor
         deliver_buffered(session, case, run, history)
         write_back(session, case, run, history, open_rows=open_rows)
         case.timer_failures = 0
-    if session.info.get(ONE_STATEMENT):
-        write_in_one(session, case, with_history=False)
+    write_in_one(session, case, with_history=False)
     return len(fired)
 
 
@@ -196,7 +193,7 @@ def fire_case_timers(services: Services, case_id: str, now: datetime, actor: str
     """
     try:
         with services.db.transaction() as session:
-            session.info[ONE_STATEMENT] = services.db.is_postgres
+            session.info[ONE_STATEMENT] = True
             cases = _claimed(session, _claim(services.db.is_postgres, select(Case.id).where(Case.id == case_id)))
             return _fire_all(services, session, cases, now, actor)
     except Conflict:
@@ -217,7 +214,7 @@ def fire_batch(services: Services, now: datetime, limit: int = FIRE_BATCH,
     claimed: list[str] = []
     try:
         with services.db.transaction() as session:
-            session.info[ONE_STATEMENT] = services.db.is_postgres
+            session.info[ONE_STATEMENT] = True
             cases = _claimed(session, _batch_claim(services.db.is_postgres, limit), {"now": now})
             claimed = [case.id for case in cases]
             return len(cases), _fire_all(services, session, cases, now, actor)

@@ -1,9 +1,17 @@
-"""PostgreSQL: everything a command wrote, as one statement of data-modifying CTEs.
+"""Everything a command wrote, as one statement: data-modifying CTEs on PostgreSQL, a trigger on SQLite.
 
 A command on a case changes a handful of rows in several tables: the case row (inserted, or
 updated under its optimistic lock), task rows, candidates, access grants, outbox and history rows.
 The unit of work would flush them as one statement each. :func:`write_in_one` sends them as one
 statement instead, answered with the case's history (or only whether the case row was written).
+
+SQLite has no data-modifying CTEs. There the statement is an ``INSERT`` of the values, one column
+each, into a TEMP table of the shape (per connection, created the first time the shape is written
+on it) whose ``BEFORE INSERT`` trigger runs the same writes, checks the optimistic lock (``RAISE``
+aborts the statement, and only it) and whose ``RETURNING`` answers the history, as JSON. A trigger
+program is one statement: its foreign keys are checked at its end, as PostgreSQL checks them at the
+end of the CTEs. A shape with more values than a SQLite table has columns (2,000 unless SQLite was
+built otherwise) is written step by step instead, which is rare (a case that opens hundreds of tasks).
 
 The statement is SQL text built here, not by SQLAlchemy's compiler: a multi-row INSERT cannot be
 cached by SQLAlchemy, and compiling one of these statements cost more CPU than the rest of the
@@ -16,25 +24,34 @@ timestamps), exactly as the ORM would process them, and the text goes to the dri
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+import hashlib
+import sqlite3
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import Column, Dialect, Table, bindparam, inspect, text
-from sqlalchemy.dialects import postgresql
+from sqlalchemy import Column, Connection, Dialect, Table, bindparam, inspect, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from service.store import driver
+from service.store import driver, json_columns
 from service.store.built_once import built_once
 from service.store.driver import DriverStatement
 from service.store.models import Case, CaseAccess, HistoryEntry
+from service.store.types import Digest
 
 #: ``Session.info`` key: the command ends with :func:`write_in_one` (PostgreSQL), not a flush
 ONE_STATEMENT = "alur.one_statement"
 #: statement shapes kept per process (a command writes one of a few dozen)
 _SHAPES_KEPT = 512
 _quote = postgresql.dialect().identifier_preparer.quote
+_quote_sqlite = sqlite.dialect().identifier_preparer.quote
+#: SQLite: what the trigger raises when the case row changed since the command read it
+_STALE = "alur: the case changed since it was read"
+#: SQLite: ``PoolProxiedConnection.info`` key, the TEMP tables (:func:`_render_sqlite`) created on the connection
+_TEMP_TABLES = "alur.write_tables"
 _HISTORY_KEYS = tuple(column.key for column in cast(Table, HistoryEntry.__table__).c)
 
 
@@ -109,20 +126,26 @@ def write_in_one(session: Session, case: Case, *, with_history: bool = True, las
     if with_history:
         plan.values.append(case.id)
     connection = session.connection()
-    prepared = _prepared(tuple(plan.shape), connection.dialect)
-    result = driver.run(connection.engine, connection.connection, prepared.statement,
-                        prepared.statement.values(dict(zip(prepared.names, plan.values, strict=True))))
-    if not result or result[0][-1] != 1:
-        raise StaleDataError(f"case {case.id} changed since it was read")
+    shape = tuple(plan.shape)
+    if connection.dialect.name == "sqlite":
+        answered = _write_sqlite(connection, shape, plan.values, case)
+    else:
+        prepared = _prepared(shape, connection.dialect)
+        result = driver.run(connection.engine, connection.connection, prepared.statement,
+                            prepared.values(plan.values))
+        if not result or result[0][-1] != 1:
+            raise StaleDataError(f"case {case.id} changed since it was read")
+        answered = [prepared.statement.row(row) for row in result] if with_history else []
     if last:
         session.expunge_all()
     else:
         for obj in written:
             if obj in session:
                 session.expunge(obj)
-    if not with_history:
-        return []
-    return sorted((prepared.history_entry(row) for row in result), key=lambda entry: entry.id)
+    # a detached history row holding what the statement answered, built as the ORM builds the rows it
+    # loads (values straight into the instance's dict, no attribute events for a row not to write)
+    return sorted((HistoryEntry.built(dict(zip(_HISTORY_KEYS, row, strict=False))) for row in answered),
+                  key=lambda entry: entry.id)
 
 
 @dataclass(frozen=True)
@@ -135,27 +158,53 @@ class _Prepared:
 
     statement: DriverStatement
     names: tuple[str, ...]
+    #: SQLite: the TEMP table the statement inserts into, and the statements creating it and its triggers
+    table: str = ""
+    setup: tuple[str, ...] = ()
 
-    def history_entry(self, row: Sequence[Any]) -> HistoryEntry:
-        """A detached history row holding what the statement answered, built as the ORM builds the rows
-        it loads (values straight into the instance's dict, no attribute events for a row not to write)."""
-        return HistoryEntry.built(dict(zip(_HISTORY_KEYS, self.statement.row(row), strict=False)))
+    def values(self, values: list[Any]) -> list[Any]:
+        """The plan's values (in parameter order) as the driver takes them."""
+        return self.statement.values(dict(zip(self.names, values, strict=True)))
 
 
 @built_once(maxsize=_SHAPES_KEPT)
 def _prepared(shape: tuple[Any, ...], dialect: Dialect) -> _Prepared:
     """The shape's statement for ``dialect``, once per shape and process (an LRU shared by its threads)."""
-    sql, columns = _render(shape)
-    names = tuple(f"p{n}" for n in range(len(columns)))
-    typed = text(sql).bindparams(*(bindparam(name, type_=column.type)
-                                   for name, column in zip(names, columns, strict=True)))
+    if dialect.name == "sqlite":
+        sql, columns, table, setup = _render_sqlite(shape)
+    else:
+        (sql, columns), table, setup = _render(shape), "", ()
+    return _Prepared(_compiled(sql, columns, dialect, with_history=shape[-1][1]),
+                     tuple(f"p{n}" for n in range(len(columns))), table, setup)
+
+
+def _compiled(sql: str, columns: list[Column[Any]], dialect: Dialect, *, with_history: bool) -> DriverStatement:
+    """``sql`` with its parameters ``:p0``… typed by ``columns``; its rows, if ``with_history``, are history rows."""
+    typed = text(sql).bindparams(*(bindparam(f"p{n}", type_=column.type) for n, column in enumerate(columns)))
     history = cast(Table, HistoryEntry.__table__)
-    results = [column.type for column in history.c] if shape[-1][1] else []
-    return _Prepared(DriverStatement.compile(typed, dialect, results), names)
+    return DriverStatement.compile(typed, dialect, [column.type for column in history.c] if with_history else [])
+
+
+def _step(step: tuple[Any, ...], param: Callable[[Column[Any]], str], quote: Callable[[str], str]) -> str:
+    """One write of a shape as a statement of its own (no ``RETURNING``), its values named by ``param``."""
+    kind, table = step[0], step[1]
+    if kind == "insert":
+        _, _, keys, count, on_conflict_nothing = step
+        rows = ", ".join("(" + ", ".join(param(table.c[key]) for key in keys) + ")" for _row in range(count))
+        return (f"INSERT INTO {quote(table.name)} ({', '.join(quote(table.c[key].name) for key in keys)}) "
+                f"VALUES {rows}" + (" ON CONFLICT DO NOTHING" if on_conflict_nothing else ""))
+    if kind == "update":
+        _, _, keys, where = step
+        assignments = ", ".join(f"{quote(table.c[key].name)} = {param(table.c[key])}" for key in keys)
+        condition = " AND ".join(f"{quote(table.c[key].name)} = {param(table.c[key])}" for key in where)
+        return f"UPDATE {quote(table.name)} SET {assignments} WHERE {condition}"
+    _, _, where = step
+    condition = " AND ".join(f"{quote(table.c[key].name)} = {param(table.c[key])}" for key in where)
+    return f"DELETE FROM {quote(table.name)} WHERE {condition}"
 
 
 def _render(shape: tuple[Any, ...]) -> tuple[str, list[Column[Any]]]:
-    """The statement's text, and the column each parameter ``:p<n>`` stands for, in order."""
+    """PostgreSQL: the statement's text, and the column each parameter ``:p<n>`` stands for, in order."""
     columns: list[Column[Any]] = []
 
     def param(column: Column[Any]) -> str:
@@ -165,25 +214,12 @@ def _render(shape: tuple[Any, ...]) -> tuple[str, list[Column[Any]]]:
     ctes: list[str] = []
     history_cte: str | None = None
     for step in shape[:-1]:
-        kind, table = step[0], step[1]
+        table = step[1]
         name = f"w{len(ctes)}"
         returning = ", ".join(_quote(column.name) for column in table.primary_key)
-        if kind == "insert":
-            _, _, keys, count, on_conflict_nothing = step
-            rows = ", ".join("(" + ", ".join(param(table.c[key]) for key in keys) + ")" for _row in range(count))
-            body = (f"INSERT INTO {_quote(table.name)} ({', '.join(_quote(table.c[key].name) for key in keys)}) "
-                    f"VALUES {rows}" + (" ON CONFLICT DO NOTHING" if on_conflict_nothing else ""))
-            if table is HistoryEntry.__table__:
-                history_cte, returning = name, ", ".join(_quote(column.name) for column in table.c)
-        elif kind == "update":
-            _, _, keys, where = step
-            assignments = ", ".join(f"{_quote(table.c[key].name)} = {param(table.c[key])}" for key in keys)
-            condition = " AND ".join(f"{_quote(table.c[key].name)} = {param(table.c[key])}" for key in where)
-            body = f"UPDATE {_quote(table.name)} SET {assignments} WHERE {condition}"
-        else:
-            _, _, where = step
-            condition = " AND ".join(f"{_quote(table.c[key].name)} = {param(table.c[key])}" for key in where)
-            body = f"DELETE FROM {_quote(table.name)} WHERE {condition}"
+        body = _step(step, param, _quote)
+        if step[0] == "insert" and table is HistoryEntry.__table__:
+            history_cte, returning = name, ", ".join(_quote(column.name) for column in table.c)
         ctes.append(f"{name} AS ({body} RETURNING {returning})")
     written = "(SELECT count(*) FROM w0) AS case_written"
     if shape[-1][1]:
@@ -195,6 +231,126 @@ def _render(shape: tuple[Any, ...]) -> tuple[str, list[Column[Any]]]:
     else:
         query = f"SELECT {written}"
     return "WITH " + ", ".join(ctes) + " " + query, columns
+
+
+def _render_sqlite(shape: tuple[Any, ...]) -> tuple[str, list[Column[Any]], str, tuple[str, ...]]:
+    """SQLite: the ``INSERT`` into the shape's TEMP table, the column each of its parameters ``:p<n>``
+    stands for, the table's name, and the statements creating the table and its triggers."""
+    columns: list[Column[Any]] = []
+
+    def param(column: Column[Any]) -> str:
+        columns.append(column)
+        return f"NEW.p{len(columns) - 1}"
+
+    program: list[str] = []
+    for index, step in enumerate(shape[:-1]):
+        program.append(_step(step, param, _quote_sqlite))
+        if index == 0 and step[0] == "update":  # the case row under its optimistic lock
+            program.append(f"SELECT RAISE(ABORT, '{_STALE}') WHERE changes() = 0")
+    answer = "1"
+    if shape[-1][1]:
+        case_id = param(cast(Table, HistoryEntry.__table__).c.case_id).removeprefix("NEW.")
+        answer = f"({_history_as_json(case_id)})"
+    body = "; ".join(program)
+    # named after what it does, so a connection never holds a table of the same name doing something else
+    table = "alur_write_" + hashlib.sha256(f"{body} {answer}".encode()).hexdigest()[:24]
+    setup = (f"CREATE TEMP TABLE IF NOT EXISTS {table} ({', '.join(f'p{n}' for n in range(len(columns)))})",
+             f"CREATE TEMP TRIGGER IF NOT EXISTS {table}_write BEFORE INSERT ON {table} BEGIN {body}; END",
+             f"CREATE TEMP TRIGGER IF NOT EXISTS {table}_clear AFTER INSERT ON {table} BEGIN DELETE FROM {table}; END")
+    insert = f"INSERT INTO {table} VALUES ({', '.join(f':p{n}' for n in range(len(columns)))}) RETURNING {answer}"
+    return insert, columns, table, setup
+
+
+def _history_as_json(case_id: str) -> str:
+    """SQLite: a query of the case's history rows as one JSON array of arrays (a digest stored as a BLOB in
+    hex, which :class:`~service.store.types.Digest` reads as it reads a digest stored as text)."""
+    history = cast(Table, HistoryEntry.__table__)
+
+    def value(column: Column[Any]) -> str:
+        name = _quote_sqlite(column.name)
+        if isinstance(column.type, Digest):
+            return f"CASE typeof({name}) WHEN 'blob' THEN lower(hex({name})) ELSE {name} END"
+        return name
+
+    return (f"SELECT json_group_array(json_array({', '.join(value(column) for column in history.c)})) "
+            f"FROM {_quote_sqlite(history.name)} WHERE case_id = {case_id}")
+
+
+def _write_sqlite(connection: Connection, shape: tuple[Any, ...], values: list[Any], case: Case) -> list[Any]:
+    """SQLite: the shape's writes as one ``INSERT`` (:func:`_render_sqlite`), its TEMP table and triggers
+    created on the connection the first time it is used there (a rolled-back transaction takes them
+    along: then again); the case's history rows, processed, when the shape answers them."""
+    prepared = _prepared(shape, connection.dialect)
+    raw = connection.connection
+    if len(prepared.names) > raw.driver_connection.getlimit(sqlite3.SQLITE_LIMIT_COLUMN):  # type: ignore[union-attr]
+        return _write_step_by_step(connection, shape, values, case)
+    bound = prepared.values(values)
+    if prepared.table not in raw.info.get(_TEMP_TABLES, ()):
+        _create(connection, prepared)
+    try:
+        try:
+            result = driver.run(connection.engine, raw, prepared.statement, bound)
+        except OperationalError as exc:
+            if f"no such table: {prepared.table}" not in str(exc.orig):
+                raise
+            _create(connection, prepared)  # created in a transaction that was rolled back since
+            result = driver.run(connection.engine, raw, prepared.statement, bound)
+    except IntegrityError as exc:
+        if _STALE in str(exc.orig):
+            raise StaleDataError(f"case {case.id} changed since it was read") from exc
+        raise
+    if not shape[-1][1]:
+        return []
+    return [prepared.statement.row(row) for row in json_columns.loads(result[0][0])]
+
+
+def _create(connection: Connection, prepared: _Prepared) -> None:
+    """The shape's TEMP table and triggers on this connection (SQLite keeps them until it is closed). Like
+    PostgreSQL's prepared statements, this is done once per connection and shape, and not counted among a
+    request's statements (the engine's statement listeners do not see it)."""
+    raw = connection.connection
+    cursor = raw.cursor()
+    try:
+        for statement in prepared.setup:
+            try:
+                cursor.execute(statement)
+            except sqlite3.Error as exc:  # as SQLAlchemy raises it (a busy file is then a 503, as elsewhere)
+                raise DBAPIError.instance(statement, None, exc, sqlite3.Error, dialect=connection.dialect) from exc
+    finally:
+        cursor.close()
+    raw.info.setdefault(_TEMP_TABLES, set()).add(prepared.table)
+
+
+def _write_step_by_step(connection: Connection, shape: tuple[Any, ...], values: list[Any], case: Case) -> list[Any]:
+    """SQLite, a shape wider than a table may be: each write a statement of its own, then the history read."""
+    offset = 0
+    for index, step in enumerate(shape[:-1]):
+        statement, count = _single(step, connection.dialect, check=index == 0 and step[0] == "update")
+        rows = driver.run(connection.engine, connection.connection, statement,
+                          statement.values(dict(zip((f"p{n}" for n in range(count)), values[offset:offset + count],
+                                                    strict=True))))
+        offset += count
+        if index == 0 and step[0] == "update" and not rows:
+            raise StaleDataError(f"case {case.id} changed since it was read")
+    if not shape[-1][1]:
+        return []
+    answer = _compiled(_history_as_json(":p0"), [cast(Table, HistoryEntry.__table__).c.case_id], connection.dialect,
+                       with_history=True)
+    found = driver.run(connection.engine, connection.connection, answer, answer.values({"p0": values[offset]}))
+    return [answer.row(row) for row in json_columns.loads(found[0][0])]
+
+
+def _single(step: tuple[Any, ...], dialect: Dialect, *, check: bool) -> tuple[DriverStatement, int]:
+    """One write as a statement of its own (``RETURNING 1`` when ``check``: whether it wrote), and its number
+    of values."""
+    columns: list[Column[Any]] = []
+
+    def param(column: Column[Any]) -> str:
+        columns.append(column)
+        return f":p{len(columns) - 1}"
+
+    sql = _step(step, param, _quote_sqlite) + (" RETURNING 1" if check else "")
+    return _compiled(sql, columns, dialect, with_history=False), len(columns)
 
 
 def _table(obj: Any) -> Table:

@@ -107,6 +107,24 @@ def sql_statements(engine: Engine) -> Iterator[list[str]]:
         event.remove(engine, "before_cursor_execute", record)
 
 
+@contextmanager
+def case_moved_before(engine: Engine, prefix: str, case_id: str) -> Iterator[list[str]]:
+    """SQLite: another command moves the case (its ``lock_version``) right before the first statement inside
+    the block that starts with ``prefix``, on the same connection; yields that statement once seen."""
+    seen: list[str] = []
+
+    def bump(_conn: Any, cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.startswith(prefix) and not seen:
+            seen.append(statement)
+            cursor.connection.execute("UPDATE cases SET lock_version = lock_version + 1 WHERE id = ?", (case_id,))
+
+    event.listen(engine, "before_cursor_execute", bump)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", bump)
+
+
 def generic_plan(engine: Engine, statement: Any, values: dict[str, Any], *, seq_scans: bool) -> str:
     """The plan of ``statement`` as the service sends it (:class:`DriverStatement`: its parameters as
     parameters). PostgreSQL: the generic plan of the prepared statement, as psycopg runs one after five

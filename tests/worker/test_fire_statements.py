@@ -69,14 +69,11 @@ def _notified(services: Services) -> Counter[tuple[str, str, str]]:
     return Counter((case_id, username, kind) for case_id, username, kind in rows)
 
 
-#: statements of one batch besides its fires, and per fire, as reached (issue 13: at most 4 per fire on
-#: PostgreSQL besides the claim). PostgreSQL: ``write_in_one``. SQLite: the case row's UPDATE (its
-#: optimistic lock), and at the commit one INSERT … RETURNING per history and outbox row
+#: statements of one batch besides its fires, and per fire, as reached (issue 13: at most 4 per fire
+#: besides the claim): ``write_in_one``, on both backends
 BATCH_READS = 3  # the claim with the access rows, the closed days, the open task rows
 BATCH_WRITES = 1  # the notifications of every breach of the batch
-PER_FIRE = {"postgres": 1, "sqlite": 3}
-#: SQLite's commit flush besides those: the breach marks and the escalation grants, one executemany each
-SQLITE_FLUSH = 2
+PER_FIRE = 1
 
 
 def test_statements_per_fire(app: Any, client: Any, db_url: str, review: dict[str, Any],
@@ -86,14 +83,13 @@ def test_statements_per_fire(app: Any, client: Any, db_url: str, review: dict[st
     cases = _start(client, staff["pelapor_a"], 4)
     with time_machine.travel(BREACH, tick=False), counted(services) as seen:
         assert fire_batch(services, BREACH, FIRE_BATCH) == (4, 4)
-    flush = SQLITE_FLUSH if backend == "sqlite" else 0
-    assert len(seen) == BATCH_READS + BATCH_WRITES + PER_FIRE[backend] * 4 + flush, "\n\n".join(seen)
-    if backend == "postgres":
-        assert (len(seen) - 1) / 4 <= 4
-        notices = [statement for statement in seen if "INSERT INTO notifications" in statement]
-        assert len(notices) == 1  # the notifications of the batch's four breaches
-        writes = [statement for statement in seen if statement.lstrip().startswith("WITH") and statement not in notices]
-        assert len(writes) == 4  # one write per fire
+    assert len(seen) == BATCH_READS + BATCH_WRITES + PER_FIRE * 4, "\n\n".join(seen)
+    assert (len(seen) - 1) / 4 <= 4
+    notices = [statement for statement in seen if "INSERT INTO notifications" in statement]
+    assert len(notices) == 1  # the notifications of the batch's four breaches
+    write = "WITH" if backend == "postgres" else "INSERT INTO alur_write_"
+    writes = [statement for statement in seen if statement.lstrip().startswith(write) and statement not in notices]
+    assert len(writes) == 4  # one write per fire
     with time_machine.travel(BREACH, tick=False), counted(services) as again:
         assert fire_batch(services, BREACH, FIRE_BATCH) == (0, 0)
     assert len(again) == 1  # nothing due: the claim alone
