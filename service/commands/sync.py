@@ -284,7 +284,7 @@ def write_back(
     values are known: a concurrent command on the same case then fails there with a 409, before it
     inserts task or access rows the winner inserted too; the other rows follow at commit. Without
     ``before`` (nor ``open_rows``) the caller may have changed rows already, so the session is flushed
-    first as well. A command that ends with :func:`write_in_one` (PostgreSQL) writes the case row in
+    first as well. A command that ends with :func:`write_in_one` writes the case row in
     that statement.
     """
     if before is None and open_rows is None:

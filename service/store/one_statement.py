@@ -42,7 +42,7 @@ from service.store.driver import DriverStatement
 from service.store.models import Case, CaseAccess, HistoryEntry
 from service.store.types import Digest
 
-#: ``Session.info`` key: the command ends with :func:`write_in_one` (PostgreSQL), not a flush
+#: ``Session.info`` key: the command ends with :func:`write_in_one`, not a flush
 ONE_STATEMENT = "alur.one_statement"
 #: statement shapes kept per process (a command writes one of a few dozen)
 _SHAPES_KEPT = 512
