@@ -134,7 +134,7 @@ def write_in_one(session: Session, case: Case, *, with_history: bool = True, las
         result = driver.run(connection.engine, connection.connection, prepared.statement,
                             prepared.values(plan.values))
         if not result or result[0][-1] != 1:
-            raise StaleDataError(f"case {case.id} changed since it was read")
+            raise _stale(case)
         answered = [prepared.statement.row(row) for row in result] if with_history else []
     if last:
         session.expunge_all()
@@ -165,6 +165,19 @@ class _Prepared:
     def values(self, values: list[Any]) -> list[Any]:
         """The plan's values (in parameter order) as the driver takes them."""
         return self.statement.values(dict(zip(self.names, values, strict=True)))
+
+
+@dataclass
+class _Parameters:
+    """The columns a statement's parameters stand for, in order; a parameter's name in the text is
+    ``<prefix>p<n>`` (``:p0`` for a bound value, ``NEW.p0`` for the trigger's row)."""
+
+    prefix: str = ":"
+    columns: list[Column[Any]] = field(default_factory=list)
+
+    def __call__(self, column: Column[Any]) -> str:
+        self.columns.append(column)
+        return f"{self.prefix}p{len(self.columns) - 1}"
 
 
 @built_once(maxsize=_SHAPES_KEPT)
@@ -205,12 +218,7 @@ def _step(step: tuple[Any, ...], param: Callable[[Column[Any]], str], quote: Cal
 
 def _render(shape: tuple[Any, ...]) -> tuple[str, list[Column[Any]]]:
     """PostgreSQL: the statement's text, and the column each parameter ``:p<n>`` stands for, in order."""
-    columns: list[Column[Any]] = []
-
-    def param(column: Column[Any]) -> str:
-        columns.append(column)
-        return f":p{len(columns) - 1}"
-
+    param = _Parameters()
     ctes: list[str] = []
     history_cte: str | None = None
     for step in shape[:-1]:
@@ -230,27 +238,23 @@ def _render(shape: tuple[Any, ...]) -> tuple[str, list[Column[Any]]]:
             query += f" UNION ALL SELECT {names}, {written} FROM {history_cte}"
     else:
         query = f"SELECT {written}"
-    return "WITH " + ", ".join(ctes) + " " + query, columns
+    return "WITH " + ", ".join(ctes) + " " + query, param.columns
 
 
 def _render_sqlite(shape: tuple[Any, ...]) -> tuple[str, list[Column[Any]], str, tuple[str, ...]]:
     """SQLite: the ``INSERT`` into the shape's TEMP table, the column each of its parameters ``:p<n>``
     stands for, the table's name, and the statements creating the table and its triggers."""
-    columns: list[Column[Any]] = []
-
-    def param(column: Column[Any]) -> str:
-        columns.append(column)
-        return f"NEW.p{len(columns) - 1}"
-
+    param = _Parameters("NEW.")
     program: list[str] = []
     for index, step in enumerate(shape[:-1]):
         program.append(_step(step, param, _quote_sqlite))
-        if index == 0 and step[0] == "update":  # the case row under its optimistic lock
+        if _locks_the_case(index, step):
             program.append(f"SELECT RAISE(ABORT, '{_STALE}') WHERE changes() = 0")
     answer = "1"
     if shape[-1][1]:
-        case_id = param(cast(Table, HistoryEntry.__table__).c.case_id).removeprefix("NEW.")
-        answer = f"({_history_as_json(case_id)})"
+        param(cast(Table, HistoryEntry.__table__).c.case_id)  # the inserted row's last column: its case id
+        answer = f"({_history_as_json(f'p{len(param.columns) - 1}')})"
+    columns = param.columns
     body = "; ".join(program)
     # named after what it does, so a connection never holds a table of the same name doing something else
     table = "alur_write_" + hashlib.sha256(f"{body} {answer}".encode()).hexdigest()[:24]
@@ -259,6 +263,16 @@ def _render_sqlite(shape: tuple[Any, ...]) -> tuple[str, list[Column[Any]], str,
              f"CREATE TEMP TRIGGER IF NOT EXISTS {table}_clear AFTER INSERT ON {table} BEGIN DELETE FROM {table}; END")
     insert = f"INSERT INTO {table} VALUES ({', '.join(f':p{n}' for n in range(len(columns)))}) RETURNING {answer}"
     return insert, columns, table, setup
+
+
+def _locks_the_case(index: int, step: tuple[Any, ...]) -> bool:
+    """Whether a shape's step is the case row's update under its optimistic lock (the first step, when the
+    case is not new): the write is refused when it changed no row."""
+    return index == 0 and step[0] == "update"
+
+
+def _stale(case: Case) -> StaleDataError:
+    return StaleDataError(f"case {case.id} changed since it was read")
 
 
 def _history_as_json(case_id: str) -> str:
@@ -297,7 +311,7 @@ def _write_sqlite(connection: Connection, shape: tuple[Any, ...], values: list[A
             result = driver.run(connection.engine, raw, prepared.statement, bound)
     except IntegrityError as exc:
         if _STALE in str(exc.orig):
-            raise StaleDataError(f"case {case.id} changed since it was read") from exc
+            raise _stale(case) from exc
         raise
     if not shape[-1][1]:
         return []
@@ -325,13 +339,14 @@ def _write_step_by_step(connection: Connection, shape: tuple[Any, ...], values: 
     """SQLite, a shape wider than a table may be: each write a statement of its own, then the history read."""
     offset = 0
     for index, step in enumerate(shape[:-1]):
-        statement, count = _single(step, connection.dialect, check=index == 0 and step[0] == "update")
+        check = _locks_the_case(index, step)
+        statement, count = _single(step, connection.dialect, check=check)
         rows = driver.run(connection.engine, connection.connection, statement,
                           statement.values(dict(zip((f"p{n}" for n in range(count)), values[offset:offset + count],
                                                     strict=True))))
         offset += count
-        if index == 0 and step[0] == "update" and not rows:
-            raise StaleDataError(f"case {case.id} changed since it was read")
+        if check and not rows:
+            raise _stale(case)
     if not shape[-1][1]:
         return []
     answer = _compiled(_history_as_json(":p0"), [cast(Table, HistoryEntry.__table__).c.case_id], connection.dialect,
@@ -343,14 +358,9 @@ def _write_step_by_step(connection: Connection, shape: tuple[Any, ...], values: 
 def _single(step: tuple[Any, ...], dialect: Dialect, *, check: bool) -> tuple[DriverStatement, int]:
     """One write as a statement of its own (``RETURNING 1`` when ``check``: whether it wrote), and its number
     of values."""
-    columns: list[Column[Any]] = []
-
-    def param(column: Column[Any]) -> str:
-        columns.append(column)
-        return f":p{len(columns) - 1}"
-
+    param = _Parameters()
     sql = _step(step, param, _quote_sqlite) + (" RETURNING 1" if check else "")
-    return _compiled(sql, columns, dialect, with_history=False), len(columns)
+    return _compiled(sql, param.columns, dialect, with_history=False), len(param.columns)
 
 
 def _table(obj: Any) -> Table:
