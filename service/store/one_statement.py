@@ -167,17 +167,28 @@ class _Prepared:
         return self.statement.values(dict(zip(self.names, values, strict=True)))
 
 
+def _name(index: int) -> str:
+    """The name of a statement's parameter ``index`` (from 0): ``p0``, ``p1``… (on SQLite also the column of
+    the shape's TEMP table that holds its value)."""
+    return f"p{index}"
+
+
+def _names(count: int) -> tuple[str, ...]:
+    """The names of a statement's first ``count`` parameters, in order."""
+    return tuple(map(_name, range(count)))
+
+
 @dataclass
 class _Parameters:
     """The columns a statement's parameters stand for, in order; a parameter's name in the text is
-    ``<prefix>p<n>`` (``:p0`` for a bound value, ``NEW.p0`` for the trigger's row)."""
+    ``<prefix>`` and its :func:`_name` (``:p0`` for a bound value, ``NEW.p0`` for the trigger's row)."""
 
     prefix: str = ":"
     columns: list[Column[Any]] = field(default_factory=list)
 
     def __call__(self, column: Column[Any]) -> str:
         self.columns.append(column)
-        return f"{self.prefix}p{len(self.columns) - 1}"
+        return self.prefix + _name(len(self.columns) - 1)
 
 
 @built_once(maxsize=_SHAPES_KEPT)
@@ -188,12 +199,13 @@ def _prepared(shape: tuple[Any, ...], dialect: Dialect) -> _Prepared:
     else:
         (sql, columns), table, setup = _render(shape), "", ()
     return _Prepared(_compiled(sql, columns, dialect, with_history=shape[-1][1]),
-                     tuple(f"p{n}" for n in range(len(columns))), table, setup)
+                     _names(len(columns)), table, setup)
 
 
 def _compiled(sql: str, columns: list[Column[Any]], dialect: Dialect, *, with_history: bool) -> DriverStatement:
     """``sql`` with its parameters ``:p0``… typed by ``columns``; its rows, if ``with_history``, are history rows."""
-    typed = text(sql).bindparams(*(bindparam(f"p{n}", type_=column.type) for n, column in enumerate(columns)))
+    typed = text(sql).bindparams(*(bindparam(name, type_=column.type)
+                                   for name, column in zip(_names(len(columns)), columns, strict=True)))
     history = cast(Table, HistoryEntry.__table__)
     return DriverStatement.compile(typed, dialect, [column.type for column in history.c] if with_history else [])
 
@@ -252,17 +264,17 @@ def _render_sqlite(shape: tuple[Any, ...]) -> tuple[str, list[Column[Any]], str,
             program.append(f"SELECT RAISE(ABORT, '{_STALE}') WHERE changes() = 0")
     answer = "1"
     if shape[-1][1]:
-        param(cast(Table, HistoryEntry.__table__).c.case_id)  # the inserted row's last column: its case id
-        answer = f"({_history_as_json(f'p{len(param.columns) - 1}')})"
-    columns = param.columns
+        case_id = param(cast(Table, HistoryEntry.__table__).c.case_id)  # the inserted row's last column
+        answer = f"({_history_as_json(case_id.removeprefix(param.prefix))})"
+    names = _names(len(param.columns))
     body = "; ".join(program)
     # named after what it does, so a connection never holds a table of the same name doing something else
     table = "alur_write_" + hashlib.sha256(f"{body} {answer}".encode()).hexdigest()[:24]
-    setup = (f"CREATE TEMP TABLE IF NOT EXISTS {table} ({', '.join(f'p{n}' for n in range(len(columns)))})",
+    setup = (f"CREATE TEMP TABLE IF NOT EXISTS {table} ({', '.join(names)})",
              f"CREATE TEMP TRIGGER IF NOT EXISTS {table}_write BEFORE INSERT ON {table} BEGIN {body}; END",
              f"CREATE TEMP TRIGGER IF NOT EXISTS {table}_clear AFTER INSERT ON {table} BEGIN DELETE FROM {table}; END")
-    insert = f"INSERT INTO {table} VALUES ({', '.join(f':p{n}' for n in range(len(columns)))}) RETURNING {answer}"
-    return insert, columns, table, setup
+    insert = f"INSERT INTO {table} VALUES ({', '.join(':' + name for name in names)}) RETURNING {answer}"
+    return insert, param.columns, table, setup
 
 
 def _locks_the_case(index: int, step: tuple[Any, ...]) -> bool:
@@ -342,16 +354,18 @@ def _write_step_by_step(connection: Connection, shape: tuple[Any, ...], values: 
         check = _locks_the_case(index, step)
         statement, count = _single(step, connection.dialect, check=check)
         rows = driver.run(connection.engine, connection.connection, statement,
-                          statement.values(dict(zip((f"p{n}" for n in range(count)), values[offset:offset + count],
+                          statement.values(dict(zip(_names(count), values[offset:offset + count],
                                                     strict=True))))
         offset += count
         if check and not rows:
             raise _stale(case)
     if not shape[-1][1]:
         return []
-    answer = _compiled(_history_as_json(":p0"), [cast(Table, HistoryEntry.__table__).c.case_id], connection.dialect,
-                       with_history=True)
-    found = driver.run(connection.engine, connection.connection, answer, answer.values({"p0": values[offset]}))
+    param = _Parameters()
+    answer = _compiled(_history_as_json(param(cast(Table, HistoryEntry.__table__).c.case_id)), param.columns,
+                       connection.dialect, with_history=True)
+    found = driver.run(connection.engine, connection.connection, answer,
+                       answer.values({_name(0): values[offset]}))
     return [answer.row(row) for row in json_columns.loads(found[0][0])]
 
 
